@@ -1,0 +1,28 @@
+# glw-sim: `make run` sets up and runs the baseline; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+.PHONY: setup run test bench calibrate clean
+setup: $(BIN)/.installed
+
+run: $(BIN)/.installed
+	$(BIN)/glw-sim run scenarios/baseline.yaml
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/full_scale.py
+
+calibrate: $(BIN)/.installed
+	$(BIN)/glw-sim calibrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache

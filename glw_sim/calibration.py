@@ -1,0 +1,295 @@
+"""Fit the baseline to the published targets, and report the fit.
+
+Three fits, in order (``glw-sim calibrate`` runs them and writes
+``calibration/fitted/baseline.json`` and ``fit_report.csv``):
+
+1. **State model**: a log-linear P(E, U, I | borough, age, sex, health,
+   ethnicity, qualification, education, children, caring), raked on a
+   calibration population to each borough's APS stocks and London's group
+   employment rates (:class:`glw_sim.loglinear.LogLinearModel`).
+2. **Reason model**: P(reason | age, sex, health, children, caring) among the
+   inactive who are not students, raked to London's reason shares and their
+   sex split.
+3. **Flows**: the four constants of :mod:`glw_sim.hazards`, by least squares
+   on log quarterly transition probabilities (LFS X02) aggregated over the
+   calibration population (each resident's monthly matrix cubed).
+
+At run time :func:`recentre_states` and :func:`recentre_reasons` re-fit only
+the borough and reason intercepts on the population actually drawn, so
+month 0 matches every borough exactly at any scale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from glw_sim import parameters as P
+from glw_sim.hazards import FlowParams, monthly_probs
+from glw_sim.loglinear import LogLinearModel, Margin
+from glw_sim.population import Population
+from glw_sim.states import AGE_BANDS, Health, InactivityReason, LabourState
+from glw_sim.targets import REASONS, Targets
+
+STATE_COLUMNS = {
+    "borough": 33, "age": 65, "sex": 2, "health": 3, "ethnicity": 6, "qualification": 6,
+    "in_education": 2, "young_children": 2, "unpaid_carer": 2,
+}
+REASON_CODES = [int(r) for r in REASONS if r != InactivityReason.STUDENT]
+REASON_COLUMNS = {"age": 65, "sex": 2, "health": 3, "young_children": 2, "unpaid_carer": 2, "in_education": 2}
+FITTED_VERSION = 1
+
+
+@dataclass
+class FittedModel:
+    state_model: LogLinearModel
+    reason_model: LogLinearModel
+    flow: FlowParams
+    wants_job_prob: np.ndarray  # [8] by reason code
+    reason_codes: list[int] = field(default_factory=lambda: list(REASON_CODES))
+    report: dict = field(default_factory=dict)
+
+    def copy(self) -> FittedModel:
+        return FittedModel(self.state_model.copy(), self.reason_model.copy(), self.flow,
+                           self.wants_job_prob.copy(), list(self.reason_codes), dict(self.report))
+
+    def to_dict(self) -> dict:
+        return {
+            "version": FITTED_VERSION,
+            "state_model": self.state_model.to_dict(),
+            "reason_model": self.reason_model.to_dict(),
+            "flow": self.flow.__dict__,
+            "wants_job_prob": self.wants_job_prob.tolist(),
+            "reason_codes": self.reason_codes,
+            "report": self.report,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FittedModel:
+        return cls(
+            LogLinearModel.from_dict(d["state_model"]),
+            LogLinearModel.from_dict(d["reason_model"]),
+            FlowParams(**d["flow"]),
+            np.array(d["wants_job_prob"]),
+            list(d["reason_codes"]),
+            d.get("report", {}),
+        )
+
+    def save(self, path: Path) -> None:
+        from glw_sim.io import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> FittedModel:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+# --------------------------------------------------------------------------- priors
+
+def state_priors(model: LogLinearModel) -> None:
+    """Fixed log-odds the raking keeps (assumptions, see parameters.ASSUMPTIONS)."""
+    E = int(LabourState.EMPLOYED)
+    ages = np.arange(65)
+    model.priors["age"][E] = np.where(ages >= 50, P.value("prior_age_50plus_employed_slope") * (ages - 50), 0.0)
+    model.priors["young_children"][E, 1] = P.value("prior_young_children_employed")
+    model.priors["unpaid_carer"][E, 1] = P.value("prior_carer_employed")
+
+
+def reason_priors(model: LogLinearModel) -> None:
+    k = {c: i for i, c in enumerate(REASON_CODES)}
+    ages = np.arange(65)
+    ret = k[InactivityReason.RETIRED]
+    model.priors["age"][ret] = np.where(ages >= 50, P.value("prior_retired_slope") * (ages - 50), -np.inf)
+    lts = k[InactivityReason.LONG_TERM_SICK]
+    model.priors["health"][lts, Health.NONE] = P.value("prior_lts_no_condition")
+    model.priors["health"][lts, Health.DISABLED] = P.value("prior_lts_disabled")
+    model.priors["health"][k[InactivityReason.TEMP_SICK], Health.NONE] = P.value("prior_temp_sick_no_condition")
+    fam = k[InactivityReason.FAMILY_HOME]
+    model.priors["young_children"][fam, 1] = P.value("prior_family_young_children")
+    model.priors["unpaid_carer"][fam, 1] = P.value("prior_family_carer")
+
+
+# --------------------------------------------------------------------------- margins
+
+def borough_margin(targets: Targets) -> Margin:
+    counts = targets.borough_rates * targets.borough_population[:, None]
+    return Margin("borough E/U/I", "borough", np.arange(33), [[0], [1], [2]], counts)
+
+
+def state_margins(targets: Targets) -> list[Margin]:
+    pop = targets.london_population
+    margins = [borough_margin(targets)]
+    for dim in ("sex", "health", "ethnicity", "qualification"):
+        g = targets.groups[dim]
+        tgt = np.column_stack([g.population_share * g.employment_rate, g.population_share * (1 - g.employment_rate)]) * pop
+        margins.append(Margin(f"{dim} employment", dim, np.arange(len(g.levels)), [[0], [1, 2]], tgt))
+    g = targets.groups["age_band"]
+    groups = np.full(65, -1)
+    for b, (lo, hi) in enumerate(AGE_BANDS):
+        groups[lo:hi + 1] = b
+    tgt = np.column_stack([g.population_share * g.employment_rate, g.population_share * (1 - g.employment_rate)]) * pop
+    margins.append(Margin("age band employment", "age", groups, [[0], [1, 2]], tgt))
+    # Inactive students = the student share of London's inactive (APS reasons).
+    inactive = targets.inactivity_rate * pop
+    students = targets.reason_share[0] * inactive
+    margins.append(Margin("students inactive", "in_education", np.array([0, 1]), [[2], [0, 1]], None))  # filled at fit time
+    margins[-1].target = np.array([[inactive - students, np.nan], [students, np.nan]])
+    return margins
+
+
+def _fill_education_margin(m: Margin, pop: Population) -> None:
+    """The non-inactive side of the education margin is the group's size minus its inactive target."""
+    w = pop.weight.astype(np.float64)
+    size = np.bincount(pop.in_education.astype(np.intp), weights=w, minlength=2)
+    m.target[:, 1] = size - m.target[:, 0]
+
+
+def reason_margins(targets: Targets, total_nonstudent: float) -> list[Margin]:
+    non_student = targets.reason_share[1:]
+    counts = non_student / non_student.sum() * total_nonstudent
+    margins = [Margin("reason shares", "in_education", np.array([0, -1]), [[i] for i in range(len(counts))], counts[None, :])]
+    fem = targets.reason_female_share[1:]
+    known = [i for i, f in enumerate(fem) if np.isfinite(f)]
+    tgt = np.array([[counts[i] * (1 - fem[i]) for i in known], [counts[i] * fem[i] for i in known]])
+    margins.append(Margin("reason by sex", "sex", np.array([0, 1]), [[i] for i in known], tgt))
+    return margins
+
+
+# --------------------------------------------------------------------------- run-time re-centring
+
+def recentre_states(fitted: FittedModel, pop: Population, targets: Targets) -> dict[str, float]:
+    """Re-fit only the borough table on ``pop`` so borough stocks are exact in expectation."""
+    return fitted.state_model.rake(pop, [borough_margin(targets)], tol=1e-9, max_sweeps=200)
+
+
+def recentre_reasons(fitted: FittedModel, pop: Population, inactive: np.ndarray, targets: Targets) -> dict[str, float]:
+    rest = inactive[~pop.in_education[inactive]]
+    total = float(pop.weight[rest].sum(dtype=np.float64))
+    if total <= 0:
+        return {}
+    m = reason_margins(targets, total)[0]
+    return fitted.reason_model.rake(pop, [m], index=rest, tol=1e-9, max_sweeps=200)
+
+
+# --------------------------------------------------------------------------- flows
+
+def quarterly_from_monthly(pi: np.ndarray, w: np.ndarray, fp: FlowParams) -> np.ndarray:
+    """Stock-weighted quarterly transition matrix implied by each resident's monthly chain."""
+    p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = monthly_probs(pi[0], pi[1], pi[2], fp)
+    n = pi.shape[1]
+    m = np.empty((n, 3, 3))
+    m[:, 0, 1], m[:, 0, 2] = p_eu, p_ei
+    m[:, 1, 0], m[:, 1, 2] = p_ue, p_ui
+    m[:, 2, 0], m[:, 2, 1] = p_ie, p_iu
+    m[:, 0, 0] = 1 - p_eu - p_ei
+    m[:, 1, 1] = 1 - p_ue - p_ui
+    m[:, 2, 2] = 1 - p_ie - p_iu
+    q = m @ m @ m
+    stock = (pi * w[None, :]).T  # (n, 3)
+    agg = np.einsum("ni,nij->ij", stock, q)
+    return agg / agg.sum(axis=1, keepdims=True)
+
+
+OFF_DIAGONAL = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+
+
+def fit_flows(pi: np.ndarray, w: np.ndarray, target_q: np.ndarray, sample: int = 100_000,
+              rng: np.random.Generator | None = None) -> tuple[FlowParams, np.ndarray]:
+    """Least squares on log quarterly probabilities (relative errors) over the six flows."""
+    rng = rng or np.random.default_rng(0)
+    if pi.shape[1] > sample:
+        idx = rng.choice(pi.shape[1], sample, replace=False)
+        pi, w = pi[:, idx], w[idx]
+
+    def resid(x):
+        q = quarterly_from_monthly(pi, w, FlowParams(*np.exp(x)))
+        return [np.log(q[i, j] / target_q[i, j]) for i, j in OFF_DIAGONAL]
+
+    x0 = np.log([0.07, 0.03, 0.05, 0.1])
+    sol = least_squares(resid, x0, method="lm")
+    fp = FlowParams(*map(float, np.exp(sol.x)))
+    return fp, quarterly_from_monthly(pi, w, fp)
+
+
+# --------------------------------------------------------------------------- the fit
+
+def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> FittedModel:
+    """Fit all three parts on a calibration population (deterministic for a seed)."""
+    from glw_sim.synthesis import build_demography, draw_attributes
+    from glw_sim.sampling import systematic_categorical
+
+    rng = np.random.default_rng(seed)
+    pop = build_demography(targets, scale, rng, int(P.value("min_agents_per_borough")))
+    draw_attributes(pop, np.arange(len(pop)), targets, rng)
+
+    sm = LogLinearModel(["employed", "unemployed", "inactive"], dict(STATE_COLUMNS))
+    state_priors(sm)
+    margins = state_margins(targets)
+    _fill_education_margin(margins[-1], pop)
+    state_err = sm.rake(pop, margins, tol=1e-6, max_sweeps=300)
+
+    pi = sm.probabilities(pop)
+    pop.state[:] = systematic_categorical(pi, pop.borough, rng)
+    inactive = np.nonzero(pop.state == LabourState.INACTIVE)[0]
+    rest = inactive[~pop.in_education[inactive]]
+    rm = LogLinearModel([InactivityReason(c).name.lower() for c in REASON_CODES], dict(REASON_COLUMNS))
+    reason_priors(rm)
+    reason_err = rm.rake(pop, reason_margins(targets, float(pop.weight[rest].sum(dtype=np.float64))), index=rest,
+                         tol=1e-6, max_sweeps=300)
+
+    flow, q_model = fit_flows(pi, pop.weight.astype(np.float64), targets.quarterly_flows, rng=rng)
+
+    # Wants a job: published total (250,000), split by reason in proportion to the assumed shares.
+    import pandas as pd
+    from glw_sim.paths import targets_dir
+
+    rs = pd.read_csv(targets_dir() / "inactivity_reasons.csv").set_index("reason")
+    share_by_code = np.zeros(8)
+    for r in REASONS:
+        share_by_code[int(r)] = rs.loc[r.name.lower(), "wants_job_share"]
+    inactive_total = targets.inactivity_rate * targets.london_population
+    expected = float(np.dot(targets.reason_share, share_by_code[1:])) * inactive_total
+    scale_w = targets.wants_job_total / expected
+    wants = np.minimum(share_by_code * scale_w, 1.0)
+    wants[InactivityReason.DISCOURAGED] = 1.0
+
+    report = {
+        "state_margin_max_rel_error": state_err,
+        "reason_margin_max_rel_error": reason_err,
+        "flows_target_quarterly": targets.quarterly_flows.tolist(),
+        "flows_model_quarterly": q_model.tolist(),
+        "flows_period": targets.flows_period,
+        "calibration_scale": scale,
+        "calibration_seed": seed,
+    }
+    return FittedModel(sm, rm, flow, wants, list(REASON_CODES), report)
+
+
+def fit_report_frame(fitted: FittedModel):
+    """One row per flow target: published, fitted, relative error."""
+    import pandas as pd
+
+    names = ["employed", "unemployed", "inactive"]
+    t = np.array(fitted.report["flows_target_quarterly"])
+    m = np.array(fitted.report["flows_model_quarterly"])
+    rows = [{"target": f"quarterly {names[i]}->{names[j]}", "published": t[i, j], "model": m[i, j],
+             "relative_error": m[i, j] / t[i, j] - 1} for i, j in OFF_DIAGONAL]
+    return pd.DataFrame(rows)
+
+
+def default_fitted_path() -> Path:
+    from glw_sim.paths import fitted_dir
+
+    return fitted_dir() / "baseline.json"
+
+
+def load_fitted(path: Path | None = None) -> FittedModel:
+    path = Path(path) if path is not None else default_fitted_path()
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: fitted calibration missing; run `glw-sim calibrate`")
+    return FittedModel.load(path)

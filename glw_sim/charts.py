@@ -1,0 +1,82 @@
+"""Briefing charts (matplotlib), drawn from a results time series. Presentation only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SOURCE = "Source: glw-sim baseline calibrated to ONS Annual Population Survey (see calibration/SOURCES.md)"
+SRP_COLOURS = {  # Okabe-Ito, colour-blind safe
+    "Central London Forward": "#0072B2",
+    "Local London": "#E69F00",
+    "South London Partnership": "#009E73",
+    "West London Alliance": "#CC79A7",
+}
+
+
+def _footer(fig, run_label: str) -> None:
+    fig.text(0.01, 0.01, f"{SOURCE}. Run {run_label}.", fontsize=7, color="#444444")
+
+
+def employment_trajectory(ts: pd.DataFrame, path: Path, run_label: str) -> None:
+    d = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["metric"] == "employment_rate")]
+    wide = d.pivot_table(index="month", columns="replication", values="value") * 100
+    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(wide.index))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    lo, hi = wide.quantile(0.025, axis=1), wide.quantile(0.975, axis=1)
+    ax.fill_between(dates, lo, hi, color="#0072B2", alpha=0.25, label="95% range across replications")
+    ax.plot(dates, wide.mean(axis=1), color="#0072B2", lw=2, label="modelled employment rate (mean)")
+    ax.axhline(80, color="#D55E00", ls="--", lw=1.5, label="80% ambition")
+    end = wide.mean(axis=1).iloc[-1]
+    ax.set_title(f"With no new policy London stays near {end:.1f}% employment, short of 80%", fontsize=11, loc="left")
+    ax.set_ylabel("Employment rate, residents 16-64 (%)")
+    ax.set_xlabel("Month")
+    ax.set_ylim(70, 82)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def borough_rates(ts: pd.DataFrame, path: Path, run_label: str, targets) -> None:
+    geo = targets.geography
+    d = ts[(ts["area"] != "London") & (ts["metric"] == "employment_rate") & (ts["month"] == ts["month"].max())]
+    model = d.groupby("area")["value"].mean().reindex(list(geo.codes)) * 100
+    pub = targets.borough_rates_published.set_index("code").reindex(list(geo.codes))
+    aps = pub["employment_rate"]
+    ci = pub["employment_ci"].fillna(0)
+    order = np.argsort(model.to_numpy())
+    fig, ax = plt.subplots(figsize=(8, 9))
+    y = np.arange(33)
+    names = np.array(geo.names)[order]
+    colours = [SRP_COLOURS.get(s, "#777777") for s in np.array(geo.srp)[order]]
+    ax.errorbar(aps.to_numpy()[order], y, xerr=ci.to_numpy()[order], fmt="o", color="#999999", ms=4,
+                label=f"APS published, with 95% CI ({pub['period'].iloc[0]})")
+    ax.scatter(model.to_numpy()[order], y, c=colours, s=36, zorder=3, label="modelled at horizon (colour = sub-region)")
+    ax.axvline(80, color="#D55E00", ls="--", lw=1)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("Employment rate, residents 16-64 (%)")
+    ax.set_title("Borough employment rates: modelled vs APS (APS shifted to London's 2025 level)", fontsize=11, loc="left")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = [folder / "employment_rate_trajectory.png", folder / "borough_employment_rates.png"]
+    employment_trajectory(ts, out[0], run_label)
+    borough_rates(ts, out[1], run_label, targets)
+    return out

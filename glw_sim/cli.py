@@ -1,0 +1,120 @@
+"""Command line: ``glw-sim run | validate | calibrate``. Parses and dispatches only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _fail(msg: str) -> int:
+    print(f"glw-sim: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_validate(args) -> int:
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    print(f"{args.scenario}: ok ({sc.name}, {sc.horizon.months} months from {sc.horizon.start}, "
+          f"scale {sc.population.scale}, {sc.replications} replications)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from tqdm import tqdm
+
+    from glw_sim.geography import load_geography
+    from glw_sim.runner import run_scenario
+    from glw_sim.scenario import load_scenario
+
+    overrides: dict = {}
+    if args.scale is not None:
+        overrides.setdefault("population", {})["scale"] = args.scale
+    if args.seed is not None:
+        overrides.setdefault("population", {})["seed"] = args.seed
+    if args.months is not None:
+        overrides.setdefault("horizon", {})["months"] = args.months
+    if args.replications is not None:
+        overrides["replications"] = args.replications
+    sc = load_scenario(args.scenario, overrides)
+    total = sc.horizon.months * sc.replications
+    with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
+        res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
+    s = res.summary.set_index(["area", "group", "metric"])
+
+    def line(label, key, pct=True, area="London"):
+        r = s.loc[(area, "all", key)]
+        if pct:
+            return f"  {label:<38} {100 * r['month_0']:6.1f}%  {100 * r['mean']:6.1f}%  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
+        return f"  {label:<38} {r['month_0']:>7,.0f}  {r['mean']:>7,.0f}  ({r['low_95']:,.0f} to {r['high_95']:,.0f})"
+
+    end = sc.horizon.months
+    print(f"\n{sc.name}: {sc.replications} replications, scale {sc.population.scale}, month 0 -> month {end}")
+    print(f"  {'metric':<38} {'month 0':>7}  {'month ' + str(end):>7}  (95% range)")
+    for label, key in [("Employment rate 16-64", "employment_rate"), ("Unemployment rate", "unemployment_rate"),
+                       ("Inactivity rate", "inactivity_rate"), ("Health-related inactivity", "health_related_inactivity_rate"),
+                       ("Disability employment gap (pp)", "disability_employment_gap"),
+                       ("Ethnicity employment gap (pp)", "ethnicity_employment_gap"),
+                       ("Female employment rate", "female_employment_rate"), ("NEET rate 16-24", "neet_rate_16_24"),
+                       ("Borough spread (max-min, pp)", "borough_employment_spread")]:
+        print(line(label, key))
+    print(line("Gap to 80% (residents)", "gap_to_80", pct=False))
+    geo = load_geography()
+    for b in sc.outputs.boroughs:
+        code = geo.codes[geo.index(b)]
+        print(line(f"{geo.names[geo.index(b)]} employment rate", "employment_rate", area=code))
+    print(f"\nresults: {res.folder}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from glw_sim.calibration import default_fitted_path, fit, fit_report_frame
+    from glw_sim.io import atomic_write_text
+    from glw_sim.targets import load_targets
+
+    fitted = fit(load_targets(), scale=args.scale, seed=args.seed)
+    out = Path(args.out) if args.out else default_fitted_path()
+    fitted.save(out)
+    rep = fit_report_frame(fitted)
+    atomic_write_text(out.with_name("fit_report.csv"), rep.to_csv(index=False, float_format="%.5g"))
+    print(rep.to_string(index=False))
+    print(f"fitted parameters: {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from glw_sim.scenario import ScenarioError
+
+    p = argparse.ArgumentParser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a scenario and write results and charts")
+    r.add_argument("scenario")
+    r.add_argument("--results", default="results", help="results folder (default: results)")
+    r.add_argument("--scale", type=float)
+    r.add_argument("--seed", type=int)
+    r.add_argument("--months", type=int)
+    r.add_argument("--replications", type=int)
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a scenario file")
+    v.add_argument("scenario")
+    v.set_defaults(func=cmd_validate)
+    c = sub.add_parser("calibrate", help="fit the baseline to calibration/targets")
+    c.add_argument("--scale", type=float, default=0.03)
+    c.add_argument("--seed", type=int, default=20250601)
+    c.add_argument("--out")
+    c.set_defaults(func=cmd_calibrate)
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc).splitlines()[0])
+    except KeyboardInterrupt:
+        return _fail("interrupted; no partial results were written")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

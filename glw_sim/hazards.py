@@ -1,0 +1,151 @@
+"""Monthly transition probabilities between employment (E), unemployment (U) and inactivity (I).
+
+For a resident whose fitted state model gives stationary shares
+``pi = (pi_E, pi_U, pi_I)``, the monthly flows are built so that ``pi`` is
+exactly the stationary distribution of the resident's own Markov chain:
+
+* a symmetric part ``F_ij = K_ij pi_i pi_j`` (detailed balance), and
+* a circulation ``c = kappa pi_E pi_U pi_I`` around E -> I -> U -> E
+  (people leave work for inactivity, then search, then find work: the net
+  direction in the LFS flows),
+
+so ``p_ij = F_ij / pi_i``. Covariates and boroughs act through ``pi``
+(employable residents leave unemployment faster and lose work less often),
+and the four constants ``K_EU, K_EI, K_UI, kappa`` are fitted to the LFS
+quarterly flows (:func:`glw_sim.calibration.fit_flows`). A baseline with no
+change therefore stays on its APS stocks by construction while its flows
+match the LFS.
+
+Unemployment exits fall with duration (:func:`glw_sim.parameters.duration_profile`),
+scaled per resident so the *mean* exit over the stationary spell-length
+distribution is unchanged; inactivity exits differ by reason, with new spells'
+reasons drawn in proportion to share x exit rate so the reason mix is also
+stationary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from glw_sim import parameters as P
+
+MAX_DURATION = 480  # months tabulated for the stationary unemployment spell distribution
+
+
+@dataclass(frozen=True)
+class FlowParams:
+    k_eu: float
+    k_ei: float
+    k_ui: float
+    cycle: float
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.k_eu, self.k_ei, self.k_ui, self.cycle])
+
+
+def monthly_probs(pi_e, pi_u, pi_i, fp: FlowParams):
+    """The six monthly transition probabilities for residents with stationary shares ``pi``.
+
+    Returns ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` arrays.
+    """
+    p_eu = fp.k_eu * pi_u
+    p_ei = fp.k_ei * pi_i + fp.cycle * pi_u * pi_i
+    p_ue = fp.k_eu * pi_e + fp.cycle * pi_e * pi_i
+    p_ui = fp.k_ui * pi_i
+    p_ie = fp.k_ei * pi_e
+    p_iu = fp.k_ui * pi_u + fp.cycle * pi_e * pi_u
+    return p_eu, p_ei, p_ue, p_ui, p_ie, p_iu
+
+
+def duration_band(months: np.ndarray) -> np.ndarray:
+    return (np.searchsorted(P.DURATION_EDGES, months, side="right") - 1).astype(np.intp)
+
+
+class DurationTable:
+    """Maps a resident's mean monthly U-exit probability to the duration-dependent hazard.
+
+    For hazard ``h(d) = h0 * g(d)`` the stationary mean exit is ``1 / sum_d S(d)``
+    with survival ``S``; ``h0`` is solved on a grid of means (brentq) so that
+    mean equals the resident's stationary exit probability.
+    """
+
+    def __init__(self, ratio_24m: float, grid_size: int = 400):
+        self.profile = P.duration_profile(ratio_24m)
+        self.g = self.profile[duration_band(np.arange(MAX_DURATION))]
+        self.hbar = np.geomspace(1e-3, 0.95, grid_size)
+        self.h0 = np.array([self._solve(h) for h in self.hbar])
+        haz = np.minimum(self.h0[:, None] * self.g[None, :], 1.0)
+        surv = np.cumprod(np.c_[np.ones(grid_size), 1.0 - haz[:, :-1]], axis=1)
+        self.pmf_cdf = np.cumsum(surv / surv.sum(axis=1, keepdims=True), axis=1)
+
+    def _mean_duration(self, h0: float) -> float:
+        haz = np.minimum(h0 * self.g, 1.0)
+        surv = np.cumprod(np.r_[1.0, 1.0 - haz[:-1]])
+        tail = surv[-1] * (1.0 - haz[-1])  # geometric tail beyond the table
+        return float(surv.sum() + (tail / haz[-1] if haz[-1] > 0 else 0.0))
+
+    def _solve(self, hbar: float) -> float:
+        return brentq(lambda h0: self._mean_duration(h0) - 1.0 / hbar, 1e-6, 1.0 / self.profile.min())
+
+    def h0_for(self, hbar: np.ndarray) -> np.ndarray:
+        return np.interp(hbar, self.hbar, self.h0)
+
+    def sample_durations(self, hbar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        row = np.clip(np.searchsorted(self.hbar, hbar), 0, len(self.hbar) - 1)
+        u = rng.random(len(hbar))
+        out = np.empty(len(hbar), dtype=np.int64)
+        for r in np.unique(row):  # at most grid_size rows, not residents
+            m = row == r
+            out[m] = np.searchsorted(self.pmf_cdf[r], u[m])
+        return np.minimum(out, MAX_DURATION - 1)
+
+
+class Hazards:
+    """Everything the monthly transition step needs, derived from a FittedModel."""
+
+    def __init__(self, fitted, overrides: dict[str, float] | None = None):
+        self.fitted = fitted
+        self.flow = fitted.flow
+        self.durations = DurationTable(P.value("duration_ratio_24m", overrides))
+        codes = list(fitted.reason_codes)
+        self.reason_codes = np.array(codes)
+        names = {2: "family_home", 3: "temp_sick", 4: "long_term_sick", 5: "discouraged", 6: "retired", 7: "other"}
+        self.reason_exit_mult = np.array([P.value(f"exit_mult_{names[c]}", overrides) for c in codes])
+        #: exit multiplier by reason code (index = InactivityReason), student included
+        self.exit_mult_by_code = np.ones(8)
+        self.exit_mult_by_code[1] = P.value("exit_mult_student", overrides)
+        self.exit_mult_by_code[self.reason_codes] = self.reason_exit_mult
+        self.switch_rate = P.value("reason_switch_rate", overrides)
+        self.age_lead = int(P.value("hazard_age_lead", overrides))
+
+    def reason_normaliser(self, pop, idx: np.ndarray) -> np.ndarray:
+        """Z = sum_r tau_r m_r for residents ``idx``, so that m_r / Z averages to 1 over the stock."""
+        z = np.full(len(idx), self.exit_mult_by_code[1])
+        rest = ~pop.in_education[idx]
+        if rest.any():
+            tau = self.fitted.reason_model.probabilities(pop, idx[rest])
+            z[rest] = self.reason_exit_mult @ tau
+        return z
+
+    def draw_initial_durations(self, pop, pi: np.ndarray, rng: np.random.Generator) -> None:
+        """Months in the current state from each resident's stationary spell-age distribution."""
+        p = monthly_probs(pi[0], pi[1], pi[2], self.flow)
+        p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = p
+        n = len(pop)
+        exit_p = np.empty(n)
+        e = pop.state == 0
+        i = pop.state == 2
+        u = pop.state == 1
+        exit_p[e] = (p_eu + p_ei)[e]
+        iidx = np.nonzero(i)[0]
+        z = self.reason_normaliser(pop, iidx)
+        exit_p[i] = (p_ie + p_iu)[i] * self.exit_mult_by_code[pop.reason[i]] / z
+        out = np.zeros(n, dtype=np.int64)
+        geo = e | i
+        pe = np.clip(exit_p[geo], 1e-5, 1.0)
+        out[geo] = np.floor(np.log1p(-rng.random(int(geo.sum()))) / np.log1p(-pe)).astype(np.int64)
+        out[u] = self.durations.sample_durations((p_ue + p_ui)[u], rng)
+        pop.months_in_state[:] = np.minimum(out, 600)

@@ -1,0 +1,273 @@
+"""GLWModel: one month of working-age London per ``step()``.
+
+``GLWModel`` is a real :class:`mesa.Model`: it owns the seeded random number
+generator (``self.rng``), advances one month per ``step()``, collects
+model-level metrics with a :class:`mesa.DataCollector`, and works with
+``mesa.batch_run``. The millions of residents are not ``mesa.Agent`` objects
+but columns of a :class:`~glw_sim.population.Population`, and every step is
+vectorised (DESIGN.md, section 2).
+
+One month, in order:
+
+1. **Demography**: residents whose birthday month it is age a year; those
+   reaching 65 leave and their slot is taken by a 16-year-old entering the
+   same borough; some leave full-time education. With ``migration="balance"``
+   (the baseline) weights are then rescaled so each borough x sex x age-band
+   cell keeps its 2025 size: net migration is assumed to carry residents like
+   the cell's own (labelled assumption).
+2. **Transitions** between E, U and I from :mod:`glw_sim.hazards`, one
+   uniform draw per resident; new inactivity spells draw a reason; some
+   inactive residents' main reason changes.
+3. **Metrics** for London, boroughs and groups are recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import mesa
+import numpy as np
+
+from glw_sim import metrics as M
+from glw_sim import parameters as P
+from glw_sim.calibration import FittedModel, load_fitted
+from glw_sim.hazards import Hazards, duration_band, monthly_probs
+from glw_sim.states import AGE_BANDS, InactivityReason, LabourState, age_band_of
+from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
+from glw_sim.targets import Targets, load_targets
+
+E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourState.INACTIVE)
+
+
+def parse_month(text: str) -> date:
+    y, m = str(text).split("-")[:2]
+    return date(int(y), int(m), 1)
+
+
+def add_months(d: date, k: int) -> date:
+    t = d.year * 12 + d.month - 1 + k
+    return date(t // 12, t % 12 + 1, 1)
+
+
+class GLWModel(mesa.Model):
+    """Agent-based model of London's working-age labour market.
+
+    Args:
+        scale: share of Londoners simulated (1.0 = one agent per resident).
+        seed: random seed (0 is a valid seed). Mesa's rule holds: seed or rng, not both.
+        start: first month, ``YYYY-MM`` (the calibration is for June 2025).
+        migration: ``"balance"`` keeps each borough x sex x age-band total at
+            its start value; ``"none"`` lets the cohorts age (conservation).
+        collect_boroughs: record borough metrics every month (else first/last only).
+        fitted, targets: calibration (default: the shipped files).
+        assumptions: overrides of :data:`glw_sim.parameters.ASSUMPTIONS` values.
+    """
+
+    def __init__(
+        self,
+        scale: float = 0.01,
+        seed: int | None = 20250601,
+        *,
+        rng=None,
+        start: str = "2025-06",
+        migration: str = "balance",
+        collect_boroughs: bool = True,
+        fitted: FittedModel | None = None,
+        targets: Targets | None = None,
+        assumptions: dict[str, float] | None = None,
+    ) -> None:
+        super().__init__(seed=seed, rng=rng)
+        if migration not in ("balance", "none"):
+            raise ValueError(f"migration must be 'balance' or 'none', got {migration!r}")
+        self.scale = float(scale)
+        self.migration = migration
+        self.collect_boroughs = collect_boroughs
+        self.start = parse_month(start)
+        self.targets = targets or load_targets()
+        base = fitted or load_fitted()
+        self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng)
+        self.hazards = Hazards(self.fitted, assumptions)
+        pop = self.population
+        n = len(pop)
+        self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
+        self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
+        self._refresh(np.arange(n))
+        self._history = [pop.state.copy(), pop.state.copy(), pop.state.copy()]
+        self._entered = np.full(n, -999, dtype=np.int32)  # month a slot was taken by an entrant
+        self._cells = self._cell_key()
+        self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
+        self.month = 0
+        self.records: list[dict] = []
+        self.borough_records: list[np.ndarray] = []
+        self.flow_records: list[np.ndarray] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: (lambda m, k=k: m.records[-1][k]) for k in (
+                "employment_rate", "unemployment_rate", "inactivity_rate", "health_related_inactivity_rate",
+                "disability_employment_gap", "neet_rate_16_24", "ethnicity_employment_gap",
+                "female_employment_rate", "borough_employment_spread", "gap_to_80")}
+        )
+        self._collect()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def current_month(self) -> date:
+        return add_months(self.start, self.month)
+
+    def _cell_key(self) -> np.ndarray:
+        pop = self.population
+        return (pop.borough.astype(np.intp) * 2 + pop.sex) * 4 + age_band_of(pop.age)
+
+    def _refresh(self, idx: np.ndarray) -> None:
+        """Recompute cached hazard inputs for residents whose attributes changed."""
+        if len(idx) == 0:
+            return
+        pop = self.population
+        age = pop.age[idx].copy()
+        lead = self.hazards.age_lead
+        if lead:
+            # Hazards pull each resident towards the shares of residents `lead` years older, so that a
+            # cohort that keeps ageing tracks its age profile instead of lagging behind it.
+            pop.age[idx] = np.minimum(age + lead, 64)
+        pi = self.fitted.state_model.probabilities(pop, idx)
+        pop.age[idx] = age
+        self._pi[0, idx] = pi[0]
+        self._pi[1, idx] = pi[1]
+        self._z[idx] = self.hazards.reason_normaliser(self.population, idx)
+
+    # ------------------------------------------------------------------ the month
+    def step(self) -> None:
+        self.month += 1
+        changed = self._demography()
+        self._refresh(changed)
+        self._transitions()
+        self._collect()
+
+    def _demography(self) -> np.ndarray:
+        pop, rng = self.population, self.rng
+        cal = self.current_month.month - 1
+        birthday = np.nonzero(pop.birth_month == cal)[0]
+        old_age = pop.age[birthday]
+        pop.age[birthday] += 1
+        leavers = birthday[pop.age[birthday] > 64]
+        # leaving full-time education at a birthday
+        stay = birthday[(pop.age[birthday] <= 64) & pop.in_education[birthday]]
+        if len(stay):
+            e_old = P.in_education_share(old_age[np.isin(birthday, stay)])
+            e_new = P.in_education_share(pop.age[stay])
+            leave = rng.random(len(stay)) < np.clip(1 - e_new / e_old, 0, 1)
+            gone = stay[leave]
+            pop.in_education[gone] = False
+            # Leaving full-time education is a labour-market entry: the leaver's state is drawn
+            # afresh from the shares of residents like them who are not in education.
+            self._redraw_state(gone)
+        # 65-year-olds leave; a 16-year-old takes the slot in the same borough
+        if len(leavers):
+            pop.age[leavers] = 16
+            pop.sex[leavers] = rng.random(len(leavers)) < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum()
+            draw_attributes(pop, leavers, self.targets, rng)
+            self._redraw_state(leavers)
+            self._entered[leavers] = self.month
+        if self.migration == "balance":
+            self._cells = self._cell_key()
+            current = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=len(self._cell_target))
+            factor = np.where(current > 0, self._cell_target / np.maximum(current, 1e-12), 1.0)
+            pop.weight *= factor[self._cells].astype(np.float32)
+        return birthday
+
+    def _redraw_state(self, idx: np.ndarray) -> None:
+        """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
+        if len(idx) == 0:
+            return
+        pop, rng = self.population, self.rng
+        pi = self.fitted.state_model.probabilities(pop, idx)
+        u = rng.random(len(idx))
+        new = np.where(u < pi[0], E, np.where(u < pi[0] + pi[1], U, I)).astype(np.uint8)
+        changed = new != pop.state[idx]
+        pop.state[idx] = new
+        pop.months_in_state[idx[changed]] = 0
+        pop.reason[idx] = InactivityReason.NONE
+        pop.wants_job[idx] = False
+        assign_reasons(pop, idx[new == I], self.fitted, rng, systematic=False)
+
+    def _transitions(self) -> None:
+        pop, rng, hz = self.population, self.rng, self.hazards
+        pe = self._pi[0].astype(np.float64)
+        pu = self._pi[1].astype(np.float64)
+        p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = monthly_probs(pe, pu, 1.0 - pe - pu, hz.flow)
+        state = pop.state.copy()
+        u = rng.random(len(pop))
+        new = state.copy()
+
+        e = state == E
+        new[e & (u < p_eu)] = U
+        new[e & (u >= p_eu) & (u < p_eu + p_ei)] = I
+
+        ui = np.nonzero(state == U)[0]
+        hbar = p_ue[ui] + p_ui[ui]
+        h = hz.durations.h0_for(hbar) * hz.durations.profile[duration_band(pop.months_in_state[ui])]
+        f = np.minimum(h / hbar, 1.0 / np.maximum(hbar, 1e-12))
+        a, b = p_ue[ui] * f, p_ui[ui] * f
+        uu = u[ui]
+        new[ui[uu < a]] = E
+        new[ui[(uu >= a) & (uu < a + b)]] = I
+
+        ii = np.nonzero(state == I)[0]
+        m = hz.exit_mult_by_code[pop.reason[ii]] / self._z[ii]
+        a, b = p_ie[ii] * m, p_iu[ii] * m
+        s = np.maximum(a + b, 1.0)
+        a, b = a / s, b / s
+        uu = u[ii]
+        new[ii[uu < a]] = E
+        new[ii[(uu >= a) & (uu < a + b)]] = U
+
+        moved = new != state
+        still_inactive = ii[new[ii] == I]
+        pop.state[:] = new
+        pop.months_in_state[moved] = 0
+        stay = ~moved & (pop.months_in_state < np.iinfo(np.uint16).max)
+        pop.months_in_state[stay] += 1
+        left_i = moved & (state == I)
+        pop.reason[left_i] = InactivityReason.NONE
+        pop.wants_job[left_i] = False
+        entered_i = np.nonzero(moved & (new == I))[0]
+        assign_reasons(pop, entered_i, self.fitted, rng, systematic=False, entry=True, hazards=hz)
+        # a few inactive residents' main reason changes (redrawn from the stock mix)
+        sw = still_inactive[(rng.random(len(still_inactive)) < hz.switch_rate) & ~pop.in_education[still_inactive]]
+        if len(sw):
+            assign_reasons(pop, sw, self.fitted, rng, systematic=False)
+
+    # ------------------------------------------------------------------ metrics
+    def _collect(self) -> None:
+        pop = self.population
+        rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
+        rec.update(M.london(pop))
+        rec.update({f"employment_rate_{g}_{lev}": v for (g, lev), v in M.groups(pop).items()})
+        # quarterly flows (state 3 months ago -> now), excluding slots that changed hands
+        old = self._history[0]
+        valid = self._entered < self.month - 2
+        w = pop.weight.astype(np.float64)
+        if self.month >= 3:
+            q = np.bincount(old[valid].astype(np.intp) * 3 + pop.state[valid], weights=w[valid], minlength=9).reshape(3, 3)
+            q = q / q.sum(axis=1, keepdims=True)
+            names = ("employed", "unemployed", "inactive")
+            for i in range(3):
+                for j in range(3):
+                    if i != j:
+                        rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(q[i, j])
+        self._history = [self._history[1], self._history[2], pop.state.copy()]
+        self.records.append(rec)
+        if self.collect_boroughs or self.month == 0:
+            self.borough_records.append((self.month, M.boroughs(pop)))
+        self.datacollector.collect(self)
+
+    def finish(self) -> None:
+        """Make sure the final month's borough metrics are recorded."""
+        if self.borough_records[-1][0] != self.month:
+            self.borough_records.append((self.month, M.boroughs(self.population)))
+
+    def run(self, months: int, progress=None) -> None:
+        for _ in range(months):
+            self.step()
+            if progress is not None:
+                progress()
+        self.finish()

@@ -1,0 +1,89 @@
+"""Model parameters that no published table pins down: labelled assumptions.
+
+Each :class:`Assumption` has a value, a plausible range for sensitivity sweeps,
+a unit and a note saying what it rests on. Published figures live in
+``calibration/targets/`` instead; fitted values in ``calibration/fitted/``.
+Dotted names (``assumptions.<name>``) are what a sweep file varies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Assumption:
+    value: float
+    low: float
+    high: float
+    unit: str
+    note: str
+
+
+A = Assumption
+
+ASSUMPTIONS: dict[str, Assumption] = {
+    # --- synthesis ---------------------------------------------------------
+    "min_agents_per_borough": A(400, 400, 400, "residents", "floor on agents per authority at small scales, so every borough's rate is resolved to 0.25 pp; weights keep totals"),
+    # --- unemployment duration dependence (U exits by completed months unemployed) ---
+    # ONS (2013) 'Moving between unemployment and employment': unemployed < 3 months were 3.2x as
+    # likely to move into work as those unemployed > 2 years. Intermediate steps interpolate geometrically.
+    "duration_ratio_24m": A(1 / 3.2, 0.2, 0.5, "ratio", "U-exit hazard at 24+ months relative to < 3 months (ONS 2013: 1/3.2)"),
+    # --- inactivity reasons --------------------------------------------------
+    "exit_mult_student": A(1.0, 0.6, 1.5, "ratio", "relative monthly exit from inactivity, students (most leave through leaving education)"),
+    "exit_mult_family_home": A(0.9, 0.6, 1.2, "ratio", "relative exit from inactivity, looking after family/home"),
+    "exit_mult_temp_sick": A(2.5, 1.5, 4.0, "ratio", "relative exit, temporarily sick (short spells by definition)"),
+    "exit_mult_long_term_sick": A(0.35, 0.2, 0.6, "ratio", "relative exit, long-term sick; 3.6% of health-inactive in work a year later vs 42% of unemployed (UK LFS 1998-2013, 2014 study)"),
+    "exit_mult_discouraged": A(2.5, 1.5, 4.0, "ratio", "relative exit, discouraged workers (want work)"),
+    "exit_mult_retired": A(0.25, 0.1, 0.5, "ratio", "relative exit, retired"),
+    "exit_mult_other": A(1.3, 0.8, 1.8, "ratio", "relative exit, other reasons"),
+    "reason_switch_rate": A(0.01, 0.0, 0.03, "per month", "probability an inactive resident's main reason is re-drawn in a month"),
+    # --- priors (log-odds) the raking keeps: structure no margin pins down ---
+    "prior_young_children_employed": A(-0.5, -1.0, 0.0, "log-odds", "parents of under-5s less often employed, before margins"),
+    "prior_carer_employed": A(-0.3, -0.8, 0.0, "log-odds", "unpaid carers less often employed, before margins"),
+    "prior_age_50plus_employed_slope": A(-0.08, -0.15, -0.03, "log-odds per year", "within 50-64, employment falls with age (shape kept by raking)"),
+    "prior_lts_no_condition": A(-3.0, -5.0, -1.5, "log-odds", "long-term sick without a recorded condition is rare"),
+    "prior_lts_disabled": A(1.5, 0.5, 2.5, "log-odds", "long-term sick more likely among disabled"),
+    "prior_temp_sick_no_condition": A(-1.0, -2.0, 0.0, "log-odds", "temporarily sick without a condition less likely"),
+    "prior_family_young_children": A(2.5, 1.5, 3.5, "log-odds", "looking after family/home with a child under 5"),
+    "prior_family_carer": A(1.5, 0.5, 2.5, "log-odds", "looking after family/home while an unpaid carer"),
+    "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50"),
+    "hazard_age_lead": A(1, 0, 3, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile (chosen so the no-change baseline is stationary; see README Design)"),
+    # --- flow shape ---
+    "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for sweeps"),
+}
+
+#: In full-time education, share by age (ASSUMPTION, shape of the LFS/APS education-status tables;
+#: checked against London's inactive-student total in the fit report). Ages not listed: 0.01.
+IN_EDUCATION_BY_AGE: dict[int, float] = {
+    16: 0.92, 17: 0.88, 18: 0.62, 19: 0.52, 20: 0.47, 21: 0.40, 22: 0.27, 23: 0.18, 24: 0.13,
+    25: 0.08, 26: 0.06, 27: 0.05, 28: 0.04, 29: 0.035, 30: 0.03, 31: 0.025, 32: 0.02, 33: 0.02, 34: 0.02,
+}
+
+#: Parent of a child under 5, by age band (16-24, 25-34, 35-49, 50-64) and sex (ASSUMPTION).
+YOUNG_CHILDREN_BY_BAND_SEX = np.array([[0.02, 0.05], [0.16, 0.22], [0.17, 0.14], [0.03, 0.01]])
+#: Unpaid carer by age band (ASSUMPTION anchored to London's 7.8% of residents 5+, Census 2021, rising with age).
+UNPAID_CARER_BY_BAND = np.array([0.04, 0.05, 0.08, 0.13])
+
+#: Duration bands for unemployment (completed months) and relative exit hazards.
+DURATION_EDGES = np.array([0, 3, 6, 12, 24])
+
+
+def duration_profile(ratio_24m: float) -> np.ndarray:
+    """Relative U-exit hazard in each duration band, geometric from 1 down to ``ratio_24m``."""
+    return ratio_24m ** (np.arange(len(DURATION_EDGES)) / (len(DURATION_EDGES) - 1))
+
+
+def in_education_share(age: np.ndarray) -> np.ndarray:
+    table = np.full(65, 0.01)
+    for a, v in IN_EDUCATION_BY_AGE.items():
+        table[a] = v
+    return table[np.asarray(age, dtype=np.intp)]
+
+
+def value(name: str, overrides: dict[str, float] | None = None) -> float:
+    if overrides and name in overrides:
+        return float(overrides[name])
+    return float(ASSUMPTIONS[name].value)

@@ -1,0 +1,164 @@
+"""Run a scenario's replications and write its results folder atomically.
+
+``results/<scenario>/<run-id>/`` holds:
+
+- ``manifest.json``: the resolved scenario, seeds, package and library
+  versions, and SHA-256 hashes of every calibration file used;
+- ``timeseries.parquet``: tidy rows (replication, month, date, area, group, metric, value);
+- ``summary.csv``: each metric at the horizon, mean and 95% interval across replications;
+- ``charts/``: the briefing charts (:mod:`glw_sim.charts`).
+
+The folder is built under a temporary name and renamed into place at the
+end, so an interrupted run leaves no half results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from glw_sim import __version__
+from glw_sim.calibration import load_fitted
+from glw_sim.io import atomic_write_text
+from glw_sim.metrics import BOROUGH_METRICS
+from glw_sim.model import GLWModel
+from glw_sim.paths import calibration_dir
+from glw_sim.scenario import Scenario
+from glw_sim.targets import load_targets
+
+
+def replication_seeds(seed: int, n: int) -> list[int]:
+    """Independent, reproducible seeds for ``n`` replications (numpy SeedSequence spawning)."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int,
+                    progress: Callable[[], None] | None = None) -> pd.DataFrame:
+    """One replication as tidy rows."""
+    model = GLWModel(
+        scale=scenario.population.scale,
+        seed=seed,
+        start=scenario.horizon.start,
+        migration=scenario.demography.migration,
+        assumptions=dict(scenario.assumptions),
+        fitted=load_fitted(),
+    )
+    model.run(scenario.horizon.months, progress=progress)
+    geo = model.targets.geography
+    rows = []
+    for rec in model.records:
+        for k, v in rec.items():
+            if k in ("month", "date") or not isinstance(v, (int, float, np.floating)):
+                continue
+            group = "all"
+            metric = k
+            if k.startswith("employment_rate_") and k.count("_") >= 3 and not k.startswith("employment_rate_16"):
+                parts = k[len("employment_rate_"):]
+                for g in ("age_band", "sex", "health", "ethnicity", "qualification"):
+                    if parts.startswith(g + "_"):
+                        group, metric = f"{g}={parts[len(g) + 1:]}", "employment_rate"
+            rows.append((rec["month"], rec["date"], "London", group, metric, float(v)))
+    dates = {r["month"]: r["date"] for r in model.records}
+    for month, arr in model.borough_records:
+        for b, code in enumerate(geo.codes):
+            for j, name in enumerate(BOROUGH_METRICS):
+                rows.append((month, dates[month], code, "all", name, float(arr[b, j])))
+    df = pd.DataFrame(rows, columns=["month", "date", "area", "group", "metric", "value"])
+    df.insert(0, "replication", replication)
+    return df
+
+
+def summarise(ts: pd.DataFrame) -> pd.DataFrame:
+    """Horizon values: mean and 95% interval (2.5th-97.5th percentile) across replications."""
+    last = ts[ts["month"] == ts["month"].max()]
+    g = last.groupby(["area", "group", "metric"], sort=True)["value"]
+    out = pd.DataFrame({
+        "mean": g.mean(),
+        "low_95": g.quantile(0.025),
+        "high_95": g.quantile(0.975),
+        "sd": g.std(ddof=1),
+        "replications": g.count(),
+    }).reset_index()
+    first = ts[ts["month"] == 0].groupby(["area", "group", "metric"])["value"].mean()
+    out["month_0"] = out.set_index(["area", "group", "metric"]).index.map(first)
+    return out
+
+
+def _hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(scenario: Scenario, seeds: list[int], argv: list[str] | None) -> dict:
+    import mesa
+    import pydantic
+
+    cal = calibration_dir()
+    files = sorted(p for p in cal.rglob("*") if p.is_file() and p.suffix in (".csv", ".json", ".md"))
+    return {
+        "scenario": scenario.model_dump(mode="json"),
+        "seeds": seeds,
+        "glw_sim_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": {"numpy": np.__version__, "pandas": pd.__version__, "mesa": mesa.__version__,
+                      "pydantic": pydantic.__version__},
+        "data": {str(p.relative_to(cal.parent)): _hash(p) for p in files},
+        "command": argv,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_id(scenario: Scenario) -> str:
+    digest = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:8]
+    return datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{digest}"
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    timeseries: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def run_scenario(
+    scenario: Scenario,
+    results_dir: Path = Path("results"),
+    *,
+    progress: Callable[[], None] | None = None,
+    argv: list[str] | None = None,
+    charts: bool = True,
+) -> RunResult:
+    """Run every replication, write the results folder atomically, return the tables."""
+    load_targets()
+    seeds = replication_seeds(scenario.population.seed, scenario.replications)
+    parts = [run_replication(scenario, s, r, progress) for r, s in enumerate(seeds)]
+    ts = pd.concat(parts, ignore_index=True)
+    summary = summarise(ts)
+
+    final = Path(results_dir) / scenario.name / run_id(scenario)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".partial-"))
+    try:
+        ts.to_parquet(tmp / "timeseries.parquet", index=False)
+        atomic_write_text(tmp / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(tmp / "manifest.json", json.dumps(manifest(scenario, seeds, argv), indent=2))
+        if charts:
+            from glw_sim import charts as C
+
+            C.write_charts(ts, tmp / "charts", run_label=final.name, targets=load_targets())
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return RunResult(final, ts, summary)

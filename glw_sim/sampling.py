@@ -1,0 +1,95 @@
+"""Vectorised allocation kernels: exact stratified counts without Python loops over residents.
+
+Systematic sampling within strata (Madow 1949) selects each unit with its
+probability and, within every stratum, selects a number of units equal to the
+expected number rounded up or down: so borough totals are right by
+construction, not by luck, while each resident's chance stays its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``shares`` that sum exactly to ``total`` (Hamilton's method)."""
+    shares = np.asarray(shares, dtype=np.float64)
+    raw = total * shares / shares.sum()
+    base = np.floor(raw).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        base[np.argsort(-(raw - base), kind="stable")[:short]] += 1
+    return base
+
+
+def _stratum_runs(strata_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(strata_sorted)
+    starts = np.r_[0, np.nonzero(np.diff(strata_sorted))[0] + 1] if n else np.zeros(0, np.int64)
+    lengths = np.diff(np.r_[starts, n])
+    return starts, lengths
+
+
+def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Select units with inclusion probability ``expected`` (in [0, 1]), systematically within strata.
+
+    Within each stratum, units are put in random order and selected where the
+    running total of ``expected`` plus a uniform random start crosses an
+    integer. Each unit is selected with exactly its probability and each
+    stratum selects ``floor`` or ``ceil`` of its expected total.
+    """
+    n = len(expected)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
+    order = np.lexsort((rng.random(n), strata))
+    v_o = v[order]
+    starts, lengths = _stratum_runs(np.asarray(strata)[order])
+    cs = np.cumsum(v_o)
+    offset = np.repeat(cs[starts] - v_o[starts], lengths)
+    start = np.repeat(rng.random(len(starts)), lengths)
+    hi = cs - offset + start
+    sel_o = np.floor(hi) > np.floor(hi - v_o)
+    out = np.empty(n, dtype=bool)
+    out[order] = sel_o
+    return out
+
+
+def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Assign one of ``k`` categories to each unit (``probs`` is (k, n), columns sum to 1).
+
+    Each stratum first gets integer counts per category (its expected counts,
+    rounded by largest remainder so they sum to the stratum size); categories
+    are then filled in turn by :func:`systematic_select` among units not yet
+    assigned, with conditional probabilities scaled to hit those counts.
+    """
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
+    strata = np.asarray(strata)
+    uniq, sidx = np.unique(strata, return_inverse=True)
+    expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
+    sizes = np.bincount(sidx, minlength=len(uniq))
+    counts = np.stack([largest_remainder(int(sizes[s]), expected[s] + 1e-12) for s in range(len(uniq))])
+    remaining = np.ones(n, dtype=bool)
+    tail = probs[::-1].cumsum(axis=0)[::-1]  # P(category >= c)
+    for c in range(k - 1):
+        idx = np.nonzero(remaining)[0]
+        if len(idx) == 0:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cond = np.where(tail[c, idx] > 0, probs[c, idx] / tail[c, idx], 0.0)
+        s = sidx[idx]
+        total = np.bincount(s, weights=cond, minlength=len(uniq))
+        scale = np.where(total > 0, counts[:, c] / np.maximum(total, 1e-300), 0.0)
+        chosen = systematic_select(np.minimum(cond * scale[s], 1.0), s, rng)
+        out[idx[chosen]] = c
+        remaining[idx[chosen]] = False
+    return out
+
+
+def categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Independent draws of one category per column of ``probs`` (k, n)."""
+    u = rng.random(probs.shape[1])
+    cum = np.cumsum(probs, axis=0)
+    return np.minimum((u[None, :] > cum).sum(axis=0), probs.shape[0] - 1)

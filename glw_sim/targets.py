@@ -1,0 +1,172 @@
+"""The published figures the baseline is calibrated to, read from ``calibration/targets/``.
+
+Every CSV there has ``period`` and ``source`` columns; ``calibration/SOURCES.md``
+cites each one (publisher, table, period). This module only reads and checks
+them, and *harmonises* them: published tables come from different periods and
+weightings, so their implied London totals differ slightly from the plan's
+June 2025 headline. Each table is shifted on the logit scale by one common
+amount so that it sums to the headline (the relative differences between
+boroughs or groups, which are what the table is evidence of, are kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from glw_sim.geography import Geography, load_geography
+from glw_sim.paths import targets_dir
+from glw_sim.states import AGE_BAND_LABELS, InactivityReason, LabourState
+
+REASONS = [r for r in InactivityReason if r != InactivityReason.NONE]
+
+
+def _read(path: Path, required: set[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: calibration target file is missing")
+    df = pd.read_csv(path, comment="#")
+    missing = required - set(df.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    return df
+
+
+def shift_to_total(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> np.ndarray:
+    """Shift ``rates`` by one common logit offset so their weighted mean is ``total_rate``."""
+    rates = np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)
+    w = np.asarray(weights, float) / np.sum(weights)
+    lg = logit(rates)
+
+    def f(d: float) -> float:
+        return float(np.dot(w, expit(lg + d)) - total_rate)
+
+    d = brentq(f, -10.0, 10.0)
+    return expit(lg + d)
+
+
+@dataclass(frozen=True)
+class GroupTarget:
+    """Population shares and employment rates of one grouping (e.g. ethnicity), London 16-64."""
+
+    dimension: str
+    levels: tuple[str, ...]
+    population_share: np.ndarray  # sums to 1
+    employment_rate: np.ndarray  # harmonised so share . rate = London rate
+
+
+@dataclass(frozen=True)
+class Targets:
+    """All calibration targets, harmonised to the London headline."""
+
+    geography: Geography
+    london_population: float  # residents 16-64
+    employment_rate: float
+    inactivity_rate: float
+    unemployed_share: float  # unemployed / population 16-64
+    gap_to_80: float  # published residents needed in work for 80%
+    borough_population: np.ndarray  # [33] residents 16-64 in the base year
+    borough_rates: np.ndarray  # [33, 3] shares of population in E, U, I (harmonised)
+    borough_rates_published: pd.DataFrame  # as transcribed, for fit reports and charts
+    age_sex_share: np.ndarray  # [49 ages 16..64, 2 sexes], sums to 1
+    groups: dict[str, GroupTarget]
+    reason_share: np.ndarray  # [len(REASONS)] share of inactive, sums to 1
+    reason_female_share: np.ndarray  # [len(REASONS)] share of each reason's inactive who are women (nan = none)
+    wants_job_total: float  # inactive who want a job
+    quarterly_flows: np.ndarray  # [3, 3] quarterly transition probabilities (rows: from E, U, I)
+    flows_period: str
+
+
+def _load_borough_rates(geo: Geography, path: Path) -> pd.DataFrame:
+    df = _read(path, {"code", "employment_rate", "inactivity_rate", "period", "source"})
+    df = df.set_index("code")
+    unknown = set(df.index) - set(geo.codes)
+    if unknown:
+        raise ValueError(f"{path}: unknown authority codes {sorted(unknown)}")
+    missing = set(geo.codes) - set(df.index)
+    if missing:
+        raise ValueError(f"{path}: no rates for {sorted(missing)}")
+    return df.loc[list(geo.codes)]
+
+
+@lru_cache(maxsize=4)
+def load_targets(directory: Path | None = None) -> Targets:
+    """Read and harmonise every target table (cached per directory)."""
+    d = Path(directory) if directory is not None else targets_dir()
+    geo = load_geography(d / "geography.csv")
+
+    head = _read(d / "london_headline.csv", {"metric", "value"}).set_index("metric")["value"].astype(float)
+    emp_rate = head["employment_rate_16_64"] / 100.0
+    inact_rate = head["inactivity_rate_16_64"] / 100.0
+    gap = head["extra_employed_needed_for_80pc"]
+    # Working-age population implied by the plan: 80% x P - 75% x P = 327,000.
+    london_pop = gap / (head["target_employment_rate"] / 100.0 - emp_rate)
+    unemp_share = 1.0 - emp_rate - inact_rate
+
+    pop = _read(d / "borough_population.csv", {"code", "pop_16_64"}).set_index("code").loc[list(geo.codes)]
+    bpop = pop["pop_16_64"].to_numpy(float)
+    bpop = bpop * london_pop / bpop.sum()
+
+    br = _load_borough_rates(geo, d / "borough_rates.csv")
+    e = shift_to_total(br["employment_rate"].to_numpy(float) / 100.0, bpop, emp_rate)
+    # Unemployed share of the population = 100 - employment - inactivity (APS, same survey).
+    u_raw = np.clip(100.0 - br["employment_rate"].to_numpy(float) - br["inactivity_rate"].to_numpy(float), 0.5, None)
+    u = shift_to_total(u_raw / 100.0, bpop, unemp_share)
+    u = np.minimum(u, 1.0 - e - 1e-4)
+    rates = np.column_stack([e, u, 1.0 - e - u])
+
+    ages = _read(d / "age_sex.csv", {"age", "male", "female"}).set_index("age").loc[range(16, 65)]
+    age_sex = ages[["male", "female"]].to_numpy(float)
+    age_sex /= age_sex.sum()
+
+    g = _read(d / "group_rates.csv", {"dimension", "group", "population_share", "employment_rate"})
+    groups: dict[str, GroupTarget] = {}
+    for dim, sub in g.groupby("dimension", sort=False):
+        share = sub["population_share"].to_numpy(float)
+        share = share / share.sum()
+        rate = shift_to_total(sub["employment_rate"].to_numpy(float) / 100.0, share, emp_rate)
+        groups[str(dim)] = GroupTarget(str(dim), tuple(sub["group"]), share, rate)
+    if "age_band" in groups and groups["age_band"].levels != AGE_BAND_LABELS:
+        raise ValueError(f"{d / 'group_rates.csv'}: age bands must be {AGE_BAND_LABELS}")
+
+    rs = _read(d / "inactivity_reasons.csv", {"reason", "share_of_inactive", "female_share"}).set_index("reason")
+    names = [r.name.lower() for r in REASONS]
+    unknown = set(rs.index) - set(names)
+    if unknown:
+        raise ValueError(f"{d / 'inactivity_reasons.csv'}: unknown reasons {sorted(unknown)}")
+    rs = rs.reindex(names)
+    share = rs["share_of_inactive"].fillna(0).to_numpy(float)
+    reason_share = share / share.sum()
+
+    fl = _read(d / "flows_quarterly.csv", {"from", "to", "flow", "from_stock", "period"})
+    q = np.zeros((3, 3))
+    idx = {s.name.lower(): int(s) for s in LabourState}
+    for a, b, f, st in zip(fl["from"], fl["to"], fl["flow"], fl["from_stock"]):
+        q[idx[a], idx[b]] = f / st
+    for i in range(3):
+        q[i, i] = 0.0
+        q[i, i] = 1.0 - q[i].sum()
+
+    return Targets(
+        geography=geo,
+        london_population=float(london_pop),
+        employment_rate=float(emp_rate),
+        inactivity_rate=float(inact_rate),
+        unemployed_share=float(unemp_share),
+        gap_to_80=float(gap),
+        borough_population=bpop,
+        borough_rates=rates,
+        borough_rates_published=br.reset_index(),
+        age_sex_share=age_sex,
+        groups=groups,
+        reason_share=reason_share,
+        reason_female_share=rs["female_share"].to_numpy(float),
+        wants_job_total=float(head["inactive_want_a_job"]),
+        quarterly_flows=q,
+        flows_period=str(fl["period"].iloc[0]),
+    )

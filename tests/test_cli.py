@@ -1,0 +1,91 @@
+"""The command line end to end, and every scenario error as one line with exit code 2."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from glw_sim.cli import main
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def write(tmp_path, text, name="s.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def small(tmp_path, extra=""):
+    base = SCENARIOS / "baseline.yaml"
+    return write(tmp_path, f"extends: {base}\nname: tiny\nhorizon: {{months: 3}}\npopulation: {{scale: 0.002, seed: 4}}\nreplications: 2\n{extra}")
+
+
+@pytest.mark.parametrize("text,field", [
+    ("name: x\nhorizon: {months: 3\n", "YAML syntax error"),
+    ("name: x\nhorizn: {months: 3}\n", "horizn: unknown key"),
+    ("name: x\nhorizon: {months: three}\n", "horizon.months"),
+    ("name: x\npopulation: {scale: -0.1}\n", "population.scale"),
+    ("name: x\noutputs: {boroughs: [Narnia]}\n", "unknown borough 'Narnia'"),
+    ("name: x\nassumptions: {no_such: 1}\n", "unknown assumption"),
+    ("horizon: {months: 3}\n", "name: required field is missing"),
+    ("name: x\nhorizon: {start: June}\n", "YYYY-MM"),
+])
+def test_scenario_errors_are_one_line(tmp_path, capsys, text, field):
+    p = write(tmp_path, text)
+    code, out, err = run_cli(["validate", p], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(p) in lines[0] and field in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_cli(["run", tmp_path / "nope.yaml"], capsys)
+    assert code == 2 and "file not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_ok(capsys):
+    code, out, _ = run_cli(["validate", SCENARIOS / "baseline.yaml"], capsys)
+    assert code == 0 and "ok" in out
+
+
+def test_run_end_to_end_and_reproducible(tmp_path, capsys):
+    s = small(tmp_path)
+    code, out, err = run_cli(["run", s, "--results", tmp_path / "res", "--quiet"], capsys)
+    assert code == 0, err
+    assert "Employment rate 16-64" in out and "Gap to 80%" in out
+    runs = sorted((tmp_path / "res" / "tiny").iterdir())
+    assert len(runs) == 1
+    folder = runs[0]
+    for f in ("manifest.json", "timeseries.parquet", "summary.csv", "charts/employment_rate_trajectory.png",
+              "charts/borough_employment_rates.png"):
+        assert (folder / f).exists(), f
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["scenario"]["population"]["seed"] == 4 and len(man["seeds"]) == 2
+    assert any(k.endswith("borough_rates.csv") for k in man["data"])
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert set(ts["replication"]) == {0, 1} and ts["month"].max() == 3
+    summ = pd.read_csv(folder / "summary.csv")
+    row = summ[(summ.area == "London") & (summ.metric == "employment_rate") & (summ.group == "all")].iloc[0]
+    assert row.low_95 <= row["mean"] <= row.high_95
+    assert not list((tmp_path / "res" / "tiny").glob(".partial-*"))
+
+    # same scenario and seed: byte-identical summary.csv
+    code, _, _ = run_cli(["run", s, "--results", tmp_path / "res2", "--quiet"], capsys)
+    again = next((tmp_path / "res2" / "tiny").iterdir())
+    assert (again / "summary.csv").read_bytes() == (folder / "summary.csv").read_bytes()
+
+    # a different seed: different numbers, within sampling error
+    code, _, _ = run_cli(["run", s, "--results", tmp_path / "res3", "--quiet", "--seed", "99"], capsys)
+    other = pd.read_csv(next((tmp_path / "res3" / "tiny").iterdir()) / "summary.csv")
+    o = other[(other.area == "London") & (other.metric == "employment_rate") & (other.group == "all")].iloc[0]
+    assert o["mean"] != row["mean"] and abs(o["mean"] - row["mean"]) < 0.01

@@ -1,0 +1,38 @@
+import numpy as np
+
+from glw_sim.sampling import largest_remainder, systematic_categorical, systematic_select
+
+
+def test_largest_remainder_sums_exactly():
+    out = largest_remainder(10, [1, 1, 1])
+    assert out.sum() == 10 and sorted(out) == [3, 3, 4]
+    out = largest_remainder(1000, np.random.default_rng(0).random(49))
+    assert out.sum() == 1000
+
+
+def test_systematic_select_hits_every_stratum_total():
+    rng = np.random.default_rng(1)
+    strata = rng.integers(0, 33, 50_000)
+    p = rng.random(50_000) * 0.9
+    sel = systematic_select(p, strata, rng)
+    diff = np.bincount(strata, sel) - np.bincount(strata, p)
+    assert np.abs(diff).max() < 1.0  # floor or ceil of the expected count
+
+
+def test_systematic_select_keeps_unit_probabilities():
+    # each unit's selection frequency over many draws equals its probability
+    rng = np.random.default_rng(2)
+    p = np.array([0.1, 0.5, 0.9, 0.3, 0.2])
+    strata = np.zeros(5, dtype=int)
+    hits = np.mean([systematic_select(p, strata, rng) for _ in range(4000)], axis=0)
+    assert np.allclose(hits, p, atol=0.03)  # 4000 draws: SE <= 0.008
+
+
+def test_systematic_categorical_exact_counts():
+    rng = np.random.default_rng(3)
+    strata = rng.integers(0, 10, 20_000)
+    probs = rng.dirichlet([1, 2, 3, 4], 20_000).T
+    codes = systematic_categorical(probs, strata, rng)
+    for k in range(4):
+        diff = np.bincount(strata, codes == k, minlength=10) - np.bincount(strata, probs[k], minlength=10)
+        assert np.abs(diff).max() < 1.0
