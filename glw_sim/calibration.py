@@ -164,7 +164,7 @@ def reason_margins(targets: Targets, total_nonstudent: float) -> list[Margin]:
 
 def recentre_states(fitted: FittedModel, pop: Population, targets: Targets) -> dict[str, float]:
     """Re-fit only the borough table on ``pop`` so borough stocks are exact in expectation."""
-    return fitted.state_model.rake(pop, [borough_margin(targets)], tol=1e-9, max_sweeps=200)
+    return fitted.state_model.rake(pop, [borough_margin(targets)], tol=1e-7, max_sweeps=500)
 
 
 def recentre_reasons(fitted: FittedModel, pop: Population, inactive: np.ndarray, targets: Targets) -> dict[str, float]:
@@ -173,7 +173,7 @@ def recentre_reasons(fitted: FittedModel, pop: Population, inactive: np.ndarray,
     if total <= 0:
         return {}
     m = reason_margins(targets, total)[0]
-    return fitted.reason_model.rake(pop, [m], index=rest, tol=1e-9, max_sweeps=200)
+    return fitted.reason_model.rake(pop, [m], index=rest, tol=1e-7, max_sweeps=500)
 
 
 # --------------------------------------------------------------------------- flows

@@ -95,6 +95,8 @@ class LogLinearModel:
 
         Returns the worst relative error per margin after fitting.
         """
+        if len(margins) == 1:
+            return self._rake_one(pop, margins[0], index=index, tol=tol, max_sweeps=max_sweeps)
         w = pop.weight.astype(np.float64)
         if index is not None:
             w = w[index]
@@ -126,6 +128,40 @@ class LogLinearModel:
             if worst < tol:
                 break
         return errors
+
+    def _rake_one(self, pop: Population, m: Margin, *, index, tol: float, max_sweeps: int) -> dict[str, float]:
+        """Fast path for one margin: the other features' log-odds are computed once."""
+        table = self.tables[m.column]
+        x = getattr(pop, m.column)
+        x = (x if index is None else x[index]).astype(np.intp)
+        w = pop.weight.astype(np.float64)
+        if index is not None:
+            w = w[index]
+        rest = self.logits(pop, index) - (table + self.priors[m.column])[:, x]
+        prior = self.priors[m.column][:, x]
+        g = m.groups[x]
+        ok = g >= 0
+        ng = m.target.shape[0]
+        levels = np.nonzero(m.groups >= 0)[0]
+        err = np.inf
+        for _ in range(max_sweeps):
+            lg = rest + prior + table[:, x]
+            lg -= lg.max(axis=0, keepdims=True)
+            np.exp(lg, out=lg)
+            lg /= lg.sum(axis=0, keepdims=True)
+            current = np.empty((ng, len(m.partition)))
+            for c, cell in enumerate(m.partition):
+                current[:, c] = np.bincount(g[ok], weights=(w * lg[cell].sum(axis=0))[ok], minlength=ng)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where((current > 0) & (m.target > 0), m.target / current, 1.0)
+            err = float(np.abs(ratio - 1.0).max())
+            if err < tol:
+                break
+            delta = np.log(ratio)
+            for c, cell in enumerate(m.partition):
+                for kk in cell:
+                    table[kk, levels] += delta[m.groups[levels], c]
+        return {m.name: err}
 
     def to_dict(self) -> dict:
         return {
