@@ -60,14 +60,19 @@ def borough_rates(ts: pd.DataFrame, path: Path, run_label: str, targets) -> None
     colours = [SRP_COLOURS.get(s, "#777777") for s in np.array(geo.srp)[order]]
     ax.errorbar(aps.to_numpy()[order], y, xerr=ci.to_numpy()[order], fmt="o", color="#999999", ms=4,
                 label=f"APS published, with 95% CI ({pub['period'].iloc[0]})")
-    ax.scatter(model.to_numpy()[order], y, c=colours, s=36, zorder=3, label="modelled at horizon (colour = sub-region)")
+    ax.scatter(model.to_numpy()[order], y, c=colours, s=36, zorder=3)
+    for srp, col in SRP_COLOURS.items():
+        ax.scatter([], [], c=col, s=36, label=f"modelled, month {int(d['month'].max())}: {srp}")
     ax.axvline(80, color="#D55E00", ls="--", lw=1)
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlabel("Employment rate, residents 16-64 (%)")
-    ax.set_title("Borough employment rates: modelled vs APS (APS shifted to London's 2025 level)", fontsize=11, loc="left")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    spread = float(model.max() - model.min())
+    ax.set_title(f"Borough employment rates span {spread:.0f} points; modelled vs APS", fontsize=11, loc="left")
+    fig.text(0.01, 0.025, "Modelled rates are calibrated to APS shifted by a common amount to London's 2025 level (75%).",
+             fontsize=7, color="#444444")
+    ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
     ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.045, 1, 1))
     _footer(fig, run_label)
     fig.savefig(path, dpi=130)
     plt.close(fig)

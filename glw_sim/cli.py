@@ -43,22 +43,25 @@ def cmd_run(args) -> int:
         res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
     s = res.summary.set_index(["area", "group", "metric"])
 
-    def line(label, key, pct=True, area="London"):
+    def line(label, key, pct=True, area="London", pp=False):
         r = s.loc[(area, "all", key)]
+        if pp:
+            return f"  {label:<42} {100 * r['month_0']:5.1f}pp  {100 * r['mean']:5.1f}pp  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
         if pct:
-            return f"  {label:<38} {100 * r['month_0']:6.1f}%  {100 * r['mean']:6.1f}%  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
-        return f"  {label:<38} {r['month_0']:>7,.0f}  {r['mean']:>7,.0f}  ({r['low_95']:,.0f} to {r['high_95']:,.0f})"
+            return f"  {label:<42} {100 * r['month_0']:6.1f}%  {100 * r['mean']:6.1f}%  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
+        return f"  {label:<42} {r['month_0']:>7,.0f}  {r['mean']:>7,.0f}  ({r['low_95']:,.0f} to {r['high_95']:,.0f})"
 
     end = sc.horizon.months
     print(f"\n{sc.name}: {sc.replications} replications, scale {sc.population.scale}, month 0 -> month {end}")
-    print(f"  {'metric':<38} {'month 0':>7}  {'month ' + str(end):>7}  (95% range)")
+    print(f"  {'metric':<42} {'month 0':>7}  {'month ' + str(end):>7}  (95% range)")
     for label, key in [("Employment rate 16-64", "employment_rate"), ("Unemployment rate", "unemployment_rate"),
                        ("Inactivity rate", "inactivity_rate"), ("Health-related inactivity", "health_related_inactivity_rate"),
-                       ("Disability employment gap (pp)", "disability_employment_gap"),
-                       ("Ethnicity employment gap (pp)", "ethnicity_employment_gap"),
-                       ("Female employment rate", "female_employment_rate"), ("NEET rate 16-24", "neet_rate_16_24"),
-                       ("Borough spread (max-min, pp)", "borough_employment_spread")]:
+                       ("Female employment rate", "female_employment_rate"), ("NEET rate 16-24", "neet_rate_16_24")]:
         print(line(label, key))
+    for label, key in [("Disability employment gap", "disability_employment_gap"),
+                       ("Ethnicity employment gap (White - minority)", "ethnicity_employment_gap"),
+                       ("Borough spread (highest - lowest)", "borough_employment_spread")]:
+        print(line(label, key, pp=True))
     print(line("Gap to 80% (residents)", "gap_to_80", pct=False))
     geo = load_geography()
     for b in sc.outputs.boroughs:
