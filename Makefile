@@ -19,7 +19,7 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/full_scale.py
+	$(BIN)/python benchmarks/run.py
 
 calibrate: $(BIN)/.installed
 	$(BIN)/glw-sim calibrate

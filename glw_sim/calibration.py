@@ -258,6 +258,11 @@ def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> Fitte
     wants = np.minimum(share_by_code * scale_w, 1.0)
     wants[InactivityReason.DISCOURAGED] = 1.0
 
+    fitted = FittedModel(sm, rm, flow, wants, list(REASON_CODES), {})
+    flow, q_sim = refine_flows_by_simulation(fitted, targets, pi, pop.weight.astype(np.float64), q_model, rng)
+    fitted.flow = flow
+    q_model = q_sim
+
     report = {
         "state_margin_max_rel_error": state_err,
         "reason_margin_max_rel_error": reason_err,
@@ -267,7 +272,38 @@ def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> Fitte
         "calibration_scale": scale,
         "calibration_seed": seed,
     }
-    return FittedModel(sm, rm, flow, wants, list(REASON_CODES), report)
+    fitted.report = report
+    return fitted
+
+
+def simulated_quarterly_flows(fitted: FittedModel, targets: Targets, *, scale: float = 0.02, months: int = 15,
+                              seed: int = 1) -> np.ndarray:
+    """Mean quarterly transition matrix of a short baseline simulation (months 3..``months``)."""
+    from glw_sim.model import GLWModel
+
+    m = GLWModel(scale=scale, seed=seed, fitted=fitted, targets=targets, collect_boroughs=False)
+    m.run(months)
+    names = ("employed", "unemployed", "inactive")
+    q = np.eye(3)
+    for i, j in OFF_DIAGONAL:
+        q[i, j] = np.mean([r[f"quarterly_{names[i]}_to_{names[j]}"] for r in m.records[3:]])
+    return q
+
+
+def refine_flows_by_simulation(fitted: FittedModel, targets: Targets, pi: np.ndarray, w: np.ndarray,
+                               q_analytic: np.ndarray, rng: np.random.Generator, iterations: int = 3):
+    """Correct the analytic flow fit for what it leaves out (duration dependence, reason mix, leaving
+    education, entrants at 16): refit against targets scaled by analytic/simulated, a fixed point."""
+    target = targets.quarterly_flows.copy()
+    goal = targets.quarterly_flows
+    q_sim = simulated_quarterly_flows(fitted, targets)
+    for _ in range(iterations):
+        for i, j in OFF_DIAGONAL:
+            target[i, j] = goal[i, j] * q_analytic[i, j] / q_sim[i, j]
+        flow, q_analytic = fit_flows(pi, w, target, rng=np.random.default_rng(0))
+        fitted.flow = flow
+        q_sim = simulated_quarterly_flows(fitted, targets)
+    return fitted.flow, q_sim
 
 
 def fit_report_frame(fitted: FittedModel):

@@ -145,7 +145,7 @@ class Hazards:
         exit_p[i] = (p_ie + p_iu)[i] * self.exit_mult_by_code[pop.reason[i]] / z
         out = np.zeros(n, dtype=np.int64)
         geo = e | i
-        pe = np.clip(exit_p[geo], 1e-5, 1.0)
+        pe = np.clip(exit_p[geo], 1e-5, 0.999)
         out[geo] = np.floor(np.log1p(-rng.random(int(geo.sum()))) / np.log1p(-pe)).astype(np.int64)
         out[u] = self.durations.sample_durations((p_ue + p_ui)[u], rng)
         pop.months_in_state[:] = np.minimum(out, 600)

@@ -138,29 +138,15 @@ class LogLinearModel:
         if index is not None:
             w = w[index]
         rest = self.logits(pop, index) - (table + self.priors[m.column])[:, x]
-        prior = self.priors[m.column][:, x]
-        g = m.groups[x]
-        ok = g >= 0
-        ng = m.target.shape[0]
-        levels = np.nonzero(m.groups >= 0)[0]
-        err = np.inf
-        for _ in range(max_sweeps):
-            lg = rest + prior + table[:, x]
-            lg -= lg.max(axis=0, keepdims=True)
-            np.exp(lg, out=lg)
-            lg /= lg.sum(axis=0, keepdims=True)
-            current = np.empty((ng, len(m.partition)))
-            for c, cell in enumerate(m.partition):
-                current[:, c] = np.bincount(g[ok], weights=(w * lg[cell].sum(axis=0))[ok], minlength=ng)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where((current > 0) & (m.target > 0), m.target / current, 1.0)
-            err = float(np.abs(ratio - 1.0).max())
-            if err < tol:
-                break
-            delta = np.log(ratio)
-            for c, cell in enumerate(m.partition):
-                for kk in cell:
-                    table[kk, levels] += delta[m.groups[levels], c]
+        from glw_sim import kernels as K
+
+        rest += self.priors[m.column][:, x]
+        cell_of = np.full(self.k, -1, dtype=np.int64)
+        for c, cell in enumerate(m.partition):
+            cell_of[cell] = c
+        target = np.nan_to_num(np.asarray(m.target, dtype=np.float64), nan=0.0)
+        err = K.rake_one(np.ascontiguousarray(rest), x, table, w, m.groups.astype(np.int64), target, cell_of,
+                         tol, max_sweeps)
         return {m.name: err}
 
     def to_dict(self) -> dict:

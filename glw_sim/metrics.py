@@ -100,6 +100,45 @@ def london(pop: Population) -> dict[str, float]:
     return out
 
 
+def from_tally(t) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], float], np.ndarray]:
+    """The same metrics as :func:`london`, :func:`boroughs` and :func:`groups`, from the counts of
+    :func:`glw_sim.kernels.tally` (one compiled pass instead of many bincounts)."""
+    bb, rs, sx, ab, hl, et, ql, yg, want, ltu, lts_b, q = t
+    c = bb.sum(axis=0)
+    total = c.sum()
+    out = {
+        "population": total, "employed": c[0], "unemployed": c[1], "inactive": c[2],
+        "employment_rate": _rate(c[0], total), "unemployment_rate": _rate(c[1], c[0] + c[1]),
+        "inactivity_rate": _rate(c[2], total),
+    }
+    for code, name in enumerate(REASON_NAMES, start=1):
+        out[f"inactivity_rate_{name}"] = _rate(rs[code], total)
+    out["health_related_inactivity_rate"] = out["inactivity_rate_long_term_sick"]
+    out["inactive_want_job"] = float(want)
+    dis, nondis = hl[Health.DISABLED], hl[Health.NONE] + hl[Health.LONG_TERM_CONDITION]
+    out["disability_employment_rate"] = _rate(dis[0], dis.sum())
+    out["disability_employment_gap"] = _rate(nondis[0], nondis.sum()) - out["disability_employment_rate"]
+    minority = et[1:].sum(axis=0)
+    out["ethnicity_employment_gap"] = _rate(et[0, 0], et[0].sum()) - _rate(minority[0], minority.sum())
+    out["female_employment_rate"] = _rate(sx[Sex.FEMALE, 0], sx[Sex.FEMALE].sum())
+    out["male_employment_rate"] = _rate(sx[Sex.MALE, 0], sx[Sex.MALE].sum())
+    out["neet_rate_16_24"] = _rate(yg[1], yg[0])
+    tot_b = bb.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = np.column_stack([bb[:, 0] / tot_b, bb[:, 1] / (bb[:, 0] + bb[:, 1]), bb[:, 2] / tot_b, lts_b / tot_b])
+    out["borough_employment_spread"] = float(np.nanmax(b[:, 0]) - np.nanmin(b[:, 0]))
+    out["borough_employment_sd"] = float(np.nanstd(b[:, 0]))
+    out["gap_to_80"] = TARGET_RATE * total - c[0]
+    out["long_term_unemployed_share"] = _rate(ltu, c[1])
+    grp: dict[tuple[str, str], float] = {}
+    for name, table in (("sex", sx), ("age_band", ab), ("health", hl), ("ethnicity", et), ("qualification", ql)):
+        for i, lev in enumerate(GROUPINGS[name]):
+            grp[(name, lev)] = _rate(table[i, 0], table[i].sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quarterly = q / q.sum(axis=1, keepdims=True)
+    return out, b, grp, quarterly
+
+
 def boroughs(pop: Population, n: int = 33) -> np.ndarray:
     """(33, 4): employment, unemployment (of active), inactivity, health-related inactivity rates."""
     c = state_counts(pop, pop.borough, n)

@@ -28,6 +28,7 @@ from datetime import date
 import mesa
 import numpy as np
 
+from glw_sim import kernels as K
 from glw_sim import metrics as M
 from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
@@ -94,6 +95,7 @@ class GLWModel(mesa.Model):
         self._refresh(np.arange(n))
         self._history = [pop.state.copy(), pop.state.copy(), pop.state.copy()]
         self._entered = np.full(n, -999, dtype=np.int32)  # month a slot was taken by an entrant
+        self._flag = np.zeros(n, dtype=np.uint8)  # 1 left inactivity this month, 2 entered it
         self._cells = self._cell_key()
         self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
         self.month = 0
@@ -168,10 +170,7 @@ class GLWModel(mesa.Model):
             self._redraw_state(leavers)
             self._entered[leavers] = self.month
         if self.migration == "balance":
-            self._cells = self._cell_key()
-            current = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=len(self._cell_target))
-            factor = np.where(current > 0, self._cell_target / np.maximum(current, 1e-12), 1.0)
-            pop.weight *= factor[self._cells].astype(np.float32)
+            K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
         return birthday
 
     def _redraw_state(self, idx: np.ndarray) -> None:
@@ -190,49 +189,20 @@ class GLWModel(mesa.Model):
         assign_reasons(pop, idx[new == I], self.fitted, rng, systematic=False)
 
     def _transitions(self) -> None:
+        """E/U/I moves for everyone in one compiled pass (:func:`glw_sim.kernels.transitions`)."""
         pop, rng, hz = self.population, self.rng, self.hazards
-        pe = self._pi[0].astype(np.float64)
-        pu = self._pi[1].astype(np.float64)
-        p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = monthly_probs(pe, pu, 1.0 - pe - pu, hz.flow)
-        state = pop.state.copy()
+        fp, dt = hz.flow, hz.durations
         u = rng.random(len(pop))
-        new = state.copy()
-
-        e = state == E
-        new[e & (u < p_eu)] = U
-        new[e & (u >= p_eu) & (u < p_eu + p_ei)] = I
-
-        ui = np.nonzero(state == U)[0]
-        hbar = p_ue[ui] + p_ui[ui]
-        h = hz.durations.h0_for(hbar) * hz.durations.profile[duration_band(pop.months_in_state[ui])]
-        f = np.minimum(h / hbar, 1.0 / np.maximum(hbar, 1e-12))
-        a, b = p_ue[ui] * f, p_ui[ui] * f
-        uu = u[ui]
-        new[ui[uu < a]] = E
-        new[ui[(uu >= a) & (uu < a + b)]] = I
-
-        ii = np.nonzero(state == I)[0]
-        m = hz.exit_mult_by_code[pop.reason[ii]] / self._z[ii]
-        a, b = p_ie[ii] * m, p_iu[ii] * m
-        s = np.maximum(a + b, 1.0)
-        a, b = a / s, b / s
-        uu = u[ii]
-        new[ii[uu < a]] = E
-        new[ii[(uu >= a) & (uu < a + b)]] = U
-
-        moved = new != state
-        still_inactive = ii[new[ii] == I]
-        pop.state[:] = new
-        pop.months_in_state[moved] = 0
-        stay = ~moved & (pop.months_in_state < np.iinfo(np.uint16).max)
-        pop.months_in_state[stay] += 1
-        left_i = moved & (state == I)
-        pop.reason[left_i] = InactivityReason.NONE
+        K.transitions(pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z, u,
+                      fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
+                      P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, self._flag)
+        left_i = np.flatnonzero(self._flag == 1)
         pop.wants_job[left_i] = False
-        entered_i = np.nonzero(moved & (new == I))[0]
+        entered_i = np.flatnonzero(self._flag == 2)
         assign_reasons(pop, entered_i, self.fitted, rng, systematic=False, entry=True, hazards=hz)
         # a few inactive residents' main reason changes (redrawn from the stock mix)
-        sw = still_inactive[(rng.random(len(still_inactive)) < hz.switch_rate) & ~pop.in_education[still_inactive]]
+        cand = np.flatnonzero((pop.state == I) & (self._flag == 0) & ~pop.in_education)
+        sw = cand[rng.random(len(cand)) < hz.switch_rate]
         if len(sw):
             assign_reasons(pop, sw, self.fitted, rng, systematic=False)
 
@@ -240,24 +210,23 @@ class GLWModel(mesa.Model):
     def _collect(self) -> None:
         pop = self.population
         rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
-        rec.update(M.london(pop))
-        rec.update({f"employment_rate_{g}_{lev}": v for (g, lev), v in M.groups(pop).items()})
-        # quarterly flows (state 3 months ago -> now), excluding slots that changed hands
-        old = self._history[0]
-        valid = self._entered < self.month - 2
-        w = pop.weight.astype(np.float64)
+        valid = (self._entered < self.month - 2) if self.month >= 3 else np.zeros(len(pop), dtype=bool)
+        t = K.tally(pop.state, pop.reason, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity,
+                    pop.qualification, pop.in_education, pop.wants_job, pop.months_in_state, pop.weight,
+                    self._history[0], valid)
+        london, borough, groups, quarterly = M.from_tally(t)
+        rec.update(london)
+        rec.update({f"employment_rate_{g}_{lev}": v for (g, lev), v in groups.items()})
         if self.month >= 3:
-            q = np.bincount(old[valid].astype(np.intp) * 3 + pop.state[valid], weights=w[valid], minlength=9).reshape(3, 3)
-            q = q / q.sum(axis=1, keepdims=True)
             names = ("employed", "unemployed", "inactive")
             for i in range(3):
                 for j in range(3):
                     if i != j:
-                        rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(q[i, j])
+                        rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(quarterly[i, j])
         self._history = [self._history[1], self._history[2], pop.state.copy()]
         self.records.append(rec)
         if self.collect_boroughs or self.month == 0:
-            self.borough_records.append((self.month, M.boroughs(pop)))
+            self.borough_records.append((self.month, borough))
         self.datacollector.collect(self)
 
     def finish(self) -> None:

@@ -41,7 +41,17 @@ def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.G
     if n == 0:
         return np.zeros(0, dtype=bool)
     v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
-    order = np.lexsort((rng.random(n), strata))
+    strata = np.asarray(strata)
+    if n > 1 and (strata[1:] >= strata[:-1]).all():
+        # strata already contiguous (residents are stored borough by borough): compiled fast path
+        from glw_sim import kernels as K
+
+        starts, lengths = _stratum_runs(strata)
+        order = K.shuffle_within_blocks(n, starts, lengths, rng.random(n))
+        return K.systematic_blocks(v, order, starts, lengths, rng.random(len(starts)))
+    # random order within strata: a random permutation, then a stable (radix) sort by stratum
+    perm = rng.permutation(n)
+    order = perm[np.argsort(np.asarray(strata)[perm], kind="stable")]
     v_o = v[order]
     starts, lengths = _stratum_runs(np.asarray(strata)[order])
     cs = np.cumsum(v_o)

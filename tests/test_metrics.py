@@ -44,3 +44,20 @@ def test_borough_metrics_by_hand():
     np.testing.assert_allclose(b[0], [0.5, 1 / 3, 0.25, 0.25])
     np.testing.assert_allclose(b[1], [0.5, 0.0, 0.5, 0.0])
     assert np.isnan(b[2, 0])
+
+
+def test_compiled_tally_gives_the_same_metrics(targets, fitted):
+    from glw_sim import kernels as K
+    from glw_sim.synthesis import synthesise
+
+    pop, _ = synthesise(targets, fitted, scale=0.002, rng=np.random.default_rng(0))
+    t = K.tally(pop.state, pop.reason, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification,
+                pop.in_education, pop.wants_job, pop.months_in_state, pop.weight, pop.state, np.ones(len(pop), bool))
+    lon, b, grp, q = M.from_tally(t)
+    ref = M.london(pop)
+    for k, v in ref.items():
+        assert np.isclose(lon[k], v, rtol=1e-9, atol=1e-12), k
+    np.testing.assert_allclose(b, M.boroughs(pop), rtol=1e-9)
+    for k, v in M.groups(pop).items():
+        assert np.isclose(grp[k], v, rtol=1e-9), k
+    np.testing.assert_allclose(q, np.eye(3))

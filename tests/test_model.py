@@ -28,11 +28,12 @@ def test_simulated_flows_match_the_fitted_lfs_flows(model_12, fitted):
             if i == j:
                 continue
             sim = np.mean([r[f"quarterly_{names[i]}_to_{names[j]}"] for r in model_12.records[3:]])
-            # the simulation reproduces its calibrated flows; life events (leaving education, entrants at 16)
-            # add real flows the analytic fit does not see, and duration dependence slows quarterly U exits
-            assert abs(sim / fit[i, j] - 1) < 0.20, (names[i], names[j], sim, fit[i, j])
-            # UK LFS flows cannot all hold at London's higher unemployment stock: see README, Calibration
-            assert abs(sim / pub[i, j] - 1) < 0.30, (names[i], names[j], sim, pub[i, j])
+            # an independent run reproduces the calibrated (simulated) flows of the fit report; 10% covers
+            # sampling noise of quarterly flows out of ~6,000 unemployed agents over 9 quarters
+            assert abs(sim / fit[i, j] - 1) < 0.10, (names[i], names[j], sim, fit[i, j])
+            # UK LFS flows cannot all hold at London's higher unemployment stock: the least-squares
+            # compromise misses some by up to ~30% (README, Calibration; calibration/fitted/fit_report.csv)
+            assert abs(sim / pub[i, j] - 1) < 0.35, (names[i], names[j], sim, pub[i, j])
 
 
 def test_same_seed_same_numbers_and_different_seed_differs(fitted):

@@ -1,0 +1,103 @@
+"""Speed and memory of glw-sim, measured in one run (`make bench`).
+
+(a) agent-months per second of glw-sim and of the one-mesa.Agent-per-resident
+    reference (benchmarks/mesa_reference.py) on the same population, and their ratio;
+(b) a full-scale (scale 1.0) ten-year monthly baseline: build and run wall time,
+    agent-months per second and peak memory;
+(c) how time and memory grow with population (0.01, 0.1, 1.0) and with months.
+
+Each configuration runs in its own process so its peak resident memory is its own.
+Prints a table and writes benchmarks/out/benchmarks.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def measure(scale: float, months: int, reference: bool = False) -> dict:
+    """Run one configuration in this process and return its timings (called in a child process)."""
+    sys.path.insert(0, str(HERE))
+    from glw_sim.model import GLWModel
+
+    t0 = time.perf_counter()
+    model = GLWModel(scale=scale, seed=1, collect_boroughs=False, migration="none" if reference else "balance")
+    build = time.perf_counter() - t0
+    n = len(model.population)
+    out = {"scale": scale, "agents": n, "months": months, "build_s": round(build, 3)}
+    if reference:
+        from mesa_reference import ReferenceModel
+
+        t0 = time.perf_counter()
+        ref = ReferenceModel(model, seed=2)
+        out["reference_build_s"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        for _ in range(months):
+            ref.step()
+        t_ref = time.perf_counter() - t0
+        out["reference_run_s"] = round(t_ref, 3)
+        out["reference_agent_months_per_s"] = round(n * months / t_ref)
+    t0 = time.perf_counter()
+    model.run(months)
+    run = time.perf_counter() - t0
+    out.update({"run_s": round(run, 3), "total_s": round(build + run, 3),
+                "agent_months_per_s": round(n * months / run),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)})
+    return out
+
+
+def child(scale: float, months: int, reference: bool) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(scale), str(months), "1" if reference else "0"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="skip the full-scale ten-year run")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(measure(float(args.child[0]), int(args.child[1]), args.child[2] == "1")))
+        return
+    import pandas as pd
+
+    rows = []
+    r = child(200_000 / 6_540_000, 12, True)
+    r["case"] = "(a) glw-sim vs Mesa reference, 200k residents, 12 months"
+    r["speedup_vs_reference"] = round(r["agent_months_per_s"] / r["reference_agent_months_per_s"], 1)
+    rows.append(r)
+    if not args.quick:
+        r = child(1.0, 120, False)
+        r["case"] = "(b) full scale, ten years"
+        rows.append(r)
+    for scale in (0.01, 0.1) + (() if args.quick else (1.0,)):
+        r = child(scale, 12, False)
+        r["case"] = "(c) population scaling, 12 months"
+        rows.append(r)
+    for months in (12, 60, 120):
+        r = child(0.1, months, False)
+        r["case"] = "(c) months scaling, scale 0.1"
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    cols = ["case", "scale", "agents", "months", "build_s", "run_s", "total_s", "agent_months_per_s", "peak_rss_mb",
+            "reference_run_s", "reference_agent_months_per_s", "speedup_vs_reference"]
+    df = df[[c for c in cols if c in df.columns]]
+    out = HERE / "out" / "benchmarks.csv"
+    out.parent.mkdir(exist_ok=True)
+    df.to_csv(out, index=False)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(df.to_string(index=False))
+    print(f"\nwritten: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Compiled (numba) kernels for the hot loops: one pass over the residents each.
+
+Each kernel is a small pure function over arrays (Covasim's ``utils.py``
+pattern). The numpy versions they replace are kept where they are clearer
+(tests compare the two where it matters). Random numbers are drawn in bulk
+by the model's numpy Generator and passed in, so results do not depend on
+numba's own random state.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+E, U, I = 0, 1, 2
+
+
+@nb.njit(cache=True)
+def shuffle_within_blocks(n: int, starts: np.ndarray, lengths: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """A random order of 0..n-1 that keeps each contiguous block (stratum) in place.
+
+    ``keys`` are uniform random numbers (one per unit) driving a Fisher-Yates shuffle per block.
+    """
+    order = np.arange(n)
+    for b in range(len(starts)):
+        s, m = starts[b], lengths[b]
+        for j in range(m - 1, 0, -1):
+            k = int(keys[s + j] * (j + 1))
+            if k > j:
+                k = j
+            tmp = order[s + j]
+            order[s + j] = order[s + k]
+            order[s + k] = tmp
+    return order
+
+
+@nb.njit(cache=True)
+def systematic_blocks(v: np.ndarray, order: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                      start_u: np.ndarray) -> np.ndarray:
+    """Systematic selection within contiguous blocks visited in ``order``."""
+    out = np.zeros(len(v), dtype=np.bool_)
+    for b in range(len(starts)):
+        c = start_u[b]
+        for j in range(starts[b], starts[b] + lengths[b]):
+            i = order[j]
+            lo = np.floor(c)
+            c += v[i]
+            if np.floor(c) > lo:
+                out[i] = True
+    return out
+
+
+@nb.njit(cache=True)
+def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, groups: np.ndarray,
+             target: np.ndarray, cell_of: np.ndarray, tol: float, max_sweeps: int) -> float:
+    """Rake one margin: adjust ``table`` (k, levels) in place so weighted expected counts hit ``target``.
+
+    ``rest`` (k, n) holds the other features' log-odds; ``cell_of[k]`` is the margin cell of outcome k (-1: none).
+    Returns the worst relative error.
+    """
+    k, n = rest.shape
+    ng, nc = target.shape
+    p = np.empty(k)
+    err = np.inf
+    for _ in range(max_sweeps):
+        cur = np.zeros((ng, nc))
+        for i in range(n):
+            g = groups[x[i]]
+            if g < 0:
+                continue
+            mx = -np.inf
+            for a in range(k):
+                p[a] = rest[a, i] + table[a, x[i]]
+                if p[a] > mx:
+                    mx = p[a]
+            s = 0.0
+            for a in range(k):
+                p[a] = np.exp(p[a] - mx)
+                s += p[a]
+            for a in range(k):
+                c = cell_of[a]
+                if c >= 0:
+                    cur[g, c] += w[i] * p[a] / s
+        err = 0.0
+        for g in range(ng):
+            for c in range(nc):
+                if target[g, c] > 0 and cur[g, c] > 0:
+                    r = abs(target[g, c] / cur[g, c] - 1.0)
+                    if r > err:
+                        err = r
+        if err < tol:
+            break
+        for lev in range(table.shape[1]):
+            g = groups[lev]
+            if g < 0:
+                continue
+            for a in range(k):
+                c = cell_of[a]
+                if c >= 0 and target[g, c] > 0 and cur[g, c] > 0:
+                    table[a, lev] += np.log(target[g, c] / cur[g, c])
+    return err
+
+
+@nb.njit(cache=True)
+def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle,
+                hbar_grid, h0_grid, profile, edges, exit_mult, flag):
+    """One month of E/U/I moves for every resident, in place.
+
+    ``flag`` is set to 1 where a resident left inactivity and 2 where one entered it.
+    """
+    n = len(state)
+    gmax = len(hbar_grid) - 1
+    for i in range(n):
+        pe = pi_e[i]
+        pu = pi_u[i]
+        pin = 1.0 - pe - pu
+        old = state[i]
+        r = u[i]
+        new = old
+        if old == E:
+            a = k_eu * pu
+            b = k_ei * pin + cycle * pu * pin
+            if r < a:
+                new = U
+            elif r < a + b:
+                new = I
+        elif old == U:
+            a = k_eu * pe + cycle * pe * pin
+            b = k_ui * pin
+            hbar = a + b
+            # h0 by linear interpolation on the grid (binary search)
+            lo, hi = 0, gmax
+            if hbar <= hbar_grid[0]:
+                h0 = h0_grid[0]
+            elif hbar >= hbar_grid[gmax]:
+                h0 = h0_grid[gmax]
+            else:
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if hbar_grid[mid] <= hbar:
+                        lo = mid
+                    else:
+                        hi = mid
+                t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
+                h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
+            d = months[i]
+            band = 0
+            for e in range(1, len(edges)):
+                if d >= edges[e]:
+                    band = e
+            f = h0 * profile[band] / hbar
+            if f * hbar > 1.0:
+                f = 1.0 / hbar
+            if r < a * f:
+                new = E
+            elif r < (a + b) * f:
+                new = I
+        else:
+            m = exit_mult[reason[i]] / z[i]
+            a = k_ei * pe * m
+            b = (k_ui * pu + cycle * pe * pu) * m
+            s = a + b
+            if s > 1.0:
+                a /= s
+                b /= s
+            if r < a:
+                new = E
+            elif r < a + b:
+                new = U
+        flag[i] = 0
+        if new != old:
+            state[i] = new
+            months[i] = 0
+            if old == I:
+                flag[i] = 1
+                reason[i] = 0
+            if new == I:
+                flag[i] = 2
+        elif months[i] < 65535:
+            months[i] += 1
+
+
+@nb.njit(cache=True)
+def reweight_cells(weight, borough, sex, age, cell_target):
+    """Scale weights so each borough x sex x age-band cell keeps its target total (net migration)."""
+    n = len(weight)
+    ncell = len(cell_target)
+    cur = np.zeros(ncell)
+    keys = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        a = age[i]
+        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+        kk = (borough[i] * 2 + sex[i]) * 4 + band
+        keys[i] = kk
+        cur[kk] += weight[i]
+    for c in range(ncell):
+        cur[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
+    for i in range(n):
+        weight[i] = weight[i] * cur[keys[i]]
+
+
+@nb.njit(cache=True)
+def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
+          weight, old_state, valid_old):
+    """All the weighted counts the monthly metrics need, in one pass.
+
+    Returns (by_borough[33,3], reasons[8], by_sex[2,3], by_band[4,3], by_health[3,3], by_eth[6,3],
+    by_qual[6,3], young[2] (all 16-24, NEET), want, ltu, lts_borough[33], quarterly[3,3]).
+    """
+    bb = np.zeros((33, 3))
+    rs = np.zeros(8)
+    sx = np.zeros((2, 3))
+    ab = np.zeros((4, 3))
+    hl = np.zeros((3, 3))
+    et = np.zeros((6, 3))
+    ql = np.zeros((6, 3))
+    yg = np.zeros(2)
+    lts_b = np.zeros(33)
+    q = np.zeros((3, 3))
+    want = 0.0
+    ltu = 0.0
+    for i in range(len(state)):
+        w = np.float64(weight[i])
+        s = state[i]
+        bb[borough[i], s] += w
+        rs[reason[i]] += w
+        sx[sex[i], s] += w
+        a = age[i]
+        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+        ab[band, s] += w
+        hl[health[i], s] += w
+        et[ethnicity[i], s] += w
+        ql[qualification[i], s] += w
+        if band == 0:
+            yg[0] += w
+            if s != E and not in_education[i]:
+                yg[1] += w
+        if s == I and wants_job[i]:
+            want += w
+        if s == U and months[i] >= 12:
+            ltu += w
+        if reason[i] == 4:
+            lts_b[borough[i]] += w
+        if valid_old[i]:
+            q[old_state[i], s] += w
+    return bb, rs, sx, ab, hl, et, ql, yg, want, ltu, lts_b, q
