@@ -101,7 +101,7 @@ def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, 
     return err
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle,
                 hbar_grid, h0_grid, profile, edges, exit_mult, flag):
     """One month of E/U/I moves for every resident, in place.
@@ -110,7 +110,7 @@ def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle
     """
     n = len(state)
     gmax = len(hbar_grid) - 1
-    for i in range(n):
+    for i in nb.prange(n):
         pe = pi_e[i]
         pu = pi_u[i]
         pin = 1.0 - pe - pu
@@ -199,48 +199,92 @@ def reweight_cells(weight, borough, sex, age, cell_target):
         weight[i] = weight[i] * cur[keys[i]]
 
 
+CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
+
+
 @nb.njit(cache=True)
+def _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qualification, in_education,
+                 wants_job, months, weight, old_state, valid_old, acc):
+    # acc layout: 0:99 borough x state, 99:107 reasons, 107:113 sex x state, 113:125 band x state,
+    # 125:134 health x state, 134:152 eth x state, 152:170 qual x state, 170:172 young, 172 want, 173 ltu,
+    # 174:207 long-term sick by borough, 207:216 quarterly
+    for i in range(lo, hi):
+        w = np.float64(weight[i])
+        s = state[i]
+        acc[borough[i] * 3 + s] += w
+        acc[99 + reason[i]] += w
+        acc[107 + sex[i] * 3 + s] += w
+        a = age[i]
+        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+        acc[113 + band * 3 + s] += w
+        acc[125 + health[i] * 3 + s] += w
+        acc[134 + ethnicity[i] * 3 + s] += w
+        acc[152 + qualification[i] * 3 + s] += w
+        if band == 0:
+            acc[170] += w
+            if s != E and not in_education[i]:
+                acc[171] += w
+        if s == I and wants_job[i]:
+            acc[172] += w
+        if s == U and months[i] >= 12:
+            acc[173] += w
+        if reason[i] == 4:
+            acc[174 + borough[i]] += w
+        if valid_old[i]:
+            acc[207 + old_state[i] * 3 + s] += w
+
+
+@nb.njit(cache=True, parallel=True)
+def _tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
+           weight, old_state, valid_old):
+    n = len(state)
+    parts = np.zeros((CHUNKS, 216))
+    step = (n + CHUNKS - 1) // CHUNKS
+    for c in nb.prange(CHUNKS):
+        lo = c * step
+        hi = min(n, lo + step)
+        _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qualification, in_education,
+                     wants_job, months, weight, old_state, valid_old, parts[c])
+    out = np.zeros(216)
+    for c in range(CHUNKS):  # fixed order
+        out += parts[c]
+    return out
+
+
 def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
           weight, old_state, valid_old):
-    """All the weighted counts the monthly metrics need, in one pass.
+    """All the weighted counts the monthly metrics need, in one parallel pass.
 
     Returns (by_borough[33,3], reasons[8], by_sex[2,3], by_band[4,3], by_health[3,3], by_eth[6,3],
     by_qual[6,3], young[2] (all 16-24, NEET), want, ltu, lts_borough[33], quarterly[3,3]).
     """
-    bb = np.zeros((33, 3))
-    rs = np.zeros(8)
-    sx = np.zeros((2, 3))
-    ab = np.zeros((4, 3))
-    hl = np.zeros((3, 3))
-    et = np.zeros((6, 3))
-    ql = np.zeros((6, 3))
-    yg = np.zeros(2)
-    lts_b = np.zeros(33)
-    q = np.zeros((3, 3))
-    want = 0.0
-    ltu = 0.0
-    for i in range(len(state)):
-        w = np.float64(weight[i])
-        s = state[i]
-        bb[borough[i], s] += w
-        rs[reason[i]] += w
-        sx[sex[i], s] += w
-        a = age[i]
-        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
-        ab[band, s] += w
-        hl[health[i], s] += w
-        et[ethnicity[i], s] += w
-        ql[qualification[i], s] += w
-        if band == 0:
-            yg[0] += w
-            if s != E and not in_education[i]:
-                yg[1] += w
-        if s == I and wants_job[i]:
-            want += w
-        if s == U and months[i] >= 12:
-            ltu += w
-        if reason[i] == 4:
-            lts_b[borough[i]] += w
-        if valid_old[i]:
-            q[old_state[i], s] += w
-    return bb, rs, sx, ab, hl, et, ql, yg, want, ltu, lts_b, q
+    a = _tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
+               weight, old_state, valid_old)
+    return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
+            a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
+            a[172], a[173], a[174:207], a[207:216].reshape(3, 3))
+
+
+@nb.njit(cache=True)
+def loglinear_probs(tables: np.ndarray, intercept: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Softmax of intercept + sum_f tables[f, :, codes[f, i]] for each column i: (k, n) probabilities."""
+    nf, k, _ = tables.shape
+    n = codes.shape[1]
+    out = np.empty((k, n))
+    lg = np.empty(k)
+    for i in range(n):
+        mx = -np.inf
+        for a in range(k):
+            s = intercept[a]
+            for f in range(nf):
+                s += tables[f, a, codes[f, i]]
+            lg[a] = s
+            if s > mx:
+                mx = s
+        tot = 0.0
+        for a in range(k):
+            lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+            tot += lg[a]
+        for a in range(k):
+            out[a, i] = lg[a] / tot
+    return out

@@ -74,8 +74,27 @@ class LogLinearModel:
             out += (self.tables[col] + self.priors[col])[:, x.astype(np.intp)]
         return out
 
+    def stacked(self) -> np.ndarray:
+        """Tables plus priors stacked as (features, k, max levels), for the compiled kernel."""
+        cols = list(self.columns)
+        lmax = max(self.columns.values())
+        out = np.full((len(cols), self.k, lmax), -np.inf)
+        for f, c in enumerate(cols):
+            out[f, :, : self.columns[c]] = self.tables[c] + self.priors[c]
+        return out
+
     def probabilities(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
-        """(k, n) probabilities (columns sum to 1)."""
+        """(k, n) probabilities (columns sum to 1), by a compiled kernel."""
+        from glw_sim import kernels as K
+
+        codes = np.empty((len(self.columns), len(pop) if index is None else len(index)), dtype=np.intp)
+        for f, c in enumerate(self.columns):
+            x = getattr(pop, c)
+            codes[f] = x if index is None else x[index]
+        return K.loglinear_probs(self.stacked(), self.intercept.astype(np.float64), codes)
+
+    def probabilities_numpy(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
+        """Reference numpy implementation of :meth:`probabilities`."""
         lg = self.logits(pop, index)
         lg -= lg.max(axis=0, keepdims=True)
         np.exp(lg, out=lg)

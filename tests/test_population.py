@@ -84,3 +84,10 @@ def test_group_employment_margins(targets, fitted):
 def test_empty_population_has_all_columns():
     pop = Population.empty(3)
     assert len(pop) == 3 and pop.nbytes > 0
+
+
+def test_compiled_probabilities_equal_numpy(targets, fitted):
+    pop, model = synthesise(targets, fitted, scale=0.001, rng=np.random.default_rng(9))
+    idx = np.arange(0, len(pop), 7)
+    for lm in (model.state_model, model.reason_model):
+        np.testing.assert_allclose(lm.probabilities(pop, idx), lm.probabilities_numpy(pop, idx), rtol=1e-10, atol=1e-15)
