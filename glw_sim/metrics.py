@@ -130,10 +130,13 @@ def from_tally(t) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], f
     out["borough_employment_sd"] = float(np.nanstd(b[:, 0]))
     out["gap_to_80"] = TARGET_RATE * total - c[0]
     out["long_term_unemployed_share"] = _rate(ltu, c[1])
-    grp: dict[tuple[str, str], float] = {}
+    grp: dict[tuple[str, str, str], float] = {}
     for name, table in (("sex", sx), ("age_band", ab), ("health", hl), ("ethnicity", et), ("qualification", ql)):
         for i, lev in enumerate(GROUPINGS[name]):
-            grp[(name, lev)] = _rate(table[i, 0], table[i].sum())
+            e, u, n_ = table[i]
+            grp[(name, lev, "employment_rate")] = _rate(e, e + u + n_)
+            grp[(name, lev, "unemployment_rate")] = _rate(u, e + u)
+            grp[(name, lev, "inactivity_rate")] = _rate(n_, e + u + n_)
     with np.errstate(invalid="ignore", divide="ignore"):
         quarterly = q / q.sum(axis=1, keepdims=True)
     return out, b, grp, quarterly
@@ -153,9 +156,9 @@ def boroughs(pop: Population, n: int = 33) -> np.ndarray:
 BOROUGH_METRICS = ["employment_rate", "unemployment_rate", "inactivity_rate", "health_related_inactivity_rate"]
 
 
-def groups(pop: Population) -> dict[tuple[str, str], float]:
-    """Employment rate of each group: {(grouping, level): rate}."""
-    out: dict[tuple[str, str], float] = {}
+def groups(pop: Population) -> dict[tuple[str, str, str], float]:
+    """Employment, unemployment and inactivity rates of each group: {(grouping, level, metric): rate}."""
+    out: dict[tuple[str, str, str], float] = {}
     keys = {
         "sex": pop.sex,
         "age_band": age_band_of(pop.age),
@@ -166,7 +169,9 @@ def groups(pop: Population) -> dict[tuple[str, str], float]:
     for name, levels in GROUPINGS.items():
         c = state_counts(pop, keys[name], len(levels))
         for i, lev in enumerate(levels):
-            out[(name, lev)] = _rate(c[i, 0], c[i].sum())
+            out[(name, lev, "employment_rate")] = _rate(c[i, 0], c[i].sum())
+            out[(name, lev, "unemployment_rate")] = _rate(c[i, 1], c[i, 0] + c[i, 1])
+            out[(name, lev, "inactivity_rate")] = _rate(c[i, 2], c[i].sum())
     return out
 
 

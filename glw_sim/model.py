@@ -100,7 +100,8 @@ class GLWModel(mesa.Model):
         self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
         self.month = 0
         self.records: list[dict] = []
-        self.borough_records: list[np.ndarray] = []
+        self.borough_records: list[tuple[int, np.ndarray]] = []
+        self.group_records: list[tuple[int, dict]] = []
         self.flow_records: list[np.ndarray] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.records[-1][k]) for k in (
@@ -216,7 +217,7 @@ class GLWModel(mesa.Model):
                     self._history[0], valid)
         london, borough, groups, quarterly = M.from_tally(t)
         rec.update(london)
-        rec.update({f"employment_rate_{g}_{lev}": v for (g, lev), v in groups.items()})
+        self.group_records.append((self.month, groups))
         if self.month >= 3:
             names = ("employed", "unemployed", "inactive")
             for i in range(3):

@@ -59,17 +59,12 @@ def run_replication(scenario: Scenario, seed: int, replication: int,
     rows = []
     for rec in model.records:
         for k, v in rec.items():
-            if k in ("month", "date") or not isinstance(v, (int, float, np.floating)):
-                continue
-            group = "all"
-            metric = k
-            if k.startswith("employment_rate_") and k.count("_") >= 3 and not k.startswith("employment_rate_16"):
-                parts = k[len("employment_rate_"):]
-                for g in ("age_band", "sex", "health", "ethnicity", "qualification"):
-                    if parts.startswith(g + "_"):
-                        group, metric = f"{g}={parts[len(g) + 1:]}", "employment_rate"
-            rows.append((rec["month"], rec["date"], "London", group, metric, float(v)))
+            if k not in ("month", "date"):
+                rows.append((rec["month"], rec["date"], "London", "all", k, float(v)))
     dates = {r["month"]: r["date"] for r in model.records}
+    for month, groups in model.group_records:
+        for (g, lev, metric), v in groups.items():
+            rows.append((month, dates[month], "London", f"{g}={lev}", metric, float(v)))
     for month, arr in model.borough_records:
         for b, code in enumerate(geo.codes):
             for j, name in enumerate(BOROUGH_METRICS):

@@ -74,6 +74,11 @@ def test_run_end_to_end_and_reproducible(tmp_path, capsys):
     assert any(k.endswith("borough_rates.csv") for k in man["data"])
     ts = pd.read_parquet(folder / "timeseries.parquet")
     assert set(ts["replication"]) == {0, 1} and ts["month"].max() == 3
+    fem = ts[(ts.group == "sex=female") & (ts.month == 0) & (ts.replication == 0)].set_index("metric")["value"]
+    assert set(fem.index) == {"employment_rate", "unemployment_rate", "inactivity_rate"}
+    assert 0.6 < fem["employment_rate"] < 0.8
+    boroughs = ts[(ts.area != "London") & (ts.metric == "employment_rate")]["area"].unique()
+    assert len(boroughs) == 33
     summ = pd.read_csv(folder / "summary.csv")
     row = summ[(summ.area == "London") & (summ.metric == "employment_rate") & (summ.group == "all")].iloc[0]
     assert row.low_95 <= row["mean"] <= row.high_95
