@@ -102,12 +102,9 @@ def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, 
 
 
 @nb.njit(cache=True, parallel=True)
-def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle,
-                hbar_grid, h0_grid, profile, edges, exit_mult, flag):
-    """One month of E/U/I moves for every resident, in place.
-
-    ``flag`` is set to 1 where a resident left inactivity and 2 where one entered it.
-    """
+def move_probabilities(state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
+                       hbar_grid, h0_grid, profile, edges, exit_mult, p_e, p_u, p_i):
+    """Each resident's monthly probabilities of moving to E, U and I (own state: 0), in place."""
     n = len(state)
     gmax = len(hbar_grid) - 1
     for i in nb.prange(n):
@@ -115,20 +112,14 @@ def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle
         pu = pi_u[i]
         pin = 1.0 - pe - pu
         old = state[i]
-        r = u[i]
-        new = old
         if old == E:
-            a = k_eu * pu
-            b = k_ei * pin + cycle * pu * pin
-            if r < a:
-                new = U
-            elif r < a + b:
-                new = I
+            p_e[i] = 0.0
+            p_u[i] = k_eu * pu
+            p_i[i] = k_ei * pin + cycle * pu * pin
         elif old == U:
             a = k_eu * pe + cycle * pe * pin
             b = k_ui * pin
             hbar = a + b
-            # h0 by linear interpolation on the grid (binary search)
             lo, hi = 0, gmax
             if hbar <= hbar_grid[0]:
                 h0 = h0_grid[0]
@@ -151,10 +142,9 @@ def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle
             f = h0 * profile[band] / hbar
             if f * hbar > 1.0:
                 f = 1.0 / hbar
-            if r < a * f:
-                new = E
-            elif r < (a + b) * f:
-                new = I
+            p_e[i] = a * f
+            p_u[i] = 0.0
+            p_i[i] = b * f
         else:
             m = exit_mult[reason[i]] / z[i]
             a = k_ei * pe * m
@@ -163,10 +153,28 @@ def transitions(state, reason, months, pi_e, pi_u, z, u, k_eu, k_ei, k_ui, cycle
             if s > 1.0:
                 a /= s
                 b /= s
-            if r < a:
-                new = E
-            elif r < a + b:
-                new = U
+            p_e[i] = a
+            p_u[i] = b
+            p_i[i] = 0.0
+
+
+@nb.njit(cache=True, parallel=True)
+def apply_moves(state, reason, months, borough, u, p_e, p_u, p_i, work_mult, job_factor, flag):
+    """Draw each resident's move; the chance into work is scaled by ``work_mult`` (programmes) and by
+    the home borough's ``job_factor`` (matching). ``flag``: 1 left inactivity, 2 entered it."""
+    for i in nb.prange(len(state)):
+        old = state[i]
+        r = u[i]
+        a = p_e[i] * work_mult[i] * job_factor[borough[i]]
+        if a > 1.0:
+            a = 1.0
+        new = old
+        if r < a:
+            new = E
+        elif r < a + p_u[i]:
+            new = U
+        elif r < a + p_u[i] + p_i[i]:
+            new = I
         flag[i] = 0
         if new != old:
             state[i] = new
@@ -287,4 +295,28 @@ def loglinear_probs(tables: np.ndarray, intercept: np.ndarray, codes: np.ndarray
             tot += lg[a]
         for a in range(k):
             out[a, i] = lg[a] / tot
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _mix64(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, parallel=True)
+def keyed_uniforms(seed, month, purpose, idx):
+    """Uniform [0, 1) numbers addressed by (seed, month, purpose, resident): common random numbers.
+
+    Two runs with the same seed give resident ``i`` the same draw for the same purpose in the same month,
+    whatever else differs between them, so a scenario and its baseline differ only where the policy
+    acts (splitmix64 finaliser over the combined key; Steele, Lea and Flood 2014).
+    """
+    out = np.empty(len(idx))
+    base = _mix64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(month) * np.uint64(0xD1B54A32D192ED03)
+                  + np.uint64(purpose) * np.uint64(0xABC98388FB8FAC03))
+    for j in nb.prange(len(idx)):
+        z = _mix64(base ^ (np.uint64(idx[j]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)))
+        out[j] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
     return out

@@ -76,8 +76,16 @@ class GLWModel(mesa.Model):
         fitted: FittedModel | None = None,
         targets: Targets | None = None,
         assumptions: dict[str, float] | None = None,
+        labour_demand=None,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
+        from glw_sim.scenario import LabourDemand
+
+        if labour_demand is None:
+            labour_demand = LabourDemand()
+        elif isinstance(labour_demand, dict):
+            labour_demand = LabourDemand(**labour_demand)
+        self.labour_demand_spec = labour_demand
         if migration not in ("balance", "none"):
             raise ValueError(f"migration must be 'balance' or 'none', got {migration!r}")
         self.scale = float(scale)
@@ -96,6 +104,16 @@ class GLWModel(mesa.Model):
         self._history = [pop.state.copy(), pop.state.copy(), pop.state.copy()]
         self._entered = np.full(n, -999, dtype=np.int32)  # month a slot was taken by an entrant
         self._flag = np.zeros(n, dtype=np.uint8)  # 1 left inactivity this month, 2 entered it
+        self._p = np.zeros((3, n), dtype=np.float64)  # this month's move probabilities to E, U, I
+        #: multiplier on each resident's chance of moving into work (the hook programmes act through)
+        self.work_multiplier = np.ones(n, dtype=np.float64)
+        # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
+        # entrants' attributes come from their own stream, used the same way in every run
+        self._key_seed = int(self.rng.integers(2**62))
+        self._rng_demog = np.random.default_rng(self.rng.integers(2**62))
+        self.market = self._build_market(labour_demand)
+        # matching is calibrated on the June 2025 residents at their calibrated hazards, before any programme
+        self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
         self._cells = self._cell_key()
         self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
         self.month = 0
@@ -112,6 +130,26 @@ class GLWModel(mesa.Model):
         self._collect()
 
     # ------------------------------------------------------------------ helpers
+    def _build_market(self, spec):
+        from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
+
+        work = load_workplaces(self.targets.london_population, self.targets.geography.codes)
+        self.workplaces = work
+        decay = fit_decay(work, self.targets.borough_population)
+        self.commuting_decay_km = decay
+        shocks = [(parse_month(x.month), x.change) for x in spec.shocks]
+        return LabourMarket(
+            commute=commuting_matrix(work, decay, spec.transport_cost),
+            vacancies0=work.vacancies * work.jobs / work.jobs.sum(),
+            elasticity=spec.matching_elasticity,
+            slack=spec.baseline_slack,
+            level_path=level_path(self.start, spec.growth_per_year, shocks),
+            vacancy_level=spec.vacancy_level,
+            vacancy_response=spec.vacancy_response,
+            enabled=spec.enabled,
+        )
+
+
     @property
     def current_month(self) -> date:
         return add_months(self.start, self.month)
@@ -119,6 +157,12 @@ class GLWModel(mesa.Model):
     def _cell_key(self) -> np.ndarray:
         pop = self.population
         return (pop.borough.astype(np.intp) * 2 + pop.sex) * 4 + age_band_of(pop.age)
+
+    # purposes of keyed draws (kernels.keyed_uniforms)
+    MOVE, REASON, WANT, SWITCH, EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, SWITCH_REASON, SWITCH_WANT = range(11)
+
+    def _u(self, purpose: int, idx: np.ndarray) -> np.ndarray:
+        return K.keyed_uniforms(self._key_seed, self.month, purpose, np.asarray(idx, dtype=np.int64))
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute cached hazard inputs for residents whose attributes changed."""
@@ -146,7 +190,7 @@ class GLWModel(mesa.Model):
         self._collect()
 
     def _demography(self) -> np.ndarray:
-        pop, rng = self.population, self.rng
+        pop = self.population
         cal = self.current_month.month - 1
         birthday = np.nonzero(pop.birth_month == cal)[0]
         old_age = pop.age[birthday]
@@ -157,7 +201,7 @@ class GLWModel(mesa.Model):
         if len(stay):
             e_old = P.in_education_share(old_age[np.isin(birthday, stay)])
             e_new = P.in_education_share(pop.age[stay])
-            leave = rng.random(len(stay)) < np.clip(1 - e_new / e_old, 0, 1)
+            leave = self._u(self.EDU_LEAVE, stay) < np.clip(1 - e_new / e_old, 0, 1)
             gone = stay[leave]
             pop.in_education[gone] = False
             # Leaving full-time education is a labour-market entry: the leaver's state is drawn
@@ -166,8 +210,9 @@ class GLWModel(mesa.Model):
         # 65-year-olds leave; a 16-year-old takes the slot in the same borough
         if len(leavers):
             pop.age[leavers] = 16
-            pop.sex[leavers] = rng.random(len(leavers)) < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum()
-            draw_attributes(pop, leavers, self.targets, rng)
+            pop.sex[leavers] = (self._u(self.ENTRANT_SEX, leavers)
+                                < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum())
+            draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
             self._entered[leavers] = self.month
         if self.migration == "balance":
@@ -178,34 +223,56 @@ class GLWModel(mesa.Model):
         """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
         if len(idx) == 0:
             return
-        pop, rng = self.population, self.rng
+        pop = self.population
         pi = self.fitted.state_model.probabilities(pop, idx)
-        u = rng.random(len(idx))
+        u = self._u(self.REDRAW_STATE, idx)
         new = np.where(u < pi[0], E, np.where(u < pi[0] + pi[1], U, I)).astype(np.uint8)
         changed = new != pop.state[idx]
         pop.state[idx] = new
         pop.months_in_state[idx[changed]] = 0
         pop.reason[idx] = InactivityReason.NONE
         pop.wants_job[idx] = False
-        assign_reasons(pop, idx[new == I], self.fitted, rng, systematic=False)
+        ni = idx[new == I]
+        assign_reasons(pop, ni, self.fitted, None, systematic=False,
+                       uniforms=(self._u(self.REDRAW_REASON, ni), self._u(self.REDRAW_WANT, ni)))
+
+    def _move_probabilities(self) -> np.ndarray:
+        pop, hz = self.population, self.hazards
+        fp, dt = hz.flow, hz.durations
+        p = self._p
+        K.move_probabilities(pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
+                             fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
+                             P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, p[0], p[1], p[2])
+        return p
+
+    def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
+        """Expected moves into work by home borough at calibrated hazards (times programme effects)."""
+        p = self._move_probabilities()
+        w = self.population.weight * p[0]
+        if with_programmes:
+            w = w * self.work_multiplier
+        return np.bincount(self.population.borough, weights=w, minlength=33)
 
     def _transitions(self) -> None:
-        """E/U/I moves for everyone in one compiled pass (:func:`glw_sim.kernels.transitions`)."""
-        pop, rng, hz = self.population, self.rng, self.hazards
-        fp, dt = hz.flow, hz.durations
-        u = rng.random(len(pop))
-        K.transitions(pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z, u,
-                      fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                      P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, self._flag)
+        """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each."""
+        pop, hz = self.population, self.hazards
+        desired = self._desired_moves_into_work()
+        p = self._p
+        job_factor = self.market.job_factors(desired, self.month)
+        u = self._u(self.MOVE, np.arange(len(pop)))
+        K.apply_moves(pop.state, pop.reason, pop.months_in_state, pop.borough, u, p[0], p[1], p[2],
+                      self.work_multiplier, job_factor, self._flag)
         left_i = np.flatnonzero(self._flag == 1)
         pop.wants_job[left_i] = False
         entered_i = np.flatnonzero(self._flag == 2)
-        assign_reasons(pop, entered_i, self.fitted, rng, systematic=False, entry=True, hazards=hz)
+        assign_reasons(pop, entered_i, self.fitted, None, systematic=False, entry=True, hazards=hz,
+                       uniforms=(self._u(self.REASON, entered_i), self._u(self.WANT, entered_i)))
         # a few inactive residents' main reason changes (redrawn from the stock mix)
         cand = np.flatnonzero((pop.state == I) & (self._flag == 0) & ~pop.in_education)
-        sw = cand[rng.random(len(cand)) < hz.switch_rate]
+        sw = cand[self._u(self.SWITCH, cand) < hz.switch_rate]
         if len(sw):
-            assign_reasons(pop, sw, self.fitted, rng, systematic=False)
+            assign_reasons(pop, sw, self.fitted, None, systematic=False,
+                           uniforms=(self._u(self.SWITCH_REASON, sw), self._u(self.SWITCH_WANT, sw)))
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:
@@ -217,6 +284,12 @@ class GLWModel(mesa.Model):
                     self._history[0], valid)
         london, borough, groups, quarterly = M.from_tally(t)
         rec.update(london)
+        if self.market.history:
+            _, v, sk, mt = self.market.history[-1]
+            rec.update({"vacancies": float(v.sum()), "seekers": float(sk.sum()), "matches": float(mt.sum())})
+        else:
+            rec.update({"vacancies": float(self.market.vacancies.sum()), "seekers": float("nan"),
+                        "matches": float("nan")})
         self.group_records.append((self.month, groups))
         if self.month >= 3:
             names = ("employed", "unemployed", "inactive")

@@ -50,6 +50,29 @@ class Demography(_Strict):
     migration: Literal["balance", "none"] = "balance"
 
 
+class Shock(_Strict):
+    month: str = Field(..., description="first month of the new level, YYYY-MM")
+    change: float = Field(..., gt=-1, description="proportional change in labour demand, e.g. -0.1")
+
+    @field_validator("month", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> str:
+        return Horizon._month(v)
+
+
+class LabourDemand(_Strict):
+    """Vacancies and matching (see glw_sim/demand.py)."""
+
+    enabled: bool = True
+    vacancy_level: float = Field(1.0, gt=0, description="multiplier on June 2025 vacancies and their replenishment")
+    growth_per_year: float = Field(0.0, gt=-0.5, lt=0.5, description="labour-demand growth, share per year")
+    shocks: list[Shock] = Field(default_factory=list)
+    matching_elasticity: float = Field(0.5, gt=0, lt=1, description="elasticity of matches to seekers (0.5-0.7)")
+    baseline_slack: float = Field(1.0, ge=1.0, le=2.0, description="matching capacity / baseline flows at the start")
+    transport_cost: float = Field(1.0, gt=0, le=5, description="multiplier on commuting distance (fares, journey times)")
+    vacancy_response: float = Field(0.5, ge=0, le=1, description="elasticity of new vacancies to seekers (0 fixed jobs, 1 free entry)")
+
+
 class Outputs(_Strict):
     boroughs: list[str] = Field(default_factory=list, description="authorities to list in the printed summary")
 
@@ -72,6 +95,7 @@ class Scenario(_Strict):
     population: PopulationSpec = PopulationSpec()
     replications: int = Field(5, ge=1, le=1000)
     demography: Demography = Demography()
+    labour_demand: LabourDemand = LabourDemand()
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
 

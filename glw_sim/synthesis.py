@@ -94,24 +94,20 @@ def draw_attributes(pop: Population, idx: np.ndarray, targets: Targets, rng: np.
     pop.in_education[idx] = systematic_select(P.in_education_share(pop.age[idx]), strata, rng)
 
 
-def assign_states(pop: Population, fitted: FittedModel, hazards: Hazards, rng: np.random.Generator) -> None:
-    """Labour state, reason, wants-a-job and months in state for everyone (in place)."""
-    pi = fitted.state_model.probabilities(pop)
-    pop.state[:] = systematic_categorical(pi, pop.borough, rng)
-    assign_reasons(pop, np.nonzero(pop.state == LabourState.INACTIVE)[0], fitted, rng, systematic=True)
-    hazards.draw_initial_durations(pop, pi, rng)
-
-
 def assign_reasons(
-    pop: Population, idx: np.ndarray, fitted: FittedModel, rng: np.random.Generator, *, systematic: bool,
-    entry: bool = False, hazards: Hazards | None = None,
+    pop: Population, idx: np.ndarray, fitted: FittedModel, rng: np.random.Generator | None, *, systematic: bool,
+    entry: bool = False, hazards: Hazards | None = None, uniforms: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Reason and wants-a-job for inactive residents ``idx``.
 
     Students are the inactive in full-time education. With ``entry=True`` the
     reasons are drawn in proportion to share x exit multiplier (the mix of
-    *new* spells that keeps the stock mix stationary).
+    *new* spells that keeps the stock mix stationary). ``uniforms`` (reason,
+    wants-a-job; aligned with ``idx``) replace ``rng`` for independent draws,
+    so that draws are common random numbers across runs.
     """
+    if not systematic and uniforms is None:
+        uniforms = (rng.random(len(idx)), rng.random(len(idx)))
     pop.reason[idx] = InactivityReason.STUDENT
     rest = idx[~pop.in_education[idx]]
     if len(rest):
@@ -122,14 +118,14 @@ def assign_reasons(
         if systematic:
             codes = systematic_categorical(tau, pop.borough[rest], rng)
         else:
-            u = rng.random(len(rest))
+            u = uniforms[0][~pop.in_education[idx]]
             codes = np.minimum((u[None, :] > np.cumsum(tau, axis=0)).sum(axis=0), tau.shape[0] - 1)
         pop.reason[rest] = np.asarray(fitted.reason_codes)[codes]
     p_want = fitted.wants_job_prob[pop.reason[idx]]
     if systematic:
         pop.wants_job[idx] = systematic_select(p_want, pop.borough[idx], rng)
     else:
-        pop.wants_job[idx] = rng.random(len(idx)) < p_want
+        pop.wants_job[idx] = uniforms[1] < p_want
 
 
 def synthesise(
