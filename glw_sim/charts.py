@@ -78,10 +78,69 @@ def borough_rates(ts: pd.DataFrame, path: Path, run_label: str, targets) -> None
     plt.close(fig)
 
 
+def labour_market(ts: pd.DataFrame, path: Path, run_label: str) -> None:
+    """Vacancies, seekers (expected moves into work at calibrated hazards) and matches, per month."""
+    d = ts[(ts["area"] == "London") & (ts["group"] == "all") & ts["metric"].isin(["vacancies", "seekers", "matches"])]
+    wide = d.groupby(["month", "metric"])["value"].mean().unstack() / 1000
+    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(wide.index))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    style = {"vacancies": ("#0072B2", "-"), "seekers": ("#E69F00", "--"), "matches": ("#009E73", "-")}
+    for m in ("vacancies", "seekers", "matches"):
+        if m in wide:
+            ax.plot(dates, wide[m], color=style[m][0], ls=style[m][1], lw=2, label=m)
+    tight = (wide["matches"] / wide["seekers"]).dropna()
+    binding = "binds" if (tight < 0.995).mean() > 0.5 else "rarely binds"
+    ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months", fontsize=11, loc="left")
+    ax.set_ylabel("Thousands")
+    ax.set_xlabel("Month")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    fig.text(0.01, 0.035, "Vacancies: stock. Seekers: expected moves into work a month at calibrated hazards. Matches a month: Cobb-Douglas "
+             "by workplace borough (glw_sim/demand.py).", fontsize=7, color="#444444")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def gross_net(ts: pd.DataFrame, path: Path, run_label: str) -> None:
+    """Gross extra jobs among the helped vs net extra residents in work, against the counterfactual."""
+    d = ts[(ts["area"] == "London") & (ts["group"] == "all")
+           & ts["metric"].isin(["gross_extra_employed_helped", "net_extra_employed"])]
+    g = d.groupby(["month", "metric"])["value"]
+    mean = g.mean().unstack() / 1000
+    lo, hi = g.quantile(0.025).unstack() / 1000, g.quantile(0.975).unstack() / 1000
+    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(mean.index))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for m, col, lab in (("gross_extra_employed_helped", "#E69F00", "gross: extra in work among the helped"),
+                        ("net_extra_employed", "#0072B2", "net: extra Londoners in work")):
+        ax.fill_between(dates, lo[m], hi[m], color=col, alpha=0.2)
+        ax.plot(dates, mean[m], color=col, lw=2, label=lab)
+    end_g, end_n = mean.iloc[-1]["gross_extra_employed_helped"], mean.iloc[-1]["net_extra_employed"]
+    share = 100 * (1 - end_n / end_g) if end_g > 0 else float("nan")
+    ax.set_title(f"{end_n:.0f}k net extra jobs from {end_g:.0f}k gross: {share:.0f}% displaced or deadweight",
+                 fontsize=11, loc="left")
+    ax.set_ylabel("Residents in work vs counterfactual (thousands)")
+    ax.set_xlabel("Month")
+    ax.axhline(0, color="#444444", lw=0.8)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    out = [folder / "employment_rate_trajectory.png", folder / "borough_employment_rates.png"]
+    out = [folder / "employment_rate_trajectory.png", folder / "borough_employment_rates.png",
+           folder / "labour_market.png"]
     employment_trajectory(ts, out[0], run_label)
     borough_rates(ts, out[1], run_label, targets)
+    labour_market(ts, out[2], run_label)
+    if (ts["metric"] == "net_extra_employed").any():
+        out.append(folder / "gross_vs_net_extra_jobs.png")
+        gross_net(ts, out[-1], run_label)
     return out

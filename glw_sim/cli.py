@@ -63,6 +63,10 @@ def cmd_run(args) -> int:
                        ("Borough spread (highest - lowest)", "borough_employment_spread")]:
         print(line(label, key, pp=True))
     print(line("Gap to 80% (residents)", "gap_to_80", pct=False))
+    if ("London", "all", "net_extra_employed") in s.index:
+        print(line("Net extra residents in work", "net_extra_employed", pct=False))
+        print(line("Gross extra in work among the helped", "gross_extra_employed_helped", pct=False))
+        print(line("Displaced (gross - net)", "displaced", pct=False))
     geo = load_geography()
     for b in sc.outputs.boroughs:
         code = geo.codes[geo.index(b)]

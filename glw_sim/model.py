@@ -77,6 +77,7 @@ class GLWModel(mesa.Model):
         targets: Targets | None = None,
         assumptions: dict[str, float] | None = None,
         labour_demand=None,
+        employability=None,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
         from glw_sim.scenario import LabourDemand
@@ -86,6 +87,7 @@ class GLWModel(mesa.Model):
         elif isinstance(labour_demand, dict):
             labour_demand = LabourDemand(**labour_demand)
         self.labour_demand_spec = labour_demand
+        self.employability = list(employability or [])
         if migration not in ("balance", "none"):
             raise ValueError(f"migration must be 'balance' or 'none', got {migration!r}")
         self.scale = float(scale)
@@ -182,10 +184,47 @@ class GLWModel(mesa.Model):
         self._z[idx] = self.hazards.reason_normaliser(self.population, idx)
 
     # ------------------------------------------------------------------ the month
+    def helped(self) -> np.ndarray:
+        """Residents any active employability lever applies to this month."""
+        out = np.zeros(len(self.population), dtype=bool)
+        for e in self.employability:
+            if e.start is None or parse_month(e.start) <= self.current_month:
+                out |= self.select(e.who)
+        return out
+
+    def select(self, who: dict) -> np.ndarray:
+        """Boolean mask of residents matching ``who`` (attribute -> value or list of values)."""
+        from glw_sim import states
+
+        pop = self.population
+        mask = np.ones(len(pop), dtype=bool)
+        for key, val in who.items():
+            values = val if isinstance(val, list) else [val]
+            if key == "borough":
+                codes = [self.targets.geography.index(b) for b in values]
+                mask &= np.isin(pop.borough, codes)
+            elif key == "age_band":
+                mask &= np.isin(age_band_of(pop.age), [states.AGE_BAND_LABELS.index(b) for b in values])
+            else:
+                from glw_sim.scenario import SELECTABLE
+
+                enum = getattr(states, SELECTABLE[key])
+                mask &= np.isin(getattr(pop, key), [states.parse(enum, b) for b in values])
+        return mask
+
+    def _apply_employability(self) -> None:
+        if not self.employability:
+            return
+        self.work_multiplier[:] = 1.0
+        for e in self.employability:
+            if e.start is None or parse_month(e.start) <= self.current_month:
+                self.work_multiplier[self.select(e.who)] *= e.multiplier
+
     def step(self) -> None:
         self.month += 1
         changed = self._demography()
         self._refresh(changed)
+        self._apply_employability()
         self._transitions()
         self._collect()
 

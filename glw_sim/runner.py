@@ -43,18 +43,48 @@ def replication_seeds(seed: int, n: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def run_replication(scenario: Scenario, seed: int, replication: int,
-                    progress: Callable[[], None] | None = None) -> pd.DataFrame:
-    """One replication as tidy rows."""
-    model = GLWModel(
+def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False) -> GLWModel:
+    return GLWModel(
         scale=scenario.population.scale,
         seed=seed,
         start=scenario.horizon.start,
         migration=scenario.demography.migration,
         assumptions=dict(scenario.assumptions),
         fitted=load_fitted(),
+        labour_demand=scenario.labour_demand,
+        employability=[] if counterfactual else scenario.employability,
     )
-    model.run(scenario.horizon.months, progress=progress)
+
+
+def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
+    """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual."""
+    w_s = model.population.weight.astype(np.float64)
+    w_b = base.population.weight.astype(np.float64)
+    emp_s = model.population.state == 0
+    emp_b = base.population.state == 0
+    helped = model.helped()
+    net = w_s[emp_s].sum() - w_b[emp_b].sum()
+    gross = w_s[helped & emp_s].sum() - w_b[helped & emp_b].sum()
+    return {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
+            "helped_residents": w_s[helped].sum()}
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int,
+                    progress: Callable[[], None] | None = None) -> pd.DataFrame:
+    """One replication as tidy rows; with a counterfactual (same seed, no levers) when the scenario has levers."""
+    model = _model(scenario, seed)
+    base = _model(scenario, seed, counterfactual=True) if scenario.employability else None
+    comparisons = [compare_step(model, base)] if base is not None else []
+    for _ in range(scenario.horizon.months):
+        model.step()
+        if base is not None:
+            base.step()
+            comparisons.append(compare_step(model, base))
+        if progress is not None:
+            progress()
+    model.finish()
+    for rec, comp in zip(model.records, comparisons):
+        rec.update(comp)
     geo = model.targets.geography
     rows = []
     for rec in model.records:

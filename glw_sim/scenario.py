@@ -73,6 +73,57 @@ class LabourDemand(_Strict):
     vacancy_response: float = Field(0.5, ge=0, le=1, description="elasticity of new vacancies to seekers (0 fixed jobs, 1 free entry)")
 
 
+SELECTABLE = {
+    "sex": "Sex", "health": "Health", "ethnicity": "Ethnicity", "qualification": "Qualification",
+    "state": "LabourState", "reason": "InactivityReason",
+}
+
+
+class Employability(_Strict):
+    """A what-if lever: multiply chosen residents' monthly chance of moving into work."""
+
+    who: dict[str, str | list[str]] = Field(default_factory=dict,
+                                            description="attribute -> value(s): sex, age_band, health, ethnicity, "
+                                                        "qualification, state, reason, borough")
+    multiplier: float = Field(..., ge=0, le=10)
+    start: str | None = None
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, v: Any) -> str | None:
+        return None if v is None else Horizon._month(v)
+
+    @field_validator("who")
+    @classmethod
+    def _known(cls, v: dict) -> dict:
+        from glw_sim import states
+
+        geo = load_geography()
+        for key, val in v.items():
+            values = val if isinstance(val, list) else [val]
+            if key == "borough":
+                for b in values:
+                    try:
+                        geo.index(b)
+                    except KeyError:
+                        raise ValueError(f"unknown borough {b!r}; expected one of the 33 London authorities") from None
+            elif key == "age_band":
+                for b in values:
+                    if b not in states.AGE_BAND_LABELS:
+                        raise ValueError(f"unknown age_band {b!r}; expected one of {', '.join(states.AGE_BAND_LABELS)}")
+            elif key in SELECTABLE:
+                enum = getattr(states, SELECTABLE[key])
+                for b in values:
+                    try:
+                        states.parse(enum, b)
+                    except KeyError as exc:
+                        raise ValueError(str(exc).strip('"')) from None
+            else:
+                raise ValueError(f"cannot select on {key!r}; expected one of sex, age_band, health, ethnicity, "
+                                 "qualification, state, reason, borough")
+        return v
+
+
 class Outputs(_Strict):
     boroughs: list[str] = Field(default_factory=list, description="authorities to list in the printed summary")
 
@@ -96,6 +147,7 @@ class Scenario(_Strict):
     replications: int = Field(5, ge=1, le=1000)
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
+    employability: list[Employability] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
 

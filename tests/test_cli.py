@@ -37,6 +37,9 @@ def small(tmp_path, extra=""):
     ("name: x\nassumptions: {no_such: 1}\n", "unknown assumption"),
     ("horizon: {months: 3}\n", "name: required field is missing"),
     ("name: x\nhorizon: {start: June}\n", "YYYY-MM"),
+    ("name: x\nlabour_demand: {vacancy_level: -1}\n", "labour_demand.vacancy_level"),
+    ("name: x\nlabour_demand: {shocks: [{month: 2026-13, change: -0.1}]}\n", "labour_demand.shocks.0.month"),
+    ("name: x\nlabour_demand: {matching_elasticity: 1.5}\n", "labour_demand.matching_elasticity"),
 ])
 def test_scenario_errors_are_one_line(tmp_path, capsys, text, field):
     p = write(tmp_path, text)
@@ -67,7 +70,7 @@ def test_run_end_to_end_and_reproducible(tmp_path, capsys):
     assert len(runs) == 1
     folder = runs[0]
     for f in ("manifest.json", "timeseries.parquet", "summary.csv", "charts/employment_rate_trajectory.png",
-              "charts/borough_employment_rates.png"):
+              "charts/borough_employment_rates.png", "charts/labour_market.png"):
         assert (folder / f).exists(), f
     man = json.loads((folder / "manifest.json").read_text())
     assert man["scenario"]["population"]["seed"] == 4 and len(man["seeds"]) == 2
