@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -325,7 +326,16 @@ def default_fitted_path() -> Path:
 
 
 def load_fitted(path: Path | None = None) -> FittedModel:
+    """The fitted calibration (cached per file and modification time; treat it as read-only)."""
     path = Path(path) if path is not None else default_fitted_path()
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: fitted calibration missing; run `glw-sim calibrate`")
+    return _load_fitted_cached(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load_fitted_cached(path: str, mtime: int) -> FittedModel:
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: fitted calibration missing; run `glw-sim calibrate`")
     return FittedModel.load(path)

@@ -144,3 +144,51 @@ def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> 
         out.append(folder / "gross_vs_net_extra_jobs.png")
         gross_net(ts, out[-1], run_label)
     return out
+
+
+def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_name: str) -> list[Path]:
+    """A bar chart of indices per output (with SALib's confidence intervals); for Morris, mu*-sigma."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for output, d in indices.groupby("output", sort=False):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        if method == "morris":
+            mu = d[d["index"] == "mu_star"].set_index("parameter")
+            sg = d[d["index"] == "sigma"].set_index("parameter")
+            ax.scatter(mu["value"], sg.loc[mu.index, "value"], color="#0072B2", s=40)
+            for name in mu.index:
+                ax.annotate(name, (mu.loc[name, "value"], sg.loc[name, "value"]), fontsize=8,
+                            xytext=(4, 4), textcoords="offset points")
+            lim = max(mu["value"].max(), sg["value"].max()) * 1.1 or 1
+            ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
+            ax.set_xlabel("mu* (mean absolute elementary effect)")
+            ax.set_ylabel("sigma (spread: interactions, non-linearity)")
+            top = mu["value"].idxmax()
+            ax.set_title(f"{output}: {top} has the largest effect (Morris screening)", fontsize=11, loc="left")
+            ax.legend(fontsize=8, frameon=False)
+        else:
+            kinds = [k for k in ("S1", "ST") if k in set(d["index"])]
+            params = list(dict.fromkeys(d["parameter"][d["index"] == kinds[0]]))
+            x = np.arange(len(params))
+            width = 0.8 / len(kinds)
+            colours = {"S1": "#0072B2", "ST": "#E69F00"}
+            for k_i, k in enumerate(kinds):
+                dk = d[d["index"] == k].set_index("parameter").loc[params]
+                ax.bar(x + k_i * width, dk["value"], width, yerr=dk["conf"], capsize=3, color=colours[k],
+                       label={"S1": "first-order S1", "ST": "total ST"}[k])
+            ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
+            ax.set_ylabel("Sobol index (share of output variance)")
+            s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
+            ax.set_title(f"{output}: {s1.idxmax()} explains most of the variance", fontsize=11, loc="left")
+            ax.axhline(0, color="#444444", lw=0.8)
+            ax.legend(fontsize=8, frameon=False)
+        ax.grid(alpha=0.3)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.text(0.01, 0.01, f"glw-sim sensitivity sweep {sweep_name} ({method}; SALib). Error bars: 95% bootstrap "
+                 "confidence intervals.", fontsize=7, color="#444444")
+        path = folder / f"{''.join(c if c.isalnum() or c in '-_' else '_' for c in output)}.png"
+        fig.savefig(path, dpi=130)
+        plt.close(fig)
+        out.append(path)
+    return out

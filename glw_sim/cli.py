@@ -90,6 +90,32 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from tqdm import tqdm
+
+    from glw_sim.sensitivity import run_sweep
+
+    bar = tqdm(desc="runs", unit="run", disable=args.quiet, file=sys.stderr, smoothing=0.1)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        indices = run_sweep(args.sweep, out_dir=args.out, scheduler=args.scheduler, workers=args.workers,
+                            progress=progress)
+    finally:
+        bar.close()
+    if indices.empty:
+        print("sweep incomplete; run the same command again to finish it")
+        return 1
+    with __import__("pandas").option_context("display.width", 160, "display.max_rows", 200):
+        print(indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\nindices and charts: {Path(args.out)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from glw_sim.scenario import ScenarioError
 
@@ -112,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=20250601)
     c.add_argument("--out")
     c.set_defaults(func=cmd_calibrate)
+    w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
+    w.add_argument("sweep")
+    w.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or tcp://HOST:PORT (default: process pool)")
+    w.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    w.add_argument("--out", default="sweeps/out", help="sweep results folder (default: sweeps/out)")
+    w.add_argument("--quiet", action="store_true")
+    w.set_defaults(func=cmd_sweep)
     args = p.parse_args(argv)
     try:
         return args.func(args)

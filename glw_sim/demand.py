@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,7 @@ class Workplaces:
     vacancies: float  # London vacancy stock at the start
 
 
+@lru_cache(maxsize=4)
 def load_workplaces(london_population: float, codes: tuple[str, ...]) -> Workplaces:
     d = targets_dir()
     w = pd.read_csv(d / "borough_workplace.csv").set_index("code").loc[list(codes)]
@@ -94,6 +96,16 @@ def commuting_matrix(work: Workplaces, decay_km: float, transport_cost: float = 
 
 def fit_decay(work: Workplaces, residents: np.ndarray, target_outside: float = OUTSIDE_HOME_SHARE) -> float:
     """Distance decay (km) at which the resident-weighted share searching outside home is ``target_outside``."""
+    key = (id(work), residents.tobytes(), target_outside)
+    if key not in _DECAY_CACHE:
+        _DECAY_CACHE[key] = _fit_decay(work, residents, target_outside)
+    return _DECAY_CACHE[key]
+
+
+_DECAY_CACHE: dict = {}
+
+
+def _fit_decay(work: Workplaces, residents: np.ndarray, target_outside: float) -> float:
     def outside(decay):
         c = commuting_matrix(work, decay)
         return float(np.dot(residents, 1 - np.diag(c)) / residents.sum()) - target_outside

@@ -26,6 +26,7 @@ stationary.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq
@@ -103,13 +104,19 @@ class DurationTable:
         return np.minimum(out, MAX_DURATION - 1)
 
 
+@lru_cache(maxsize=64)
+def duration_table(ratio_24m: float) -> DurationTable:
+    """Cached :class:`DurationTable` (read-only; building one solves 400 root-finding problems)."""
+    return DurationTable(ratio_24m)
+
+
 class Hazards:
     """Everything the monthly transition step needs, derived from a FittedModel."""
 
     def __init__(self, fitted, overrides: dict[str, float] | None = None):
         self.fitted = fitted
         self.flow = fitted.flow
-        self.durations = DurationTable(P.value("duration_ratio_24m", overrides))
+        self.durations = duration_table(P.value("duration_ratio_24m", overrides))
         codes = list(fitted.reason_codes)
         self.reason_codes = np.array(codes)
         names = {2: "family_home", 3: "temp_sick", 4: "long_term_sick", 5: "discouraged", 6: "retired", 7: "other"}

@@ -39,6 +39,10 @@ from glw_sim.targets import Targets, load_targets
 
 E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourState.INACTIVE)
 
+#: (scale, seed) -> synthesised population, re-centred model, RNG state after synthesis, fitted model used.
+#: Sweeps run many short simulations of the same population; synthesis is the costly part.
+_SYNTH_CACHE: dict = {}
+
 
 def parse_month(text: str) -> date:
     y, m = str(text).split("-")[:2]
@@ -62,6 +66,10 @@ class GLWModel(mesa.Model):
         collect_boroughs: record borough metrics every month (else first/last only).
         fitted, targets: calibration (default: the shipped files).
         assumptions: overrides of :data:`glw_sim.parameters.ASSUMPTIONS` values.
+        labour_demand: :class:`glw_sim.scenario.LabourDemand` (or a dict of its fields).
+        employability: levers (:class:`glw_sim.scenario.Employability`) on chances of moving into work.
+        cache_population: reuse the synthesised population of the last model with the same scale and
+            seed (identical results, much faster for sweeps).
     """
 
     def __init__(
@@ -78,6 +86,7 @@ class GLWModel(mesa.Model):
         assumptions: dict[str, float] | None = None,
         labour_demand=None,
         employability=None,
+        cache_population: bool = False,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
         from glw_sim.scenario import LabourDemand
@@ -96,7 +105,17 @@ class GLWModel(mesa.Model):
         self.start = parse_month(start)
         self.targets = targets or load_targets()
         base = fitted or load_fitted()
-        self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng)
+        cached = _SYNTH_CACHE.get((self.scale, seed)) if cache_population and seed is not None else None
+        if cached is not None and cached[3] is base:
+            pop, model, state, _ = cached
+            self.population, self.fitted = pop.copy(), model.copy()
+            self.rng.bit_generator.state = state
+        else:
+            self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng)
+            if cache_population and seed is not None:
+                _SYNTH_CACHE.clear()  # keep one population: memory stays bounded
+                _SYNTH_CACHE[(self.scale, seed)] = (self.population.copy(), self.fitted.copy(),
+                                                    self.rng.bit_generator.state, base)
         self.hazards = Hazards(self.fitted, assumptions)
         pop = self.population
         n = len(pop)

@@ -43,7 +43,7 @@ def replication_seeds(seed: int, n: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False) -> GLWModel:
+def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False) -> GLWModel:
     return GLWModel(
         scale=scenario.population.scale,
         seed=seed,
@@ -53,6 +53,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False) -> GL
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         employability=[] if counterfactual else scenario.employability,
+        cache_population=cache_population,
     )
 
 
@@ -69,11 +70,13 @@ def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
             "helped_residents": w_s[helped].sum()}
 
 
-def run_replication(scenario: Scenario, seed: int, replication: int,
-                    progress: Callable[[], None] | None = None) -> pd.DataFrame:
-    """One replication as tidy rows; with a counterfactual (same seed, no levers) when the scenario has levers."""
-    model = _model(scenario, seed)
-    base = _model(scenario, seed, counterfactual=True) if scenario.employability else None
+def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
+             cache_population: bool = False) -> GLWModel:
+    """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
+    net and gross comparisons are merged into the scenario model's monthly records."""
+    model = _model(scenario, seed, cache_population=cache_population)
+    base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population)
+            if scenario.employability else None)
     comparisons = [compare_step(model, base)] if base is not None else []
     for _ in range(scenario.horizon.months):
         model.step()
@@ -85,6 +88,32 @@ def run_replication(scenario: Scenario, seed: int, replication: int,
     model.finish()
     for rec, comp in zip(model.records, comparisons):
         rec.update(comp)
+    return model
+
+
+def series(model: GLWModel, area: str = "London", group: str = "all", metric: str = "employment_rate"):
+    """(months, values) of one metric of a finished model, without building the tidy table."""
+    from glw_sim.metrics import BOROUGH_METRICS
+
+    if area == "London" and group == "all":
+        pairs = [(r["month"], r[metric]) for r in model.records if metric in r]
+    elif area == "London":
+        g, lev = group.split("=", 1)
+        pairs = [(m, d[(g, lev, metric)]) for m, d in model.group_records if (g, lev, metric) in d]
+    else:
+        geo = model.targets.geography
+        b = geo.index(area)
+        if metric not in BOROUGH_METRICS:
+            return [], []
+        j = BOROUGH_METRICS.index(metric)
+        pairs = [(m, arr[b, j]) for m, arr in model.borough_records]
+    return [p[0] for p in pairs], [float(p[1]) for p in pairs]
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int,
+                    progress: Callable[[], None] | None = None, cache_population: bool = False) -> pd.DataFrame:
+    """One replication as tidy rows (see :func:`simulate`)."""
+    model = simulate(scenario, seed, progress, cache_population)
     geo = model.targets.geography
     rows = []
     for rec in model.records:

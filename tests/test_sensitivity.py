@@ -1,0 +1,140 @@
+"""Sensitivity sweeps: SALib plumbing on a known answer, resuming after a kill, and Dask = local pool."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glw_sim.cli import main
+from glw_sim.sensitivity import SweepError, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+PI = np.pi
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def ishigami_sweep(tmp_path, method="sobol", samples=1024, name="ish"):
+    return write(tmp_path, f"{name}.yaml", f"""
+name: {name}
+scenario: ishigami
+method: {method}
+samples: {samples}
+seed: 3
+inputs:
+  - {{path: x1, bounds: [{-PI}, {PI}]}}
+  - {{path: x2, bounds: [{-PI}, {PI}]}}
+  - {{path: x3, bounds: [{-PI}, {PI}]}}
+outputs:
+  - {{metric: y}}
+""")
+
+
+def test_ishigami_first_order_indices_within_salib_confidence(tmp_path):
+    idx = run_sweep(ishigami_sweep(tmp_path), out_dir=tmp_path / "out", workers=2)
+    s1 = idx[idx["index"] == "S1"].set_index("parameter")
+    analytic = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+    for p, v in analytic.items():
+        assert abs(s1.loc[p, "value"] - v) <= s1.loc[p, "conf"], (p, s1.loc[p, "value"], s1.loc[p, "conf"])
+    assert (tmp_path / "out" / "ish" / "indices.csv").exists()
+    assert list((tmp_path / "out" / "ish" / "charts").glob("*.png"))
+
+
+@pytest.mark.parametrize("method,samples", [("morris", 40), ("fast", 600), ("rbd_fast", 600)])
+def test_other_methods_rank_ishigami_inputs(tmp_path, method, samples):
+    idx = run_sweep(ishigami_sweep(tmp_path, method, samples, name=method), out_dir=tmp_path / "out", workers=1)
+    key = "mu_star" if method == "morris" else "S1"
+    v = idx[idx["index"] == key].set_index("parameter")["value"]
+    if method == "morris":
+        # every input matters (x3 only through its interaction with x1), none more than x1 and x2
+        assert (v > 0.5).all() and v["x3"] < max(v["x1"], v["x2"])
+        sigma = idx[idx["index"] == "sigma"].set_index("parameter")["value"]
+        assert sigma["x3"] > 0.5 * v["x3"]  # its effect varies with x1: interaction
+        assert (tmp_path / "out" / method / "charts" / "y.png").exists()
+    else:
+        assert abs(v["x1"] - 0.314) < 0.08 and abs(v["x2"] - 0.442) < 0.08 and abs(v["x3"]) < 0.08
+
+
+def model_sweep(tmp_path, samples=64, name="six"):
+    scen = ROOT / "scenarios" / "baseline.yaml"
+    return write(tmp_path, f"{name}.yaml", f"""
+name: {name}
+scenario: {scen}
+method: sobol
+samples: {samples}
+seed: 11
+scale: 0.002
+months: 12
+inputs:
+  - {{path: labour_demand.growth_per_year, bounds: [-0.02, 0.03]}}
+  - {{path: labour_demand.matching_elasticity, bounds: [0.4, 0.7]}}
+  - {{path: labour_demand.vacancy_response, bounds: [0.0, 1.0]}}
+  - {{path: assumptions.exit_mult_long_term_sick, bounds: [0.2, 0.6]}}
+  - {{path: assumptions.duration_ratio_24m, bounds: [0.2, 0.5]}}
+  - {{path: assumptions.reason_switch_rate, bounds: [0.0, 0.03]}}
+outputs:
+  - {{metric: employment_rate, change: true}}
+  - {{metric: unemployment_rate}}
+""")
+
+
+def test_six_input_sobol_sweep_resumes_after_kill_and_matches_dask(tmp_path):
+    sweep = model_sweep(tmp_path)
+    full = run_sweep(sweep, out_dir=tmp_path / "a", workers=2)
+    assert len(full) == 2 * 6 * 2  # outputs x inputs x (S1, ST)
+    assert full["value"].notna().all()
+
+    # start the same sweep from the command line, kill it once some runs are stored, then finish it
+    parts = tmp_path / "b" / "six" / "parts"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "glw_sim.cli", "sweep", str(sweep), "--out", str(tmp_path / "b"),
+                             "--workers", "2", "--quiet"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(parts.glob("part-*.parquet"))) < 2 and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored = len(list(parts.glob("part-*.parquet")))
+    assert stored >= 2
+    done_before = sum(len(pd.read_parquet(p)) for p in parts.glob("part-*.parquet"))
+    assert done_before < 512, "the sweep finished before it was killed; the test needs it half way"
+    resumed = run_sweep(sweep, out_dir=tmp_path / "b", workers=2)
+    pd.testing.assert_frame_equal(resumed, full, check_exact=True)
+
+    on_dask = run_sweep(sweep, out_dir=tmp_path / "c", scheduler="local", workers=2)
+    pd.testing.assert_frame_equal(on_dask, full, check_exact=True)
+
+
+def test_changed_sweep_is_refused(tmp_path):
+    sweep = ishigami_sweep(tmp_path, samples=64, name="chg")
+    run_sweep(sweep, out_dir=tmp_path / "o", workers=1, max_chunks=1)
+    sweep.write_text(sweep.read_text().replace("samples: 64", "samples: 128"))
+    with pytest.raises(SweepError, match="different definition"):
+        run_sweep(sweep, out_dir=tmp_path / "o", workers=1)
+
+
+@pytest.mark.parametrize("edit,field", [
+    ("labour_demand.growth_per_year", "inputs.0.path"),
+    ("no_such.key", "inputs.0.path"),
+])
+def test_bad_sweep_input_is_one_line(tmp_path, capsys, edit, field):
+    p = model_sweep(tmp_path, name="bad")
+    text = p.read_text().replace("path: labour_demand.growth_per_year, bounds: [-0.02, 0.03]",
+                                 f"path: {edit}, bounds: [0.9, 0.1]" if edit != "no_such.key" else
+                                 "path: no_such.key, bounds: [0, 1]")
+    p.write_text(text)
+    code = main(["sweep", str(p), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(p) in err[0]
+    assert ("bounds" in err[0]) or (field in err[0])
