@@ -20,6 +20,7 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/sweep_throughput.py
 
 calibrate: $(BIN)/.installed
 	$(BIN)/glw-sim calibrate
