@@ -164,8 +164,8 @@ def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_n
             ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
             ax.set_xlabel("mu* (mean absolute elementary effect)")
             ax.set_ylabel("sigma (spread: interactions, non-linearity)")
-            top = mu["value"].idxmax()
-            ax.set_title(f"{output}: {top} has the largest effect (Morris screening)", fontsize=11, loc="left")
+            top = mu["value"].idxmax().split(".")[-1]
+            ax.set_title(f"{output}: {top} has the largest effect\n(Morris screening)", fontsize=10, loc="left")
             ax.legend(fontsize=8, frameon=False)
         else:
             kinds = [k for k in ("S1", "ST") if k in set(d["index"])]
@@ -180,7 +180,8 @@ def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_n
             ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
             ax.set_ylabel("Sobol index (share of output variance)")
             s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
-            ax.set_title(f"{output}: {s1.idxmax()} explains most of the variance", fontsize=11, loc="left")
+            ax.set_title(f"{output}: {s1.idxmax().split('.')[-1]} explains most of the variance",
+                         fontsize=10, loc="left")
             ax.axhline(0, color="#444444", lw=0.8)
             ax.legend(fontsize=8, frameon=False)
         ax.grid(alpha=0.3)

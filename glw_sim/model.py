@@ -111,12 +111,16 @@ class GLWModel(mesa.Model):
             self.population, self.fitted = pop.copy(), model.copy()
             self.rng.bit_generator.state = state
         else:
-            self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng)
+            self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng,
+                                                      durations=False)
             if cache_population and seed is not None:
                 _SYNTH_CACHE.clear()  # keep one population: memory stays bounded
                 _SYNTH_CACHE[(self.scale, seed)] = (self.population.copy(), self.fitted.copy(),
                                                     self.rng.bit_generator.state, base)
         self.hazards = Hazards(self.fitted, assumptions)
+        # months in the current state: each resident's stationary spell age under this run's hazards
+        self.hazards.draw_initial_durations(
+            self.population, self.fitted.state_model.probabilities(self.population), self.rng)
         pop = self.population
         n = len(pop)
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U

@@ -17,7 +17,7 @@ Order of construction (each step conditional on the ones before):
 4. **Inactivity reason** (students are the inactive in full-time education;
    the rest from the fitted reason model, re-centred on London's shares),
    **wants a job**, and **months in state** drawn from each resident's
-   stationary spell-age distribution.
+   stationary spell-age distribution under the run's hazards.
 """
 
 from __future__ import annotations
@@ -136,8 +136,13 @@ def synthesise(
     rng: np.random.Generator,
     min_per_borough: int | None = None,
     recentre: bool = True,
+    durations: bool = True,
+    assumptions: dict[str, float] | None = None,
 ) -> tuple[Population, FittedModel]:
-    """Build a Population at ``scale`` and the fitted models re-centred on it."""
+    """Build a Population at ``scale`` and the fitted models re-centred on it.
+
+    ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards).
+    """
     if not (0 < scale <= 1.0):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
     mpb = int(P.value("min_agents_per_borough") if min_per_borough is None else min_per_borough)
@@ -146,13 +151,12 @@ def synthesise(
     model = fitted.copy()
     if recentre:
         recentre_states(model, pop, targets)
-    hazards = Hazards(model)
     pi = model.state_model.probabilities(pop)
     pop.state[:] = systematic_categorical(pi, pop.borough, rng)
     inactive = np.nonzero(pop.state == LabourState.INACTIVE)[0]
     if recentre:
         recentre_reasons(model, pop, inactive, targets)
     assign_reasons(pop, inactive, model, rng, systematic=True)
-    hazards = Hazards(model)
-    hazards.draw_initial_durations(pop, pi, rng)
+    if durations:
+        Hazards(model, assumptions).draw_initial_durations(pop, pi, rng)
     return pop, model
