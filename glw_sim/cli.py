@@ -67,6 +67,14 @@ def cmd_run(args) -> int:
         print(line("Net extra residents in work", "net_extra_employed", pct=False))
         print(line("Gross extra in work among the helped", "gross_extra_employed_helped", pct=False))
         print(line("Displaced (gross - net)", "displaced", pct=False))
+    if ("London", "all", "spending_cumulative") in s.index:
+        print(line("Spending to date (GBP)", "spending_cumulative", pct=False))
+        print(line("Cost per net extra job (GBP)", "cost_per_net_extra_job", pct=False))
+        for key in s.index:
+            if key[0] == "London" and key[2].startswith("programme.") and key[2].endswith(".waiting"):
+                name = key[2].split(".")[1]
+                print(line(f"  {name}: participants", f"programme.{name}.participants", pct=False))
+                print(line(f"  {name}: waiting list", f"programme.{name}.waiting", pct=False))
     geo = load_geography()
     for b in sc.outputs.boroughs:
         code = geo.codes[geo.index(b)]
@@ -76,6 +84,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    if args.programmes:
+        from glw_sim.interventions.fit import fit_all
+
+        for kind, rec in fit_all().items():
+            print(f"{kind}: into-work multiplier {rec['into_work']} gives {100 * rec['measured_effect']:.1f} pp "
+                  f"(target {100 * rec['target_effect']:.1f} pp at {rec['follow_up_months']} months)")
+        return 0
     from glw_sim.calibration import default_fitted_path, fit, fit_report_frame
     from glw_sim.io import atomic_write_text
     from glw_sim.targets import load_targets
@@ -137,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--scale", type=float, default=0.03)
     c.add_argument("--seed", type=int, default=20250601)
     c.add_argument("--out")
+    c.add_argument("--programmes", action="store_true", help="fit programme effects to their evidence instead")
     c.set_defaults(func=cmd_calibrate)
     w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
     w.add_argument("sweep")

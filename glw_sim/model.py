@@ -86,6 +86,7 @@ class GLWModel(mesa.Model):
         assumptions: dict[str, float] | None = None,
         labour_demand=None,
         employability=None,
+        interventions=None,
         cache_population: bool = False,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
@@ -139,6 +140,13 @@ class GLWModel(mesa.Model):
         self.market = self._build_market(labour_demand)
         # matching is calibrated on the June 2025 residents at their calibrated hazards, before any programme
         self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
+        from glw_sim.interventions.base import Programme, Provider, with_defaults, ProgrammeSpec
+
+        specs = [x if isinstance(x, ProgrammeSpec) else ProgrammeSpec.model_validate(with_defaults(x))
+                 for x in (interventions or [])]
+        self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
+        self._provider_type = Provider
+        self.spending = 0.0
         self._cells = self._cell_key()
         self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
         self.month = 0
@@ -235,10 +243,28 @@ class GLWModel(mesa.Model):
                 mask &= np.isin(getattr(pop, key), [states.parse(enum, b) for b in values])
         return mask
 
+    def _programmes(self) -> None:
+        """Referrals, then every provider (a mesa.Agent) discharges and starts residents."""
+        if not self.programmes:
+            return
+        for prog in self.programmes:
+            prog.refer()
+        self.agents_by_type[self._provider_type].do("step")
+        self.spending += sum(p.books()["spending"] for p in self.programmes)
+
+    def participants(self) -> np.ndarray:
+        """Residents who have started any programme."""
+        out = np.zeros(len(self.population), dtype=bool)
+        for prog in self.programmes:
+            out |= prog.ever_started
+        return out
+
     def _apply_employability(self) -> None:
-        if not self.employability:
+        if not self.employability and not self.programmes:
             return
         self.work_multiplier[:] = 1.0
+        for prog in self.programmes:
+            prog.apply(self.work_multiplier)
         for e in self.employability:
             if e.start is None or parse_month(e.start) <= self.current_month:
                 self.work_multiplier[self.select(e.who)] *= e.multiplier
@@ -247,6 +273,7 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()
         self._refresh(changed)
+        self._programmes()
         self._apply_employability()
         self._transitions()
         self._collect()
@@ -277,6 +304,9 @@ class GLWModel(mesa.Model):
             draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
             self._entered[leavers] = self.month
+            for prog in getattr(self, "programmes", []):
+                prog.status[leavers] = 0
+                prog.ever_started[leavers] = False
         if self.migration == "balance":
             K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
         return birthday
@@ -360,6 +390,11 @@ class GLWModel(mesa.Model):
                     if i != j:
                         rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(quarterly[i, j])
         self._history = [self._history[1], self._history[2], pop.state.copy()]
+        for prog in getattr(self, "programmes", []):
+            for k, v in prog.books().items():
+                rec[f"programme.{prog.spec.label}.{k}"] = v
+        if getattr(self, "programmes", None):
+            rec["spending_cumulative"] = self.spending
         self.records.append(rec)
         if self.collect_boroughs or self.month == 0:
             self.borough_records.append((self.month, borough))

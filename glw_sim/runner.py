@@ -53,6 +53,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         employability=[] if counterfactual else scenario.employability,
+        interventions=[] if counterfactual else scenario.interventions,
         cache_population=cache_population,
     )
 
@@ -63,11 +64,14 @@ def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     w_b = base.population.weight.astype(np.float64)
     emp_s = model.population.state == 0
     emp_b = base.population.state == 0
-    helped = model.helped()
+    helped = model.helped() | model.participants()
     net = w_s[emp_s].sum() - w_b[emp_b].sum()
     gross = w_s[helped & emp_s].sum() - w_b[helped & emp_b].sum()
-    return {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
-            "helped_residents": w_s[helped].sum()}
+    out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
+           "helped_residents": w_s[helped].sum()}
+    if model.programmes:
+        out["cost_per_net_extra_job"] = model.spending / net if net > 0 else float("nan")
+    return out
 
 
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
@@ -76,7 +80,7 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
     net and gross comparisons are merged into the scenario model's monthly records."""
     model = _model(scenario, seed, cache_population=cache_population)
     base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population)
-            if scenario.employability else None)
+            if (scenario.employability or scenario.interventions) else None)
     comparisons = [compare_step(model, base)] if base is not None else []
     for _ in range(scenario.horizon.months):
         model.step()

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from glw_sim.geography import load_geography
+from glw_sim.interventions.base import ProgrammeSpec, with_defaults
 from glw_sim.parameters import ASSUMPTIONS
 
 
@@ -148,8 +149,14 @@ class Scenario(_Strict):
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
     employability: list[Employability] = Field(default_factory=list)
+    interventions: list[ProgrammeSpec] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
+
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _programme_defaults(cls, v):
+        return [with_defaults(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("assumptions")
     @classmethod

@@ -1,0 +1,306 @@
+"""Programme specification (validated), providers as mesa agents, and the monthly referral/start cycle."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import mesa
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from glw_sim.geography import load_geography
+from glw_sim.states import AGE_BAND_LABELS, Health, LabourState, age_band_of
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _month(v: Any) -> str:
+    import re
+
+    v = str(v)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+        raise ValueError("expected a month as YYYY-MM, e.g. 2026-04")
+    return v
+
+
+class Areas(_Strict):
+    """Where a programme runs: all of London, or named boroughs, sub-regional partnerships or ICBs."""
+
+    all: bool = False
+    boroughs: list[str] = Field(default_factory=list)
+    srp: list[str] = Field(default_factory=list)
+    icb: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self):
+        geo = load_geography()
+        for b in self.boroughs:
+            try:
+                geo.index(b)
+            except KeyError:
+                raise ValueError(f"unknown borough {b!r}; expected one of the 33 London authorities") from None
+        for s in self.srp:
+            if s not in geo.srps:
+                raise ValueError(f"unknown sub-regional partnership {s!r}; expected one of: {', '.join(geo.srps)}")
+        for s in self.icb:
+            if s not in geo.icbs:
+                raise ValueError(f"unknown integrated care board {s!r}; expected one of: {', '.join(geo.icbs)}")
+        if not (self.all or self.boroughs or self.srp or self.icb):
+            raise ValueError("name the areas: all: true, or boroughs, srp or icb lists")
+        return self
+
+    def mask(self) -> np.ndarray:
+        geo = load_geography()
+        if self.all:
+            return np.ones(geo.n, dtype=bool)
+        m = np.zeros(geo.n, dtype=bool)
+        for b in self.boroughs:
+            m[geo.index(b)] = True
+        for s in self.srp:
+            m |= geo.members(srp=s)
+        for s in self.icb:
+            m |= geo.members(icb=s)
+        return m
+
+
+class Eligibility(_Strict):
+    states: list[Literal["employed", "unemployed", "inactive"]] = Field(default_factory=lambda: ["unemployed", "inactive"])
+    health: list[Literal["none", "long_term_condition", "disabled"]] | None = None
+    age: tuple[int, int] = (16, 64)
+    min_months_in_state: int = Field(0, ge=0)
+    wants_job_only: bool = False
+
+
+class Effect(_Strict):
+    """Effect on the monthly chance of moving into work (a multiplier) while supported, fading afterwards."""
+
+    into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
+    after_months: int = Field(6, ge=0, le=60, description="months over which the effect fades after support")
+    source: str = ""
+
+
+class ProgrammeSpec(_Strict):
+    type: Literal["workwell", "connect_to_work", "restart", "generic"]
+    name: str | None = None
+    areas: Areas = Areas(all=True)
+    organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
+    start: str = "2025-06"
+    end: str | None = None
+    places_per_year: float = Field(..., ge=0, description="starts a year across the programme's areas")
+    support_months: int = Field(12, ge=1, le=36)
+    referral_rate: float = Field(..., ge=0, le=1, description="monthly chance an eligible resident is referred")
+    take_up: float = Field(0.8, ge=0, le=1)
+    eligibility: Eligibility = Eligibility()
+    effect: Effect
+    cost_per_start: float = Field(..., ge=0, description="GBP per start")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _months(cls, v):
+        return None if v is None else _month(v)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.type
+
+
+#: Defaults per type: evidence and derivations in calibration/SOURCES.md ("Programmes"). Values marked
+#: ASSUMPTION there are for sensitivity sweeps. ``effect.into_work`` is fitted (calibration/fitted/programmes.json)
+#: so that participants' employment at the source's follow-up exceeds comparable non-participants' by the
+#: source's effect.
+DEFAULTS: dict[str, dict] = {
+    "workwell": {
+        "areas": {"icb": ["North Central London", "North West London"]},
+        "organised_by": "icb",
+        "places_per_year": 5200,  # 59,000 targeted over ~18 months in 15 pilot areas; London has 2 (derived)
+        "support_months": 6,
+        "referral_rate": 0.002,  # ASSUMPTION: GP / fit-note route, sweep 0.001-0.01 (fills today's places)
+        "take_up": 0.7,  # ASSUMPTION (voluntary), sweep 0.4-0.9
+        "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
+                        "wants_job_only": False},
+        "effect": {"into_work": 1.9, "after_months": 6,
+                   "source": "Health-led Employment Trials, WMCA: +4 pp in work 13+ weeks within 12 months (DWP RR 1025/1034)"},
+        "cost_per_start": 1085,  # GBP 64m / 59,000 targeted (derived)
+    },
+    "connect_to_work": {
+        "areas": {"all": True},
+        "organised_by": "srp",
+        "places_per_year": 14700,  # 81,000 places a year in England x London's share of working-age residents (derived)
+        "support_months": 12,
+        "referral_rate": 0.004,  # ASSUMPTION, sweep 0.001-0.01
+        "take_up": 0.6,  # ASSUMPTION (voluntary), sweep 0.3-0.8
+        "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
+                        "wants_job_only": True},
+        "effect": {"into_work": 1.9, "after_months": 6,
+                   "source": "IPS-LITE, Health-led Employment Trials WMCA +4 pp at 12 months (DWP RR 1025); "
+                             "EQOLISE IPS for SMI +26.9 pp (16.4-37.4) at 18 months (Burns et al. 2007) as upper range"},
+        "cost_per_start": 3670,  # GBP 54m a year in London (GLW plan) / 14,700 places (derived)
+    },
+    "restart": {
+        "areas": {"all": True},
+        "organised_by": "london",
+        "places_per_year": 50000,  # GBP 127m a year in London (GLW plan) / GBP 2,500 per participant (NAO 2022)
+        "support_months": 12,
+        "referral_rate": 0.15,  # ASSUMPTION: Jobcentre referral of eligible claimants, sweep 0.05-0.3
+        "take_up": 0.85,  # 450,000 started of 530,000 referred (DWP Restart statistics 2023)
+        "eligibility": {"states": ["unemployed"], "min_months_in_state": 9},
+        "effect": {"into_work": 1.3, "after_months": 6,
+                   "source": "ASSUMPTION +5 pp at 12 months (no impact estimate published; gross job outcomes 25%)"},
+        "cost_per_start": 2500,  # NAO (2022): GBP 1.7bn for ~692,000 participants
+    },
+}
+
+
+def with_defaults(spec: dict) -> dict:
+    """A scenario's programme entry merged over its type's defaults (key by key, one level deep)."""
+    if not isinstance(spec, dict):
+        return spec
+    base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.get(spec.get("type"), {}).items()}
+    if "areas" in spec:
+        base.pop("areas", None)  # areas replace, never merge
+    for k, v in spec.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            base[k] = {**base[k], **v}
+        else:
+            base[k] = v
+    return base
+
+
+class Provider(mesa.Agent):
+    """One service provider: a caseload with a capacity, a waiting list, and its books."""
+
+    def __init__(self, model, programme: Programme, boroughs: np.ndarray, capacity: float):
+        super().__init__(model)
+        self.programme = programme
+        self.boroughs = boroughs  # bool mask over the 33 authorities it serves
+        self.capacity = capacity  # concurrent places (residents, weighted)
+        self.starts = 0.0
+        self.spending = 0.0
+        self.caseload = 0.0
+        self.waiting = 0.0
+
+    def step(self) -> None:
+        """Discharge finished supports, then start residents from the waiting list as places free up."""
+        self.programme.admit(self)
+
+
+class Programme:
+    """A programme's residents (waiting, supported, after support) and its providers."""
+
+    WAITING, SUPPORTED, AFTER = 1, 2, 3
+
+    def __init__(self, model, spec: ProgrammeSpec, index: int):
+        self.model, self.spec, self.index = model, spec, index
+        n = len(model.population)
+        self.status = np.zeros(n, dtype=np.int8)
+        self.since = np.zeros(n, dtype=np.int32)  # month of joining the list / starting / leaving support
+        self.provider_of_borough = np.full(33, -1, dtype=np.int64)
+        self.ever_started = np.zeros(n, dtype=bool)
+        area = spec.areas.mask()
+        geo = model.targets.geography
+        pop_b = model.targets.borough_population
+        if spec.organised_by == "borough":
+            units = [np.eye(33, dtype=bool)[b] for b in range(33) if area[b]]
+        elif spec.organised_by == "srp":
+            units = [geo.members(srp=s) & area for s in geo.srps]
+        elif spec.organised_by == "icb":
+            units = [geo.members(icb=s) & area for s in geo.icbs]
+        else:
+            units = [area]
+        units = [u for u in units if u.any()]
+        total = sum(pop_b[u].sum() for u in units)
+        concurrent = spec.places_per_year * spec.support_months / 12.0
+        self.providers = []
+        for u in units:
+            p = Provider(model, self, u, concurrent * pop_b[u].sum() / total if total else 0.0)
+            self.provider_of_borough[u] = len(self.providers)
+            self.providers.append(p)
+        self.start = _parse(spec.start)
+        self.end = _parse(spec.end) if spec.end else None
+        self.referrals = 0.0
+
+    # -- monthly cycle ------------------------------------------------------------------
+    def active(self) -> bool:
+        now = self.model.current_month
+        return now >= self.start and (self.end is None or now <= self.end)
+
+    def eligible(self) -> np.ndarray:
+        pop, e = self.model.population, self.spec.eligibility
+        m = np.isin(pop.state, [LabourState[s.upper()] for s in e.states])
+        if e.health is not None:
+            m &= np.isin(pop.health, [Health[h.upper()] for h in e.health])
+        m &= (pop.age >= e.age[0]) & (pop.age <= e.age[1])
+        if e.min_months_in_state:
+            m &= pop.months_in_state >= e.min_months_in_state
+        if e.wants_job_only:
+            m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
+        m &= self.provider_of_borough[pop.borough] >= 0
+        return m
+
+    def refer(self) -> None:
+        """Eligible residents not already in the programme are referred and, if they take it up, wait."""
+        if not self.active():
+            return
+        cand = np.flatnonzero(self.eligible() & (self.status == 0))
+        u = self.model._u(100 + 3 * self.index, cand)
+        joined = cand[u < self.spec.referral_rate * self.spec.take_up]
+        self.referrals = float(self.model.population.weight[cand[u < self.spec.referral_rate]].sum())
+        self.status[joined] = self.WAITING
+        self.since[joined] = self.model.month
+
+    def admit(self, provider: Provider) -> None:
+        pop, month = self.model.population, self.model.month
+        mine = provider.boroughs[pop.borough]
+        w = pop.weight
+        done = mine & (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
+        self.status[done] = self.AFTER
+        self.since[done] = month
+        faded = mine & (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
+        self.status[faded] = 0
+        provider.caseload = float(w[mine & (self.status == self.SUPPORTED)].sum())
+        waiting = np.flatnonzero(mine & (self.status == self.WAITING))
+        free = provider.capacity - provider.caseload if self.active() else 0.0
+        starts = 0.0
+        if len(waiting) and free > 0:
+            # first come, first served; ties in random (keyed) order
+            order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting]))
+            ww = w[waiting[order]].astype(np.float64)
+            take = waiting[order][np.cumsum(ww) <= free]
+            self.status[take] = self.SUPPORTED
+            self.since[take] = month
+            self.ever_started[take] = True
+            starts = float(w[take].sum())
+        provider.starts = starts
+        provider.spending = starts * self.spec.cost_per_start
+        provider.caseload += starts
+        provider.waiting = float(w[mine & (self.status == self.WAITING)].sum())
+
+    def apply(self, multiplier: np.ndarray) -> None:
+        """Multiply the into-work chances of supported residents, fading linearly after support."""
+        eff = self.spec.effect
+        sup = self.status == self.SUPPORTED
+        multiplier[sup] *= eff.into_work
+        after = np.flatnonzero(self.status == self.AFTER)
+        if len(after) and eff.after_months > 0:
+            frac = 1.0 - (self.model.month - self.since[after]) / eff.after_months
+            multiplier[after] *= 1.0 + (eff.into_work - 1.0) * np.clip(frac, 0.0, 1.0)
+
+    def books(self) -> dict[str, float]:
+        p = self.providers
+        return {"referrals": self.referrals, "starts": sum(x.starts for x in p),
+                "participants": sum(x.caseload for x in p), "waiting": sum(x.waiting for x in p),
+                "spending": sum(x.spending for x in p), "capacity": sum(x.capacity for x in p)}
+
+
+def _parse(text: str) -> date:
+    y, m = text.split("-")
+    return date(int(y), int(m), 1)
