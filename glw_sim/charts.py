@@ -132,6 +132,35 @@ def gross_net(ts: pd.DataFrame, path: Path, run_label: str) -> None:
     plt.close(fig)
 
 
+def route_chart(ts: pd.DataFrame, path: Path, run_label: str, gap: float) -> None:
+    """The route to 80%: net extra residents in work by programme at the horizon, against the gap."""
+    last = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["month"] == ts["month"].max())]
+    contrib = last[last["metric"].str.startswith("contribution.")].groupby("metric")["value"].mean() / 1000
+    contrib.index = [m.split(".", 1)[1].replace("_", " ") for m in contrib.index]
+    net = last[last["metric"] == "net_extra_employed"]["value"].mean() / 1000
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    left = 0.0
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+    for i, (name, v) in enumerate(contrib.items()):
+        ax.barh([0], [v], left=[left], height=0.5, color=palette[i % len(palette)], label=f"{name}: {v:,.1f}k")
+        left += v
+    ax.axvline(gap / 1000, color="#D55E00", ls="--", lw=1.5, label=f"needed for 80%: {gap / 1000:,.0f}k")
+    share = 100 * net * 1000 / gap
+    ax.set_title(f"The package adds {net:,.1f}k residents in work: {share:.0f}% of the way to 80%", fontsize=11,
+                 loc="left")
+    ax.set_xlabel("Net extra residents in work at the horizon vs no new policy (thousands)")
+    ax.set_yticks([])
+    ax.set_ylim(-0.6, 1.2)
+    ax.set_xlim(min(0, left) * 1.1, gap / 1000 * 1.05)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=3)
+    fig.text(0.01, 0.05, "Contributions: package minus package without that programme (same random numbers); "
+             "'interactions' is the rest of the net total.", fontsize=7, color="#444444")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -143,6 +172,9 @@ def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> 
     if (ts["metric"] == "net_extra_employed").any():
         out.append(folder / "gross_vs_net_extra_jobs.png")
         gross_net(ts, out[-1], run_label)
+    if ts["metric"].str.startswith("contribution.").any():
+        out.append(folder / "route_to_80.png")
+        route_chart(ts, out[-1], run_label, targets.gap_to_80)
     return out
 
 

@@ -43,7 +43,8 @@ def replication_seeds(seed: int, n: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False) -> GLWModel:
+def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
+           leave_out: int | None = None) -> GLWModel:
     return GLWModel(
         scale=scenario.population.scale,
         seed=seed,
@@ -53,7 +54,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         employability=[] if counterfactual else scenario.employability,
-        interventions=[] if counterfactual else scenario.interventions,
+        interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         cache_population=cache_population,
     )
 
@@ -81,12 +82,34 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
     model = _model(scenario, seed, cache_population=cache_population)
     base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population)
             if (scenario.employability or scenario.interventions) else None)
-    comparisons = [compare_step(model, base)] if base is not None else []
+    # attribution: each programme's contribution is the package minus the package without it (same seed)
+    k = len(scenario.interventions)
+    leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=i) for i in range(k)]
+                  if k > 1 and scenario.outputs.attribution else [])
+    labels = [p.label for p in scenario.interventions]
+
+    def compare() -> dict:
+        out = compare_step(model, base)
+        if leave_outs:
+            emp = float(model.population.weight[model.population.state == 0].sum(dtype=np.float64))
+            contributions = 0.0
+            for lab, lo in zip(labels, leave_outs):
+                c = emp - float(lo.population.weight[lo.population.state == 0].sum(dtype=np.float64))
+                out[f"contribution.{lab}"] = c
+                contributions += c
+            out["contribution.interactions"] = out["net_extra_employed"] - contributions
+        elif k == 1:
+            out[f"contribution.{labels[0]}"] = out["net_extra_employed"]
+        return out
+
+    comparisons = [compare()] if base is not None else []
     for _ in range(scenario.horizon.months):
         model.step()
         if base is not None:
             base.step()
-            comparisons.append(compare_step(model, base))
+            for lo in leave_outs:
+                lo.step()
+            comparisons.append(compare())
         if progress is not None:
             progress()
     model.finish()

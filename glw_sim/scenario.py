@@ -127,6 +127,7 @@ class Employability(_Strict):
 
 class Outputs(_Strict):
     boroughs: list[str] = Field(default_factory=list, description="authorities to list in the printed summary")
+    attribution: bool = Field(True, description="with several programmes, also run the package without each one")
 
     @field_validator("boroughs")
     @classmethod

@@ -338,32 +338,32 @@ def run_sweep(
     if progress:
         progress(count, total)
     sweep_json = sweep.model_dump_json()
+
+    def collect(finished_futures) -> None:
+        nonlocal count
+        for f in finished_futures:
+            df = f.result()
+            store.append(df)
+            count += len(df)
+            if progress:
+                progress(count, total)
+
     if chunks:
         if scheduler is None:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-                futs = [ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]
-                for f in as_completed(futs):
-                    df = f.result()
-                    store.append(df)
-                    count += len(df)
-                    if progress:
-                        progress(count, total)
+                collect(as_completed([ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]))
         else:
-            from distributed import Client, LocalCluster, as_completed as dask_completed
+            from distributed import Client, LocalCluster
+            from distributed import as_completed as dask_completed
 
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None) if scheduler == "local" else None
             try:
                 with Client(cluster if cluster is not None else scheduler) as client:
-                    futs = [client.submit(evaluate_chunk, scenario, sweep_json, c, X[c], pure=False) for c in chunks]
-                    for f in dask_completed(futs):
-                        df = f.result()
-                        store.append(df)
-                        count += len(df)
-                        if progress:
-                            progress(count, total)
+                    collect(dask_completed([client.submit(evaluate_chunk, scenario, sweep_json, c, X[c], pure=False)
+                                            for c in chunks]))
             finally:
                 if cluster is not None:
                     cluster.close()

@@ -102,3 +102,19 @@ def test_built_in_programme_reproduces_its_evidence(kind):
     assert mult > 1.0
     effect = measured_effect(kind, mult, seed=29, follow_up=follow_up)
     assert abs(effect - target) < 0.015, (kind, effect, target)
+
+
+def test_attribution_by_leaving_each_programme_out(tmp_path):
+    from glw_sim.runner import simulate
+
+    sc = Scenario.model_validate({
+        "name": "pkg", "horizon": {"months": 6}, "population": {"scale": 0.005, "seed": 2},
+        "interventions": [{"type": "restart"}, {"type": "connect_to_work", "effect": {"into_work": 1.0}}],
+    })
+    m = simulate(sc, 5)
+    last = m.records[-1]
+    # a zero-effect programme contributes nothing; contributions and interactions add up to the net total
+    assert last["contribution.connect_to_work"] == 0.0
+    total = last["contribution.restart"] + last["contribution.connect_to_work"] + last["contribution.interactions"]
+    assert total == pytest.approx(last["net_extra_employed"])
+    assert last["contribution.restart"] > 0
