@@ -33,7 +33,7 @@ from glw_sim import metrics as M
 from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards, duration_band, monthly_probs
-from glw_sim.states import AGE_BANDS, InactivityReason, LabourState, age_band_of
+from glw_sim.states import AGE_BANDS, Health, InactivityReason, LabourState, age_band_of
 from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
 from glw_sim.targets import Targets, load_targets
 
@@ -192,7 +192,8 @@ class GLWModel(mesa.Model):
         return (pop.borough.astype(np.intp) * 2 + pop.sex) * 4 + age_band_of(pop.age)
 
     # purposes of keyed draws (kernels.keyed_uniforms)
-    MOVE, REASON, WANT, SWITCH, EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, SWITCH_REASON, SWITCH_WANT = range(11)
+    (MOVE, REASON, WANT, SWITCH, EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, SWITCH_REASON,
+     SWITCH_WANT, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE) = range(14)
 
     def _u(self, purpose: int, idx: np.ndarray) -> np.ndarray:
         return K.keyed_uniforms(self._key_seed, self.month, purpose, np.asarray(idx, dtype=np.int64))
@@ -285,6 +286,7 @@ class GLWModel(mesa.Model):
         old_age = pop.age[birthday]
         pop.age[birthday] += 1
         leavers = birthday[pop.age[birthday] > 64]
+        self._life_events(birthday[(pop.age[birthday] <= 64) & (age_band_of(pop.age[birthday]) != age_band_of(old_age))])
         # leaving full-time education at a birthday
         stay = birthday[(pop.age[birthday] <= 64) & pop.in_education[birthday]]
         if len(stay):
@@ -310,6 +312,35 @@ class GLWModel(mesa.Model):
         if self.migration == "balance":
             K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
         return birthday
+
+    def _life_events(self, idx: np.ndarray) -> None:
+        """Residents entering a new age band: health onset and changes in caring, keeping each band's
+        prevalence (so cohorts do not carry their younger profile as they age). Health only worsens:
+        none -> condition -> disabled, with the probabilities that lift the previous band's shares to the new."""
+        if len(idx) == 0:
+            return
+        from glw_sim.synthesis import health_prevalence_by_band
+
+        pop = self.population
+        if not hasattr(self, "_health_prev"):
+            self._health_prev = health_prevalence_by_band(self.targets)
+        new_b = age_band_of(pop.age[idx]).astype(np.intp)
+        old = self._health_prev[new_b - 1]
+        new = self._health_prev[new_b]
+        u = self._u(self.LIFE_HEALTH, idx)
+        h = pop.health[idx]
+        # disabled share rises from old[2] to new[2]: onset among the not yet disabled
+        p_dis = np.clip((new[:, 2] - old[:, 2]) / (1.0 - old[:, 2]), 0, 1)
+        to_dis = (h != Health.DISABLED) & (u < p_dis)
+        # conditions (not disabling) among those with none, so the condition share reaches new[1]:
+        # new[1] = old[1] (1 - p_dis) + old[0] (1 - p_dis) p_ltc
+        p_ltc = np.clip((new[:, 1] - old[:, 1] * (1 - p_dis)) / np.maximum(old[:, 0] * (1 - p_dis), 1e-9), 0, 1)
+        to_ltc = (h == Health.NONE) & ~to_dis & (u >= p_dis) & (u < p_dis + p_ltc * (1 - p_dis))
+        h = np.where(to_dis, Health.DISABLED, np.where(to_ltc, Health.LONG_TERM_CONDITION, h))
+        pop.health[idx] = h
+        sex = pop.sex[idx]
+        pop.young_children[idx] = self._u(self.LIFE_CHILDREN, idx) < P.YOUNG_CHILDREN_BY_BAND_SEX[new_b, sex]
+        pop.unpaid_carer[idx] = self._u(self.LIFE_CARE, idx) < P.UNPAID_CARER_BY_BAND[new_b]
 
     def _redraw_state(self, idx: np.ndarray) -> None:
         """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""

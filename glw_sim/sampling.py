@@ -22,6 +22,29 @@ def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     return base
 
 
+def randomized_round(total: int, expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Integers summing to ``total`` whose expectation is ``expected`` (which sums to ``total``).
+
+    Floors plus the missing units given to categories systematically in proportion to their remainders
+    (unbiased, unlike largest-remainder rounding, which never rounds up a small category in a small stratum).
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    expected = expected * (total / expected.sum()) if expected.sum() > 0 else expected
+    base = np.floor(expected).astype(np.int64)
+    rem = expected - base
+    short = int(total - base.sum())
+    if short <= 0:
+        return base
+    cum = np.cumsum(rem / rem.sum() * short)
+    start = rng.random()
+    picks = np.floor(cum + start) - np.floor(np.r_[0.0, cum[:-1]] + start)
+    base += picks.astype(np.int64)
+    diff = int(total - base.sum())  # float edge cases
+    if diff:
+        base[np.argmax(rem if diff > 0 else base)] += diff
+    return base
+
+
 def _stratum_runs(strata_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(strata_sorted)
     starts = np.r_[0, np.nonzero(np.diff(strata_sorted))[0] + 1] if n else np.zeros(0, np.int64)
@@ -68,7 +91,7 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     """Assign one of ``k`` categories to each unit (``probs`` is (k, n), columns sum to 1).
 
     Each stratum first gets integer counts per category (its expected counts,
-    rounded by largest remainder so they sum to the stratum size); categories
+    rounded at random without bias so they sum to the stratum size); categories
     are then filled in turn by :func:`systematic_select` among units not yet
     assigned, with conditional probabilities scaled to hit those counts.
     """
@@ -80,7 +103,7 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     uniq, sidx = np.unique(strata, return_inverse=True)
     expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
     sizes = np.bincount(sidx, minlength=len(uniq))
-    counts = np.stack([largest_remainder(int(sizes[s]), expected[s] + 1e-12) for s in range(len(uniq))])
+    counts = np.stack([randomized_round(int(sizes[s]), expected[s] + 1e-12, rng) for s in range(len(uniq))])
     remaining = np.ones(n, dtype=bool)
     tail = probs[::-1].cumsum(axis=0)[::-1]  # P(category >= c)
     for c in range(k - 1):

@@ -63,6 +63,21 @@ def _band_probs(table: np.ndarray, band: np.ndarray) -> np.ndarray:
     return table[band]
 
 
+#: Relative prevalence of long-term conditions and disability by age band (ASSUMPTION: rising with age).
+HEALTH_REL_BY_BAND = np.array([0.6, 0.8, 1.0, 1.55])
+
+
+def health_prevalence_by_band(targets: Targets) -> np.ndarray:
+    """(4 bands, 3 levels) shares of none / long-term condition / disabled, keeping London's totals."""
+    health = targets.groups["health"].population_share
+    band_w = np.array([targets.age_sex_share[(np.arange(16, 65) >= lo) & (np.arange(16, 65) <= hi)].sum()
+                       for lo, hi in AGE_BANDS])
+    norm = float(np.dot(band_w, HEALTH_REL_BY_BAND))
+    ltc = health[Health.LONG_TERM_CONDITION] * HEALTH_REL_BY_BAND / norm
+    dis = health[Health.DISABLED] * HEALTH_REL_BY_BAND / norm
+    return np.column_stack([1.0 - ltc - dis, ltc, dis])
+
+
 def draw_attributes(pop: Population, idx: np.ndarray, targets: Targets, rng: np.random.Generator) -> None:
     """Draw the non-demographic attributes of residents ``idx`` (in place)."""
     if len(idx) == 0:
@@ -79,15 +94,8 @@ def draw_attributes(pop: Population, idx: np.ndarray, targets: Targets, rng: np.
     pop.ethnicity[idx] = systematic_categorical(np.repeat(eth[:, None], n, axis=1), strata, rng)
     qual = shares("qualification")
     pop.qualification[idx] = systematic_categorical(np.repeat(qual[:, None], n, axis=1), strata, rng)
-    # Health rises with age: relative prevalence by band (ASSUMPTION), normalised to the London shares.
-    health = shares("health")
-    rel = np.array([0.6, 0.8, 1.0, 1.55])
-    band_w = np.array([targets.age_sex_share[(np.arange(16, 65) >= lo) & (np.arange(16, 65) <= hi)].sum()
-                       for lo, hi in AGE_BANDS])
-    norm = float(np.dot(band_w, rel))
-    p_ltc = health[Health.LONG_TERM_CONDITION] * rel[band] / norm
-    p_dis = health[Health.DISABLED] * rel[band] / norm
-    probs = np.stack([1.0 - p_ltc - p_dis, p_ltc, p_dis])
+    prev = health_prevalence_by_band(targets)  # (4 bands, 3 levels)
+    probs = prev[band].T
     pop.health[idx] = systematic_categorical(probs, strata, rng)
     pop.young_children[idx] = systematic_select(P.YOUNG_CHILDREN_BY_BAND_SEX[band, sex], strata, rng)
     pop.unpaid_carer[idx] = systematic_select(P.UNPAID_CARER_BY_BAND[band], strata, rng)

@@ -36,3 +36,18 @@ def test_systematic_categorical_exact_counts():
     for k in range(4):
         diff = np.bincount(strata, codes == k, minlength=10) - np.bincount(strata, probs[k], minlength=10)
         assert np.abs(diff).max() < 1.0
+
+
+def test_categorical_counts_are_unbiased_in_tiny_strata():
+    # 3 units per stratum with a rare category: largest-remainder rounding would never give it a unit
+    from glw_sim.sampling import randomized_round
+
+    rng = np.random.default_rng(4)
+    probs = np.repeat(np.array([[0.85], [0.06], [0.09]]), 3000, axis=1)
+    strata = np.repeat(np.arange(1000), 3)
+    codes = systematic_categorical(probs, strata, rng)
+    share = np.bincount(codes, minlength=3) / 3000
+    np.testing.assert_allclose(share, [0.85, 0.06, 0.09], atol=0.015)  # SE <= 0.0065
+    counts = np.array([randomized_round(5, [4.25, 0.32, 0.43], rng) for _ in range(4000)])
+    assert (counts.sum(axis=1) == 5).all()
+    np.testing.assert_allclose(counts.mean(axis=0), [4.25, 0.32, 0.43], atol=0.03)
