@@ -32,8 +32,8 @@ from glw_sim import kernels as K
 from glw_sim import metrics as M
 from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
-from glw_sim.hazards import Hazards, duration_band, monthly_probs
-from glw_sim.states import AGE_BANDS, Health, InactivityReason, LabourState, age_band_of
+from glw_sim.hazards import Hazards
+from glw_sim.states import Health, InactivityReason, LabourState, age_band_of
 from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
 from glw_sim.targets import Targets, load_targets
 

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glw_sim.geography import load_geography
-from glw_sim.states import AGE_BAND_LABELS, Health, LabourState, age_band_of
+from glw_sim.states import Health, LabourState
 
 
 class _Strict(BaseModel):
