@@ -87,6 +87,7 @@ class GLWModel(mesa.Model):
         labour_demand=None,
         employability=None,
         interventions=None,
+        integration_hubs=None,
         cache_population: bool = False,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
@@ -147,6 +148,11 @@ class GLWModel(mesa.Model):
         self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
         self._provider_type = Provider
         self.spending = 0.0
+        from glw_sim.interventions.base import Hub
+
+        self.hubs = [h if isinstance(h, Hub) else Hub.model_validate(h) for h in (integration_hubs or [])]
+        self.hub_referral = np.ones(33)
+        self.hub_take_up = np.ones(33)
         self._cells = self._cell_key()
         self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
         self.month = 0
@@ -248,6 +254,14 @@ class GLWModel(mesa.Model):
         """Referrals, then every provider (a mesa.Agent) discharges and starts residents."""
         if not self.programmes:
             return
+        self.hub_referral[:] = 1.0
+        self.hub_take_up[:] = 1.0
+        for hub in self.hubs:
+            if parse_month(hub.start) <= self.current_month and (hub.end is None or self.current_month <= parse_month(hub.end)):
+                area = hub.areas.mask()
+                self.hub_referral[area] *= hub.referral_multiplier
+                self.hub_take_up[area] *= hub.take_up_multiplier
+                self.spending += hub.cost_per_borough_year / 12.0 * area.sum()
         for prog in self.programmes:
             prog.refer()
         self.agents_by_type[self._provider_type].do("step")

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from glw_sim.geography import load_geography
-from glw_sim.interventions.base import ProgrammeSpec, with_defaults
+from glw_sim.interventions.base import Hub, ProgrammeSpec, with_defaults
 from glw_sim.parameters import ASSUMPTIONS
 
 
@@ -151,6 +151,7 @@ class Scenario(_Strict):
     labour_demand: LabourDemand = LabourDemand()
     employability: list[Employability] = Field(default_factory=list)
     interventions: list[ProgrammeSpec] = Field(default_factory=list)
+    integration_hubs: list[Hub] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
 

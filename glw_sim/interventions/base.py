@@ -72,6 +72,7 @@ class Eligibility(_Strict):
     age: tuple[int, int] = (16, 64)
     min_months_in_state: int = Field(0, ge=0)
     wants_job_only: bool = False
+    in_education: bool | None = Field(None, description="None: either; false: not in full-time education")
 
 
 class Effect(_Strict):
@@ -83,7 +84,7 @@ class Effect(_Strict):
 
 
 class ProgrammeSpec(_Strict):
-    type: Literal["workwell", "connect_to_work", "restart", "generic"]
+    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "generic"]
     name: str | None = None
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
@@ -157,6 +158,19 @@ DEFAULTS: dict[str, dict] = {
                    "source": "ASSUMPTION +5 pp at 12 months (no impact estimate published; gross job outcomes 25%)"},
         "cost_per_start": 2500,  # NAO (2022): GBP 1.7bn for ~692,000 participants
     },
+    "youth_guarantee": {
+        "areas": {"all": True},
+        "organised_by": "borough",
+        "places_per_year": 10000,  # ASSUMPTION (trailblazer scale not published), sweep 5,000-30,000
+        "support_months": 6,
+        "referral_rate": 0.02,  # ASSUMPTION, sweep 0.005-0.05
+        "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
+        "eligibility": {"states": ["unemployed", "inactive"], "age": [16, 24], "in_education": False},
+        "effect": {"into_work": 1.2, "after_months": 6,
+                   "source": "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp employment at 2 years "
+                             "(not significant); +1 pp midpoint (ASSUMPTION)"},
+        "cost_per_start": 7000,  # Kickstart, about GBP 7,000 per participant (NAO 2021)
+    },
 }
 
 
@@ -173,6 +187,23 @@ def with_defaults(spec: dict) -> dict:
         else:
             base[k] = v
     return base
+
+
+class Hub(_Strict):
+    """Co-located / integrated services (No Wrong Door): more referrals and take-up where they run."""
+
+    name: str = "integration_hubs"
+    areas: Areas
+    start: str = "2025-06"
+    end: str | None = None
+    referral_multiplier: float = Field(1.5, ge=1, le=5, description="ASSUMPTION, sweep 1.1-2.5")
+    take_up_multiplier: float = Field(1.2, ge=1, le=3, description="ASSUMPTION, sweep 1.0-1.5")
+    cost_per_borough_year: float = Field(500_000, ge=0, description="GBP, ASSUMPTION (no published unit cost)")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _months(cls, v):
+        return None if v is None else _month(v)
 
 
 class Provider(mesa.Agent):
@@ -243,17 +274,25 @@ class Programme:
             m &= pop.months_in_state >= e.min_months_in_state
         if e.wants_job_only:
             m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
+        if e.in_education is not None:
+            m &= pop.in_education == e.in_education
         m &= self.provider_of_borough[pop.borough] >= 0
         return m
 
     def refer(self) -> None:
-        """Eligible residents not already in the programme are referred and, if they take it up, wait."""
+        """Eligible residents not already in the programme are referred and, if they take it up, wait.
+
+        Integration hubs raise referral and take-up in their boroughs (``model.hub_referral`` and
+        ``model.hub_take_up``, per borough): the No Wrong Door mechanism, not a direct employment effect."""
         if not self.active():
             return
         cand = np.flatnonzero(self.eligible() & (self.status == 0))
         u = self.model._u(100 + 3 * self.index, cand)
-        joined = cand[u < self.spec.referral_rate * self.spec.take_up]
-        self.referrals = float(self.model.population.weight[cand[u < self.spec.referral_rate]].sum())
+        b = self.model.population.borough[cand]
+        refer_p = np.minimum(self.spec.referral_rate * self.model.hub_referral[b], 1.0)
+        take_p = np.minimum(self.spec.take_up * self.model.hub_take_up[b], 1.0)
+        joined = cand[u < refer_p * take_p]
+        self.referrals = float(self.model.population.weight[cand[u < refer_p]].sum())
         self.status[joined] = self.WAITING
         self.since[joined] = self.model.month
 

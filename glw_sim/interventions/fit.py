@@ -26,6 +26,7 @@ TARGETS = {
     "workwell": (0.04, 12, "Health-led Employment Trials, WMCA out-of-work: +4 pp (DWP RR 1025/1034); proxy for WorkWell"),
     "connect_to_work": (0.04, 12, "Health-led Employment Trials (IPS-LITE), WMCA: +4 pp (DWP RR 1025/1034)"),
     "restart": (0.05, 12, "ASSUMPTION: +5 pp; no published impact estimate (gross job outcomes 25%)"),
+    "youth_guarantee": (0.01, 24, "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp at 2 years (n.s.); midpoint"),
 }
 
 
@@ -74,17 +75,19 @@ def fit_effect(kind: str, target: float, *, lo: float = 1.0, hi: float = 8.0, it
     return round(0.5 * (lo + hi), 3)
 
 
-def fit_all(path: Path | None = None) -> dict:
-    """Fit every programme with a target and write calibration/fitted/programmes.json."""
+def fit_all(path: Path | None = None, kinds: list[str] | None = None) -> dict:
+    """Fit programmes with a target (all, or ``kinds``) and update calibration/fitted/programmes.json."""
     from glw_sim.io import atomic_write_text
     from glw_sim.paths import fitted_dir
 
-    out = {}
+    path = Path(path) if path else fitted_dir() / "programmes.json"
+    out = json.loads(path.read_text()) if path.exists() else {}
     for kind, (target, follow_up, source) in TARGETS.items():
+        if kinds and kind not in kinds:
+            continue
         mult = fit_effect(kind, target, follow_up=follow_up)
         out[kind] = {"into_work": mult, "target_effect": target, "follow_up_months": follow_up, "source": source,
                      "measured_effect": measured_effect(kind, mult, follow_up=follow_up)}
-    path = Path(path) if path else fitted_dir() / "programmes.json"
     atomic_write_text(path, json.dumps(out, indent=2))
     return out
 
