@@ -24,6 +24,17 @@ def _footer(fig, run_label: str) -> None:
     fig.text(0.01, 0.01, f"{SOURCE}. Run {run_label}.", fontsize=7, color="#444444")
 
 
+def _save(fig, path: Path, run_label: str, note: str | None = None, note_y: float = 0.035,
+          bottom: float = 0.05) -> None:
+    """Lay out, add an explanatory note and the source/run footer, write the PNG and close the figure."""
+    if note:
+        fig.text(0.01, note_y, note, fontsize=7, color="#444444")
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    _footer(fig, run_label)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def employment_trajectory(ts: pd.DataFrame, path: Path, run_label: str) -> None:
     d = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["metric"] == "employment_rate")]
     wide = d.pivot_table(index="month", columns="replication", values="value") * 100
@@ -96,12 +107,8 @@ def labour_market(ts: pd.DataFrame, path: Path, run_label: str) -> None:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
-    fig.text(0.01, 0.035, "Vacancies: stock. Seekers: expected moves into work a month at calibrated hazards. Matches a month: Cobb-Douglas "
-             "by workplace borough (glw_sim/demand.py).", fontsize=7, color="#444444")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _save(fig, path, run_label, "Vacancies: stock. Seekers: expected moves into work a month at calibrated hazards. "
+          "Matches a month: Cobb-Douglas by workplace borough (glw_sim/demand.py).")
 
 
 def gross_net(ts: pd.DataFrame, path: Path, run_label: str) -> None:
@@ -153,12 +160,8 @@ def route_chart(ts: pd.DataFrame, path: Path, run_label: str, gap: float) -> Non
     ax.set_ylim(-0.6, 1.2)
     ax.set_xlim(min(0, left) * 1.1, gap / 1000 * 1.05)
     ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=3)
-    fig.text(0.01, 0.05, "Contributions: package minus package without that programme (same random numbers); "
-             "'interactions' is the rest of the net total.", fontsize=7, color="#444444")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _save(fig, path, run_label, "Contributions: package minus package without that programme (same random "
+          "numbers); 'interactions' is the rest of the net total.", note_y=0.05, bottom=0.08)
 
 
 def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> list[Path]:
