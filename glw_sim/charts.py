@@ -108,7 +108,7 @@ def labour_market(ts: pd.DataFrame, path: Path, run_label: str) -> None:
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     _save(fig, path, run_label, "Vacancies: stock. Seekers: expected moves into work a month at calibrated hazards. "
-          "Matches a month: Cobb-Douglas by workplace borough (glw_sim/demand.py).")
+          "Matches: Cobb-Douglas, by workplace borough.")
 
 
 def gross_net(ts: pd.DataFrame, path: Path, run_label: str) -> None:
