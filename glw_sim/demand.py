@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from glw_sim.months import add_months
 from glw_sim.paths import targets_dir
 
 #: Share of working Londoners who work outside their home borough (GLA CIS 2014-11: > 2.0m of ~3.8m).
@@ -164,10 +165,10 @@ class LabourMarket:
 def level_path(start: date, growth_per_year: float, shocks: list[tuple[date, float]]):
     """Demand level by month index: compound growth times every shock that has started."""
     def level(month: int) -> float:
-        t = start.year * 12 + start.month - 1 + month
+        now = add_months(start, month)
         x = (1.0 + growth_per_year) ** (month / 12.0)
         for when, change in shocks:
-            if t >= when.year * 12 + when.month - 1:
+            if now >= when:
                 x *= 1.0 + change
         return x
 

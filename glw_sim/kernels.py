@@ -188,23 +188,32 @@ def apply_moves(state, reason, months, borough, u, p_e, p_u, p_i, work_mult, job
             months[i] += 1
 
 
+@nb.njit(cache=True, inline="always")
+def _age_band(a):
+    """Index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) for an age."""
+    return 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+
+
+N_CELLS = 33 * 2 * 4  # borough x sex x age band
+
+
+@nb.njit(cache=True)
+def cell_totals(weight, borough, sex, age):
+    """Weighted residents in each borough x sex x age-band cell."""
+    cur = np.zeros(N_CELLS)
+    for i in range(len(weight)):
+        cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+    return cur
+
+
 @nb.njit(cache=True)
 def reweight_cells(weight, borough, sex, age, cell_target):
     """Scale weights so each borough x sex x age-band cell keeps its target total (net migration)."""
-    n = len(weight)
-    ncell = len(cell_target)
-    cur = np.zeros(ncell)
-    keys = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        a = age[i]
-        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
-        kk = (borough[i] * 2 + sex[i]) * 4 + band
-        keys[i] = kk
-        cur[kk] += weight[i]
-    for c in range(ncell):
-        cur[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
-    for i in range(n):
-        weight[i] = weight[i] * cur[keys[i]]
+    factor = cell_totals(weight, borough, sex, age)
+    for c in range(N_CELLS):
+        factor[c] = cell_target[c] / factor[c] if factor[c] > 0 else 1.0
+    for i in range(len(weight)):
+        weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
 
 
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
@@ -222,8 +231,7 @@ def _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qu
         acc[borough[i] * 3 + s] += w
         acc[99 + reason[i]] += w
         acc[107 + sex[i] * 3 + s] += w
-        a = age[i]
-        band = 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+        band = _age_band(age[i])
         acc[113 + band * 3 + s] += w
         acc[125 + health[i] * 3 + s] += w
         acc[134 + ethnicity[i] * 3 + s] += w

@@ -33,6 +33,7 @@ from glw_sim import metrics as M
 from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
+from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
 from glw_sim.states import Health, InactivityReason, LabourState, age_band_of
 from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
 from glw_sim.targets import Targets, load_targets
@@ -42,16 +43,6 @@ E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourStat
 #: (scale, seed) -> synthesised population, re-centred model, RNG state after synthesis, fitted model used.
 #: Sweeps run many short simulations of the same population; synthesis is the costly part.
 _SYNTH_CACHE: dict = {}
-
-
-def parse_month(text: str) -> date:
-    y, m = str(text).split("-")[:2]
-    return date(int(y), int(m), 1)
-
-
-def add_months(d: date, k: int) -> date:
-    t = d.year * 12 + d.month - 1 + k
-    return date(t // 12, t % 12 + 1, 1)
 
 
 class GLWModel(mesa.Model):
@@ -153,13 +144,11 @@ class GLWModel(mesa.Model):
         self.hubs = [h if isinstance(h, Hub) else Hub.model_validate(h) for h in (integration_hubs or [])]
         self.hub_referral = np.ones(33)
         self.hub_take_up = np.ones(33)
-        self._cells = self._cell_key()
-        self._cell_target = np.bincount(self._cells, weights=pop.weight.astype(np.float64), minlength=33 * 2 * 4)
+        self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
         self.month = 0
         self.records: list[dict] = []
         self.borough_records: list[tuple[int, np.ndarray]] = []
         self.group_records: list[tuple[int, dict]] = []
-        self.flow_records: list[np.ndarray] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.records[-1][k]) for k in (
                 "employment_rate", "unemployment_rate", "inactivity_rate", "health_related_inactivity_rate",
@@ -193,10 +182,6 @@ class GLWModel(mesa.Model):
     def current_month(self) -> date:
         return add_months(self.start, self.month)
 
-    def _cell_key(self) -> np.ndarray:
-        pop = self.population
-        return (pop.borough.astype(np.intp) * 2 + pop.sex) * 4 + age_band_of(pop.age)
-
     # purposes of keyed draws (kernels.keyed_uniforms)
     (MOVE, REASON, WANT, SWITCH, EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, SWITCH_REASON,
      SWITCH_WANT, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE) = range(14)
@@ -222,12 +207,17 @@ class GLWModel(mesa.Model):
         self._z[idx] = self.hazards.reason_normaliser(self.population, idx)
 
     # ------------------------------------------------------------------ the month
+    def _active_levers(self):
+        """(lever, residents it applies to) for the employability levers active this month."""
+        for e in self.employability:
+            if is_active(self.current_month, e.start, None):
+                yield e, self.select(e.who)
+
     def helped(self) -> np.ndarray:
         """Residents any active employability lever applies to this month."""
         out = np.zeros(len(self.population), dtype=bool)
-        for e in self.employability:
-            if e.start is None or parse_month(e.start) <= self.current_month:
-                out |= self.select(e.who)
+        for _, mask in self._active_levers():
+            out |= mask
         return out
 
     def select(self, who: dict) -> np.ndarray:
@@ -257,7 +247,7 @@ class GLWModel(mesa.Model):
         self.hub_referral[:] = 1.0
         self.hub_take_up[:] = 1.0
         for hub in self.hubs:
-            if parse_month(hub.start) <= self.current_month and (hub.end is None or self.current_month <= parse_month(hub.end)):
+            if is_active(self.current_month, hub.start, hub.end):
                 area = hub.areas.mask()
                 self.hub_referral[area] *= hub.referral_multiplier
                 self.hub_take_up[area] *= hub.take_up_multiplier
@@ -280,9 +270,8 @@ class GLWModel(mesa.Model):
         self.work_multiplier[:] = 1.0
         for prog in self.programmes:
             prog.apply(self.work_multiplier)
-        for e in self.employability:
-            if e.start is None or parse_month(e.start) <= self.current_month:
-                self.work_multiplier[self.select(e.who)] *= e.multiplier
+        for e, mask in self._active_levers():
+            self.work_multiplier[mask] *= e.multiplier
 
     def step(self) -> None:
         self.month += 1
@@ -320,7 +309,7 @@ class GLWModel(mesa.Model):
             draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
             self._entered[leavers] = self.month
-            for prog in getattr(self, "programmes", []):
+            for prog in self.programmes:
                 prog.status[leavers] = 0
                 prog.ever_started[leavers] = False
         if self.migration == "balance":
@@ -435,10 +424,10 @@ class GLWModel(mesa.Model):
                     if i != j:
                         rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(quarterly[i, j])
         self._history = [self._history[1], self._history[2], pop.state.copy()]
-        for prog in getattr(self, "programmes", []):
+        for prog in self.programmes:
             for k, v in prog.books().items():
                 rec[f"programme.{prog.spec.label}.{k}"] = v
-        if getattr(self, "programmes", None):
+        if self.programmes:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)
         if self.collect_boroughs or self.month == 0:

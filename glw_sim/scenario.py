@@ -9,7 +9,6 @@ was expected (:class:`ScenarioError`).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import Hub, ProgrammeSpec, with_defaults
+from glw_sim.months import check_month
 from glw_sim.parameters import ASSUMPTIONS
 
 
@@ -36,10 +36,7 @@ class Horizon(_Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _month(cls, v: Any) -> str:
-        v = str(v)
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
-            raise ValueError("expected a month as YYYY-MM, e.g. 2025-06")
-        return v
+        return check_month(v)
 
 
 class PopulationSpec(_Strict):
@@ -58,7 +55,7 @@ class Shock(_Strict):
     @field_validator("month", mode="before")
     @classmethod
     def _month(cls, v: Any) -> str:
-        return Horizon._month(v)
+        return check_month(v)
 
 
 class LabourDemand(_Strict):
@@ -92,7 +89,7 @@ class Employability(_Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, v: Any) -> str | None:
-        return None if v is None else Horizon._month(v)
+        return None if v is None else check_month(v)
 
     @field_validator("who")
     @classmethod

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 import mesa
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from glw_sim.geography import load_geography
+from glw_sim.months import check_month, is_active
 from glw_sim.states import Health, LabourState
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _month(v: Any) -> str:
-    import re
-
-    v = str(v)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
-        raise ValueError("expected a month as YYYY-MM, e.g. 2026-04")
-    return v
 
 
 class Areas(_Strict):
@@ -101,7 +92,7 @@ class ProgrammeSpec(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _months(cls, v):
-        return None if v is None else _month(v)
+        return None if v is None else check_month(v)
 
     @model_validator(mode="after")
     def _order(self):
@@ -203,7 +194,7 @@ class Hub(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _months(cls, v):
-        return None if v is None else _month(v)
+        return None if v is None else check_month(v)
 
 
 class Provider(mesa.Agent):
@@ -255,14 +246,11 @@ class Programme:
             p = Provider(model, self, u, concurrent * pop_b[u].sum() / total if total else 0.0)
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
-        self.start = _parse(spec.start)
-        self.end = _parse(spec.end) if spec.end else None
         self.referrals = 0.0
 
     # -- monthly cycle ------------------------------------------------------------------
     def active(self) -> bool:
-        now = self.model.current_month
-        return now >= self.start and (self.end is None or now <= self.end)
+        return is_active(self.model.current_month, self.spec.start, self.spec.end)
 
     def eligible(self) -> np.ndarray:
         pop, e = self.model.population, self.spec.eligibility
@@ -339,7 +327,3 @@ class Programme:
                 "participants": sum(x.caseload for x in p), "waiting": sum(x.waiting for x in p),
                 "spending": sum(x.spending for x in p), "capacity": sum(x.capacity for x in p)}
 
-
-def _parse(text: str) -> date:
-    y, m = text.split("-")
-    return date(int(y), int(m), 1)
