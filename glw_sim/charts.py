@@ -1,7 +1,15 @@
-"""Briefing charts (matplotlib), drawn from a results time series. Presentation only."""
+"""Briefing charts (matplotlib), drawn from a run's :class:`~glw_sim.results.Results`. Presentation only.
+
+One style for every chart: a readable sans-serif at 10 pt and up, the Okabe-Ito colour-blind-safe palette
+(cividis for the map), a title that states the finding (written from the numbers), axis labels with units,
+and a footnote with the data source and the run id. Each function draws one chart to a PNG and returns
+nothing; :func:`write_charts` draws all that apply to a run and returns their paths.
+"""
 
 from __future__ import annotations
 
+import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -11,173 +19,345 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SOURCE = "Source: glw-sim baseline calibrated to ONS Annual Population Survey (see calibration/SOURCES.md)"
-SRP_COLOURS = {  # Okabe-Ito, colour-blind safe
+from glw_sim.results import GROUP_LABELS, OUTCOMES, Results, fmt_level, programme_label  # noqa: E402
+
+SOURCE = "Source: glw-sim, calibrated to ONS Annual Population Survey (calibration/SOURCES.md)"
+#: Okabe-Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+GREY = "#666666"
+TARGET = "#D55E00"
+SRP_COLOURS = {
     "Central London Forward": "#0072B2",
     "Local London": "#E69F00",
     "South London Partnership": "#009E73",
     "West London Alliance": "#CC79A7",
 }
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 11.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "savefig.dpi": 130,
+}
 
 
-def _footer(fig, run_label: str) -> None:
-    fig.text(0.01, 0.01, f"{SOURCE}. Run {run_label}.", fontsize=7, color="#444444")
+@contextmanager
+def style():
+    """The briefing style, for any figure drawn inside the block (also usable from notebooks)."""
+    with plt.rc_context(STYLE):
+        yield
 
 
-def _save(fig, path: Path, run_label: str, note: str | None = None, note_y: float = 0.035,
-          bottom: float = 0.05) -> None:
-    """Lay out, add an explanatory note and the source/run footer, write the PNG and close the figure."""
-    if note:
-        fig.text(0.01, note_y, note, fontsize=7, color="#444444")
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
+def _wrap_titles(fig) -> None:
+    """Wrap every title (and the figure's suptitle) to the width of its figure or axes."""
+    w_in = fig.get_figwidth()
+    for ax in fig.axes:
+        for t in (ax.title, ax._left_title, ax._right_title):
+            if t.get_text():
+                frac = max(ax.get_position().width, 0.85 if len(fig.axes) == 1 else 0)
+                t.set_text(textwrap.fill(t.get_text(), max(30, int(w_in * frac * 125 / t.get_fontsize()))))
+    if fig._suptitle is not None:
+        fig._suptitle.set_text(textwrap.fill(fig._suptitle.get_text(), int(w_in * 115 / fig._suptitle.get_fontsize())))
+
+
+def _finish(fig, path: Path, run_id: str, note: str | None = None, source: str = SOURCE) -> None:
+    """Wrap titles, lay out, add the note and the source/run footnote below the axes, write the PNG."""
+    width = int(fig.get_figwidth() * 15.5)
+    lines = textwrap.wrap(note, width) if note else []
+    lines += textwrap.wrap(f"{source}. Run {run_id}.", width)
+    step = 0.15 / fig.get_figheight()  # one 8 pt line, as a fraction of the figure height
+    _wrap_titles(fig)
+    fig.tight_layout(rect=(0, step * len(lines) + 0.01, 1, 1))
+    for i, line in enumerate(reversed(lines)):
+        fig.text(0.01, 0.006 + i * step, line, fontsize=8, color="#333333")
+    fig.savefig(path)
     plt.close(fig)
 
 
-def employment_trajectory(ts: pd.DataFrame, path: Path, run_label: str) -> None:
-    d = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["metric"] == "employment_rate")]
-    wide = d.pivot_table(index="month", columns="replication", values="value") * 100
-    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(wide.index))
+def _dates(res: Results, months) -> pd.DatetimeIndex:
+    d = res.timeseries.drop_duplicates("month").set_index("month")["date"]
+    return pd.to_datetime(d.reindex(months))
+
+
+def _band(ax, x, wide: pd.DataFrame, colour: str, label: str, scale: float = 1.0) -> pd.Series:
+    mean = wide.mean(axis=1) * scale
+    if wide.shape[1] > 1:
+        ax.fill_between(x, wide.quantile(0.025, axis=1) * scale, wide.quantile(0.975, axis=1) * scale,
+                        color=colour, alpha=0.22, lw=0)
+    ax.plot(x, mean, color=colour, lw=2, label=label)
+    return mean
+
+
+# ---------------------------------------------------------------------------- charts
+def employment_trajectory(res: Results, path: Path) -> None:
+    """London's employment rate by month against the 80% ambition, with the no-new-policy path if any."""
+    wide = res.london("employment_rate")
+    x = _dates(res, wide.index)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    lo, hi = wide.quantile(0.025, axis=1), wide.quantile(0.975, axis=1)
-    ax.fill_between(dates, lo, hi, color="#0072B2", alpha=0.25, label="95% range across replications")
-    ax.plot(dates, wide.mean(axis=1), color="#0072B2", lw=2, label="modelled employment rate (mean)")
-    ax.axhline(80, color="#D55E00", ls="--", lw=1.5, label="80% ambition")
-    end = wide.mean(axis=1).iloc[-1]
-    ax.set_title(f"With no new policy London stays near {end:.1f}% employment, short of 80%", fontsize=11, loc="left")
+    end = _band(ax, x, wide, PALETTE[0], f"{res.name} (mean; band: 95% range of {wide.shape[1]} replications)",
+                100).iloc[-1]
+    if res.has_counterfactual:
+        base = (res.london("employed") - res.london("net_extra_employed")) / res.london("population")
+        _band(ax, x, base, GREY, "no new policy (same random numbers)", 100)
+    ax.axhline(80, color=TARGET, ls="--", lw=1.5, label="80% ambition")
+    gap = res.headline()["gap_to_80"]["mean"]
+    verdict = "reaches" if end >= 80 else f"{80 - end:.1f} points ({gap / 1000:,.0f}k residents) short of"
+    ax.set_title(f"London's employment rate ends at {end:.1f}%, {verdict} 80%")
     ax.set_ylabel("Employment rate, residents 16-64 (%)")
     ax.set_xlabel("Month")
-    ax.set_ylim(70, 82)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    lo = min(70.0, float(np.floor(wide.min().min() * 100)) - 1)
+    ax.set_ylim(lo, 82)
+    ax.legend(loc="lower right")
+    _finish(fig, path, res.run_id)
 
 
-def borough_rates(ts: pd.DataFrame, path: Path, run_label: str, targets) -> None:
+def route_waterfall(res: Results, path: Path, gap: float) -> None:
+    """Net extra residents in work at the horizon by intervention, stacked towards the gap, and what is left."""
+    iv = res.interventions().dropna(subset=["net_extra_jobs"])
+    net = res.headline()["net_extra_employed"]["mean"]
+    names = [programme_label(p) for p in iv["programme"]]
+    vals = iv["net_extra_jobs"].to_numpy(float) / 1000
+    if not len(iv):  # one programme or none attributed: the whole net effect
+        names, vals = ["package"], np.array([net / 1000])
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6.2), gridspec_kw={"height_ratios": [1.25, 1]})
+    # top: zoomed waterfall of the contributions, with intervals
+    left = 0.0
+    y = np.arange(len(vals) + 1)[::-1]
+    for i, (name, v) in enumerate(zip(names, vals)):
+        ax.barh(y[i], v, left=left, color=PALETTE[i % len(PALETTE)], height=0.6)
+        if len(iv):
+            lo, hi = iv["net_extra_jobs_low_95"].iloc[i] / 1000, iv["net_extra_jobs_high_95"].iloc[i] / 1000
+            ax.errorbar(left + v, y[i], xerr=[[v - lo], [hi - v]], color="#222222", capsize=3, lw=1)
+        left += v
+    ax.barh(y[-1], net / 1000, color=GREY, height=0.6)
+    ax.set_yticks(y, names + ["net total"])
+    ax.set_xlabel("Net extra residents in work vs no new policy (thousands)")
+    ax.axvline(0, color="#222222", lw=0.8)
+    share = 100 * net / gap
+    ax.set_title(f"The package adds {net / 1000:,.1f}k residents in work, {share:.1f}% of the {gap / 1000:,.0f}k "
+                 "needed for 80%")
+    # bottom: the same at the scale of the gap
+    ax2.barh([1], [max(net, 0) / 1000], color=PALETTE[0], height=0.5, label="net extra in work (package)")
+    ax2.barh([1], [(gap - max(net, 0)) / 1000], left=[max(net, 0) / 1000], color="#DDDDDD", height=0.5,
+             label="still needed")
+    ax2.axvline(gap / 1000, color=TARGET, ls="--", lw=1.5, label=f"needed for 80%: {gap / 1000:,.0f}k")
+    ax2.set_yticks([1], ["London"])
+    ax2.set_ylim(0.4, 1.9)
+    ax2.set_xlim(0, gap / 1000 * 1.05)
+    ax2.set_xlabel("Residents in work (thousands), on the scale of the gap to 80%")
+    ax2.set_title(f"{(gap - net) / 1000:,.0f}k still needed at the horizon", fontsize=10)
+    ax2.legend(loc="upper center", ncol=3)
+    _finish(fig, path, res.run_id, "Contribution: the package minus the package without that programme (same "
+            "random numbers); 'interactions' is the rest of the net total. Bars: 95% range across replications.")
+
+
+def borough_rates(res: Results, path: Path, targets) -> None:
+    """Borough employment rates at the horizon, ranked, coloured by sub-region, against the APS."""
     geo = targets.geography
-    d = ts[(ts["area"] != "London") & (ts["metric"] == "employment_rate") & (ts["month"] == ts["month"].max())]
-    model = d.groupby("area")["value"].mean().reindex(list(geo.codes)) * 100
+    b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     pub = targets.borough_rates_published.set_index("code").reindex(list(geo.codes))
-    aps = pub["employment_rate"]
-    ci = pub["employment_ci"].fillna(0)
-    order = np.argsort(model.to_numpy())
+    model = b["employment_rate"].to_numpy() * 100
+    order = np.argsort(model)
     fig, ax = plt.subplots(figsize=(8, 9))
-    y = np.arange(33)
-    names = np.array(geo.names)[order]
-    colours = [SRP_COLOURS.get(s, "#777777") for s in np.array(geo.srp)[order]]
-    ax.errorbar(aps.to_numpy()[order], y, xerr=ci.to_numpy()[order], fmt="o", color="#999999", ms=4,
-                label=f"APS published, with 95% CI ({pub['period'].iloc[0]})")
-    ax.scatter(model.to_numpy()[order], y, c=colours, s=36, zorder=3)
+    y = np.arange(geo.n)
+    ax.errorbar(pub["employment_rate"].to_numpy()[order], y, xerr=pub["employment_ci"].fillna(0).to_numpy()[order],
+                fmt="o", color="#999999", ms=4, label=f"APS published, with 95% CI ({pub['period'].iloc[0]})")
+    colours = [SRP_COLOURS.get(s, GREY) for s in np.array(geo.srp)[order]]
+    ax.scatter(model[order], y, c=colours, s=40, zorder=3)
     for srp, col in SRP_COLOURS.items():
-        ax.scatter([], [], c=col, s=36, label=f"modelled, month {int(d['month'].max())}: {srp}")
-    ax.axvline(80, color="#D55E00", ls="--", lw=1)
-    ax.set_yticks(y, names, fontsize=8)
+        ax.scatter([], [], c=col, s=40, label=f"modelled, month {res.horizon}: {srp}")
+    ax.axvline(80, color=TARGET, ls="--", lw=1, label="80% ambition")
+    ax.set_yticks(y, np.array(geo.names)[order], fontsize=8)
     ax.set_xlabel("Employment rate, residents 16-64 (%)")
-    spread = float(model.max() - model.min())
-    ax.set_title(f"Borough employment rates span {spread:.0f} points; modelled vs APS", fontsize=11, loc="left")
-    fig.text(0.01, 0.025, "Modelled rates are calibrated to APS shifted by a common amount to London's 2025 level (75%).",
-             fontsize=7, color="#444444")
+    ax.set_ylabel("Local authority (ranked by modelled rate)")
+    above = int((model >= 80).sum())
+    ax.set_title(f"Borough employment rates span {np.nanmax(model) - np.nanmin(model):.0f} points; "
+                 f"{above} of 33 at or above 80%")
     ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
-    ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout(rect=(0, 0.045, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _finish(fig, path, res.run_id, "Modelled rates are calibrated to the APS rates shifted by a common amount "
+            "to London's 2025 level (75%).")
 
 
-def labour_market(ts: pd.DataFrame, path: Path, run_label: str) -> None:
+def borough_map(res: Results, path: Path, targets) -> None:
+    """A map-like grid of the 33 authorities (After The Flood layout), shaded by employment rate."""
+    from glw_sim.paths import targets_dir
+
+    geo = targets.geography
+    grid = pd.read_csv(targets_dir() / "borough_workplace.csv").set_index("code").reindex(list(geo.codes))
+    b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
+    rate = b["employment_rate"].to_numpy() * 100
+    extra = b["net_extra_employed"].to_numpy() if "net_extra_employed" in b else None
+    fig, ax = plt.subplots(figsize=(8, 6.4))
+    cmap = plt.get_cmap("cividis")
+    norm = matplotlib.colors.Normalize(vmin=np.floor(np.nanmin(rate)), vmax=np.ceil(np.nanmax(rate)))
+    for i in range(geo.n):
+        c, r = grid["grid_col"].iloc[i], grid["grid_row"].iloc[i]
+        colour = cmap(norm(rate[i]))
+        ax.add_patch(matplotlib.patches.Rectangle((c - 0.46, -r - 0.46), 0.92, 0.92, color=colour))
+        ink = "white" if norm(rate[i]) < 0.55 else "black"
+        text = f"{grid['short'].iloc[i]}\n{rate[i]:.0f}%"
+        if extra is not None:
+            text += f"\n{extra[i] / 1000:+.1f}k"
+        ax.text(c, -r, text, ha="center", va="center", fontsize=8, color=ink)
+    ax.set_xlim(grid["grid_col"].min() - 0.6, grid["grid_col"].max() + 0.6)
+    ax.set_ylim(-grid["grid_row"].max() - 0.6, -grid["grid_row"].min() + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, shrink=0.7, label=f"Employment rate 16-64 at month {res.horizon} (%)")
+    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
+    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
+                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    note = "Each square is one local authority, placed roughly where it lies (grid layout: After The Flood)."
+    if extra is not None:
+        note += " Bottom line: net extra residents in work vs no new policy."
+    _finish(fig, path, res.run_id, note)
+
+
+def outcomes_dashboard(res: Results, path: Path) -> None:
+    """The plan's outcome metrics (Box E) by month, with 95% bands across replications."""
+    panels = [(m, lab, k) for m, lab, k in OUTCOMES
+              if m in ("health_related_inactivity_rate", "disability_employment_gap", "neet_rate_16_24",
+                       "ethnicity_employment_gap", "female_employment_rate", "borough_employment_spread")]
+    fig, axes = plt.subplots(2, 3, figsize=(11, 6.6))
+    moves = []
+    for ax, (metric, label, kind) in zip(axes.flat, panels):
+        wide = res.london(metric)
+        x = _dates(res, wide.index)
+        mean = _band(ax, x, wide, PALETTE[0], label, 100)
+        unit = "%" if kind == "rate" else "pp"
+        ax.set_title(f"{label}\n{mean.iloc[0]:.1f}{unit} -> {mean.iloc[-1]:.1f}{unit}", fontsize=9.5)
+        ax.set_ylabel("% of group" if kind == "rate" else "percentage points")
+        ax.tick_params(axis="x", labelrotation=30)
+        moves.append((abs(mean.iloc[-1] - mean.iloc[0]), label, mean.iloc[-1] - mean.iloc[0], unit))
+    for ax in axes.flat:
+        ax.set_xlabel("Month", fontsize=9)
+    big = max(moves)
+    fig.suptitle(f"Outcome metrics: the largest move is {big[1].lower()} ({big[2]:+.1f} {big[3].replace('%', 'points')})",
+                 x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    _finish(fig, path, res.run_id, "Rates: health-related inactivity and NEET per resident of the age group; "
+            "gaps in percentage points. Bands: 95% range across replications.")
+
+
+def cost_per_job(res: Results, path: Path) -> None:
+    """Cost per net additional job by intervention, with intervals across replications."""
+    iv = res.interventions().dropna(subset=["cost_per_net_job"])
+    iv = iv[np.isfinite(iv["cost_per_net_job"]) & (iv["net_extra_jobs"] > 0)]
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * max(len(iv), 1) + 1.2))
+    y = np.arange(len(iv))[::-1]
+    v = iv["cost_per_net_job"].to_numpy() / 1000
+    lo = np.maximum(v - iv["cost_per_net_job_low_95"].to_numpy() / 1000, 0)
+    hi = np.maximum(iv["cost_per_net_job_high_95"].to_numpy() / 1000 - v, 0)
+    ax.barh(y, v, color=[PALETTE[i % len(PALETTE)] for i in range(len(iv))], height=0.6)
+    ax.errorbar(v, y, xerr=[lo, hi], fmt="none", color="#222222", capsize=3, lw=1)
+    ax.set_yticks(y, [programme_label(p) for p in iv["programme"]])
+    ax.set_xlabel("Programme spending per net additional resident in work (GBP thousands)")
+    if len(iv):
+        best = iv.iloc[int(np.argmin(v))]
+        ax.set_title(f"{programme_label(best['programme'])} costs least per net additional job: "
+                     f"£{best['cost_per_net_job'] / 1000:,.0f}k")
+    else:
+        ax.set_title("No intervention adds net jobs at the horizon, so no cost per job can be given")
+    _finish(fig, path, res.run_id, "Spending over the whole horizon / net extra residents in work at the horizon "
+            "(leave-one-out contribution). Bars: 95% range over replications with a net gain.")
+
+
+def who_gains(res: Results, path: Path) -> None:
+    """Net extra residents in work at the horizon, by group, with intervals."""
+    g = res.who_gains()
+    fig, axes = plt.subplots(1, len(GROUP_LABELS), figsize=(12, 4.6), sharex=False)
+    for i, (ax, (grouping, title)) in enumerate(zip(axes, GROUP_LABELS.items())):
+        d = g[g["grouping"] == grouping]
+        y = np.arange(len(d))[::-1]
+        v = d["mean"].to_numpy() / 1000
+        ax.barh(y, v, color=PALETTE[i], height=0.6)
+        ax.errorbar(v, y, xerr=[np.maximum(v - d["low_95"] / 1000, 0), np.maximum(d["high_95"] / 1000 - v, 0)],
+                    fmt="none", color="#222222", capsize=2, lw=1)
+        ax.set_yticks(y, [fmt_level(x) for x in d["level"]], fontsize=8)
+        ax.axvline(0, color="#222222", lw=0.8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("Net extra in work\n(thousands)")
+    net = res.headline()["net_extra_employed"]["mean"]
+    health = g[(g["grouping"] == "health") & (g["level"] != "none")]["mean"].sum()
+    young = g[(g["grouping"] == "age_band") & (g["level"] == "16-24")]["mean"].sum()
+    head = (f"Who gains: {100 * health / net:.0f}% of the net extra jobs go to disabled residents or those with a "
+            f"long-term condition, {100 * young / net:.0f}% to 16-24s") if net > 0 else "Who gains: no net gain"
+    fig.suptitle(head, x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    _finish(fig, path, res.run_id, "Residents in work in the scenario minus the same residents with no new "
+            "policy (common random numbers), at the horizon. Bars: 95% range across replications.")
+
+
+def labour_market(res: Results, path: Path) -> None:
     """Vacancies, seekers (expected moves into work at calibrated hazards) and matches, per month."""
-    d = ts[(ts["area"] == "London") & (ts["group"] == "all") & ts["metric"].isin(["vacancies", "seekers", "matches"])]
-    wide = d.groupby(["month", "metric"])["value"].mean().unstack() / 1000
-    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(wide.index))
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    style = {"vacancies": ("#0072B2", "-"), "seekers": ("#E69F00", "--"), "matches": ("#009E73", "-")}
+    style_ = {"vacancies": (PALETTE[0], "-"), "seekers": (PALETTE[1], "--"), "matches": (PALETTE[2], "-")}
+    wide = {}
     for m in ("vacancies", "seekers", "matches"):
-        if m in wide:
-            ax.plot(dates, wide[m], color=style[m][0], ls=style[m][1], lw=2, label=m)
+        w = res.london(m)
+        if len(w):
+            wide[m] = w.mean(axis=1) / 1000
+            ax.plot(_dates(res, w.index), wide[m], color=style_[m][0], ls=style_[m][1], lw=2, label=m)
     tight = (wide["matches"] / wide["seekers"]).dropna()
     binding = "binds" if (tight < 0.995).mean() > 0.5 else "rarely binds"
-    ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months", fontsize=11, loc="left")
-    ax.set_ylabel("Thousands")
+    ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months")
+    ax.set_ylabel("Thousands a month (vacancies: stock)")
     ax.set_xlabel("Month")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
-    _save(fig, path, run_label, "Vacancies: stock. Seekers: expected moves into work a month at calibrated hazards. "
-          "Matches: Cobb-Douglas, by workplace borough.")
+    ax.legend()
+    _finish(fig, path, res.run_id, "Seekers: expected moves into work a month at calibrated hazards. "
+            "Matches: Cobb-Douglas, by workplace borough.")
 
 
-def gross_net(ts: pd.DataFrame, path: Path, run_label: str) -> None:
+def gross_net(res: Results, path: Path) -> None:
     """Gross extra jobs among the helped vs net extra residents in work, against the counterfactual."""
-    d = ts[(ts["area"] == "London") & (ts["group"] == "all")
-           & ts["metric"].isin(["gross_extra_employed_helped", "net_extra_employed"])]
-    g = d.groupby(["month", "metric"])["value"]
-    mean = g.mean().unstack() / 1000
-    lo, hi = g.quantile(0.025).unstack() / 1000, g.quantile(0.975).unstack() / 1000
-    dates = pd.to_datetime(d.drop_duplicates("month").set_index("month")["date"].reindex(mean.index))
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for m, col, lab in (("gross_extra_employed_helped", "#E69F00", "gross: extra in work among the helped"),
-                        ("net_extra_employed", "#0072B2", "net: extra Londoners in work")):
-        ax.fill_between(dates, lo[m], hi[m], color=col, alpha=0.2)
-        ax.plot(dates, mean[m], color=col, lw=2, label=lab)
-    end_g, end_n = mean.iloc[-1]["gross_extra_employed_helped"], mean.iloc[-1]["net_extra_employed"]
-    share = 100 * (1 - end_n / end_g) if end_g > 0 else float("nan")
-    ax.set_title(f"{end_n:.0f}k net extra jobs from {end_g:.0f}k gross: {share:.0f}% displaced or deadweight",
-                 fontsize=11, loc="left")
-    ax.set_ylabel("Residents in work vs counterfactual (thousands)")
+    ends = {}
+    for m, col, lab in (("gross_extra_employed_helped", PALETTE[1], "gross: extra in work among the helped"),
+                        ("net_extra_employed", PALETTE[0], "net: extra Londoners in work")):
+        wide = res.london(m)
+        ends[m] = _band(ax, _dates(res, wide.index), wide, col, lab, 1 / 1000).iloc[-1]
+    g, n = ends["gross_extra_employed_helped"], ends["net_extra_employed"]
+    share = f": {100 * (1 - n / g):.0f}% displaced or deadweight" if g > 0 else ""
+    ax.set_title(f"{n:,.1f}k net extra jobs from {g:,.1f}k gross{share}")
+    ax.set_ylabel("Residents in work vs no new policy (thousands)")
     ax.set_xlabel("Month")
-    ax.axhline(0, color="#444444", lw=0.8)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    _footer(fig, run_label)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    ax.axhline(0, color="#222222", lw=0.8)
+    ax.legend(loc="upper left")
+    _finish(fig, path, res.run_id, "Bands: 95% range across replications.")
 
 
-def route_chart(ts: pd.DataFrame, path: Path, run_label: str, gap: float) -> None:
-    """The route to 80%: net extra residents in work by programme at the horizon, against the gap."""
-    last = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["month"] == ts["month"].max())]
-    contrib = last[last["metric"].str.startswith("contribution.")].groupby("metric")["value"].mean() / 1000
-    contrib.index = [m.split(".", 1)[1].replace("_", " ") for m in contrib.index]
-    net = last[last["metric"] == "net_extra_employed"]["value"].mean() / 1000
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    left = 0.0
-    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
-    for i, (name, v) in enumerate(contrib.items()):
-        ax.barh([0], [v], left=[left], height=0.5, color=palette[i % len(palette)], label=f"{name}: {v:,.1f}k")
-        left += v
-    ax.axvline(gap / 1000, color="#D55E00", ls="--", lw=1.5, label=f"needed for 80%: {gap / 1000:,.0f}k")
-    share = 100 * net * 1000 / gap
-    ax.set_title(f"The package adds {net:,.1f}k residents in work: {share:.0f}% of the way to 80%", fontsize=11,
-                 loc="left")
-    ax.set_xlabel("Net extra residents in work at the horizon vs no new policy (thousands)")
-    ax.set_yticks([])
-    ax.set_ylim(-0.6, 1.2)
-    ax.set_xlim(min(0, left) * 1.1, gap / 1000 * 1.05)
-    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=3)
-    _save(fig, path, run_label, "Contributions: package minus package without that programme (same random "
-          "numbers); 'interactions' is the rest of the net total.", note_y=0.05, bottom=0.08)
-
-
-def write_charts(ts: pd.DataFrame, folder: Path, *, run_label: str, targets) -> list[Path]:
+def write_charts(res: Results, folder: Path, *, targets) -> list[Path]:
+    """Every chart that applies to the run, as PNGs in ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    out = [folder / "employment_rate_trajectory.png", folder / "borough_employment_rates.png",
-           folder / "labour_market.png"]
-    employment_trajectory(ts, out[0], run_label)
-    borough_rates(ts, out[1], run_label, targets)
-    labour_market(ts, out[2], run_label)
-    if (ts["metric"] == "net_extra_employed").any():
-        out.append(folder / "gross_vs_net_extra_jobs.png")
-        gross_net(ts, out[-1], run_label)
-    if ts["metric"].str.startswith("contribution.").any():
-        out.append(folder / "route_to_80.png")
-        route_chart(ts, out[-1], run_label, targets.gap_to_80)
+    jobs = [("employment_rate_trajectory", employment_trajectory, ()),
+            ("outcomes_dashboard", outcomes_dashboard, ()),
+            ("borough_employment_rates", borough_rates, (targets,)),
+            ("borough_map", borough_map, (targets,)),
+            ("labour_market", labour_market, ())]
+    if res.has_counterfactual:
+        jobs += [("route_to_80", route_waterfall, (targets.gap_to_80,)),
+                 ("gross_vs_net_extra_jobs", gross_net, ()),
+                 ("who_gains", who_gains, ())]
+        if res.programmes():
+            jobs.append(("cost_per_job", cost_per_job, ()))
+    out = []
+    with style():
+        for name, fn, args in jobs:
+            path = folder / f"{name}.png"
+            fn(res, path, *args)
+            out.append(path)
     return out
 
 
@@ -186,45 +366,44 @@ def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_n
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for output, d in indices.groupby("output", sort=False):
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        if method == "morris":
-            mu = d[d["index"] == "mu_star"].set_index("parameter")
-            sg = d[d["index"] == "sigma"].set_index("parameter")
-            ax.scatter(mu["value"], sg.loc[mu.index, "value"], color="#0072B2", s=40)
-            for name in mu.index:
-                ax.annotate(name, (mu.loc[name, "value"], sg.loc[name, "value"]), fontsize=8,
-                            xytext=(4, 4), textcoords="offset points")
-            lim = max(mu["value"].max(), sg["value"].max()) * 1.1 or 1
-            ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
-            ax.set_xlabel("mu* (mean absolute elementary effect)")
-            ax.set_ylabel("sigma (spread: interactions, non-linearity)")
-            top = mu["value"].idxmax().split(".")[-1]
-            ax.set_title(f"{output}: {top} has the largest effect\n(Morris screening)", fontsize=10, loc="left")
-            ax.legend(fontsize=8, frameon=False)
-        else:
-            kinds = [k for k in ("S1", "ST") if k in set(d["index"])]
-            params = list(dict.fromkeys(d["parameter"][d["index"] == kinds[0]]))
-            x = np.arange(len(params))
-            width = 0.8 / len(kinds)
-            colours = {"S1": "#0072B2", "ST": "#E69F00"}
-            for k_i, k in enumerate(kinds):
-                dk = d[d["index"] == k].set_index("parameter").loc[params]
-                ax.bar(x + k_i * width, dk["value"], width, yerr=dk["conf"], capsize=3, color=colours[k],
-                       label={"S1": "first-order S1", "ST": "total ST"}[k])
-            ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
-            ax.set_ylabel("Sobol index (share of output variance)")
-            s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
-            ax.set_title(f"{output}: {s1.idxmax().split('.')[-1]} explains most of the variance",
-                         fontsize=10, loc="left")
-            ax.axhline(0, color="#444444", lw=0.8)
-            ax.legend(fontsize=8, frameon=False)
-        ax.grid(alpha=0.3)
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        fig.text(0.01, 0.01, f"glw-sim sensitivity sweep {sweep_name} ({method}; SALib). Error bars: 95% bootstrap "
-                 "confidence intervals.", fontsize=7, color="#444444")
-        path = folder / f"{''.join(c if c.isalnum() or c in '-_' else '_' for c in output)}.png"
-        fig.savefig(path, dpi=130)
-        plt.close(fig)
-        out.append(path)
+    source = f"Source: glw-sim sensitivity sweep {sweep_name} ({method}; SALib)"
+    with style():
+        for output, d in indices.groupby("output", sort=False):
+            fig, ax = plt.subplots(figsize=(8, 4.5))
+            if method == "morris":
+                mu = d[d["index"] == "mu_star"].set_index("parameter")
+                sg = d[d["index"] == "sigma"].set_index("parameter")
+                ax.scatter(mu["value"], sg.loc[mu.index, "value"], color=PALETTE[0], s=40)
+                for name in mu.index:
+                    ax.annotate(name, (mu.loc[name, "value"], sg.loc[name, "value"]), fontsize=8,
+                                xytext=(4, 4), textcoords="offset points")
+                lim = max(mu["value"].max(), sg["value"].max()) * 1.1 or 1
+                ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
+                ax.set_xlabel(f"mu* (mean absolute elementary effect on {output}, its units)")
+                ax.set_ylabel("sigma (spread of effects, same units)")
+                top = mu["value"].idxmax().split(".")[-1]
+                ax.set_title(f"{output}: {top} has the largest effect (Morris screening)", fontsize=10)
+                ax.legend()
+                note = "Points above the dashed line: effects that depend on other inputs or are non-linear."
+            else:
+                kinds = [k for k in ("S1", "ST") if k in set(d["index"])]
+                params = list(dict.fromkeys(d["parameter"][d["index"] == kinds[0]]))
+                x = np.arange(len(params))
+                width = 0.8 / len(kinds)
+                colours = {"S1": PALETTE[0], "ST": PALETTE[1]}
+                for k_i, k in enumerate(kinds):
+                    dk = d[d["index"] == k].set_index("parameter").loc[params]
+                    ax.bar(x + k_i * width, dk["value"], width, yerr=dk["conf"], capsize=3, color=colours[k],
+                           label={"S1": "first-order S1", "ST": "total ST"}[k])
+                ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
+                ax.set_ylabel("Sobol index (share of output variance)")
+                ax.set_xlabel("Uncertain input")
+                s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
+                ax.set_title(f"{output}: {s1.idxmax().split('.')[-1]} explains most of the variance", fontsize=10)
+                ax.axhline(0, color="#222222", lw=0.8)
+                ax.legend()
+                note = "Error bars: 95% bootstrap confidence intervals (SALib)."
+            path = folder / f"{''.join(c if c.isalnum() or c in '-_' else '_' for c in output)}.png"
+            _finish(fig, path, sweep_name, note, source=source)
+            out.append(path)
     return out

@@ -1,4 +1,4 @@
-"""Command line: ``glw-sim run | validate | calibrate``. Parses and dispatches only."""
+"""Command line: ``glw-sim run | report | compare | validate | calibrate | sweep``. Parses and dispatches only."""
 
 from __future__ import annotations
 
@@ -80,6 +80,41 @@ def cmd_run(args) -> int:
         code = geo.codes[geo.index(b)]
         print(line(f"{geo.names[geo.index(b)]} employment rate", "employment_rate", area=code))
     print(f"\nresults: {res.folder}")
+    if (res.folder / "report.html").exists():
+        print(f"briefing: {res.folder / 'report.html'}")
+    return 0
+
+
+def _run_folder(arg: str) -> Path:
+    """A run folder, or a scenario's results folder (its newest run)."""
+    from glw_sim.results import latest_run
+
+    p = Path(arg)
+    if not p.exists():
+        raise FileNotFoundError(f"{arg}: no such results folder; expected results/<scenario>/<run-id>")
+    return p if (p / "manifest.json").exists() else latest_run(p)
+
+
+def cmd_report(args) -> int:
+    from glw_sim.report import write_outputs
+
+    folder = _run_folder(args.run)
+    path = write_outputs(folder, charts=not args.no_charts)
+    print(f"report: {path}\nworkbook: {folder / 'summary.xlsx'}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from datetime import datetime
+
+    from glw_sim.report import write_comparison
+
+    if len(args.runs) < 2:
+        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
+    folders = [_run_folder(r) for r in args.runs]
+    out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = write_comparison(folders, out)
+    print(f"comparison: {path}")
     return 0
 
 
@@ -132,6 +167,7 @@ def cmd_sweep(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from glw_sim.results import ResultsError
     from glw_sim.scenario import ScenarioError
 
     p = argparse.ArgumentParser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
@@ -145,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--replications", type=int)
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder")
+    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run)")
+    rp.add_argument("--no-charts", action="store_true", help="reuse the charts already in the folder")
+    rp.set_defaults(func=cmd_report)
+    cp = sub.add_parser("compare", help="put several runs side by side in one report")
+    cp.add_argument("runs", nargs="+", help="results folders (run folders, or scenario folders for their newest run)")
+    cp.add_argument("--out", help="output folder (default: results/compare/<timestamp>)")
+    cp.add_argument("--results", default="results", help="results folder for the default output")
+    cp.set_defaults(func=cmd_compare)
     v = sub.add_parser("validate", help="check a scenario file")
     v.add_argument("scenario")
     v.set_defaults(func=cmd_validate)
@@ -164,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return args.func(args)
-    except ScenarioError as exc:
+    except (ScenarioError, ResultsError) as exc:
         return _fail(str(exc))
     except (FileNotFoundError, ValueError) as exc:
         return _fail(str(exc).splitlines()[0])

@@ -6,7 +6,8 @@
   versions, and SHA-256 hashes of every calibration file used;
 - ``timeseries.parquet``: tidy rows (replication, month, date, area, group, metric, value);
 - ``summary.csv``: each metric at the horizon, mean and 95% interval across replications;
-- ``charts/``: the briefing charts (:mod:`glw_sim.charts`).
+- ``charts/``: the briefing charts (:mod:`glw_sim.charts`);
+- ``report.html``: the self-contained briefing and ``summary.xlsx``, one sheet per table (:mod:`glw_sim.report`).
 
 The folder is built under a temporary name and renamed into place at the
 end, so an interrupted run leaves no half results.
@@ -31,10 +32,11 @@ import pandas as pd
 from glw_sim import __version__
 from glw_sim.calibration import load_fitted
 from glw_sim.io import atomic_write_text
-from glw_sim.metrics import BOROUGH_METRICS
+from glw_sim.metrics import BOROUGH_METRICS, GROUPINGS
 from glw_sim.model import GLWModel
 from glw_sim.paths import calibration_dir
 from glw_sim.scenario import Scenario
+from glw_sim.states import age_band_of
 from glw_sim.targets import load_targets
 
 
@@ -76,6 +78,26 @@ def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     return out
 
 
+def _employed_by(model: GLWModel) -> tuple[dict[tuple[str, str], float], np.ndarray]:
+    """Weighted residents in work by each group level and by borough (for net extra by group/borough)."""
+    pop = model.population
+    emp = pop.state == 0
+    w = np.where(emp, pop.weight, 0).astype(np.float64)
+    keys = {"sex": pop.sex, "age_band": age_band_of(pop.age), "health": pop.health,
+            "ethnicity": pop.ethnicity, "qualification": pop.qualification}
+    out = {}
+    for name, levels in GROUPINGS.items():
+        c = np.bincount(keys[name], weights=w, minlength=len(levels))
+        out.update({(name, lev): float(c[i]) for i, lev in enumerate(levels)})
+    return out, np.bincount(pop.borough, weights=w, minlength=33)
+
+
+def compare_groups(model: GLWModel, base: GLWModel) -> tuple[dict[tuple[str, str, str], float], np.ndarray]:
+    """Net extra residents in work, scenario minus counterfactual, by group level and by borough."""
+    (gs, bs), (gb, bb) = _employed_by(model), _employed_by(base)
+    return {(g, lev, "net_extra_employed"): gs[(g, lev)] - gb[(g, lev)] for g, lev in gs}, bs - bb
+
+
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
              cache_population: bool = False) -> GLWModel:
     """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
@@ -104,6 +126,7 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
         return out
 
     comparisons = [compare()] if base is not None else []
+    by_group = [compare_groups(model, base)] if base is not None else []
     for _ in range(scenario.horizon.months):
         model.step()
         if base is not None:
@@ -111,11 +134,16 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
             for lo in leave_outs:
                 lo.step()
             comparisons.append(compare())
+            by_group.append(compare_groups(model, base))
         if progress is not None:
             progress()
     model.finish()
     for rec, comp in zip(model.records, comparisons):
         rec.update(comp)
+    for (_, groups), (extra, _) in zip(model.group_records, by_group):
+        groups.update(extra)
+    # net extra residents in work by borough, each month: (month, array over the 33 authorities)
+    model.borough_extra = [(rec["month"], arr) for rec, (_, arr) in zip(model.records, by_group)]
     return model
 
 
@@ -156,6 +184,9 @@ def run_replication(scenario: Scenario, seed: int, replication: int,
         for b, code in enumerate(geo.codes):
             for j, name in enumerate(BOROUGH_METRICS):
                 rows.append((month, dates[month], code, "all", name, float(arr[b, j])))
+    for month, arr in model.borough_extra:
+        for b, code in enumerate(geo.codes):
+            rows.append((month, dates[month], code, "all", "net_extra_employed", float(arr[b])))
     df = pd.DataFrame(rows, columns=["month", "date", "area", "group", "metric", "value"])
     df.insert(0, "replication", replication)
     return df
@@ -234,11 +265,12 @@ def run_scenario(
     try:
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         atomic_write_text(tmp / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-        atomic_write_text(tmp / "manifest.json", json.dumps(manifest(scenario, seeds, argv), indent=2))
+        meta = {"run_id": final.name, **manifest(scenario, seeds, argv)}
+        atomic_write_text(tmp / "manifest.json", json.dumps(meta, indent=2))
         if charts:
-            from glw_sim import charts as C
+            from glw_sim.report import write_outputs
 
-            C.write_charts(ts, tmp / "charts", run_label=final.name, targets=load_targets())
+            write_outputs(tmp, targets=load_targets())
         tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from glw_sim.calibration import load_fitted
 from glw_sim.model import GLWModel
+from glw_sim.results import load_results
+from glw_sim.runner import run_scenario
+from glw_sim.scenario import load_scenario
 from glw_sim.targets import load_targets
 
 
@@ -27,3 +32,32 @@ def model_12(fitted):
 def weighted_rate(pop, mask, num_mask):
     w = pop.weight.astype(np.float64)
     return w[mask & num_mask].sum() / w[mask].sum()
+
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+PACKAGE = """extends: {base}
+name: tiny-package
+description: Two programmes from July 2025.
+horizon: {{months: 6}}
+population: {{scale: 0.002, seed: 11}}
+replications: 2
+interventions:
+  - type: workwell
+    areas: {{all: true}}
+    start: 2025-07
+    places_per_year: 40000
+  - type: restart
+    start: 2025-07
+"""
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory):
+    """A two-programme package and a plain baseline, tiny, written by the real runner (with report)."""
+    d = tmp_path_factory.mktemp("briefing")
+    (d / "package.yaml").write_text(PACKAGE.format(base=SCENARIOS / "baseline.yaml"))
+    package = run_scenario(load_scenario(d / "package.yaml"), d / "results")
+    base = run_scenario(load_scenario(SCENARIOS / "baseline.yaml", {
+        "name": "tiny-baseline", "horizon": {"months": 4}, "population": {"scale": 0.002, "seed": 11},
+        "replications": 2}), d / "results")
+    return load_results(package.folder), load_results(base.folder), d

@@ -1,0 +1,157 @@
+"""Briefings: results API numbers, charts (title, units, source, run id), report.html, summary.xlsx, compare."""
+
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from glw_sim import charts as C
+from glw_sim.cli import main
+from glw_sim.report import write_comparison, write_outputs
+
+def test_headline_numbers_come_from_the_results(runs):
+    res, _, _ = runs
+    h = res.headline()
+    s = res.summary.set_index(["area", "group", "metric"])
+    for key in ("employment_rate", "gap_to_80", "net_extra_employed"):
+        assert h[key]["mean"] == pytest.approx(s.loc[("London", "all", key), "mean"], rel=1e-5)
+        assert h[key]["low_95"] <= h[key]["mean"] <= h[key]["high_95"]
+    assert h["gap_to_80_start"]["mean"] == pytest.approx(327_000, abs=15_000)
+    # spending: programme books add up to the cumulative total (no hubs here)
+    iv = res.interventions().set_index("programme")
+    assert iv.loc[["restart", "workwell"], "spending"].sum() == pytest.approx(h["spending"]["mean"], rel=1e-9)
+    assert (iv.loc[["restart", "workwell"], "starts"] > 0).all()
+    # contributions plus interactions add up to the net total in every replication
+    parts = sum(res.at(f"contribution.{p}") for p in ("restart", "workwell", "interactions"))
+    assert np.allclose(parts, res.at("net_extra_employed"))
+
+
+def test_net_extra_by_group_and_borough_add_up_to_london(runs):
+    res, _, _ = runs
+    net = res.at("net_extra_employed")
+    g = res.timeseries
+    last = g[(g["month"] == res.horizon) & (g["metric"] == "net_extra_employed")]
+    for grouping in ("sex", "age_band", "health", "ethnicity", "qualification"):
+        by = last[last["group"].str.startswith(grouping + "=")].groupby("replication")["value"].sum()
+        assert np.allclose(by, net, atol=1e-6), grouping
+    by_borough = last[last["area"] != "London"].groupby("replication")["value"].sum()
+    assert np.allclose(by_borough, net, atol=1e-6)
+    assert res.who_gains()["mean"].sum() == pytest.approx(5 * net.mean())
+
+
+def test_paragraph_is_written_from_the_numbers(runs):
+    res, base, _ = runs
+    h = res.headline()
+    text = res.paragraph()
+    assert f"{100 * h['employment_rate']['mean']:.1f}%" in text
+    assert f"{h['net_extra_employed']['mean']:,.0f} residents in work" in text
+    assert "Two programmes from July 2025" in text
+    assert "no new policy" not in base.paragraph()  # a baseline has nothing to compare with
+
+
+def test_every_chart_has_title_axis_labels_source_and_run_id(runs, monkeypatch, tmp_path):
+    from glw_sim.targets import load_targets
+
+    res, _, _ = runs
+    seen = {}
+    real = C._finish
+
+    def spy(fig, path, run_id, note=None, source=C.SOURCE):
+        texts = [t.get_text() for t in fig.texts]
+        titles = [t.get_text() for ax in fig.axes for t in (ax.title, ax._left_title)] + texts
+        plotted = [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
+        seen[Path(path).stem] = {
+            "title": any(len(t) > 15 for t in titles),
+            "labels": all(ax.get_xlabel() and (ax.get_ylabel() or ax.get_yticklabels()) for ax in plotted),
+            "units": all(re.search(r"\((%|thousands|GBP|.*\))|percentage points|% of", ax.get_xlabel() + ax.get_ylabel())
+                         or ax.get_xlabel() == "Month" and re.search(r"%|points|thousands", ax.get_ylabel())
+                         for ax in plotted),
+            "source": any("Source: glw-sim" in t for t in texts) or "Source: glw-sim" in source,
+            "run_id": run_id == res.run_id,
+        }
+        real(fig, path, run_id, note, source)
+
+    monkeypatch.setattr(C, "_finish", spy)
+    paths = C.write_charts(res, tmp_path, targets=load_targets())
+    assert {p.stem for p in paths} >= {"employment_rate_trajectory", "route_to_80", "outcomes_dashboard",
+                                       "borough_employment_rates", "borough_map", "cost_per_job", "who_gains"}
+    for name, checks in seen.items():
+        assert all(checks.values()), (name, checks)
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 20_000
+
+
+def test_report_html_is_self_contained_with_every_chart(runs):
+    res, _, _ = runs
+    html = (res.folder / "report.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html), "the report must not need the network"
+    assert "<script" not in html and "<link" not in html
+    imgs = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    charts = sorted((res.folder / "charts").glob("*.png"))
+    assert len(imgs) == len(charts) >= 7
+    assert sorted(base64.b64decode(i) for i in imgs) == sorted(p.read_bytes() for p in charts)
+    h = res.headline()
+    for text in (f"{100 * h['employment_rate']['mean']:.1f}%", f"{h['gap_to_80']['mean']:,.0f}",
+                 f"{h['net_extra_employed']['mean']:,.0f}", "WorkWell", "Restart", res.run_id,
+                 "Assumptions and their sources", "Uncertainty", "exit_mult_long_term_sick"):
+        assert text in html, text
+
+
+def test_workbook_has_one_sheet_per_table(runs):
+    res, _, _ = runs
+    wb = openpyxl.load_workbook(res.folder / "summary.xlsx", read_only=True)
+    assert wb.sheetnames == ["headline", "outcomes", "interventions", "boroughs", "who_gains", "all_metrics",
+                             "manifest"]
+    head = pd.read_excel(res.folder / "summary.xlsx", sheet_name="headline").set_index("figure")
+    assert head.loc["net_extra_employed", "mean"] == pytest.approx(res.headline()["net_extra_employed"]["mean"])
+    boroughs = pd.read_excel(res.folder / "summary.xlsx", sheet_name="boroughs")
+    assert len(boroughs) == 33 and boroughs["employment_rate"].between(0.5, 0.95).all()
+    allm = pd.read_excel(res.folder / "summary.xlsx", sheet_name="all_metrics")
+    assert len(allm) == len(res.summary)
+
+
+def test_report_rebuilds_from_a_results_folder(runs):
+    res, _, _ = runs
+    before = (res.folder / "summary.xlsx").read_bytes()
+    (res.folder / "report.html").unlink()
+    write_outputs(res.folder, charts=False)
+    assert (res.folder / "report.html").exists()
+    assert pd.read_excel(res.folder / "summary.xlsx", sheet_name="headline").equals(
+        pd.read_excel(__import__("io").BytesIO(before), sheet_name="headline"))
+
+
+def test_compare_puts_runs_side_by_side(runs, tmp_path, capsys):
+    res, base, _ = runs
+    out = write_comparison([base.folder, res.folder], tmp_path / "cmp")
+    html = out.read_text()
+    assert "tiny-package" in html and "tiny-baseline" in html
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 2
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    emp = table[table["metric"] == "employment_rate"].set_index("run")["mean"]
+    assert emp[f"tiny-package ({res.run_id})"] == pytest.approx(res.at("employment_rate").mean())
+    assert emp[f"tiny-baseline ({base.run_id})"] == pytest.approx(base.at("employment_rate").mean())
+    # CLI: a scenario folder means its newest run
+    code = main(["compare", str(base.folder.parent), str(res.folder), "--out", str(tmp_path / "cmp2")])
+    assert code == 0 and (tmp_path / "cmp2" / "report.html").exists()
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["report", "/no/such/run"], "no such results folder"),
+    (["compare", "/no/such/run", "/no/such/other"], "no such results folder"),
+])
+def test_report_errors_are_one_line(args, expect, capsys):
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and expect in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text("{}")
+    code = main(["report", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing timeseries.parquet" in err and len(err.strip().splitlines()) == 1
