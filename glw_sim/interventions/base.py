@@ -209,6 +209,7 @@ class Provider(mesa.Agent):
         self.spending = 0.0
         self.caseload = 0.0
         self.waiting = 0.0
+        self.carry = 0.0  # place-months left unused while people waited (negative: used beyond capacity)
 
     def step(self) -> None:
         """Discharge finished supports, then start residents from the waiting list as places free up."""
@@ -295,8 +296,12 @@ class Programme:
         self.status[faded] = 0
         provider.caseload = float(w[mine & (self.status == self.SUPPORTED)].sum())
         waiting = np.flatnonzero(mine & (self.status == self.WAITING))
-        free = provider.capacity - provider.caseload if self.active() else 0.0
+        # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
+        # the average caseload equals capacity even when one agent stands for more residents than a provider
+        # has places (small scales); at large scales the carry stays below one agent's weight.
+        free = provider.capacity - provider.caseload + provider.carry if self.active() else 0.0
         starts = 0.0
+        take = waiting[:0]
         if len(waiting) and free > 0:
             # first come, first served; ties in random (keyed) order
             order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting]))
@@ -306,6 +311,7 @@ class Programme:
             self.since[take] = month
             self.ever_started[take] = True
             starts = float(w[take].sum())
+        provider.carry = free - starts if (self.active() and len(take) < len(waiting)) else 0.0
         provider.starts = starts
         provider.spending = starts * self.spec.cost_per_start
         provider.caseload += starts
