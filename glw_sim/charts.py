@@ -66,7 +66,8 @@ def _wrap_titles(fig) -> None:
         for t in (ax.title, ax._left_title, ax._right_title):
             if t.get_text():
                 frac = max(ax.get_position().width, 0.85 if len(fig.axes) == 1 else 0)
-                t.set_text(textwrap.fill(t.get_text(), max(30, int(w_in * frac * 125 / t.get_fontsize()))))
+                width = max(30, int(w_in * frac * 125 / t.get_fontsize()))
+                t.set_text("\n".join(textwrap.fill(line, width) for line in t.get_text().split("\n")))
     if fig._suptitle is not None:
         fig._suptitle.set_text(textwrap.fill(fig._suptitle.get_text(), int(w_in * 115 / fig._suptitle.get_fontsize())))
 
@@ -225,6 +226,10 @@ def borough_map(res: Results, path: Path, targets) -> None:
     _finish(fig, path, res.run_id, note)
 
 
+UNITS = {"health_related_inactivity_rate": "% of residents 16-64", "neet_rate_16_24": "% of residents 16-24",
+         "female_employment_rate": "% of women 16-64"}
+
+
 def outcomes_dashboard(res: Results, path: Path) -> None:
     """The plan's outcome metrics (Box E) by month, with 95% bands across replications."""
     panels = [(m, lab, k) for m, lab, k in OUTCOMES
@@ -238,13 +243,13 @@ def outcomes_dashboard(res: Results, path: Path) -> None:
         mean = _band(ax, x, wide, PALETTE[0], label, 100)
         unit = "%" if kind == "rate" else "pp"
         ax.set_title(f"{label}\n{mean.iloc[0]:.1f}{unit} -> {mean.iloc[-1]:.1f}{unit}", fontsize=9.5)
-        ax.set_ylabel("% of group" if kind == "rate" else "percentage points")
+        ax.set_ylabel(UNITS.get(metric, "percentage points"))
         ax.tick_params(axis="x", labelrotation=30)
         moves.append((abs(mean.iloc[-1] - mean.iloc[0]), label, mean.iloc[-1] - mean.iloc[0], unit))
     for ax in axes.flat:
         ax.set_xlabel("Month", fontsize=9)
     big = max(moves)
-    fig.suptitle(f"Outcome metrics: the largest move is {big[1].lower()} ({big[2]:+.1f} {big[3].replace('%', 'points')})",
+    fig.suptitle(f"Outcome metrics: the largest move is in the {big[1]} ({big[2]:+.1f} {big[3].replace('%', 'points')})",
                  x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     _finish(fig, path, res.run_id, "Rates: health-related inactivity and NEET per resident of the age group; "
             "gaps in percentage points. Bands: 95% range across replications.")
