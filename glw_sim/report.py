@@ -23,7 +23,7 @@ import pandas as pd
 from glw_sim import __version__
 from glw_sim.io import atomic_write_bytes, atomic_write_text
 from glw_sim.paths import calibration_dir
-from glw_sim.results import Results, load_results, programme_label
+from glw_sim.results import OUTCOMES, Results, load_results, programme_label
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",
@@ -378,16 +378,10 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
 
 
 # ---------------------------------------------------------------------------- compare
-COMPARE_ROWS = [("employment_rate", "Employment rate 16-64", "rate"), ("gap_to_80", "Gap to 80% (residents)", "count"),
-                ("net_extra_employed", "Net extra residents in work", "count"),
-                ("spending_cumulative", "Programme spending", "gbp"),
-                ("cost_per_net_extra_job", "Cost per net additional job", "gbp"),
-                ("health_related_inactivity_rate", "Health-related inactivity rate", "rate"),
-                ("disability_employment_gap", "Disability employment gap", "gap"),
-                ("neet_rate_16_24", "NEET rate 16-24", "rate"),
-                ("ethnicity_employment_gap", "Ethnicity employment gap", "gap"),
-                ("female_employment_rate", "Female employment rate", "rate"),
-                ("borough_employment_spread", "Borough spread", "gap")]
+#: the comparison's rows: the headline figures, then the Box E outcome metrics
+COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in work", "count"),
+                               ("spending_cumulative", "Programme spending", "gbp"),
+                               ("cost_per_net_extra_job", "Cost per net additional job", "gbp")] + OUTCOMES[2:8]
 
 
 def comparison_table(runs: list[Results]) -> pd.DataFrame:

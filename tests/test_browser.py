@@ -6,7 +6,6 @@ The screenshot is saved as ``report-screenshot.png`` beside the report, for a pe
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
