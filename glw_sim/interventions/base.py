@@ -70,12 +70,30 @@ class Effect(_Strict):
     """Effect on the monthly chance of moving into work (a multiplier) while supported, fading afterwards."""
 
     into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
-    after_months: int = Field(6, ge=0, le=60, description="months over which the effect fades after support")
+    after_months: int = Field(6, ge=0, le=84, description="months over which the effect fades after support")
     source: str = ""
 
 
+class Place(_Strict):
+    """Place-based delivery (JobsPlus): the programme serves the residents of targeted estates in its areas.
+
+    The population has no addresses, so a share of each area borough's working-age residents is flagged as
+    living on the targeted estates (drawn once, at the start, with common random numbers); residents who are
+    not in work are ``workless_odds`` times as likely (odds) to be flagged, because social-housing estates
+    concentrate worklessness. Residents of the place who are not participants get ``spillover`` of the
+    participants' effect while the programme runs (neighbour outreach, the "community support for work"
+    component of Jobs-Plus)."""
+
+    share_of_borough: float = Field(..., gt=0, le=1, description="share of an area borough's working-age residents "
+                                                                  "living on the targeted estates (ASSUMPTION)")
+    workless_odds: float = Field(2.0, ge=1, le=10, description="odds ratio of not being in work, estate vs borough "
+                                                               "(ASSUMPTION, sweep 1-4)")
+    spillover: float = Field(0.3, ge=0, le=1, description="share of the participants' effect reaching other residents "
+                                                          "of the place (ASSUMPTION, sweep 0-0.6)")
+
+
 class ProgrammeSpec(_Strict):
-    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "generic"]
+    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "generic"]
     name: str | None = None
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
@@ -87,6 +105,7 @@ class ProgrammeSpec(_Strict):
     take_up: float = Field(0.8, ge=0, le=1)
     eligibility: Eligibility = Eligibility()
     effect: Effect
+    place: Place | None = Field(None, description="place-based delivery on targeted estates (JobsPlus)")
     cost_per_start: float = Field(..., ge=0, description="GBP per start")
 
     @field_validator("start", "end", mode="before")
@@ -161,6 +180,26 @@ DEFAULTS: dict[str, dict] = {
                    "source": "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp employment at 2 years "
                              "(not significant); +1 pp midpoint (ASSUMPTION)"},
         "cost_per_start": 7000,  # Kickstart, about GBP 7,000 per participant (NAO 2021)
+    },
+    "jobs_plus": {
+        # today: three London pilots on housing-association estates in Leyton (Waltham Forest), Penge (Bromley)
+        # and East Finchley (Barnet) (Get London Working plan 2025, JobsPlus case study)
+        "areas": {"boroughs": ["Waltham Forest", "Bromley", "Barnet"]},
+        "organised_by": "borough",
+        "place": {"share_of_borough": 0.008,  # ASSUMPTION: one estate of ~1,500 working-age residents per borough
+                                               # of ~190,000 (derived), sweep 0.003-0.02
+                  "workless_odds": 2.0, "spillover": 0.3},
+        "places_per_year": 500,  # ASSUMPTION: ~170 starts a year per site (a third of the estate's non-working
+                                 # residents), sweep 250-1,000
+        "support_months": 12,
+        "referral_rate": 0.03,  # ASSUMPTION: on-site outreach reaches an eligible resident every ~3 years, sweep 0.01-0.1
+        "take_up": 0.6,  # ASSUMPTION (open access, voluntary), sweep 0.4-0.8
+        "eligibility": {"states": ["unemployed", "inactive"]},
+        "effect": {"into_work": 1.5, "after_months": 36,
+                   "source": "Jobs-Plus demonstration, 3 fully implemented US sites: +16% annual earnings over 7 "
+                             "years, effects persisting 3 years after the programme (Bloom, Riccio & Verma 2005; "
+                             "Riccio 2010, MDRC); employment share of the gain derived (ASSUMPTION)"},
+        "cost_per_start": 2500,  # ASSUMPTION (UK pilot unit cost not published), sweep 1,500-5,000
     },
 }
 
@@ -247,6 +286,27 @@ class Programme:
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
         self.referrals = 0.0
+        self.place = self._place_mask(area) if spec.place is not None else None
+
+    def _place_mask(self, area: np.ndarray) -> np.ndarray:
+        """Residents living on the targeted estates: in each area borough, ``share_of_borough`` of its weight,
+        non-workers over-represented by ``workless_odds`` (a logistic intercept per borough, by bisection)."""
+        pop, pl = self.model.population, self.spec.place
+        w = pop.weight.astype(np.float64)
+        b = pop.borough.astype(np.intp)
+        shift = np.where(pop.state != LabourState.EMPLOYED, np.log(pl.workless_odds), 0.0)
+        target = pl.share_of_borough * np.bincount(b, weights=w, minlength=33)
+        lo, hi = np.full(33, -30.0), np.full(33, 30.0)
+        for _ in range(60):  # bisection on 33 intercepts at once
+            mid = 0.5 * (lo + hi)
+            p = 1.0 / (1.0 + np.exp(-(mid[b] + shift)))
+            low = np.bincount(b, weights=w * p, minlength=33) < target
+            lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
+        p = 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi))[b] - shift))
+        from glw_sim.kernels import keyed_uniforms
+
+        u = keyed_uniforms(self.model._key_seed, 0, 150 + self.index, np.arange(len(pop), dtype=np.int64))
+        return (u < p) & area[b]
 
     # -- monthly cycle ------------------------------------------------------------------
     def active(self) -> bool:
@@ -265,6 +325,8 @@ class Programme:
         if e.in_education is not None:
             m &= pop.in_education == e.in_education
         m &= self.provider_of_borough[pop.borough] >= 0
+        if self.place is not None:
+            m &= self.place
         return m
 
     def refer(self) -> None:
@@ -312,7 +374,8 @@ class Programme:
         provider.waiting = float(w[mine & (self.status == self.WAITING)].sum())
 
     def apply(self, multiplier: np.ndarray) -> None:
-        """Multiply the into-work chances of supported residents, fading linearly after support."""
+        """Multiply the into-work chances of supported residents, fading linearly after support; with a place,
+        the other residents of the place get ``spillover`` of the effect while the programme runs."""
         eff = self.spec.effect
         sup = self.status == self.SUPPORTED
         multiplier[sup] *= eff.into_work
@@ -320,6 +383,9 @@ class Programme:
         if len(after) and eff.after_months > 0:
             frac = 1.0 - (self.model.month - self.since[after]) / eff.after_months
             multiplier[after] *= 1.0 + (eff.into_work - 1.0) * np.clip(frac, 0.0, 1.0)
+        if self.place is not None and self.spec.place.spillover > 0 and self.active():
+            neighbours = self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER)
+            multiplier[neighbours] *= 1.0 + (eff.into_work - 1.0) * self.spec.place.spillover
 
     def books(self) -> dict[str, float]:
         p = self.providers
