@@ -83,6 +83,11 @@ def test_programme_raises_employment_and_reports_cost(fitted):
     ("{type: jobs_plus, place: {share_of_borough: 1.5}}", "interventions.0.place.share_of_borough"),
     ("{type: jobs_plus, start: 2027-01, end: 2026-01}", "before start"),
     ("{type: jobs_plus, effect: {employed_to_retired: 2}}", "effect.employed_to_retired: unknown key"),
+    ("{type: childcare, areas: {srp: [Wessex]}}", "unknown sub-regional partnership"),
+    ("{type: childcare, places_per_year: -100}", "interventions.0.places_per_year"),
+    ("{type: childcare, eligibility: {reasons: [on_holiday]}}", "interventions.0.eligibility.reasons.0"),
+    ("{type: childcare, start: 2026-05, end: 2026-04}", "before start"),
+    ("{type: childcare, effect: {inactive_to_retired: 2}}", "effect.inactive_to_retired: unknown key"),
 ])
 def test_bad_intervention_input_is_one_line(tmp_path, capsys, entry, field):
     p = tmp_path / "s.yaml"
@@ -92,7 +97,7 @@ def test_bad_intervention_input_is_one_line(tmp_path, capsys, entry, field):
     assert code == 2 and len(err) == 1 and str(p) in err[0] and field in err[0], err
 
 
-@pytest.mark.parametrize("kind", ["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus"])
+@pytest.mark.parametrize("kind", ["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare"])
 def test_built_in_programme_reproduces_its_evidence(kind):
     """With its fitted default, a programme's participants gain the source's effect at follow-up.
 
@@ -187,3 +192,21 @@ def test_jobs_plus_acts_on_its_estates_with_spillover_to_neighbours(fitted):
     # without spill-over, non-participants move only through their own random numbers: identical to baseline
     # except for residents whose moves were displaced (none under plentiful vacancies)
     assert np.array_equal(m0.population.state[nb], b0.population.state[nb])
+
+
+def test_childcare_serves_inactive_parents_and_raises_search(fitted):
+    """Childcare support: only parents of under-5s inactive looking after family are eligible; its effect on
+    starting to look for work (inactive -> unemployed) shows among participants."""
+    from glw_sim.states import InactivityReason
+
+    entry = {"type": "childcare", "places_per_year": 60000, "referral_rate": 0.05,
+             "effect": {"into_work": 1.0, "into_search": 4.0}}
+    m, b = pair(fitted, specs(entry), months=8, vacancy_level=100.0)
+    pop = m.population
+    el = m.programmes[0].eligible()
+    assert el.any()
+    assert pop.young_children[el].all() and (pop.state[el] == 2).all()
+    assert (pop.reason[el] == InactivityReason.FAMILY_HOME).all()
+    cohort = m.programmes[0].ever_started
+    w = pop.weight.astype(np.float64)
+    assert w[cohort & (pop.state == 1)].sum() > 1.5 * w[cohort & (b.population.state == 1)].sum()

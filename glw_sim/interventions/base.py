@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from glw_sim.geography import load_geography
 from glw_sim.months import check_month, is_active
-from glw_sim.states import Health, LabourState
+from glw_sim.states import Health, InactivityReason, LabourState
 
 
 class _Strict(BaseModel):
@@ -64,12 +64,20 @@ class Eligibility(_Strict):
     min_months_in_state: int = Field(0, ge=0)
     wants_job_only: bool = False
     in_education: bool | None = Field(None, description="None: either; false: not in full-time education")
+    reasons: list[Literal["student", "family_home", "temp_sick", "long_term_sick", "discouraged", "retired",
+                          "other"]] | None = Field(None, description="inactive residents only with these main reasons "
+                                                                     "(the unemployed and employed are unaffected)")
+    young_children: bool | None = Field(None, description="None: either; true: parents of a child under 5")
 
 
 class Effect(_Strict):
-    """Effect on the monthly chance of moving into work (a multiplier) while supported, fading afterwards."""
+    """Multipliers on participants' monthly transition probabilities while supported, fading afterwards.
+
+    The transitions a programme can act on: ``into_work`` (unemployed or inactive -> employed) and
+    ``into_search`` (inactive -> unemployed, i.e. starting to look for work). Any other key is refused."""
 
     into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
+    into_search: float = Field(1.0, ge=0, le=20, description="multiplier on inactive -> unemployed while supported")
     after_months: int = Field(6, ge=0, le=84, description="months over which the effect fades after support")
     source: str = ""
 
@@ -93,7 +101,7 @@ class Place(_Strict):
 
 
 class ProgrammeSpec(_Strict):
-    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "generic"]
+    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "generic"]
     name: str | None = None
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
@@ -200,6 +208,23 @@ DEFAULTS: dict[str, dict] = {
                              "years, effects persisting 3 years after the programme (Bloom, Riccio & Verma 2005; "
                              "Riccio 2010, MDRC); employment share of the gain derived (ASSUMPTION)"},
         "cost_per_start": 2500,  # ASSUMPTION (UK pilot unit cost not published), sweep 1,500-5,000
+    },
+    "childcare": {
+        # funded childcare and help to arrange it for parents of under-5s who are inactive looking after family
+        "areas": {"all": True},
+        "organised_by": "borough",
+        "places_per_year": 3000,  # ASSUMPTION: today's targeted help (Flexible Support Fund, borough schemes) is not
+                                  # published for London, sweep 1,000-10,000
+        "support_months": 12,
+        "referral_rate": 0.01,  # ASSUMPTION (Jobcentre, family hubs, council), sweep 0.003-0.03
+        "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
+        "eligibility": {"states": ["inactive"], "reasons": ["family_home"], "young_children": True},
+        "effect": {"into_work": 2.0, "into_search": 2.0, "after_months": 12,
+                   "source": "Brewer, Cattan, Crawford & Rabe (2022, Labour Economics 74:102100; IFS BN189): full-time "
+                             "free childcare raised employment of mothers whose youngest child was eligible by 3.5 pp "
+                             "and participation by 5.7 pp after a year; per non-working mother (~40%) about +9 pp "
+                             "(derived)"},
+        "cost_per_start": 6000,  # ASSUMPTION: a year of part-funded childcare in London, sweep 3,000-12,000
     },
 }
 
@@ -324,6 +349,10 @@ class Programme:
             m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
         if e.in_education is not None:
             m &= pop.in_education == e.in_education
+        if e.reasons is not None:
+            m &= (pop.state != LabourState.INACTIVE) | np.isin(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
+        if e.young_children is not None:
+            m &= pop.young_children == e.young_children
         m &= self.provider_of_borough[pop.borough] >= 0
         if self.place is not None:
             m &= self.place
@@ -373,19 +402,40 @@ class Programme:
         provider.caseload += starts
         provider.waiting = float(w[mine & (self.status == self.WAITING)].sum())
 
-    def apply(self, multiplier: np.ndarray) -> None:
-        """Multiply the into-work chances of supported residents, fading linearly after support; with a place,
-        the other residents of the place get ``spillover`` of the effect while the programme runs."""
+    def exposure(self) -> tuple[np.ndarray, np.ndarray]:
+        """(residents, strength): who the effect reaches this month and how much of it (1 while supported,
+        fading linearly over ``after_months`` afterwards; ``spillover`` for other residents of a place)."""
         eff = self.spec.effect
-        sup = self.status == self.SUPPORTED
-        multiplier[sup] *= eff.into_work
+        sup = np.flatnonzero(self.status == self.SUPPORTED)
+        idx, frac = [sup], [np.ones(len(sup))]
         after = np.flatnonzero(self.status == self.AFTER)
         if len(after) and eff.after_months > 0:
-            frac = 1.0 - (self.model.month - self.since[after]) / eff.after_months
-            multiplier[after] *= 1.0 + (eff.into_work - 1.0) * np.clip(frac, 0.0, 1.0)
+            idx.append(after)
+            frac.append(np.clip(1.0 - (self.model.month - self.since[after]) / eff.after_months, 0.0, 1.0))
         if self.place is not None and self.spec.place.spillover > 0 and self.active():
-            neighbours = self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER)
-            multiplier[neighbours] *= 1.0 + (eff.into_work - 1.0) * self.spec.place.spillover
+            nb = np.flatnonzero(self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER))
+            idx.append(nb)
+            frac.append(np.full(len(nb), self.spec.place.spillover))
+        return np.concatenate(idx), np.concatenate(frac)
+
+    def apply(self, multiplier: np.ndarray, moves: np.ndarray | None = None) -> None:
+        """Multiply the chances of the residents the programme reaches (:meth:`exposure`): into work
+        (``multiplier``) and, given ``moves`` (multipliers on moving to U and to I, shape (2, n)), into search."""
+        eff = self.spec.effect
+        idx, frac = self.exposure()
+        if not len(idx):
+            return
+        full = frac == 1.0
+        multiplier[idx] *= np.where(full, eff.into_work, 1.0 + (eff.into_work - 1.0) * frac)
+        if moves is not None and eff.into_search != 1.0:
+            inactive = self.model.population.state[idx] == LabourState.INACTIVE
+            f = np.where(full, eff.into_search, 1.0 + (eff.into_search - 1.0) * frac)
+            moves[0, idx[inactive]] *= f[inactive]
+
+    def reset(self, idx: np.ndarray) -> None:
+        """Residents ``idx`` left (65th birthday); the 16-year-olds taking their slots start afresh."""
+        self.status[idx] = 0
+        self.ever_started[idx] = False
 
     def books(self) -> dict[str, float]:
         p = self.providers

@@ -33,13 +33,20 @@ TARGETS = {
     "youth_guarantee": (0.01, 24, "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp at 2 years (n.s.); midpoint"),
     "jobs_plus": (0.03, 36, "Jobs-Plus (MDRC; Bloom, Riccio & Verma 2005; Riccio 2010): +16% earnings in fully "
                             "implemented sites; +3 pp residents' employment at 3 years derived (ASSUMPTION, 0-6 pp)"),
+    "childcare": (0.09, 12, "Brewer, Cattan, Crawford & Rabe (2022): full-time free childcare +3.5 pp employment of "
+                            "mothers whose youngest child is eligible, after a year; / ~0.4 not employed = +9 pp per "
+                            "non-working parent (derived)"),
 }
+
+#: Effects fitted with the same multiplier as ``into_work`` (childcare lifts the barrier to searching and to working)
+TIED = {"childcare": ("into_search",)}
 
 
 #: Programmes too small to give a precise cohort are measured in a larger version (the effect per
 #: participant is what is fitted; the programme's size matters only through displacement).
 MEASURE_AS = {"workwell": {"areas": {"all": True}, "places_per_year": 26000, "referral_rate": 0.006},
-              "jobs_plus": {"areas": {"all": True}, "place": {"share_of_borough": 0.05}, "places_per_year": 40000}}
+              "jobs_plus": {"areas": {"all": True}, "place": {"share_of_borough": 0.05}, "places_per_year": 40000},
+              "childcare": {"places_per_year": 20000, "referral_rate": 0.03}}
 
 FIT_SCALE = 0.1  # ~650,000 agents: a cohort of several hundred starters, paired with its counterfactual
 #: Place-based programmes measure every resident of the place (tens of thousands of agents at 4%)
@@ -53,7 +60,8 @@ def measured_effect(kind: str, multiplier: float, *, scale: float | None = None,
     from glw_sim.model import GLWModel
 
     spec = ProgrammeSpec.model_validate(with_defaults({"type": kind, **MEASURE_AS.get(kind, {}),
-                                                       "effect": {"into_work": multiplier}}))
+                                                       "effect": {"into_work": multiplier,
+                                                                  **{k: multiplier for k in TIED.get(kind, ())}}}))
     fitted = load_fitted()
     scale = scale or MEASURE_SCALE.get(kind, FIT_SCALE)
     m = GLWModel(scale=scale, seed=seed, fitted=fitted, interventions=[spec], cache_population=True)
@@ -130,4 +138,5 @@ def load_fitted_effects() -> None:
         return
     for kind, rec in json.loads(path.read_text()).items():
         if kind in DEFAULTS:
-            DEFAULTS[kind]["effect"] = {**DEFAULTS[kind]["effect"], "into_work": rec["into_work"]}
+            DEFAULTS[kind]["effect"] = {**DEFAULTS[kind]["effect"], "into_work": rec["into_work"],
+                                        **{k: rec["into_work"] for k in TIED.get(kind, ())}}
