@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from glw_sim.geography import load_geography
 from glw_sim.months import check_month, is_active
-from glw_sim.states import Health, InactivityReason, LabourState
+from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
 
 class _Strict(BaseModel):
@@ -68,6 +68,8 @@ class Eligibility(_Strict):
                           "other"]] | None = Field(None, description="inactive residents only with these main reasons "
                                                                      "(the unemployed and employed are unaffected)")
     young_children: bool | None = Field(None, description="None: either; true: parents of a child under 5")
+    qualifications: list[Literal["none", "rqf1", "rqf2", "rqf3", "rqf4_plus", "other"]] | None = Field(
+        None, description="highest qualification held")
 
 
 class Effect(_Strict):
@@ -80,6 +82,21 @@ class Effect(_Strict):
     into_search: float = Field(1.0, ge=0, le=20, description="multiplier on inactive -> unemployed while supported")
     after_months: int = Field(6, ge=0, le=84, description="months over which the effect fades after support")
     source: str = ""
+
+
+class Skills(_Strict):
+    """A course that raises the participant's highest qualification when it ends (after ``support_months``, the
+    delay); the qualification then changes their monthly chances through the model's qualification-dependent
+    hazards (the state model's shares), not through a separate bonus."""
+
+    achieve: float = Field(0.5, ge=0, le=1, description="chance a start ends with a qualification above the one held "
+                                                       "(ASSUMPTION, sweep 0.3-0.8)")
+    levels: int = Field(1, ge=1, le=2, description="RQF levels gained")
+
+
+#: Next qualification up: none -> RQF1 -> RQF2 -> RQF3 -> RQF4+; 'other' (mostly unmapped or foreign) -> RQF2
+#: (ASSUMPTION: other qualifications sit about level 1).
+NEXT_QUALIFICATION = np.array([1, 2, 3, 4, 4, 2], dtype=np.uint8)
 
 
 class Place(_Strict):
@@ -101,7 +118,8 @@ class Place(_Strict):
 
 
 class ProgrammeSpec(_Strict):
-    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "generic"]
+    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
+                  "generic"]
     name: str | None = None
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
@@ -114,6 +132,7 @@ class ProgrammeSpec(_Strict):
     eligibility: Eligibility = Eligibility()
     effect: Effect
     place: Place | None = Field(None, description="place-based delivery on targeted estates (JobsPlus)")
+    skills: Skills | None = Field(None, description="a course raising the qualification held (adult skills)")
     cost_per_start: float = Field(..., ge=0, description="GBP per start")
 
     @field_validator("start", "end", mode="before")
@@ -226,6 +245,25 @@ DEFAULTS: dict[str, dict] = {
                              "(derived)"},
         "cost_per_start": 6000,  # ASSUMPTION: a year of part-funded childcare in London, sweep 3,000-12,000
     },
+    "adult_skills": {
+        # GLA's delegated Adult Skills Fund, Free Courses for Jobs and Skills Bootcamps: about GBP 370m a year,
+        # residents 19+ (Get London Working plan 2025, section 3); here the courses that lead to a qualification
+        # for residents out of work without a level-3 qualification
+        "areas": {"all": True},
+        "organised_by": "borough",
+        "places_per_year": 40000,  # ASSUMPTION (about GBP 80m of the GBP 370m), sweep 20,000-80,000
+        "support_months": 9,  # course length: the qualification comes at its end (ASSUMPTION, sweep 3-12)
+        "referral_rate": 0.01,  # ASSUMPTION (Jobcentre, careers service, self-referral), sweep 0.003-0.03
+        "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
+        "eligibility": {"states": ["unemployed", "inactive"], "age": [19, 64], "in_education": False,
+                        "qualifications": ["none", "rqf1", "rqf2", "other"]},
+        "skills": {"achieve": 0.5, "levels": 1},
+        "effect": {"into_work": 0.9, "after_months": 0,
+                   "source": "lock-in while studying: training programmes' short-run effects are small or negative, "
+                             "larger after 2-3 years (Card, Kluve & Weber 2018, JEEA 16(3):894-931); 0.9 ASSUMPTION, "
+                             "sweep 0.7-1.0"},
+        "cost_per_start": 2000,  # ASSUMPTION, sweep 1,000-4,000
+    },
 }
 
 
@@ -291,6 +329,8 @@ class Programme:
         self.since = np.zeros(n, dtype=np.int32)  # month of joining the list / starting / leaving support
         self.provider_of_borough = np.full(33, -1, dtype=np.int64)
         self.ever_started = np.zeros(n, dtype=bool)
+        self.qualified = np.zeros(n, dtype=bool)  # gained a qualification on the course (adult skills)
+        self.achieved = 0.0  # this month's qualifications gained (weighted)
         area = spec.areas.mask()
         geo = model.targets.geography
         pop_b = model.targets.borough_population
@@ -353,6 +393,8 @@ class Programme:
             m &= (pop.state != LabourState.INACTIVE) | np.isin(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
         if e.young_children is not None:
             m &= pop.young_children == e.young_children
+        if e.qualifications is not None:
+            m &= np.isin(pop.qualification, [Qualification[q.upper()] for q in e.qualifications])
         m &= self.provider_of_borough[pop.borough] >= 0
         if self.place is not None:
             m &= self.place
@@ -377,11 +419,15 @@ class Programme:
 
     def admit(self, provider: Provider) -> None:
         pop, month = self.model.population, self.model.month
+        if provider is self.providers[0]:
+            self.achieved = 0.0
         mine = provider.boroughs[pop.borough]
         w = pop.weight
         done = mine & (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
         self.status[done] = self.AFTER
         self.since[done] = month
+        if self.spec.skills is not None:
+            self._qualify(np.flatnonzero(done))
         faded = mine & (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
         self.status[faded] = 0
         provider.caseload = float(w[mine & (self.status == self.SUPPORTED)].sum())
@@ -432,14 +478,31 @@ class Programme:
             f = np.where(full, eff.into_search, 1.0 + (eff.into_search - 1.0) * frac)
             moves[0, idx[inactive]] *= f[inactive]
 
+    def _qualify(self, idx: np.ndarray) -> None:
+        """Course ends for residents ``idx``: those who achieve (keyed draw) gain ``levels`` of qualification, and
+        their hazards are recomputed from their new attributes."""
+        if not len(idx):
+            return
+        sk, pop = self.spec.skills, self.model.population
+        up = idx[self.model._u(102 + 3 * self.index, idx) < sk.achieve]
+        q = pop.qualification[up]
+        for _ in range(sk.levels):
+            q = NEXT_QUALIFICATION[q]
+        pop.qualification[up] = q
+        self.qualified[up] = True
+        self.achieved += float(pop.weight[up].sum())
+        self.model._refresh(up)
+
     def reset(self, idx: np.ndarray) -> None:
         """Residents ``idx`` left (65th birthday); the 16-year-olds taking their slots start afresh."""
         self.status[idx] = 0
         self.ever_started[idx] = False
+        self.qualified[idx] = False
 
     def books(self) -> dict[str, float]:
         p = self.providers
-        return {"referrals": self.referrals, "starts": sum(x.starts for x in p),
+        extra = {"qualifications": self.achieved} if self.spec.skills is not None else {}
+        return {**extra, "referrals": self.referrals, "starts": sum(x.starts for x in p),
                 "participants": sum(x.caseload for x in p), "waiting": sum(x.waiting for x in p),
                 "spending": sum(x.spending for x in p), "capacity": sum(x.capacity for x in p)}
 
