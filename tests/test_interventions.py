@@ -93,6 +93,9 @@ def test_programme_raises_employment_and_reports_cost(fitted):
     ("{type: adult_skills, skills: {achieve: 1.5}}", "interventions.0.skills.achieve"),
     ("{type: adult_skills, start: 2026-05, end: 2025-04}", "before start"),
     ("{type: adult_skills, effect: {qualification_to_phd: 2}}", "effect.qualification_to_phd: unknown key"),
+    ("{type: workwell, pathways: {pharmacy: 0.1}}", "interventions.0.pathways.pharmacy"),
+    ("{type: workwell, pathways: {gp: 1.5}}", "interventions.0.pathways.gp"),
+    ("{type: restart, referral_multiplier: -1}", "interventions.0.referral_multiplier"),
 ])
 def test_bad_intervention_input_is_one_line(tmp_path, capsys, entry, field):
     p = tmp_path / "s.yaml"
@@ -252,3 +255,35 @@ def test_adult_skills_raise_qualifications_after_the_course_and_hazards_follow(f
     w = pop.weight.astype(np.float64)
     gain = w[up & (pop.state == 0)].sum() - w[up & (b.population.state == 0)].sum()
     assert gain > 0  # with no direct effect, the gain comes from the higher qualification's hazards
+
+
+def test_referral_pathways_follow_contact_rates(fitted):
+    """Referral happens at contacts: through GPs, residents with a disability (who consult more) are referred more
+    often than those without a condition; Jobcentre pathways reach the unemployed far more than the inactive;
+    the referral chance is exactly the contact-rate table times the pathway's chance at a contact."""
+    from glw_sim.interventions.contacts import load_contacts
+
+    gp = {"type": "generic", "places_per_year": 1000, "cost_per_start": 0, "effect": {"into_work": 1.0},
+          "pathways": {"gp": 0.1}}
+    m = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=specs(gp))
+    m.month = 0
+    prog, pop = m.programmes[0], m.population
+    cand = np.flatnonzero(prog.eligible())
+    p = prog.referral_chance(cand)
+    rates = load_contacts()
+    np.testing.assert_allclose(p, 0.1 * rates.rate("gp", pop.state[cand], pop.health[cand], pop.age[cand]))
+    h = pop.health[cand]
+    assert p[h == 2].mean() > 2 * p[h == 0].mean()
+    jc = specs({**gp, "pathways": {"jobcentre": 0.1}})
+    m = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=jc)
+    m.month = 0
+    cand = np.flatnonzero(m.programmes[0].eligible())
+    p = m.programmes[0].referral_chance(cand)
+    s = m.population.state[cand]
+    assert p[s == 1].mean() > 4 * p[s == 2].mean()
+    # a direct (self-)referral rate adds to the pathways; the multiplier scales every route
+    both = specs({**gp, "pathways": {"jobcentre": 0.1}, "referral_rate": 0.05, "referral_multiplier": 2.0})
+    m2 = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=both)
+    m2.month = 0
+    q = m2.programmes[0].referral_chance(cand)
+    np.testing.assert_allclose(q, 1 - (1 - 0.1) * (1 - np.minimum(2 * p, 1)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import mesa
 import numpy as np
@@ -127,7 +127,13 @@ class ProgrammeSpec(_Strict):
     end: str | None = None
     places_per_year: float = Field(..., ge=0, description="starts a year across the programme's areas")
     support_months: int = Field(12, ge=1, le=36)
-    referral_rate: float = Field(..., ge=0, le=1, description="monthly chance an eligible resident is referred")
+    pathways: dict[Literal["gp", "jobcentre", "council", "voluntary", "community"],
+                   Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="service -> chance an eligible resident is referred at a contact with it "
+                                          "(contact rates: calibration/targets/service_contacts.csv)")
+    referral_rate: float = Field(0.0, ge=0, le=1, description="direct (self-)referral: monthly chance an eligible "
+                                                              "resident is referred outside the pathways")
+    referral_multiplier: float = Field(1.0, ge=0, le=20, description="scales every referral route (a lever)")
     take_up: float = Field(0.8, ge=0, le=1)
     eligibility: Eligibility = Eligibility()
     effect: Effect
@@ -161,7 +167,9 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "icb",
         "places_per_year": 5200,  # 59,000 targeted over ~18 months in 15 pilot areas; London has 2 (derived)
         "support_months": 6,
-        "referral_rate": 0.002,  # ASSUMPTION: GP / fit-note route, sweep 0.001-0.01 (fills today's places)
+        # single referral gateway from GPs and other health professionals, also Jobcentre (GLW plan; DWP)
+        "pathways": {"gp": 0.0017, "jobcentre": 0.002},  # ASSUMPTION: chance of referral at a contact, set so the
+        # eligible are referred at 0.002 a month on average, 70% through GPs (fills today's places); sweep x0.5-x5
         "take_up": 0.7,  # ASSUMPTION (voluntary), sweep 0.4-0.9
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": False},
@@ -174,7 +182,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "srp",
         "places_per_year": 14700,  # 81,000 places a year in England x London's share of working-age residents (derived)
         "support_months": 12,
-        "referral_rate": 0.004,  # ASSUMPTION, sweep 0.001-0.01
+        "pathways": {"gp": 0.002, "jobcentre": 0.0021, "council": 0.0053, "voluntary": 0.0083},  # ASSUMPTION:
+        # 0.004 a month on average, 40% GP, 30% Jobcentre, 15% council, 15% voluntary sector; sweep x0.25-x2.5
         "take_up": 0.6,  # ASSUMPTION (voluntary), sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": True},
@@ -188,7 +197,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "london",
         "places_per_year": 50000,  # GBP 127m a year in London (GLW plan) / GBP 2,500 per participant (NAO 2022)
         "support_months": 12,
-        "referral_rate": 0.15,  # ASSUMPTION: Jobcentre referral of eligible claimants, sweep 0.05-0.3
+        "pathways": {"jobcentre": 0.216},  # ASSUMPTION: Jobcentre referral (mandatory) of eligible claimants,
+        # 0.15 a month on average; sweep x0.33-x2
         "take_up": 0.85,  # 450,000 started of 530,000 referred (DWP Restart statistics 2023)
         "eligibility": {"states": ["unemployed"], "min_months_in_state": 9},
         "effect": {"into_work": 1.3, "after_months": 6,
@@ -200,7 +210,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "borough",
         "places_per_year": 10000,  # ASSUMPTION (trailblazer scale not published), sweep 5,000-30,000
         "support_months": 6,
-        "referral_rate": 0.02,  # ASSUMPTION, sweep 0.005-0.05
+        "pathways": {"jobcentre": 0.0403, "council": 0.0574, "voluntary": 0.0766},  # ASSUMPTION: 0.02 a month
+        # on average, half Jobcentre, a quarter each council and youth / voluntary services; sweep x0.25-x2.5
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "age": [16, 24], "in_education": False},
         "effect": {"into_work": 1.2, "after_months": 6,
@@ -219,7 +230,8 @@ DEFAULTS: dict[str, dict] = {
         "places_per_year": 500,  # ASSUMPTION: ~170 starts a year per site (a third of the estate's non-working
                                  # residents), sweep 250-1,000
         "support_months": 12,
-        "referral_rate": 0.03,  # ASSUMPTION: on-site outreach reaches an eligible resident every ~3 years, sweep 0.01-0.1
+        "pathways": {"community": 0.3},  # ASSUMPTION: on-site outreach refers an eligible resident about every
+        # 3 years (0.03 a month), sweep x0.33-x3
         "take_up": 0.6,  # ASSUMPTION (open access, voluntary), sweep 0.4-0.8
         "eligibility": {"states": ["unemployed", "inactive"]},
         "effect": {"into_work": 1.5, "after_months": 36,
@@ -235,7 +247,8 @@ DEFAULTS: dict[str, dict] = {
         "places_per_year": 3000,  # ASSUMPTION: today's targeted help (Flexible Support Fund, borough schemes) is not
                                   # published for London, sweep 1,000-10,000
         "support_months": 12,
-        "referral_rate": 0.01,  # ASSUMPTION (Jobcentre, family hubs, council), sweep 0.003-0.03
+        "pathways": {"jobcentre": 0.0362, "council": 0.0678},  # ASSUMPTION: 0.01 a month on average, 40%
+        # Jobcentre, 60% council incl. family hubs (in every borough by April 2026, GLW plan); sweep x0.3-x3
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["inactive"], "reasons": ["family_home"], "young_children": True},
         "effect": {"into_work": 2.0, "into_search": 2.0, "after_months": 12,
@@ -253,7 +266,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "borough",
         "places_per_year": 40000,  # ASSUMPTION (about GBP 80m of the GBP 370m), sweep 20,000-80,000
         "support_months": 9,  # course length: the qualification comes at its end (ASSUMPTION, sweep 3-12)
-        "referral_rate": 0.01,  # ASSUMPTION (Jobcentre, careers service, self-referral), sweep 0.003-0.03
+        "pathways": {"jobcentre": 0.0191, "council": 0.0217, "voluntary": 0.051},  # ASSUMPTION: 0.01 a month
+        # on average, half Jobcentre, 20% council, 30% voluntary / community outreach; sweep x0.3-x3
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "age": [19, 64], "in_education": False,
                         "qualifications": ["none", "rqf1", "rqf2", "other"]},
@@ -400,8 +414,25 @@ class Programme:
             m &= self.place
         return m
 
+    def referral_chance(self, cand: np.ndarray) -> np.ndarray:
+        """Monthly chance each resident ``cand`` is referred: through each pathway, the service's contact rate
+        for the resident (state, health, age) times the chance of referral at a contact; plus direct referral.
+        Integration hubs multiply the chance of referral at a contact in their boroughs."""
+        from glw_sim.interventions.contacts import load_contacts
+
+        pop, spec = self.model.population, self.spec
+        scale = spec.referral_multiplier * self.model.hub_referral[pop.borough[cand]]
+        miss = 1.0 - np.minimum(spec.referral_rate * scale, 1.0)
+        if spec.pathways:
+            rates = load_contacts()
+            state, health, age = pop.state[cand], pop.health[cand], pop.age[cand]
+            for service, r in spec.pathways.items():
+                miss *= 1.0 - np.minimum(rates.rate(service, state, health, age) * r * scale, 1.0)
+        return 1.0 - miss
+
     def refer(self) -> None:
-        """Eligible residents not already in the programme are referred and, if they take it up, wait.
+        """Eligible residents not already in the programme are referred (:meth:`referral_chance`) and, if they
+        take it up, wait.
 
         Integration hubs raise referral and take-up in their boroughs (``model.hub_referral`` and
         ``model.hub_take_up``, per borough): the No Wrong Door mechanism, not a direct employment effect."""
@@ -410,7 +441,7 @@ class Programme:
         cand = np.flatnonzero(self.eligible() & (self.status == 0))
         u = self.model._u(100 + 3 * self.index, cand)
         b = self.model.population.borough[cand]
-        refer_p = np.minimum(self.spec.referral_rate * self.model.hub_referral[b], 1.0)
+        refer_p = self.referral_chance(cand)
         take_p = np.minimum(self.spec.take_up * self.model.hub_take_up[b], 1.0)
         joined = cand[u < refer_p * take_p]
         self.referrals = float(self.model.population.weight[cand[u < refer_p]].sum())

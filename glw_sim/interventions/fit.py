@@ -52,9 +52,9 @@ TIED = {"childcare": ("into_search",)}
 
 #: Programmes too small to give a precise cohort are measured in a larger version (the effect per
 #: participant is what is fitted; the programme's size matters only through displacement).
-MEASURE_AS = {"workwell": {"areas": {"all": True}, "places_per_year": 26000, "referral_rate": 0.006},
+MEASURE_AS = {"workwell": {"areas": {"all": True}, "places_per_year": 26000, "referral_multiplier": 3.0},
               "jobs_plus": {"areas": {"all": True}, "place": {"share_of_borough": 0.05}, "places_per_year": 40000},
-              "childcare": {"places_per_year": 20000, "referral_rate": 0.03}}
+              "childcare": {"places_per_year": 20000, "referral_multiplier": 3.0}}
 
 FIT_SCALE = 0.1  # ~650,000 agents: a cohort of several hundred starters, paired with its counterfactual
 #: Place-based programmes measure every resident of the place (tens of thousands of agents at 4%)
