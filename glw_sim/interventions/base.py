@@ -75,12 +75,21 @@ class Eligibility(_Strict):
 class Effect(_Strict):
     """Multipliers on participants' monthly transition probabilities while supported, fading afterwards.
 
-    The transitions a programme can act on: ``into_work`` (unemployed or inactive -> employed) and
-    ``into_search`` (inactive -> unemployed, i.e. starting to look for work). Any other key is refused."""
+    The transitions a programme can act on: ``into_work`` (unemployed or inactive -> employed),
+    ``into_search`` (inactive -> unemployed, i.e. starting to look for work) and ``leave_work`` (employed ->
+    unemployed or inactive: in-work support keeps participants who are in work there; below 1 = fewer exits).
+    Any other key is refused. After support the effect fades over ``after_months``: linearly to nothing
+    (``decay: linear``), or halving every ``half_life_months`` and ending at ``after_months``
+    (``decay: exponential``)."""
 
     into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
     into_search: float = Field(1.0, ge=0, le=20, description="multiplier on inactive -> unemployed while supported")
+    leave_work: float = Field(1.0, ge=0, le=5, description="multiplier on leaving work while supported (in-work "
+                                                           "support; 1 = no effect)")
     after_months: int = Field(6, ge=0, le=84, description="months over which the effect fades after support")
+    decay: Literal["linear", "exponential"] = "linear"
+    half_life_months: float = Field(6.0, gt=0, le=120, description="exponential decay: months for the after-effect "
+                                                                    "to halve")
     source: str = ""
 
 
@@ -487,8 +496,12 @@ class Programme:
         idx, frac = [sup], [np.ones(len(sup))]
         after = np.flatnonzero(self.status == self.AFTER)
         if len(after) and eff.after_months > 0:
+            t = self.model.month - self.since[after]
             idx.append(after)
-            frac.append(np.clip(1.0 - (self.model.month - self.since[after]) / eff.after_months, 0.0, 1.0))
+            if eff.decay == "linear":
+                frac.append(np.clip(1.0 - t / eff.after_months, 0.0, 1.0))
+            else:
+                frac.append(np.where(t < eff.after_months, 0.5 ** (t / eff.half_life_months), 0.0))
         if self.place is not None and self.spec.place.spillover > 0 and self.active():
             nb = np.flatnonzero(self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER))
             idx.append(nb)
@@ -497,7 +510,8 @@ class Programme:
 
     def apply(self, multiplier: np.ndarray, moves: np.ndarray | None = None) -> None:
         """Multiply the chances of the residents the programme reaches (:meth:`exposure`): into work
-        (``multiplier``) and, given ``moves`` (multipliers on moving to U and to I, shape (2, n)), into search."""
+        (``multiplier``) and, given ``moves`` (multipliers on moving to U and to I, shape (2, n)), into search
+        (inactive -> U) and out of work (employed -> U and -> I)."""
         eff = self.spec.effect
         idx, frac = self.exposure()
         if not len(idx):
@@ -508,6 +522,11 @@ class Programme:
             inactive = self.model.population.state[idx] == LabourState.INACTIVE
             f = np.where(full, eff.into_search, 1.0 + (eff.into_search - 1.0) * frac)
             moves[0, idx[inactive]] *= f[inactive]
+        if moves is not None and eff.leave_work != 1.0:
+            employed = self.model.population.state[idx] == LabourState.EMPLOYED
+            f = np.where(full, eff.leave_work, 1.0 + (eff.leave_work - 1.0) * frac)[employed]
+            moves[0, idx[employed]] *= f
+            moves[1, idx[employed]] *= f
 
     def _qualify(self, idx: np.ndarray) -> None:
         """Course ends for residents ``idx``: those who achieve (keyed draw) gain ``levels`` of qualification, and
