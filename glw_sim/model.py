@@ -125,6 +125,8 @@ class GLWModel(mesa.Model):
         self._p = np.zeros((3, n), dtype=np.float64)  # this month's move probabilities to E, U, I
         #: multiplier on each resident's chance of moving into work (the hook programmes act through)
         self.work_multiplier = np.ones(n, dtype=np.float64)
+        #: multipliers on each resident's chances of moving to U and to I (programmes: search, staying in work)
+        self.move_multiplier = np.ones((2, n), dtype=np.float64)
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
         self._key_seed = int(self.rng.integers(2**62))
@@ -268,8 +270,9 @@ class GLWModel(mesa.Model):
         if not self.employability and not self.programmes:
             return
         self.work_multiplier[:] = 1.0
+        self.move_multiplier[:] = 1.0
         for prog in self.programmes:
-            prog.apply(self.work_multiplier)
+            prog.apply(self.work_multiplier, self.move_multiplier)
         for e, mask in self._active_levers():
             self.work_multiplier[mask] *= e.multiplier
 
@@ -310,8 +313,7 @@ class GLWModel(mesa.Model):
             self._redraw_state(leavers)
             self._entered[leavers] = self.month
             for prog in self.programmes:
-                prog.status[leavers] = 0
-                prog.ever_started[leavers] = False
+                prog.reset(leavers)
         if self.migration == "balance":
             K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
         return birthday
@@ -384,6 +386,8 @@ class GLWModel(mesa.Model):
         pop, hz = self.population, self.hazards
         desired = self._desired_moves_into_work()
         p = self._p
+        if self.programmes:
+            p[1:] *= self.move_multiplier
         job_factor = self.market.job_factors(desired, self.month)
         u = self._u(self.MOVE, np.arange(len(pop)))
         K.apply_moves(pop.state, pop.reason, pop.months_in_state, pop.borough, u, p[0], p[1], p[2],

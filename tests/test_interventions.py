@@ -78,6 +78,26 @@ def test_programme_raises_employment_and_reports_cost(fitted):
     ("{type: restart, start: 2027-01, end: 2026-01}", "before start"),
     ("{type: restart, effect: {inactive_to_retired: 2}}", "interventions.0.effect.inactive_to_retired: unknown key"),
     ("{type: generic}", "interventions.0.places_per_year: required"),
+    ("{type: jobs_plus, areas: {boroughs: [Atlantis]}}", "unknown borough"),
+    ("{type: jobs_plus, places_per_year: -1}", "interventions.0.places_per_year"),
+    ("{type: jobs_plus, place: {share_of_borough: 1.5}}", "interventions.0.place.share_of_borough"),
+    ("{type: jobs_plus, start: 2027-01, end: 2026-01}", "before start"),
+    ("{type: jobs_plus, effect: {employed_to_retired: 2}}", "effect.employed_to_retired: unknown key"),
+    ("{type: childcare, areas: {srp: [Wessex]}}", "unknown sub-regional partnership"),
+    ("{type: childcare, places_per_year: -100}", "interventions.0.places_per_year"),
+    ("{type: childcare, eligibility: {reasons: [on_holiday]}}", "interventions.0.eligibility.reasons.0"),
+    ("{type: childcare, start: 2026-05, end: 2026-04}", "before start"),
+    ("{type: childcare, effect: {inactive_to_retired: 2}}", "effect.inactive_to_retired: unknown key"),
+    ("{type: adult_skills, areas: {boroughs: [Gotham]}}", "unknown borough"),
+    ("{type: adult_skills, places_per_year: -3}", "interventions.0.places_per_year"),
+    ("{type: adult_skills, skills: {achieve: 1.5}}", "interventions.0.skills.achieve"),
+    ("{type: adult_skills, start: 2026-05, end: 2025-04}", "before start"),
+    ("{type: adult_skills, effect: {qualification_to_phd: 2}}", "effect.qualification_to_phd: unknown key"),
+    ("{type: workwell, pathways: {pharmacy: 0.1}}", "interventions.0.pathways.pharmacy"),
+    ("{type: workwell, pathways: {gp: 1.5}}", "interventions.0.pathways.gp"),
+    ("{type: restart, referral_multiplier: -1}", "interventions.0.referral_multiplier"),
+    ("{type: connect_to_work, effect: {leave_work: -0.5}}", "interventions.0.effect.leave_work"),
+    ("{type: connect_to_work, effect: {decay: sudden}}", "interventions.0.effect.decay"),
 ])
 def test_bad_intervention_input_is_one_line(tmp_path, capsys, entry, field):
     p = tmp_path / "s.yaml"
@@ -87,21 +107,25 @@ def test_bad_intervention_input_is_one_line(tmp_path, capsys, entry, field):
     assert code == 2 and len(err) == 1 and str(p) in err[0] and field in err[0], err
 
 
-@pytest.mark.parametrize("kind", ["workwell", "connect_to_work", "restart", "youth_guarantee"])
+@pytest.mark.parametrize("kind", ["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare",
+                                  "adult_skills"])
 def test_built_in_programme_reproduces_its_evidence(kind):
     """With its fitted default, a programme's participants gain the source's effect at follow-up.
 
     Measured on an independent seed (Youth Guarantee: its source's interval, -1 to +3 pp, is the target
     range itself). Tolerance 2 pp: within the source's confidence interval (the Health-led
     Trials' +4 pp is significant at the 1% level, so its 95% interval is at least +/-3 pp), and about three
-    times the model's own seed-to-seed SD of the paired measurement at scale 0.1 (0.3-0.7 pp).
+    times the model's own seed-to-seed SD of the paired measurement at scale 0.1 (0.3-0.7 pp). JobsPlus
+    (residents of the estates, +3 pp at 36 months, derived range 0-6 pp), childcare (+9 pp, derived range 7-12 pp
+    from the source's 3.5 pp over a 0.3-0.5 non-working share) and adult skills (+2 pp, range 0-5 pp; not fitted,
+    the gain comes from the higher qualification) are inside their ranges with the same tolerance.
     """
     from glw_sim.interventions import DEFAULTS
-    from glw_sim.interventions.fit import TARGETS, measured_effect
+    from glw_sim.interventions.fit import NOT_FITTED, TARGETS, measured_effect
 
     target, follow_up, _ = TARGETS[kind]
     mult = DEFAULTS[kind]["effect"]["into_work"]
-    assert mult > 1.0
+    assert mult > 1.0 or kind in NOT_FITTED  # adult skills: lock-in while studying, gains from the qualification
     effect = measured_effect(kind, mult, seed=29, follow_up=follow_up)
     assert abs(effect - target) < 0.02, (kind, effect, target)
 
@@ -150,3 +174,153 @@ def test_integration_hubs_raise_referrals_only_where_they_run(fitted):
     assert (with_hub[inside] > 1.5 * without[inside]).all()
     np.testing.assert_array_equal(with_hub[outside], without[outside])  # same random numbers, no hub
     assert m.spending > 0
+
+
+def test_jobs_plus_acts_on_its_estates_with_spillover_to_neighbours(fitted):
+    """JobsPlus serves only the residents of its estates, in its boroughs; neighbours who do not take part gain
+    through spill-over, and gain exactly nothing when spill-over is zero (common random numbers)."""
+    entry = {"type": "jobs_plus", "effect": {"into_work": 3.0}, "place": {"share_of_borough": 0.1},
+             "places_per_year": 20000}
+    m, b = pair(fitted, specs(entry), months=12, vacancy_level=100.0)
+    prog, pop = m.programmes[0], m.population
+    geo = m.targets.geography
+    inside = np.isin(pop.borough, [geo.index(x) for x in ("Waltham Forest", "Bromley", "Barnet")])
+    assert prog.place.any() and not (prog.place & ~inside).any()  # estates only in the three pilot boroughs
+    assert not (prog.ever_started & ~prog.place).any()  # only estate residents start
+    w = pop.weight.astype(np.float64)
+    # estates concentrate worklessness (workless_odds) and hold about share_of_borough of their boroughs
+    b0 = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=specs(entry))
+    share = w[b0.programmes[0].place].sum() / w[inside].sum()
+    assert 0.07 < share < 0.13
+    emp0 = b0.population.state == 0
+    assert w[b0.programmes[0].place & emp0].sum() / w[b0.programmes[0].place].sum() < w[inside & emp0].sum() / w[inside].sum()
+    diff = m.borough_records[-1][1][:, 0] - b.borough_records[-1][1][:, 0]
+    outside = [i for i in range(33) if not inside[pop.borough == i].any()]
+    assert np.all(diff[outside] == 0)
+    neighbours = prog.place & ~prog.ever_started
+    gain = w[neighbours & (pop.state == 0)].sum() - w[neighbours & (b.population.state == 0)].sum()
+    assert gain > 0
+    m0, b0 = pair(fitted, specs({**entry, "place": {"share_of_borough": 0.1, "spillover": 0.0}}), months=12,
+                  vacancy_level=100.0)
+    nb = m0.programmes[0].place & ~m0.programmes[0].ever_started
+    # without spill-over, non-participants move only through their own random numbers: identical to baseline
+    # except for residents whose moves were displaced (none under plentiful vacancies)
+    assert np.array_equal(m0.population.state[nb], b0.population.state[nb])
+
+
+def test_childcare_serves_inactive_parents_and_raises_search(fitted):
+    """Childcare support: only parents of under-5s inactive looking after family are eligible; its effect on
+    starting to look for work (inactive -> unemployed) shows among participants."""
+    from glw_sim.states import InactivityReason
+
+    entry = {"type": "childcare", "places_per_year": 60000, "referral_rate": 0.05,
+             "effect": {"into_work": 1.0, "into_search": 4.0}}
+    m, b = pair(fitted, specs(entry), months=8, vacancy_level=100.0)
+    pop = m.population
+    el = m.programmes[0].eligible()
+    assert el.any()
+    assert pop.young_children[el].all() and (pop.state[el] == 2).all()
+    assert (pop.reason[el] == InactivityReason.FAMILY_HOME).all()
+    cohort = m.programmes[0].ever_started
+    w = pop.weight.astype(np.float64)
+    assert w[cohort & (pop.state == 1)].sum() > 1.5 * w[cohort & (b.population.state == 1)].sum()
+
+
+def test_adult_skills_raise_qualifications_after_the_course_and_hazards_follow(fitted):
+    """Adult skills: a qualification a level up arrives only when the course ends (the delay), for about
+    ``achieve`` of starters; employment then moves through the qualification-dependent hazards alone."""
+    entry = {"type": "adult_skills", "places_per_year": 200000, "referral_rate": 0.05, "support_months": 4,
+             "skills": {"achieve": 0.6}, "effect": {"into_work": 1.0}}
+    m = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=specs(entry), labour_demand={"vacancy_level": 100.0})
+    b = GLWModel(scale=0.02, seed=9, fitted=fitted, labour_demand={"vacancy_level": 100.0})
+    q0 = m.population.qualification.copy()
+    first_start = None
+    for t in range(1, 13):
+        m.step()
+        b.step()
+        prog = m.programmes[0]
+        if first_start is None and prog.ever_started.any():
+            first_start = t
+        if first_start is not None and t < first_start + 4:
+            assert not prog.qualified.any()  # nothing before the course ends
+    prog, pop = m.programmes[0], m.population
+    up = prog.qualified
+    assert up.any() and not (up & ~prog.ever_started).any()
+    ended = prog.ever_started & (prog.status != prog.SUPPORTED) & (prog.status != prog.WAITING)
+    share = pop.weight[up].sum() / pop.weight[ended].sum()
+    assert 0.5 < share < 0.7
+    rank = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 1.5])  # 'other' sits about level 1 (ASSUMPTION)
+    assert (rank[pop.qualification[up]] > rank[q0[up]]).all()  # a level up (two after a second course)
+    same = ~up & (m._entered < 0)  # slots not taken over by 16-year-old entrants
+    assert (pop.qualification[same] == q0[same]).all()
+    assert m.records[-1]["programme.adult_skills.qualifications"] >= 0
+    w = pop.weight.astype(np.float64)
+    gain = w[up & (pop.state == 0)].sum() - w[up & (b.population.state == 0)].sum()
+    assert gain > 0  # with no direct effect, the gain comes from the higher qualification's hazards
+
+
+def test_referral_pathways_follow_contact_rates(fitted):
+    """Referral happens at contacts: through GPs, residents with a disability (who consult more) are referred more
+    often than those without a condition; Jobcentre pathways reach the unemployed far more than the inactive;
+    the referral chance is exactly the contact-rate table times the pathway's chance at a contact."""
+    from glw_sim.interventions.contacts import load_contacts
+
+    gp = {"type": "generic", "places_per_year": 1000, "cost_per_start": 0, "effect": {"into_work": 1.0},
+          "pathways": {"gp": 0.1}}
+    m = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=specs(gp))
+    m.month = 0
+    prog, pop = m.programmes[0], m.population
+    cand = np.flatnonzero(prog.eligible())
+    p = prog.referral_chance(cand)
+    rates = load_contacts()
+    np.testing.assert_allclose(p, 0.1 * rates.rate("gp", pop.state[cand], pop.health[cand], pop.age[cand]))
+    h = pop.health[cand]
+    assert p[h == 2].mean() > 2 * p[h == 0].mean()
+    jc = specs({**gp, "pathways": {"jobcentre": 0.1}})
+    m = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=jc)
+    m.month = 0
+    cand = np.flatnonzero(m.programmes[0].eligible())
+    p = m.programmes[0].referral_chance(cand)
+    s = m.population.state[cand]
+    assert p[s == 1].mean() > 4 * p[s == 2].mean()
+    # a direct (self-)referral rate adds to the pathways; the multiplier scales every route
+    both = specs({**gp, "pathways": {"jobcentre": 0.1}, "referral_rate": 0.05, "referral_multiplier": 2.0})
+    m2 = GLWModel(scale=0.02, seed=9, fitted=fitted, interventions=both)
+    m2.month = 0
+    q = m2.programmes[0].referral_chance(cand)
+    np.testing.assert_allclose(q, 1 - (1 - 0.1) * (1 - np.minimum(2 * p, 1)))
+
+
+def test_in_work_support_keeps_participants_in_work(fitted):
+    """``leave_work`` below 1: participants who are in work while supported leave it less often."""
+    entry = {"type": "generic", "places_per_year": 100000, "cost_per_start": 100, "support_months": 12,
+             "referral_rate": 0.1, "eligibility": {"states": ["employed"]},
+             "effect": {"into_work": 1.0, "leave_work": 0.2}}
+    m, b = pair(fitted, specs(entry), months=8, vacancy_level=100.0)
+    cohort = m.programmes[0].ever_started
+    w = m.population.weight.astype(np.float64)
+    kept, kept_b = w[cohort & (m.population.state == 0)].sum(), w[cohort & (b.population.state == 0)].sum()
+    assert kept > kept_b
+    # exits from work among participants fall by much more than noise: the baseline loses several times more
+    lost, lost_b = w[cohort].sum() - kept, w[cohort].sum() - kept_b
+    assert lost < 0.6 * lost_b
+
+
+@pytest.mark.parametrize("decay,expected", [
+    ("linear", [1.0, 0.75, 0.5, 0.25, 0.0]),
+    ("exponential", [1.0, 0.5 ** 0.5, 0.5, 0.5 ** 1.5, 0.0]),
+])
+def test_after_effect_decays(fitted, decay, expected):
+    """After support the effect fades: linearly over ``after_months`` or halving every ``half_life_months``."""
+    entry = {"type": "generic", "places_per_year": 1000, "cost_per_start": 0,
+             "effect": {"into_work": 2.0, "after_months": 8, "decay": decay, "half_life_months": 4}}
+    m = GLWModel(scale=0.01, seed=3, fitted=fitted, interventions=specs(entry))
+    prog = m.programmes[0]
+    m.month = 20
+    prog.status[:5] = prog.AFTER
+    prog.since[:5] = [20, 18, 16, 14, 12]  # 0, 2, 4, 6 and 8 months after support
+    idx, frac = prog.exposure()
+    np.testing.assert_allclose(frac[np.argsort(idx)], expected)
+    mult = np.ones(len(m.population))
+    prog.apply(mult)
+    np.testing.assert_allclose(mult[:5], 1.0 + np.array(expected))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import mesa
 import numpy as np
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from glw_sim.geography import load_geography
 from glw_sim.months import check_month, is_active
-from glw_sim.states import Health, LabourState
+from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
 
 class _Strict(BaseModel):
@@ -64,18 +64,71 @@ class Eligibility(_Strict):
     min_months_in_state: int = Field(0, ge=0)
     wants_job_only: bool = False
     in_education: bool | None = Field(None, description="None: either; false: not in full-time education")
+    reasons: list[Literal["student", "family_home", "temp_sick", "long_term_sick", "discouraged", "retired",
+                          "other"]] | None = Field(None, description="inactive residents only with these main reasons "
+                                                                     "(the unemployed and employed are unaffected)")
+    young_children: bool | None = Field(None, description="None: either; true: parents of a child under 5")
+    qualifications: list[Literal["none", "rqf1", "rqf2", "rqf3", "rqf4_plus", "other"]] | None = Field(
+        None, description="highest qualification held")
 
 
 class Effect(_Strict):
-    """Effect on the monthly chance of moving into work (a multiplier) while supported, fading afterwards."""
+    """Multipliers on participants' monthly transition probabilities while supported, fading afterwards.
+
+    The transitions a programme can act on: ``into_work`` (unemployed or inactive -> employed),
+    ``into_search`` (inactive -> unemployed, i.e. starting to look for work) and ``leave_work`` (employed ->
+    unemployed or inactive: in-work support keeps participants who are in work there; below 1 = fewer exits).
+    Any other key is refused. After support the effect fades over ``after_months``: linearly to nothing
+    (``decay: linear``), or halving every ``half_life_months`` and ending at ``after_months``
+    (``decay: exponential``)."""
 
     into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
-    after_months: int = Field(6, ge=0, le=60, description="months over which the effect fades after support")
+    into_search: float = Field(1.0, ge=0, le=20, description="multiplier on inactive -> unemployed while supported")
+    leave_work: float = Field(1.0, ge=0, le=5, description="multiplier on leaving work while supported (in-work "
+                                                           "support; 1 = no effect)")
+    after_months: int = Field(6, ge=0, le=84, description="months over which the effect fades after support")
+    decay: Literal["linear", "exponential"] = "linear"
+    half_life_months: float = Field(6.0, gt=0, le=120, description="exponential decay: months for the after-effect "
+                                                                    "to halve")
     source: str = ""
 
 
+class Skills(_Strict):
+    """A course that raises the participant's highest qualification when it ends (after ``support_months``, the
+    delay); the qualification then changes their monthly chances through the model's qualification-dependent
+    hazards (the state model's shares), not through a separate bonus."""
+
+    achieve: float = Field(0.5, ge=0, le=1, description="chance a start ends with a qualification above the one held "
+                                                       "(ASSUMPTION, sweep 0.3-0.8)")
+    levels: int = Field(1, ge=1, le=2, description="RQF levels gained")
+
+
+#: Next qualification up: none -> RQF1 -> RQF2 -> RQF3 -> RQF4+; 'other' (mostly unmapped or foreign) -> RQF2
+#: (ASSUMPTION: other qualifications sit about level 1).
+NEXT_QUALIFICATION = np.array([1, 2, 3, 4, 4, 2], dtype=np.uint8)
+
+
+class Place(_Strict):
+    """Place-based delivery (JobsPlus): the programme serves the residents of targeted estates in its areas.
+
+    The population has no addresses, so a share of each area borough's working-age residents is flagged as
+    living on the targeted estates (drawn once, at the start, with common random numbers); residents who are
+    not in work are ``workless_odds`` times as likely (odds) to be flagged, because social-housing estates
+    concentrate worklessness. Residents of the place who are not participants get ``spillover`` of the
+    participants' effect while the programme runs (neighbour outreach, the "community support for work"
+    component of Jobs-Plus)."""
+
+    share_of_borough: float = Field(..., gt=0, le=1, description="share of an area borough's working-age residents "
+                                                                  "living on the targeted estates (ASSUMPTION)")
+    workless_odds: float = Field(2.0, ge=1, le=10, description="odds ratio of not being in work, estate vs borough "
+                                                               "(ASSUMPTION, sweep 1-4)")
+    spillover: float = Field(0.3, ge=0, le=1, description="share of the participants' effect reaching other residents "
+                                                          "of the place (ASSUMPTION, sweep 0-0.6)")
+
+
 class ProgrammeSpec(_Strict):
-    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "generic"]
+    type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
+                  "generic"]
     name: str | None = None
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
@@ -83,10 +136,18 @@ class ProgrammeSpec(_Strict):
     end: str | None = None
     places_per_year: float = Field(..., ge=0, description="starts a year across the programme's areas")
     support_months: int = Field(12, ge=1, le=36)
-    referral_rate: float = Field(..., ge=0, le=1, description="monthly chance an eligible resident is referred")
+    pathways: dict[Literal["gp", "jobcentre", "council", "voluntary", "community"],
+                   Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="service -> chance an eligible resident is referred at a contact with it "
+                                          "(contact rates: calibration/targets/service_contacts.csv)")
+    referral_rate: float = Field(0.0, ge=0, le=1, description="direct (self-)referral: monthly chance an eligible "
+                                                              "resident is referred outside the pathways")
+    referral_multiplier: float = Field(1.0, ge=0, le=20, description="scales every referral route (a lever)")
     take_up: float = Field(0.8, ge=0, le=1)
     eligibility: Eligibility = Eligibility()
     effect: Effect
+    place: Place | None = Field(None, description="place-based delivery on targeted estates (JobsPlus)")
+    skills: Skills | None = Field(None, description="a course raising the qualification held (adult skills)")
     cost_per_start: float = Field(..., ge=0, description="GBP per start")
 
     @field_validator("start", "end", mode="before")
@@ -115,7 +176,9 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "icb",
         "places_per_year": 5200,  # 59,000 targeted over ~18 months in 15 pilot areas; London has 2 (derived)
         "support_months": 6,
-        "referral_rate": 0.002,  # ASSUMPTION: GP / fit-note route, sweep 0.001-0.01 (fills today's places)
+        # single referral gateway from GPs and other health professionals, also Jobcentre (GLW plan; DWP)
+        "pathways": {"gp": 0.0017, "jobcentre": 0.002},  # ASSUMPTION: chance of referral at a contact, set so the
+        # eligible are referred at 0.002 a month on average, 70% through GPs (fills today's places); sweep x0.5-x5
         "take_up": 0.7,  # ASSUMPTION (voluntary), sweep 0.4-0.9
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": False},
@@ -128,7 +191,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "srp",
         "places_per_year": 14700,  # 81,000 places a year in England x London's share of working-age residents (derived)
         "support_months": 12,
-        "referral_rate": 0.004,  # ASSUMPTION, sweep 0.001-0.01
+        "pathways": {"gp": 0.002, "jobcentre": 0.0021, "council": 0.0053, "voluntary": 0.0083},  # ASSUMPTION:
+        # 0.004 a month on average, 40% GP, 30% Jobcentre, 15% council, 15% voluntary sector; sweep x0.25-x2.5
         "take_up": 0.6,  # ASSUMPTION (voluntary), sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": True},
@@ -142,7 +206,8 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "london",
         "places_per_year": 50000,  # GBP 127m a year in London (GLW plan) / GBP 2,500 per participant (NAO 2022)
         "support_months": 12,
-        "referral_rate": 0.15,  # ASSUMPTION: Jobcentre referral of eligible claimants, sweep 0.05-0.3
+        "pathways": {"jobcentre": 0.216},  # ASSUMPTION: Jobcentre referral (mandatory) of eligible claimants,
+        # 0.15 a month on average; sweep x0.33-x2
         "take_up": 0.85,  # 450,000 started of 530,000 referred (DWP Restart statistics 2023)
         "eligibility": {"states": ["unemployed"], "min_months_in_state": 9},
         "effect": {"into_work": 1.3, "after_months": 6,
@@ -154,13 +219,73 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "borough",
         "places_per_year": 10000,  # ASSUMPTION (trailblazer scale not published), sweep 5,000-30,000
         "support_months": 6,
-        "referral_rate": 0.02,  # ASSUMPTION, sweep 0.005-0.05
+        "pathways": {"jobcentre": 0.0403, "council": 0.0574, "voluntary": 0.0766},  # ASSUMPTION: 0.02 a month
+        # on average, half Jobcentre, a quarter each council and youth / voluntary services; sweep x0.25-x2.5
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "age": [16, 24], "in_education": False},
         "effect": {"into_work": 1.2, "after_months": 6,
                    "source": "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp employment at 2 years "
                              "(not significant); +1 pp midpoint (ASSUMPTION)"},
         "cost_per_start": 7000,  # Kickstart, about GBP 7,000 per participant (NAO 2021)
+    },
+    "jobs_plus": {
+        # today: three London pilots on housing-association estates in Leyton (Waltham Forest), Penge (Bromley)
+        # and East Finchley (Barnet) (Get London Working plan 2025, JobsPlus case study)
+        "areas": {"boroughs": ["Waltham Forest", "Bromley", "Barnet"]},
+        "organised_by": "borough",
+        "place": {"share_of_borough": 0.008,  # ASSUMPTION: one estate of ~1,500 working-age residents per borough
+                                               # of ~190,000 (derived), sweep 0.003-0.02
+                  "workless_odds": 2.0, "spillover": 0.3},
+        "places_per_year": 500,  # ASSUMPTION: ~170 starts a year per site (a third of the estate's non-working
+                                 # residents), sweep 250-1,000
+        "support_months": 12,
+        "pathways": {"community": 0.3},  # ASSUMPTION: on-site outreach refers an eligible resident about every
+        # 3 years (0.03 a month), sweep x0.33-x3
+        "take_up": 0.6,  # ASSUMPTION (open access, voluntary), sweep 0.4-0.8
+        "eligibility": {"states": ["unemployed", "inactive"]},
+        "effect": {"into_work": 1.5, "after_months": 36,
+                   "source": "Jobs-Plus demonstration, 3 fully implemented US sites: +16% annual earnings over 7 "
+                             "years, effects persisting 3 years after the programme (Bloom, Riccio & Verma 2005; "
+                             "Riccio 2010, MDRC); employment share of the gain derived (ASSUMPTION)"},
+        "cost_per_start": 2500,  # ASSUMPTION (UK pilot unit cost not published), sweep 1,500-5,000
+    },
+    "childcare": {
+        # funded childcare and help to arrange it for parents of under-5s who are inactive looking after family
+        "areas": {"all": True},
+        "organised_by": "borough",
+        "places_per_year": 3000,  # ASSUMPTION: today's targeted help (Flexible Support Fund, borough schemes) is not
+                                  # published for London, sweep 1,000-10,000
+        "support_months": 12,
+        "pathways": {"jobcentre": 0.0362, "council": 0.0678},  # ASSUMPTION: 0.01 a month on average, 40%
+        # Jobcentre, 60% council incl. family hubs (in every borough by April 2026, GLW plan); sweep x0.3-x3
+        "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
+        "eligibility": {"states": ["inactive"], "reasons": ["family_home"], "young_children": True},
+        "effect": {"into_work": 2.0, "into_search": 2.0, "after_months": 12,
+                   "source": "Brewer, Cattan, Crawford & Rabe (2022, Labour Economics 74:102100; IFS BN189): full-time "
+                             "free childcare raised employment of mothers whose youngest child was eligible by 3.5 pp "
+                             "and participation by 5.7 pp after a year; per non-working mother (~40%) about +9 pp "
+                             "(derived)"},
+        "cost_per_start": 6000,  # ASSUMPTION: a year of part-funded childcare in London, sweep 3,000-12,000
+    },
+    "adult_skills": {
+        # GLA's delegated Adult Skills Fund, Free Courses for Jobs and Skills Bootcamps: about GBP 370m a year,
+        # residents 19+ (Get London Working plan 2025, section 3); here the courses that lead to a qualification
+        # for residents out of work without a level-3 qualification
+        "areas": {"all": True},
+        "organised_by": "borough",
+        "places_per_year": 40000,  # ASSUMPTION (about GBP 80m of the GBP 370m), sweep 20,000-80,000
+        "support_months": 9,  # course length: the qualification comes at its end (ASSUMPTION, sweep 3-12)
+        "pathways": {"jobcentre": 0.0191, "council": 0.0217, "voluntary": 0.051},  # ASSUMPTION: 0.01 a month
+        # on average, half Jobcentre, 20% council, 30% voluntary / community outreach; sweep x0.3-x3
+        "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
+        "eligibility": {"states": ["unemployed", "inactive"], "age": [19, 64], "in_education": False,
+                        "qualifications": ["none", "rqf1", "rqf2", "other"]},
+        "skills": {"achieve": 0.5, "levels": 1},
+        "effect": {"into_work": 0.9, "after_months": 0,
+                   "source": "lock-in while studying: training programmes' short-run effects are small or negative, "
+                             "larger after 2-3 years (Card, Kluve & Weber 2018, JEEA 16(3):894-931); 0.9 ASSUMPTION, "
+                             "sweep 0.7-1.0"},
+        "cost_per_start": 2000,  # ASSUMPTION, sweep 1,000-4,000
     },
 }
 
@@ -228,6 +353,8 @@ class Programme:
         self.since = np.zeros(n, dtype=np.int32)  # month of joining the list / starting / leaving support
         self.provider_of_borough = np.full(33, -1, dtype=np.int64)
         self.ever_started = np.zeros(n, dtype=bool)
+        self.qualified = np.zeros(n, dtype=bool)  # gained a qualification on the course (adult skills)
+        self.achieved = 0.0  # this month's qualifications gained (weighted)
         area = spec.areas.mask()
         geo = model.targets.geography
         pop_b = model.targets.borough_population
@@ -248,6 +375,27 @@ class Programme:
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
         self.referrals = 0.0
+        self.place = self._place_mask(area) if spec.place is not None else None
+
+    def _place_mask(self, area: np.ndarray) -> np.ndarray:
+        """Residents living on the targeted estates: in each area borough, ``share_of_borough`` of its weight,
+        non-workers over-represented by ``workless_odds`` (a logistic intercept per borough, by bisection)."""
+        pop, pl = self.model.population, self.spec.place
+        w = pop.weight.astype(np.float64)
+        b = pop.borough.astype(np.intp)
+        shift = np.where(pop.state != LabourState.EMPLOYED, np.log(pl.workless_odds), 0.0)
+        target = pl.share_of_borough * np.bincount(b, weights=w, minlength=33)
+        lo, hi = np.full(33, -30.0), np.full(33, 30.0)
+        for _ in range(60):  # bisection on 33 intercepts at once
+            mid = 0.5 * (lo + hi)
+            p = 1.0 / (1.0 + np.exp(-(mid[b] + shift)))
+            low = np.bincount(b, weights=w * p, minlength=33) < target
+            lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
+        p = 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi))[b] - shift))
+        from glw_sim.kernels import keyed_uniforms
+
+        u = keyed_uniforms(self.model._key_seed, 0, 150 + self.index, np.arange(len(pop), dtype=np.int64))
+        return (u < p) & area[b]
 
     # -- monthly cycle ------------------------------------------------------------------
     def active(self) -> bool:
@@ -265,11 +413,36 @@ class Programme:
             m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
         if e.in_education is not None:
             m &= pop.in_education == e.in_education
+        if e.reasons is not None:
+            m &= (pop.state != LabourState.INACTIVE) | np.isin(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
+        if e.young_children is not None:
+            m &= pop.young_children == e.young_children
+        if e.qualifications is not None:
+            m &= np.isin(pop.qualification, [Qualification[q.upper()] for q in e.qualifications])
         m &= self.provider_of_borough[pop.borough] >= 0
+        if self.place is not None:
+            m &= self.place
         return m
 
+    def referral_chance(self, cand: np.ndarray) -> np.ndarray:
+        """Monthly chance each resident ``cand`` is referred: through each pathway, the service's contact rate
+        for the resident (state, health, age) times the chance of referral at a contact; plus direct referral.
+        Integration hubs multiply the chance of referral at a contact in their boroughs."""
+        from glw_sim.interventions.contacts import load_contacts
+
+        pop, spec = self.model.population, self.spec
+        scale = spec.referral_multiplier * self.model.hub_referral[pop.borough[cand]]
+        miss = 1.0 - np.minimum(spec.referral_rate * scale, 1.0)
+        if spec.pathways:
+            rates = load_contacts()
+            state, health, age = pop.state[cand], pop.health[cand], pop.age[cand]
+            for service, r in spec.pathways.items():
+                miss *= 1.0 - np.minimum(rates.rate(service, state, health, age) * r * scale, 1.0)
+        return 1.0 - miss
+
     def refer(self) -> None:
-        """Eligible residents not already in the programme are referred and, if they take it up, wait.
+        """Eligible residents not already in the programme are referred (:meth:`referral_chance`) and, if they
+        take it up, wait.
 
         Integration hubs raise referral and take-up in their boroughs (``model.hub_referral`` and
         ``model.hub_take_up``, per borough): the No Wrong Door mechanism, not a direct employment effect."""
@@ -278,7 +451,7 @@ class Programme:
         cand = np.flatnonzero(self.eligible() & (self.status == 0))
         u = self.model._u(100 + 3 * self.index, cand)
         b = self.model.population.borough[cand]
-        refer_p = np.minimum(self.spec.referral_rate * self.model.hub_referral[b], 1.0)
+        refer_p = self.referral_chance(cand)
         take_p = np.minimum(self.spec.take_up * self.model.hub_take_up[b], 1.0)
         joined = cand[u < refer_p * take_p]
         self.referrals = float(self.model.population.weight[cand[u < refer_p]].sum())
@@ -287,11 +460,15 @@ class Programme:
 
     def admit(self, provider: Provider) -> None:
         pop, month = self.model.population, self.model.month
+        if provider is self.providers[0]:
+            self.achieved = 0.0
         mine = provider.boroughs[pop.borough]
         w = pop.weight
         done = mine & (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
         self.status[done] = self.AFTER
         self.since[done] = month
+        if self.spec.skills is not None:
+            self._qualify(np.flatnonzero(done))
         faded = mine & (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
         self.status[faded] = 0
         provider.caseload = float(w[mine & (self.status == self.SUPPORTED)].sum())
@@ -317,19 +494,71 @@ class Programme:
         provider.caseload += starts
         provider.waiting = float(w[mine & (self.status == self.WAITING)].sum())
 
-    def apply(self, multiplier: np.ndarray) -> None:
-        """Multiply the into-work chances of supported residents, fading linearly after support."""
+    def exposure(self) -> tuple[np.ndarray, np.ndarray]:
+        """(residents, strength): who the effect reaches this month and how much of it (1 while supported,
+        fading linearly over ``after_months`` afterwards; ``spillover`` for other residents of a place)."""
         eff = self.spec.effect
-        sup = self.status == self.SUPPORTED
-        multiplier[sup] *= eff.into_work
+        sup = np.flatnonzero(self.status == self.SUPPORTED)
+        idx, frac = [sup], [np.ones(len(sup))]
         after = np.flatnonzero(self.status == self.AFTER)
         if len(after) and eff.after_months > 0:
-            frac = 1.0 - (self.model.month - self.since[after]) / eff.after_months
-            multiplier[after] *= 1.0 + (eff.into_work - 1.0) * np.clip(frac, 0.0, 1.0)
+            t = self.model.month - self.since[after]
+            idx.append(after)
+            if eff.decay == "linear":
+                frac.append(np.clip(1.0 - t / eff.after_months, 0.0, 1.0))
+            else:
+                frac.append(np.where(t < eff.after_months, 0.5 ** (t / eff.half_life_months), 0.0))
+        if self.place is not None and self.spec.place.spillover > 0 and self.active():
+            nb = np.flatnonzero(self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER))
+            idx.append(nb)
+            frac.append(np.full(len(nb), self.spec.place.spillover))
+        return np.concatenate(idx), np.concatenate(frac)
+
+    def apply(self, multiplier: np.ndarray, moves: np.ndarray | None = None) -> None:
+        """Multiply the chances of the residents the programme reaches (:meth:`exposure`): into work
+        (``multiplier``) and, given ``moves`` (multipliers on moving to U and to I, shape (2, n)), into search
+        (inactive -> U) and out of work (employed -> U and -> I)."""
+        eff = self.spec.effect
+        idx, frac = self.exposure()
+        if not len(idx):
+            return
+        full = frac == 1.0
+        multiplier[idx] *= np.where(full, eff.into_work, 1.0 + (eff.into_work - 1.0) * frac)
+        if moves is not None and eff.into_search != 1.0:
+            inactive = self.model.population.state[idx] == LabourState.INACTIVE
+            f = np.where(full, eff.into_search, 1.0 + (eff.into_search - 1.0) * frac)
+            moves[0, idx[inactive]] *= f[inactive]
+        if moves is not None and eff.leave_work != 1.0:
+            employed = self.model.population.state[idx] == LabourState.EMPLOYED
+            f = np.where(full, eff.leave_work, 1.0 + (eff.leave_work - 1.0) * frac)[employed]
+            moves[0, idx[employed]] *= f
+            moves[1, idx[employed]] *= f
+
+    def _qualify(self, idx: np.ndarray) -> None:
+        """Course ends for residents ``idx``: those who achieve (keyed draw) gain ``levels`` of qualification, and
+        their hazards are recomputed from their new attributes."""
+        if not len(idx):
+            return
+        sk, pop = self.spec.skills, self.model.population
+        up = idx[self.model._u(102 + 3 * self.index, idx) < sk.achieve]
+        q = pop.qualification[up]
+        for _ in range(sk.levels):
+            q = NEXT_QUALIFICATION[q]
+        pop.qualification[up] = q
+        self.qualified[up] = True
+        self.achieved += float(pop.weight[up].sum())
+        self.model._refresh(up)
+
+    def reset(self, idx: np.ndarray) -> None:
+        """Residents ``idx`` left (65th birthday); the 16-year-olds taking their slots start afresh."""
+        self.status[idx] = 0
+        self.ever_started[idx] = False
+        self.qualified[idx] = False
 
     def books(self) -> dict[str, float]:
         p = self.providers
-        return {"referrals": self.referrals, "starts": sum(x.starts for x in p),
+        extra = {"qualifications": self.achieved} if self.spec.skills is not None else {}
+        return {**extra, "referrals": self.referrals, "starts": sum(x.starts for x in p),
                 "participants": sum(x.caseload for x in p), "waiting": sum(x.waiting for x in p),
                 "spending": sum(x.spending for x in p), "capacity": sum(x.capacity for x in p)}
 
