@@ -9,8 +9,15 @@ numba's own random state.
 
 from __future__ import annotations
 
-import numba as nb
-import numpy as np
+import os
+
+# OpenMP threads that spin while waiting at a barrier lose a whole time slice whenever another process
+# holds one of the cores (10x slower months on a shared 2-core machine): wait passively instead. Read when
+# the OpenMP runtime loads, i.e. at the first parallel kernel call; an explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba as nb  # noqa: E402
+import numpy as np  # noqa: E402
 
 E, U, I = 0, 1, 2
 
@@ -101,61 +108,60 @@ def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, 
     return err
 
 
+@nb.njit(cache=True, inline="always")
+def _move_p(old, reason, d, pe, pu, z, k_eu, k_ei, k_ui, cycle, hbar_grid, h0_grid, profile, edges, exit_mult):
+    """One resident's monthly probabilities of moving to E, U and I (own state: 0)."""
+    pin = 1.0 - pe - pu
+    if old == E:
+        return 0.0, k_eu * pu, k_ei * pin + cycle * pu * pin
+    elif old == U:
+        gmax = len(hbar_grid) - 1
+        a = k_eu * pe + cycle * pe * pin
+        b = k_ui * pin
+        hbar = a + b
+        lo, hi = 0, gmax
+        if hbar <= hbar_grid[0]:
+            h0 = h0_grid[0]
+        elif hbar >= hbar_grid[gmax]:
+            h0 = h0_grid[gmax]
+        else:
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if hbar_grid[mid] <= hbar:
+                    lo = mid
+                else:
+                    hi = mid
+            t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
+            h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
+        band = 0
+        for e in range(1, len(edges)):
+            if d >= edges[e]:
+                band = e
+        f = h0 * profile[band] / hbar
+        if f * hbar > 1.0:
+            f = 1.0 / hbar
+        return a * f, 0.0, b * f
+    else:
+        m = exit_mult[reason] / z
+        a = k_ei * pe * m
+        b = (k_ui * pu + cycle * pe * pu) * m
+        s = a + b
+        if s > 1.0:
+            a /= s
+            b /= s
+        return a, b, 0.0
+
+
 @nb.njit(cache=True, parallel=True)
 def move_probabilities(state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
                        hbar_grid, h0_grid, profile, edges, exit_mult, p_e, p_u, p_i):
     """Each resident's monthly probabilities of moving to E, U and I (own state: 0), in place."""
-    n = len(state)
-    gmax = len(hbar_grid) - 1
-    for i in nb.prange(n):
-        pe = pi_e[i]
-        pu = pi_u[i]
-        pin = 1.0 - pe - pu
-        old = state[i]
-        if old == E:
-            p_e[i] = 0.0
-            p_u[i] = k_eu * pu
-            p_i[i] = k_ei * pin + cycle * pu * pin
-        elif old == U:
-            a = k_eu * pe + cycle * pe * pin
-            b = k_ui * pin
-            hbar = a + b
-            lo, hi = 0, gmax
-            if hbar <= hbar_grid[0]:
-                h0 = h0_grid[0]
-            elif hbar >= hbar_grid[gmax]:
-                h0 = h0_grid[gmax]
-            else:
-                while hi - lo > 1:
-                    mid = (lo + hi) // 2
-                    if hbar_grid[mid] <= hbar:
-                        lo = mid
-                    else:
-                        hi = mid
-                t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
-                h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
-            d = months[i]
-            band = 0
-            for e in range(1, len(edges)):
-                if d >= edges[e]:
-                    band = e
-            f = h0 * profile[band] / hbar
-            if f * hbar > 1.0:
-                f = 1.0 / hbar
-            p_e[i] = a * f
-            p_u[i] = 0.0
-            p_i[i] = b * f
-        else:
-            m = exit_mult[reason[i]] / z[i]
-            a = k_ei * pe * m
-            b = (k_ui * pu + cycle * pe * pu) * m
-            s = a + b
-            if s > 1.0:
-                a /= s
-                b /= s
-            p_e[i] = a
-            p_u[i] = b
-            p_i[i] = 0.0
+    for i in nb.prange(len(state)):
+        a, b, c = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                          hbar_grid, h0_grid, profile, edges, exit_mult)
+        p_e[i] = a
+        p_u[i] = b
+        p_i[i] = c
 
 
 @nb.njit(cache=True, parallel=True)
@@ -219,35 +225,41 @@ def reweight_cells(weight, borough, sex, age, cell_target):
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
 
 
-@nb.njit(cache=True)
-def _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qualification, in_education,
-                 wants_job, months, weight, old_state, valid_old, acc):
+@nb.njit(cache=True, inline="always")
+def _tally_one(acc, s, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
+               weight, old_state, valid_old):
     # acc layout: 0:99 borough x state, 99:107 reasons, 107:113 sex x state, 113:125 band x state,
     # 125:134 health x state, 134:152 eth x state, 152:170 qual x state, 170:172 young, 172 want, 173 ltu,
     # 174:207 long-term sick by borough, 207:216 quarterly
+    w = np.float64(weight)
+    acc[borough * 3 + s] += w
+    acc[99 + reason] += w
+    acc[107 + sex * 3 + s] += w
+    band = _age_band(age)
+    acc[113 + band * 3 + s] += w
+    acc[125 + health * 3 + s] += w
+    acc[134 + ethnicity * 3 + s] += w
+    acc[152 + qualification * 3 + s] += w
+    if band == 0:
+        acc[170] += w
+        if s != E and not in_education:
+            acc[171] += w
+    if s == I and wants_job:
+        acc[172] += w
+    if s == U and months >= 12:
+        acc[173] += w
+    if reason == 4:
+        acc[174 + borough] += w
+    if valid_old:
+        acc[207 + old_state * 3 + s] += w
+
+
+@nb.njit(cache=True)
+def _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qualification, in_education,
+                 wants_job, months, weight, old_state, valid_old, acc):
     for i in range(lo, hi):
-        w = np.float64(weight[i])
-        s = state[i]
-        acc[borough[i] * 3 + s] += w
-        acc[99 + reason[i]] += w
-        acc[107 + sex[i] * 3 + s] += w
-        band = _age_band(age[i])
-        acc[113 + band * 3 + s] += w
-        acc[125 + health[i] * 3 + s] += w
-        acc[134 + ethnicity[i] * 3 + s] += w
-        acc[152 + qualification[i] * 3 + s] += w
-        if band == 0:
-            acc[170] += w
-            if s != E and not in_education[i]:
-                acc[171] += w
-        if s == I and wants_job[i]:
-            acc[172] += w
-        if s == U and months[i] >= 12:
-            acc[173] += w
-        if reason[i] == 4:
-            acc[174 + borough[i]] += w
-        if valid_old[i]:
-            acc[207 + old_state[i] * 3 + s] += w
+        _tally_one(acc, state[i], reason[i], borough[i], sex[i], age[i], health[i], ethnicity[i], qualification[i],
+                   in_education[i], wants_job[i], months[i], weight[i], old_state[i], valid_old[i])
 
 
 @nb.njit(cache=True, parallel=True)
@@ -276,9 +288,7 @@ def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in
     """
     a = _tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
                weight, old_state, valid_old)
-    return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
-            a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
-            a[172], a[173], a[174:207], a[207:216].reshape(3, 3))
+    return split_tally(a)
 
 
 @nb.njit(cache=True)
@@ -313,6 +323,18 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
+@nb.njit(cache=True, inline="always")
+def _key_base(seed, month, purpose):
+    return _mix64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(month) * np.uint64(0xD1B54A32D192ED03)
+                  + np.uint64(purpose) * np.uint64(0xABC98388FB8FAC03))
+
+
+@nb.njit(cache=True, inline="always")
+def _keyed(base, i):
+    z = _mix64(base ^ (np.uint64(i) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)))
+    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
 @nb.njit(cache=True, parallel=True)
 def keyed_uniforms(seed, month, purpose, idx):
     """Uniform [0, 1) numbers addressed by (seed, month, purpose, resident): common random numbers.
@@ -322,9 +344,188 @@ def keyed_uniforms(seed, month, purpose, idx):
     acts (splitmix64 finaliser over the combined key; Steele, Lea and Flood 2014).
     """
     out = np.empty(len(idx))
-    base = _mix64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(month) * np.uint64(0xD1B54A32D192ED03)
-                  + np.uint64(purpose) * np.uint64(0xABC98388FB8FAC03))
+    base = _key_base(seed, month, purpose)
     for j in nb.prange(len(idx)):
-        z = _mix64(base ^ (np.uint64(idx[j]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)))
-        out[j] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        out[j] = _keyed(base, idx[j])
     return out
+
+
+# ---------------------------------------------------------------------------------------------- the month
+# Two passes over the residents per month (GLWModel._transitions):
+# 1. ``reweight_and_desired``, one task per borough run: net-migration reweighting of the borough's cells and
+#    the borough's expected moves into work (the matching input);
+# 2. ``month_transitions``, in CHUNKS fixed chunks: each resident's keyed draw, move, the reason and
+#    wants-a-job of new (or switching) inactivity spells, and the tally of every monthly metric.
+# Sums run in the same order as the numpy / single-pass versions they replace, so results are identical.
+
+
+def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, borough) of the runs of residents stored borough by borough, so that a borough's sums can be
+    computed in one task in index order; one run with borough -1 (all) if the residents are not sorted."""
+    n = len(borough)
+    if n and (borough[1:] >= borough[:-1]).all():
+        starts = np.r_[0, np.flatnonzero(np.diff(borough)) + 1].astype(np.int64)
+        ends = np.r_[starts[1:], n].astype(np.int64)
+        return starts, ends, borough[starts].astype(np.int64)
+    return np.array([0], np.int64), np.array([n], np.int64), np.array([-1], np.int64)
+
+
+@nb.njit(cache=True, parallel=True)
+def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, sex, age,
+                         desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
+                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult):
+    """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
+    (as :func:`reweight_cells`); if ``desired_out`` is not empty, the weighted expected moves into work of the
+    run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``)."""
+    want_desired = len(desired_out) > 0
+    for r in nb.prange(len(starts)):
+        lo, hi, b = starts[r], ends[r], runs_borough[r]
+        if reweight:
+            cur = np.zeros(N_CELLS)
+            for i in range(lo, hi):
+                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+            factor = np.ones(N_CELLS)
+            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
+            for c in range(c0, c1):
+                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
+            for i in range(lo, hi):
+                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
+        if want_desired:
+            acc = np.zeros(33)
+            for i in range(lo, hi):
+                if state[i] == E:
+                    continue  # no move into work from work: adds 0
+                pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                                   hbar_grid, h0_grid, profile, edges, exit_mult)
+                w = np.float64(weight[i]) * pe
+                if use_work_mult:
+                    w = w * work_mult[i]
+                acc[borough[i]] += w
+            if b >= 0:
+                desired_out[b] = acc[b]
+            else:
+                desired_out[:] = acc
+
+
+@nb.njit(cache=True, inline="always")
+def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_exit_mult):
+    """Index of the reason drawn with uniform ``u`` for resident ``i`` from the reason model (as
+    :func:`loglinear_probs` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
+    nf, k, _ = r_tables.shape
+    mx = -np.inf
+    for a in range(k):
+        s = r_intercept[a]
+        for f in range(nf):
+            s += r_tables[f, a, r_feats[f][i]]
+        scratch[a] = s
+        if s > mx:
+            mx = s
+    tot = 0.0
+    for a in range(k):
+        scratch[a] = np.exp(scratch[a] - mx) if scratch[a] > -np.inf else 0.0
+        tot += scratch[a]
+    for a in range(k):
+        scratch[a] = scratch[a] / tot
+    if entry:
+        for a in range(k):
+            scratch[a] = scratch[a] * reason_exit_mult[a]
+        tot = scratch[0]
+        for a in range(1, k):
+            tot = tot + scratch[a]
+        for a in range(k):
+            scratch[a] = scratch[a] / tot
+    c = 0.0
+    cnt = 0
+    for a in range(k):
+        c += scratch[a]
+        if u > c:
+            cnt += 1
+    return min(cnt, k - 1)
+
+
+@nb.njit(cache=True, parallel=True)
+def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, sex, age, health,
+                      ethnicity, qualification, in_education, wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
+                      cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, job_factor,
+                      r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
+                      ring):
+    """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
+
+    With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
+    switch reason, switch want) and moves with the probabilities of :func:`_move_p`, the chance into work
+    scaled by ``work_mult`` and the home borough's ``job_factor`` (as :func:`apply_moves`); new inactivity
+    spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
+    education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
+    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state.
+    Returns the counts of :func:`tally`."""
+    n = len(state)
+    slot = month % 3
+    b_move = _key_base(key_seed, month, purposes[0])
+    b_reason = _key_base(key_seed, month, purposes[1])
+    b_want = _key_base(key_seed, month, purposes[2])
+    b_switch = _key_base(key_seed, month, purposes[3])
+    b_sw_reason = _key_base(key_seed, month, purposes[4])
+    b_sw_want = _key_base(key_seed, month, purposes[5])
+    k = r_tables.shape[1]
+    parts = np.zeros((CHUNKS, 216))
+    step = (n + CHUNKS - 1) // CHUNKS
+    for ch in nb.prange(CHUNKS):
+        lo = ch * step
+        hi = min(n, lo + step)
+        acc = parts[ch]
+        scratch = np.empty(k)
+        for i in range(lo, hi):
+            old = state[i]
+            if do_moves:
+                p_e, p_u, p_i = _move_p(old, reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                                        hbar_grid, h0_grid, profile, edges, exit_mult)
+                if use_work_mult:
+                    a = p_e * work_mult[i] * job_factor[borough[i]]
+                else:
+                    a = p_e * 1.0 * job_factor[borough[i]]
+                if a > 1.0:
+                    a = 1.0
+                r = _keyed(b_move, i)
+                new = old
+                if r < a:
+                    new = E
+                elif r < a + p_u:
+                    new = U
+                elif r < a + p_u + p_i:
+                    new = I
+                if new != old:
+                    state[i] = new
+                    months[i] = 0
+                    if old == I:
+                        reason[i] = 0
+                        wants_job[i] = False
+                    if new == I:
+                        if in_education[i]:
+                            reason[i] = 1
+                        else:
+                            reason[i] = reason_codes[_draw_reason(i, _keyed(b_reason, i), True, scratch, r_tables,
+                                                                  r_intercept, r_feats, reason_exit_mult)]
+                        wants_job[i] = _keyed(b_want, i) < wants_job_prob[reason[i]]
+                else:
+                    if months[i] < 65535:
+                        months[i] += 1
+                    if old == I and not in_education[i] and _keyed(b_switch, i) < switch_rate:
+                        reason[i] = reason_codes[_draw_reason(i, _keyed(b_sw_reason, i), False, scratch, r_tables,
+                                                              r_intercept, r_feats, reason_exit_mult)]
+                        wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
+            s = state[i]
+            prev = ring[slot, i]
+            _tally_one(acc, s, reason[i], borough[i], sex[i], age[i], health[i], ethnicity[i], qualification[i],
+                       in_education[i], wants_job[i], months[i], weight[i], prev, prev != 255)
+            ring[slot, i] = s
+    out = np.zeros(216)
+    for ch in range(CHUNKS):  # fixed order
+        out += parts[ch]
+    return out
+
+
+def split_tally(a):
+    """The counts of :func:`tally` from its flat array."""
+    return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
+            a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
+            a[172], a[173], a[174:207], a[207:216].reshape(3, 3))

@@ -119,12 +119,14 @@ class GLWModel(mesa.Model):
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
         self._refresh(np.arange(n))
-        self._history = [pop.state.copy(), pop.state.copy(), pop.state.copy()]
-        self._entered = np.full(n, -999, dtype=np.int32)  # month a slot was taken by an entrant
-        self._flag = np.zeros(n, dtype=np.uint8)  # 1 left inactivity this month, 2 entered it
-        self._p = np.zeros((3, n), dtype=np.float64)  # this month's move probabilities to E, U, I
-        #: multiplier on each resident's chance of moving into work (the hook programmes act through)
-        self.work_multiplier = np.ones(n, dtype=np.float64)
+        # each resident's state in the last three months, by month % 3 (255: not known, e.g. an entrant's slot)
+        self._ring = np.full((3, n), 255, dtype=np.uint8)
+        self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
+        self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
+        rm = self.fitted.reason_model
+        self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
+        self._reason_feats = tuple(getattr(pop, c).view(np.uint8) for c in rm.columns)
+        self._work_multiplier = None  # see work_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
         self._key_seed = int(self.rng.integers(2**62))
@@ -144,7 +146,7 @@ class GLWModel(mesa.Model):
         self.hubs = [h if isinstance(h, Hub) else Hub.model_validate(h) for h in (integration_hubs or [])]
         self.hub_referral = np.ones(33)
         self.hub_take_up = np.ones(33)
-        self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
+        self._tally = None  # this month's counts, from the transitions pass
         self.month = 0
         self.records: list[dict] = []
         self.borough_records: list[tuple[int, np.ndarray]] = []
@@ -264,6 +266,19 @@ class GLWModel(mesa.Model):
             out |= prog.ever_started
         return out
 
+    @property
+    def work_multiplier(self) -> np.ndarray:
+        """Multiplier on each resident's chance of moving into work (the hook programmes act through).
+
+        Made on first use: until then every resident's multiplier is 1 and the monthly pass skips it."""
+        if self._work_multiplier is None:
+            self._work_multiplier = np.ones(len(self.population), dtype=np.float64)
+        return self._work_multiplier
+
+    @property
+    def _uses_work_multiplier(self) -> bool:
+        return self._work_multiplier is not None
+
     def _apply_employability(self) -> None:
         if not self.employability and not self.programmes:
             return
@@ -308,12 +323,13 @@ class GLWModel(mesa.Model):
                                 < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum())
             draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
-            self._entered[leavers] = self.month
+            self._ring[:, leavers] = 255  # the slot's last three states were the leaver's
             for prog in self.programmes:
                 prog.status[leavers] = 0
                 prog.ever_started[leavers] = False
-        if self.migration == "balance":
-            K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
+        if self.migration == "balance" and self.programmes:
+            # programmes use this month's weights; without them reweighting is fused into _transitions
+            self._reweight_and_desired(reweight=True, desired=False)
         return birthday
 
     def _life_events(self, idx: np.ndarray) -> None:
@@ -362,53 +378,59 @@ class GLWModel(mesa.Model):
         assign_reasons(pop, ni, self.fitted, None, systematic=False,
                        uniforms=(self._u(self.REDRAW_REASON, ni), self._u(self.REDRAW_WANT, ni)))
 
-    def _move_probabilities(self) -> np.ndarray:
+    def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True):
+        """Net-migration reweighting (``reweight``) and/or expected moves into work by home borough at
+        calibrated hazards, times programme effects if ``with_programmes`` (``desired``), in one pass."""
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
-        p = self._p
-        K.move_probabilities(pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
-                             fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                             P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, p[0], p[1], p[2])
-        return p
+        out = np.zeros(33 if desired else 0)
+        K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, pop.sex, pop.age,
+                               out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
+                               fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
+                               hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier)
+        return out
+
+    _edges = P.DURATION_EDGES.astype(np.int64)
+
+    def _wm_or_empty(self) -> np.ndarray:
+        return self._work_multiplier if self._work_multiplier is not None else np.ones(0)
 
     def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
         """Expected moves into work by home borough at calibrated hazards (times programme effects)."""
-        p = self._move_probabilities()
-        w = self.population.weight * p[0]
-        if with_programmes:
-            w = w * self.work_multiplier
-        return np.bincount(self.population.borough, weights=w, minlength=33)
+        return self._reweight_and_desired(reweight=False, desired=True, with_programmes=with_programmes)
+
+    _PURPOSES = np.array([MOVE, REASON, WANT, SWITCH, SWITCH_REASON, SWITCH_WANT], dtype=np.int64)
+
+    def _month_pass(self, job_factor: np.ndarray | None) -> np.ndarray:
+        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass."""
+        pop, hz = self.population, self.hazards
+        fp, dt = hz.flow, hz.durations
+        tables, intercept = self._reason_tables
+        return K.month_transitions(
+            job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
+            pop.months_in_state, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification,
+            pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
+            fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
+            self._uses_work_multiplier, np.ones(33) if job_factor is None else job_factor, tables, intercept,
+            self._reason_feats, np.asarray(self.fitted.reason_codes, dtype=np.uint8), hz.reason_exit_mult,
+            np.asarray(self.fitted.wants_job_prob, dtype=np.float64), hz.switch_rate, self._ring)
 
     def _transitions(self) -> None:
-        """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each."""
-        pop, hz = self.population, self.hazards
-        desired = self._desired_moves_into_work()
-        p = self._p
+        """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
+        inactivity spells draw a reason; some inactive residents' main reason changes. The month's metrics
+        are tallied in the same pass (kept for _collect)."""
+        fuse = self.migration == "balance" and not self.programmes
+        desired = self._reweight_and_desired(reweight=fuse, desired=True)
         job_factor = self.market.job_factors(desired, self.month)
-        u = self._u(self.MOVE, np.arange(len(pop)))
-        K.apply_moves(pop.state, pop.reason, pop.months_in_state, pop.borough, u, p[0], p[1], p[2],
-                      self.work_multiplier, job_factor, self._flag)
-        left_i = np.flatnonzero(self._flag == 1)
-        pop.wants_job[left_i] = False
-        entered_i = np.flatnonzero(self._flag == 2)
-        assign_reasons(pop, entered_i, self.fitted, None, systematic=False, entry=True, hazards=hz,
-                       uniforms=(self._u(self.REASON, entered_i), self._u(self.WANT, entered_i)))
-        # a few inactive residents' main reason changes (redrawn from the stock mix)
-        cand = np.flatnonzero((pop.state == I) & (self._flag == 0) & ~pop.in_education)
-        sw = cand[self._u(self.SWITCH, cand) < hz.switch_rate]
-        if len(sw):
-            assign_reasons(pop, sw, self.fitted, None, systematic=False,
-                           uniforms=(self._u(self.SWITCH_REASON, sw), self._u(self.SWITCH_WANT, sw)))
+        self._tally = self._month_pass(job_factor)
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:
         pop = self.population
         rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
-        valid = (self._entered < self.month - 2) if self.month >= 3 else np.zeros(len(pop), dtype=bool)
-        t = K.tally(pop.state, pop.reason, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity,
-                    pop.qualification, pop.in_education, pop.wants_job, pop.months_in_state, pop.weight,
-                    self._history[0], valid)
-        london, borough, groups, quarterly = M.from_tally(t)
+        t = self._tally if self._tally is not None else self._month_pass(None)
+        self._tally = None
+        london, borough, groups, quarterly = M.from_tally(K.split_tally(t))
         rec.update(london)
         if self.market.history:
             _, v, sk, mt = self.market.history[-1]
@@ -423,7 +445,6 @@ class GLWModel(mesa.Model):
                 for j in range(3):
                     if i != j:
                         rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(quarterly[i, j])
-        self._history = [self._history[1], self._history[2], pop.state.copy()]
         for prog in self.programmes:
             for k, v in prog.books().items():
                 rec[f"programme.{prog.spec.label}.{k}"] = v
