@@ -194,10 +194,15 @@ def apply_moves(state, reason, months, borough, u, p_e, p_u, p_i, work_mult, job
             months[i] += 1
 
 
+#: index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) by age (a table: ages are in random order)
+_BAND_OF_AGE = np.array([0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3)) for a in range(256)],
+                        dtype=np.int64)
+
+
 @nb.njit(cache=True, inline="always")
 def _age_band(a):
-    """Index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) for an age."""
-    return 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+    """Index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) for an age (0-255)."""
+    return _BAND_OF_AGE[a]
 
 
 N_CELLS = 33 * 2 * 4  # borough x sex x age band
@@ -223,6 +228,14 @@ def reweight_cells(weight, borough, sex, age, cell_target):
 
 
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
+
+
+@nb.njit(cache=True, inline="always")
+def _chunk(n, c):
+    """Bounds of chunk ``c`` of ``CHUNKS`` over ``range(n)`` (scratch arrays are made once per chunk)."""
+    step = (n + CHUNKS - 1) // CHUNKS
+    lo = min(n, c * step)
+    return lo, min(n, lo + step)
 
 
 @nb.njit(cache=True, inline="always")
@@ -291,29 +304,105 @@ def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in
     return split_tally(a)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
+def _softmax_into(out, col, lg, mx):
+    k = len(lg)
+    tot = 0.0
+    for a in range(k):
+        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+        tot += lg[a]
+    for a in range(k):
+        out[a, col] = lg[a] / tot
+
+
+@nb.njit(cache=True, inline="always")
+def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
+    """Log-odds of resident ``i`` into ``lg``; returns their maximum (as :func:`loglinear_probs_columns`)."""
+    nf, k, _ = tables.shape
+    mx = -np.inf
+    for a in range(k):
+        s = intercept[a]
+        for f in range(nf):
+            c = np.int64(feats[f][i])
+            if f == age_feature:
+                c = min(c + age_lead, 64)
+            s += tables[f, a, c]
+        lg[a] = s
+        if s > mx:
+            mx = s
+    return mx
+
+
+@nb.njit(cache=True, parallel=True)
 def loglinear_probs(tables: np.ndarray, intercept: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Softmax of intercept + sum_f tables[f, :, codes[f, i]] for each column i: (k, n) probabilities."""
     nf, k, _ = tables.shape
     n = codes.shape[1]
     out = np.empty((k, n))
-    lg = np.empty(k)
-    for i in range(n):
-        mx = -np.inf
-        for a in range(k):
-            s = intercept[a]
-            for f in range(nf):
-                s += tables[f, a, codes[f, i]]
-            lg[a] = s
-            if s > mx:
-                mx = s
-        tot = 0.0
-        for a in range(k):
-            lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-            tot += lg[a]
-        for a in range(k):
-            out[a, i] = lg[a] / tot
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        lg = np.empty(k)
+        for i in range(lo, hi):
+            mx = -np.inf
+            for a in range(k):
+                s = intercept[a]
+                for f in range(nf):
+                    s += tables[f, a, codes[f, i]]
+                lg[a] = s
+                if s > mx:
+                    mx = s
+            _softmax_into(out, i, lg, mx)
     return out
+
+
+@nb.njit(cache=True, parallel=True)
+def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead):
+    """As :func:`loglinear_probs`, reading feature ``f`` of resident ``idx[j]`` from ``feats[f]`` (a tuple of
+    uint8 columns); feature ``age_feature`` (if >= 0) is read as ``min(age + age_lead, 64)``."""
+    k = tables.shape[1]
+    n = len(idx)
+    out = np.empty((k, n))
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        lg = np.empty(k)
+        for j in range(lo, hi):
+            mx = _loglinear_one(tables, intercept, feats, idx[j], age_feature, age_lead, lg)
+            _softmax_into(out, j, lg, mx)
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, r_tables, r_intercept,
+                          r_feats, in_education, z_student, reason_exit_mult, pi_e, pi_u, z):
+    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
+    ``age_lead`` years older) and the reason-exit normaliser ``Z = sum_r tau_r m_r`` (students: ``z_student``)."""
+    ks = s_tables.shape[1]
+    kr = r_tables.shape[1]
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        lr = np.empty(kr)
+        for j in range(lo, hi):
+            i = idx[j]
+            mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
+            tot = 0.0
+            for a in range(ks):
+                lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+                tot += lg[a]
+            pi_e[i] = lg[0] / tot
+            pi_u[i] = lg[1] / tot
+            if in_education[i]:
+                z[i] = z_student
+            else:
+                mx = _loglinear_one(r_tables, r_intercept, r_feats, i, -1, 0, lr)
+                tot = 0.0
+                for a in range(kr):
+                    lr[a] = np.exp(lr[a] - mx) if lr[a] > -np.inf else 0.0
+                    tot += lr[a]
+                zz = 0.0
+                for a in range(kr):
+                    zz += reason_exit_mult[a] * (lr[a] / tot)
+                z[i] = zz
 
 
 @nb.njit(cache=True, inline="always")
@@ -529,3 +618,252 @@ def split_tally(a):
     return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
             a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
             a[172], a[173], a[174:207], a[207:216].reshape(3, 3))
+
+
+# ---------------------------------------------------------------------------------------------- demography
+# purposes (model keyed-draw codes) used by the demography kernels, in this order
+# EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE
+
+
+@nb.njit(cache=True, inline="always")
+def _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables, s_intercept,
+                s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr):
+    """A fresh labour state (and reason) for resident ``i`` from their stationary shares (GLWModel._redraw_state)."""
+    ks = s_tables.shape[1]
+    mx = _loglinear_one(s_tables, s_intercept, s_feats, i, -1, 0, lg)
+    tot = 0.0
+    for a in range(ks):
+        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+        tot += lg[a]
+    p0 = lg[0] / tot
+    p1 = lg[1] / tot
+    u = _keyed(b_state, i)
+    new = E if u < p0 else (U if u < p0 + p1 else I)
+    if new != state[i]:
+        months[i] = 0
+    state[i] = new
+    reason[i] = 0
+    wants_job[i] = False
+    if new == I:
+        if in_education[i]:
+            reason[i] = 1
+        else:
+            reason[i] = reason_codes[_draw_reason(i, _keyed(b_reason, i), False, lr, r_tables, r_intercept, r_feats,
+                                                  wants_job_prob)]  # (exit multipliers unused: not an entry)
+        wants_job[i] = _keyed(b_want, i) < wants_job_prob[reason[i]]
+
+
+@nb.njit(cache=True, parallel=True)
+def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, unpaid_carer, in_education, state,
+              reason, months, wants_job, health_prev, young_children_p, unpaid_carer_p, edu_share, female_entrant,
+              s_tables, s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver):
+    """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave (their
+    slot becomes a 16-year-old entrant of a keyed sex, ``leaver[j] = True``: the caller draws the rest); those
+    entering a new age band get life events (health onset, young children, caring at the new band's prevalence);
+    some leave full-time education, and their labour state is drawn afresh."""
+    b_edu = _key_base(key_seed, month, purposes[0])
+    b_state = _key_base(key_seed, month, purposes[1])
+    b_reason = _key_base(key_seed, month, purposes[2])
+    b_want = _key_base(key_seed, month, purposes[3])
+    b_sex = _key_base(key_seed, month, purposes[4])
+    b_health = _key_base(key_seed, month, purposes[5])
+    b_children = _key_base(key_seed, month, purposes[6])
+    b_care = _key_base(key_seed, month, purposes[7])
+    ks = s_tables.shape[1]
+    kr = r_tables.shape[1]
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        lr = np.empty(kr)
+        for j in range(lo, hi):
+            i = idx[j]
+            old = np.int64(age[i])
+            a = old + 1
+            if a > 64:
+                leaver[j] = True
+                age[i] = 16
+                sex[i] = 1 if _keyed(b_sex, i) < female_entrant else 0
+                continue
+            leaver[j] = False
+            age[i] = a
+            nb_ = _age_band(a)
+            if nb_ != _age_band(old):
+                o0, o1, o2 = health_prev[nb_ - 1, 0], health_prev[nb_ - 1, 1], health_prev[nb_ - 1, 2]
+                n1, n2 = health_prev[nb_, 1], health_prev[nb_, 2]
+                u = _keyed(b_health, i)
+                h = health[i]
+                p_dis = min(max((n2 - o2) / (1.0 - o2), 0.0), 1.0)
+                to_dis = h != 2 and u < p_dis
+                p_ltc = min(max((n1 - o1 * (1 - p_dis)) / max(o0 * (1 - p_dis), 1e-9), 0.0), 1.0)
+                to_ltc = h == 0 and not to_dis and u >= p_dis and u < p_dis + p_ltc * (1 - p_dis)
+                if to_dis:
+                    health[i] = 2
+                elif to_ltc:
+                    health[i] = 1
+                young_children[i] = _keyed(b_children, i) < young_children_p[nb_, sex[i]]
+                unpaid_carer[i] = _keyed(b_care, i) < unpaid_carer_p[nb_]
+            if in_education[i]:
+                p = min(max(1 - edu_share[a] / edu_share[old], 0.0), 1.0)
+                if _keyed(b_edu, i) < p:
+                    in_education[i] = False
+                    _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                                s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
+                                lg, lr)
+
+
+@nb.njit(cache=True, parallel=True)
+def redraw_states(idx, key_seed, month, purposes, state, reason, months, wants_job, in_education, s_tables,
+                  s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob):
+    """:func:`_redraw_one` for residents ``idx``."""
+    b_state = _key_base(key_seed, month, purposes[1])
+    b_reason = _key_base(key_seed, month, purposes[2])
+    b_want = _key_base(key_seed, month, purposes[3])
+    ks = s_tables.shape[1]
+    kr = r_tables.shape[1]
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        lr = np.empty(kr)
+        for j in range(lo, hi):
+            _redraw_one(idx[j], b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                        s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr)
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+# Compiled versions of glw_sim.sampling for strata stored in sorted order (residents are stored borough by
+# borough): the same arithmetic in the same order and the same draws from the same numpy Generator, so the
+# results are identical to the numpy versions, without their per-stratum Python loops.
+
+
+@nb.njit(cache=True)
+def _sorted_runs(strata):
+    """(starts, lengths, run index of each unit) of the runs of equal values of sorted ``strata``."""
+    n = len(strata)
+    sidx = np.empty(n, dtype=np.int64)
+    runs = 0
+    for i in range(n):
+        if i > 0 and strata[i] != strata[i - 1]:
+            runs += 1
+        sidx[i] = runs
+    nr = runs + 1 if n else 0
+    starts = np.empty(nr, dtype=np.int64)
+    lengths = np.zeros(nr, dtype=np.int64)
+    for i in range(n):
+        if lengths[sidx[i]] == 0:
+            starts[sidx[i]] = i
+        lengths[sidx[i]] += 1
+    return starts, lengths, sidx
+
+
+@nb.njit(cache=True)
+def systematic_select_sorted(expected, strata, rng):
+    """``sampling.systematic_select`` for sorted ``strata``."""
+    n = len(expected)
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    v = np.empty(n)
+    for i in range(n):
+        v[i] = min(max(expected[i], 0.0), 1.0)
+    starts, lengths, _ = _sorted_runs(strata)
+    if n > 1:
+        order = shuffle_within_blocks(n, starts, lengths, rng.random(n))
+        return systematic_blocks(v, order, starts, lengths, rng.random(len(starts)))
+    # one unit: the numpy version's general path (a permutation of one unit draws nothing)
+    start = rng.random(1)[0]
+    offset = v[0] - v[0]
+    hi = (v[0] - offset) + start
+    out = np.zeros(1, dtype=np.bool_)
+    out[0] = np.floor(hi) > np.floor(hi - v[0])
+    return out
+
+
+@nb.njit(cache=True)
+def _randomized_round(total, expected, rng):
+    """``sampling.randomized_round`` (fewer than 8 categories: numpy sums them in order)."""
+    k = len(expected)
+    esum = 0.0
+    for a in range(k):
+        esum += expected[a]
+    e = expected.copy()
+    if esum > 0:
+        f = total / esum
+        for a in range(k):
+            e[a] = expected[a] * f
+    base = np.empty(k, dtype=np.int64)
+    rem = np.empty(k)
+    bsum = 0
+    for a in range(k):
+        base[a] = np.int64(np.floor(e[a]))
+        rem[a] = e[a] - base[a]
+        bsum += base[a]
+    short = total - bsum
+    if short <= 0:
+        return base
+    rsum = 0.0
+    for a in range(k):
+        rsum += rem[a]
+    start = rng.random()
+    cum = 0.0
+    prev = 0.0
+    for a in range(k):
+        cum += rem[a] / rsum * short
+        base[a] += np.int64(np.floor(cum + start) - np.floor(prev + start))
+        prev = cum
+    bsum = 0
+    for a in range(k):
+        bsum += base[a]
+    diff = total - bsum
+    if diff:
+        best = 0
+        for a in range(1, k):
+            if (rem[a] > rem[best]) if diff > 0 else (base[a] > base[best]):
+                best = a
+        base[best] += diff
+    return base
+
+
+@nb.njit(cache=True)
+def systematic_categorical_sorted(probs, strata, rng):
+    """``sampling.systematic_categorical`` for sorted ``strata`` and fewer than 8 categories."""
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
+    starts, lengths, sidx = _sorted_runs(strata)
+    ns = len(starts)
+    expected = np.zeros((ns, k))
+    for c in range(k):
+        for i in range(n):
+            expected[sidx[i], c] += probs[c, i]
+    counts = np.empty((ns, k), dtype=np.int64)
+    for s in range(ns):
+        counts[s] = _randomized_round(lengths[s], expected[s] + 1e-12, rng)
+    remaining = np.ones(n, dtype=np.bool_)
+    for c in range(k - 1):
+        idx = np.flatnonzero(remaining)
+        m = len(idx)
+        if m == 0:
+            break
+        cond = np.empty(m)
+        s = np.empty(m, dtype=np.int64)
+        total = np.zeros(ns)
+        for j in range(m):
+            i = idx[j]
+            tail = probs[k - 1, i]
+            for a in range(k - 2, c - 1, -1):
+                tail = tail + probs[a, i]
+            cond[j] = probs[c, i] / tail if tail > 0 else 0.0
+            s[j] = sidx[i]
+            total[s[j]] += cond[j]
+        scale = np.empty(ns)
+        for g in range(ns):
+            scale[g] = counts[g, c] / max(total[g], 1e-300) if total[g] > 0 else 0.0
+        v = np.empty(m)
+        for j in range(m):
+            v[j] = min(cond[j] * scale[s[j]], 1.0)
+        chosen = systematic_select_sorted(v, s, rng)
+        for j in range(m):
+            if chosen[j]:
+                out[idx[j]] = c
+                remaining[idx[j]] = False
+    return out

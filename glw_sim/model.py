@@ -34,8 +34,8 @@ from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
-from glw_sim.states import Health, InactivityReason, LabourState, age_band_of
-from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
+from glw_sim.states import LabourState, age_band_of
+from glw_sim.synthesis import draw_attributes, synthesise
 from glw_sim.targets import Targets, load_targets
 
 E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourState.INACTIVE)
@@ -118,14 +118,18 @@ class GLWModel(mesa.Model):
         n = len(pop)
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
+        sm, rm = self.fitted.state_model, self.fitted.reason_model
+        self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
+        self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
+        self._reason_codes = np.asarray(self.fitted.reason_codes, dtype=np.uint8)
+        self._wants_job_prob = np.asarray(self.fitted.wants_job_prob, dtype=np.float64)
         self._refresh(np.arange(n))
+        self._birthdays = [np.flatnonzero(pop.birth_month == m) for m in range(12)]  # birth months never change
+        self._demog_tables = None
         # each resident's state in the last three months, by month % 3 (255: not known, e.g. an entrant's slot)
         self._ring = np.full((3, n), 255, dtype=np.uint8)
         self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
         self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
-        rm = self.fitted.reason_model
-        self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
-        self._reason_feats = tuple(getattr(pop, c).view(np.uint8) for c in rm.columns)
         self._work_multiplier = None  # see work_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
@@ -191,22 +195,23 @@ class GLWModel(mesa.Model):
     def _u(self, purpose: int, idx: np.ndarray) -> np.ndarray:
         return K.keyed_uniforms(self._key_seed, self.month, purpose, np.asarray(idx, dtype=np.int64))
 
+    def _feats(self, lm) -> tuple:
+        """The columns a log-linear model reads, as uint8 views (for the compiled kernels)."""
+        return tuple(getattr(self.population, c).view(np.uint8) for c in lm.columns)
+
     def _refresh(self, idx: np.ndarray) -> None:
-        """Recompute cached hazard inputs for residents whose attributes changed."""
+        """Recompute cached hazard inputs for residents whose attributes changed.
+
+        Hazards pull each resident towards the shares of residents ``hazards.age_lead`` years older, so that a
+        cohort that keeps ageing tracks its age profile instead of lagging behind it."""
         if len(idx) == 0:
             return
-        pop = self.population
-        age = pop.age[idx].copy()
-        lead = self.hazards.age_lead
-        if lead:
-            # Hazards pull each resident towards the shares of residents `lead` years older, so that a
-            # cohort that keeps ageing tracks its age profile instead of lagging behind it.
-            pop.age[idx] = np.minimum(age + lead, 64)
-        pi = self.fitted.state_model.probabilities(pop, idx)
-        pop.age[idx] = age
-        self._pi[0, idx] = pi[0]
-        self._pi[1, idx] = pi[1]
-        self._z[idx] = self.hazards.reason_normaliser(self.population, idx)
+        pop, hz = self.population, self.hazards
+        sm, rm = self.fitted.state_model, self.fitted.reason_model
+        K.refresh_hazard_inputs(
+            np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm),
+            list(sm.columns).index("age"), int(hz.age_lead), *self._reason_tables, self._feats(self.fitted.reason_model),
+            pop.in_education, float(hz.exit_mult_by_code[1]), hz.reason_exit_mult, self._pi[0], self._pi[1], self._z)
 
     # ------------------------------------------------------------------ the month
     def _active_levers(self):
@@ -297,30 +302,36 @@ class GLWModel(mesa.Model):
         self._transitions()
         self._collect()
 
+    _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,
+                                LIFE_CHILDREN, LIFE_CARE], dtype=np.int64)
+
+    def _demography_tables(self):
+        if getattr(self, "_demog_tables", None) is None:
+            from glw_sim.synthesis import health_prevalence_by_band
+
+            share = self.targets.age_sex_share
+            self._demog_tables = (health_prevalence_by_band(self.targets), P.YOUNG_CHILDREN_BY_BAND_SEX.astype(np.float64),
+                                  P.UNPAID_CARER_BY_BAND.astype(np.float64), P.in_education_share(np.arange(65)),
+                                  float(share[0, 1] / share[0].sum()))
+        return self._demog_tables
+
     def _demography(self) -> np.ndarray:
+        """Birthdays: residents age a year. Those entering a new age band get life events (health onset and
+        changes in caring, keeping each band's prevalence, so cohorts do not carry their younger profile as
+        they age; health only worsens: none -> condition -> disabled, with the probabilities that lift the
+        previous band's shares to the new). Some leave full-time education: a labour-market entry, their state
+        drawn afresh from the shares of residents like them not in education. 65-year-olds leave and a
+        16-year-old takes the slot in the same borough. Returns the residents whose attributes changed."""
         pop = self.population
-        cal = self.current_month.month - 1
-        birthday = np.nonzero(pop.birth_month == cal)[0]
-        old_age = pop.age[birthday]
-        pop.age[birthday] += 1
-        leavers = birthday[pop.age[birthday] > 64]
-        self._life_events(birthday[(pop.age[birthday] <= 64) & (age_band_of(pop.age[birthday]) != age_band_of(old_age))])
-        # leaving full-time education at a birthday
-        stay = birthday[(pop.age[birthday] <= 64) & pop.in_education[birthday]]
-        if len(stay):
-            e_old = P.in_education_share(old_age[np.isin(birthday, stay)])
-            e_new = P.in_education_share(pop.age[stay])
-            leave = self._u(self.EDU_LEAVE, stay) < np.clip(1 - e_new / e_old, 0, 1)
-            gone = stay[leave]
-            pop.in_education[gone] = False
-            # Leaving full-time education is a labour-market entry: the leaver's state is drawn
-            # afresh from the shares of residents like them who are not in education.
-            self._redraw_state(gone)
-        # 65-year-olds leave; a 16-year-old takes the slot in the same borough
+        birthday = self._birthdays[self.current_month.month - 1]
+        leaver = np.empty(len(birthday), dtype=np.bool_)
+        K.birthdays(birthday, self._key_seed, self.month, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health,
+                    pop.young_children, pop.unpaid_carer, pop.in_education, pop.state, pop.reason,
+                    pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
+                    self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
+                    self._reason_codes, self._wants_job_prob, leaver)
+        leavers = birthday[leaver]
         if len(leavers):
-            pop.age[leavers] = 16
-            pop.sex[leavers] = (self._u(self.ENTRANT_SEX, leavers)
-                                < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum())
             draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
             self._ring[:, leavers] = 255  # the slot's last three states were the leaver's
@@ -332,51 +343,15 @@ class GLWModel(mesa.Model):
             self._reweight_and_desired(reweight=True, desired=False)
         return birthday
 
-    def _life_events(self, idx: np.ndarray) -> None:
-        """Residents entering a new age band: health onset and changes in caring, keeping each band's
-        prevalence (so cohorts do not carry their younger profile as they age). Health only worsens:
-        none -> condition -> disabled, with the probabilities that lift the previous band's shares to the new."""
-        if len(idx) == 0:
-            return
-        from glw_sim.synthesis import health_prevalence_by_band
-
-        pop = self.population
-        if not hasattr(self, "_health_prev"):
-            self._health_prev = health_prevalence_by_band(self.targets)
-        new_b = age_band_of(pop.age[idx]).astype(np.intp)
-        old = self._health_prev[new_b - 1]
-        new = self._health_prev[new_b]
-        u = self._u(self.LIFE_HEALTH, idx)
-        h = pop.health[idx]
-        # disabled share rises from old[2] to new[2]: onset among the not yet disabled
-        p_dis = np.clip((new[:, 2] - old[:, 2]) / (1.0 - old[:, 2]), 0, 1)
-        to_dis = (h != Health.DISABLED) & (u < p_dis)
-        # conditions (not disabling) among those with none, so the condition share reaches new[1]:
-        # new[1] = old[1] (1 - p_dis) + old[0] (1 - p_dis) p_ltc
-        p_ltc = np.clip((new[:, 1] - old[:, 1] * (1 - p_dis)) / np.maximum(old[:, 0] * (1 - p_dis), 1e-9), 0, 1)
-        to_ltc = (h == Health.NONE) & ~to_dis & (u >= p_dis) & (u < p_dis + p_ltc * (1 - p_dis))
-        h = np.where(to_dis, Health.DISABLED, np.where(to_ltc, Health.LONG_TERM_CONDITION, h))
-        pop.health[idx] = h
-        sex = pop.sex[idx]
-        pop.young_children[idx] = self._u(self.LIFE_CHILDREN, idx) < P.YOUNG_CHILDREN_BY_BAND_SEX[new_b, sex]
-        pop.unpaid_carer[idx] = self._u(self.LIFE_CARE, idx) < P.UNPAID_CARER_BY_BAND[new_b]
-
     def _redraw_state(self, idx: np.ndarray) -> None:
         """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
         if len(idx) == 0:
             return
         pop = self.population
-        pi = self.fitted.state_model.probabilities(pop, idx)
-        u = self._u(self.REDRAW_STATE, idx)
-        new = np.where(u < pi[0], E, np.where(u < pi[0] + pi[1], U, I)).astype(np.uint8)
-        changed = new != pop.state[idx]
-        pop.state[idx] = new
-        pop.months_in_state[idx[changed]] = 0
-        pop.reason[idx] = InactivityReason.NONE
-        pop.wants_job[idx] = False
-        ni = idx[new == I]
-        assign_reasons(pop, ni, self.fitted, None, systematic=False,
-                       uniforms=(self._u(self.REDRAW_REASON, ni), self._u(self.REDRAW_WANT, ni)))
+        K.redraw_states(np.asarray(idx, dtype=np.int64), self._key_seed, self.month, self._DEMOG_PURPOSES, pop.state,
+                        pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, *self._state_tables,
+                        self._feats(self.fitted.state_model), *self._reason_tables,
+                        self._feats(self.fitted.reason_model), self._reason_codes, self._wants_job_prob)
 
     def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True):
         """Net-migration reweighting (``reweight``) and/or expected moves into work by home borough at
@@ -412,8 +387,8 @@ class GLWModel(mesa.Model):
             pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
             self._uses_work_multiplier, np.ones(33) if job_factor is None else job_factor, tables, intercept,
-            self._reason_feats, np.asarray(self.fitted.reason_codes, dtype=np.uint8), hz.reason_exit_mult,
-            np.asarray(self.fitted.wants_job_prob, dtype=np.float64), hz.switch_rate, self._ring)
+            self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
+            self._wants_job_prob, hz.switch_rate, self._ring)
 
     def _transitions(self) -> None:
         """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
