@@ -58,23 +58,35 @@ def systematic_blocks(v: np.ndarray, order: np.ndarray, starts: np.ndarray, leng
 
 
 @nb.njit(cache=True)
-def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, groups: np.ndarray,
-             target: np.ndarray, cell_of: np.ndarray, tol: float, max_sweeps: int) -> float:
-    """Rake one margin: adjust ``table`` (k, levels) in place so weighted expected counts hit ``target``.
+def _group_order(x, groups):
+    """Residents with ``groups[x[i]] >= 0`` ordered by group, in index order within each (a stable counting
+    sort): (order, starts of each group's run)."""
+    ng = 0
+    for lev in range(len(groups)):
+        ng = max(ng, groups[lev] + 1)
+    size = np.zeros(ng + 1, dtype=np.int64)
+    for i in range(len(x)):
+        g = groups[x[i]]
+        if g >= 0:
+            size[g + 1] += 1
+    starts = np.cumsum(size)
+    fill = starts[:-1].copy()
+    order = np.empty(starts[-1], dtype=np.int64)
+    for i in range(len(x)):
+        g = groups[x[i]]
+        if g >= 0:
+            order[fill[g]] = i
+            fill[g] += 1
+    return order, starts
 
-    ``rest`` (k, n) holds the other features' log-odds; ``cell_of[k]`` is the margin cell of outcome k (-1: none).
-    Returns the worst relative error.
-    """
-    k, n = rest.shape
-    ng, nc = target.shape
-    p = np.empty(k)
-    err = np.inf
-    for _ in range(max_sweeps):
-        cur = np.zeros((ng, nc))
-        for i in range(n):
-            g = groups[x[i]]
-            if g < 0:
-                continue
+
+@nb.njit(cache=True, parallel=True)
+def _rake_sweep(rest, x, table, w, groups, cell_of, order, starts, cur):
+    k = rest.shape[0]
+    for g in nb.prange(len(starts) - 1):  # a group's residents in index order: sums as in a single pass
+        p = np.empty(k)
+        for j in range(starts[g], starts[g + 1]):
+            i = order[j]
             mx = -np.inf
             for a in range(k):
                 p[a] = rest[a, i] + table[a, x[i]]
@@ -88,24 +100,67 @@ def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, 
                 c = cell_of[a]
                 if c >= 0:
                     cur[g, c] += w[i] * p[a] / s
-        err = 0.0
-        for g in range(ng):
-            for c in range(nc):
-                if target[g, c] > 0 and cur[g, c] > 0:
-                    r = abs(target[g, c] / cur[g, c] - 1.0)
-                    if r > err:
-                        err = r
+
+
+@nb.njit(cache=True)
+def _rake_update(table, groups, cell_of, target, cur, tol):
+    """Worst relative error of ``cur`` against ``target``; unless below ``tol``, the raking step on ``table``."""
+    ng, nc = target.shape
+    err = 0.0
+    for g in range(ng):
+        for c in range(nc):
+            if target[g, c] > 0 and cur[g, c] > 0:
+                r = abs(target[g, c] / cur[g, c] - 1.0)
+                if r > err:
+                    err = r
+    if err < tol:
+        return err
+    for lev in range(table.shape[1]):
+        g = groups[lev]
+        if g < 0:
+            continue
+        for a in range(table.shape[0]):
+            c = cell_of[a]
+            if c >= 0 and target[g, c] > 0 and cur[g, c] > 0:
+                table[a, lev] += np.log(target[g, c] / cur[g, c])
+    return err
+
+
+def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, groups: np.ndarray,
+             target: np.ndarray, cell_of: np.ndarray, tol: float, max_sweeps: int) -> float:
+    """Rake one margin: adjust ``table`` (k, levels) in place so weighted expected counts hit ``target``.
+
+    ``rest`` (k, n) holds the other features' log-odds; ``cell_of[k]`` is the margin cell of outcome k (-1: none).
+    Returns the worst relative error. Each sweep runs over the groups in parallel. (Called from Python: a cached
+    compiled function calling a parallel one can crash when loaded from numba's cache.)
+    """
+    order, starts = _group_order(x, groups)
+    err = np.inf
+    for _ in range(max_sweeps):
+        cur = np.zeros(target.shape)
+        _rake_sweep(rest, x, table, w, groups, cell_of, order, starts, cur)
+        err = _rake_update(table, groups, cell_of, target, cur, tol)
         if err < tol:
             break
-        for lev in range(table.shape[1]):
-            g = groups[lev]
-            if g < 0:
-                continue
-            for a in range(k):
-                c = cell_of[a]
-                if c >= 0 and target[g, c] > 0 and cur[g, c] > 0:
-                    table[a, lev] += np.log(target[g, c] / cur[g, c])
-    return err
+    return float(err)
+
+
+@nb.njit(cache=True, parallel=True)
+def rake_rest(tables, intercept, feats, idx, margin_feature, margin_prior):
+    """(k, n) log-odds of residents ``idx`` from every feature but ``margin_feature``, plus that feature's prior
+    (``LogLinearModel._rake_one``: logits - (table + prior)[:, x] + prior[:, x], in that order)."""
+    nf, k, _ = tables.shape
+    n = len(idx)
+    out = np.empty((k, n))
+    for j in nb.prange(n):
+        i = idx[j]
+        xm = feats[margin_feature][i]
+        for a in range(k):
+            v = intercept[a]
+            for f in range(nf):
+                v += tables[f, a, feats[f][i]]
+            out[a, j] = (v - tables[margin_feature, a, xm]) + margin_prior[a, xm]
+    return out
 
 
 @nb.njit(cache=True, inline="always")
@@ -371,38 +426,116 @@ def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead
     return out
 
 
+@nb.njit(cache=True)
+def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
+    """The reason-exit normaliser ``Z = sum_r tau_r m_r`` for every combination of the reason model's features
+    (mixed radix, first feature most significant): a few thousand combinations instead of one per resident.
+    The same arithmetic as computing it resident by resident, so the values are identical."""
+    nf, kr, _ = r_tables.shape
+    size = 1
+    for f in range(nf):
+        size *= levels[f]
+    out = np.empty(size)
+    lr = np.empty(kr)
+    code = np.empty(nf, dtype=np.int64)
+    for key in range(size):
+        rest = key
+        for f in range(nf - 1, -1, -1):
+            code[f] = rest % levels[f]
+            rest //= levels[f]
+        mx = -np.inf
+        for a in range(kr):
+            v = r_intercept[a]
+            for f in range(nf):
+                v += r_tables[f, a, code[f]]
+            lr[a] = v
+            if v > mx:
+                mx = v
+        tot = 0.0
+        for a in range(kr):
+            lr[a] = np.exp(lr[a] - mx) if lr[a] > -np.inf else 0.0
+            tot += lr[a]
+        zz = 0.0
+        for a in range(kr):
+            zz += reason_exit_mult[a] * (lr[a] / tot)
+        out[key] = zz
+    return out
+
+
 @nb.njit(cache=True, parallel=True)
-def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, r_tables, r_intercept,
-                          r_feats, in_education, z_student, reason_exit_mult, pi_e, pi_u, z):
-    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
-    ``age_lead`` years older) and the reason-exit normaliser ``Z = sum_r tau_r m_r`` (students: ``z_student``)."""
-    ks = s_tables.shape[1]
-    kr = r_tables.shape[1]
+def state_share_table(s_tables, s_intercept, levels):
+    """Stationary shares of E and U (float32, as cached) for every combination of the state model's features
+    (mixed radix, first feature most significant), by the same arithmetic as resident by resident."""
+    nf, ks, _ = s_tables.shape
+    size = 1
+    for f in range(nf):
+        size *= levels[f]
+    out = np.empty((2, size), dtype=np.float32)
     for ch in nb.prange(CHUNKS):
-        lo, hi = _chunk(len(idx), ch)
+        lo, hi = _chunk(size, ch)
         lg = np.empty(ks)
-        lr = np.empty(kr)
-        for j in range(lo, hi):
-            i = idx[j]
-            mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
+        code = np.empty(nf, dtype=np.int64)
+        for key in range(lo, hi):
+            rest = key
+            for f in range(nf - 1, -1, -1):
+                code[f] = rest % levels[f]
+                rest //= levels[f]
+            mx = -np.inf
+            for a in range(ks):
+                v = s_intercept[a]
+                for f in range(nf):
+                    v += s_tables[f, a, code[f]]
+                lg[a] = v
+                if v > mx:
+                    mx = v
             tot = 0.0
             for a in range(ks):
                 lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
                 tot += lg[a]
-            pi_e[i] = lg[0] / tot
-            pi_u[i] = lg[1] / tot
+            out[0, key] = lg[0] / tot
+            out[1, key] = lg[1] / tot
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z):
+    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
+    ``age_lead`` years older; from :func:`state_share_table` if ``s_table`` is not empty) and the reason-exit
+    normaliser (:func:`reason_z_table`; students: ``z_student``)."""
+    ks = s_tables.shape[1]
+    nr = len(r_levels)
+    ns = len(s_levels)
+    use_table = s_table.shape[1] > 0
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        for j in range(lo, hi):
+            i = idx[j]
+            if use_table:
+                key = 0
+                for f in range(ns):
+                    c = np.int64(s_feats[f][i])
+                    if f == age_feature:
+                        c = min(c + age_lead, 64)
+                    key = key * s_levels[f] + c
+                pi_e[i] = s_table[0, key]
+                pi_u[i] = s_table[1, key]
+            else:
+                mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
+                tot = 0.0
+                for a in range(ks):
+                    lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+                    tot += lg[a]
+                pi_e[i] = lg[0] / tot
+                pi_u[i] = lg[1] / tot
             if in_education[i]:
                 z[i] = z_student
             else:
-                mx = _loglinear_one(r_tables, r_intercept, r_feats, i, -1, 0, lr)
-                tot = 0.0
-                for a in range(kr):
-                    lr[a] = np.exp(lr[a] - mx) if lr[a] > -np.inf else 0.0
-                    tot += lr[a]
-                zz = 0.0
-                for a in range(kr):
-                    zz += reason_exit_mult[a] * (lr[a] / tot)
-                z[i] = zz
+                key = 0
+                for f in range(nr):
+                    key = key * r_levels[f] + r_feats[f][i]
+                z[i] = z_table[key]
 
 
 @nb.njit(cache=True, inline="always")
@@ -556,12 +689,16 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     b_sw_reason = _key_base(key_seed, month, purposes[4])
     b_sw_want = _key_base(key_seed, month, purposes[5])
     k = r_tables.shape[1]
-    parts = np.zeros((CHUNKS, 216))
+    groups = np.zeros((CHUNKS, N_GROUPS * 3))
+    boroughs = np.zeros((CHUNKS, 33 * 24))
+    extra = np.zeros((CHUNKS, 11))
     step = (n + CHUNKS - 1) // CHUNKS
     for ch in nb.prange(CHUNKS):
         lo = ch * step
         hi = min(n, lo + step)
-        acc = parts[ch]
+        g_acc = groups[ch]
+        b_acc = boroughs[ch]
+        x_acc = extra[ch]
         scratch = np.empty(k)
         for i in range(lo, hi):
             old = state[i]
@@ -604,13 +741,68 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
             s = state[i]
             prev = ring[slot, i]
-            _tally_one(acc, s, reason[i], borough[i], sex[i], age[i], health[i], ethnicity[i], qualification[i],
-                       in_education[i], wants_job[i], months[i], weight[i], prev, prev != 255)
+            # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
+            # borough x state x reason; the metrics' margins are summed from these (tally_from_groups)
+            w = np.float64(weight[i])
+            g = ((((sex[i] * 4 + _age_band(age[i])) * 3 + health[i]) * 6 + ethnicity[i]) * 6
+                 + qualification[i]) * 2 + in_education[i]
+            g_acc[g * 3 + s] += w
+            b_acc[borough[i] * 24 + s * 8 + reason[i]] += w
+            if s == I and wants_job[i]:
+                x_acc[0] += w
+            if s == U and months[i] >= 12:
+                x_acc[1] += w
+            if prev != 255:
+                x_acc[2 + prev * 3 + s] += w
             ring[slot, i] = s
-    out = np.zeros(216)
+    g_out = np.zeros(N_GROUPS * 3)
+    b_out = np.zeros(33 * 24)
+    x_out = np.zeros(11)
     for ch in range(CHUNKS):  # fixed order
-        out += parts[ch]
-    return out
+        g_out += groups[ch]
+        b_out += boroughs[ch]
+        x_out += extra[ch]
+    return tally_from_groups(g_out, b_out, x_out)
+
+
+N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualification x in education
+
+
+@nb.njit(cache=True)
+def tally_from_groups(g_acc, b_acc, x_acc):
+    """The flat counts of :func:`tally` from the grouped counts of :func:`month_transitions`."""
+    acc = np.zeros(216)
+    for b in range(33):
+        for s in range(3):
+            for r in range(8):
+                w = b_acc[b * 24 + s * 8 + r]
+                acc[b * 3 + s] += w
+                acc[99 + r] += w
+                if r == 4:
+                    acc[174 + b] += w
+    for g in range(N_GROUPS):
+        edu = g % 2
+        q = (g // 2) % 6
+        e = (g // 12) % 6
+        h = (g // 72) % 3
+        band = (g // 216) % 4
+        sx = g // 864
+        for s in range(3):
+            w = g_acc[g * 3 + s]
+            acc[107 + sx * 3 + s] += w
+            acc[113 + band * 3 + s] += w
+            acc[125 + h * 3 + s] += w
+            acc[134 + e * 3 + s] += w
+            acc[152 + q * 3 + s] += w
+            if band == 0:
+                acc[170] += w
+                if s != E and edu == 0:
+                    acc[171] += w
+    acc[172] = x_acc[0]
+    acc[173] = x_acc[1]
+    for j in range(9):
+        acc[207 + j] = x_acc[2 + j]
+    return acc
 
 
 def split_tally(a):

@@ -159,10 +159,14 @@ class LogLinearModel:
         w = pop.weight.astype(np.float64)
         if index is not None:
             w = w[index]
-        rest = self.logits(pop, index) - (table + self.priors[m.column])[:, x]
         from glw_sim import kernels as K
 
-        rest += self.priors[m.column][:, x]
+        idx = np.arange(len(pop)) if index is None else np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
+        rest = K.rake_rest(self.stacked(), self.intercept.astype(np.float64), feats, idx.astype(np.int64, copy=False),
+                           list(self.columns).index(m.column), np.ascontiguousarray(self.priors[m.column]))
         cell_of = np.full(self.k, -1, dtype=np.int64)
         for c, cell in enumerate(m.partition):
             cell_of[cell] = c

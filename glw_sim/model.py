@@ -99,21 +99,24 @@ class GLWModel(mesa.Model):
         self.targets = targets or load_targets()
         base = fitted or load_fitted()
         cached = _SYNTH_CACHE.get((self.scale, seed)) if cache_population and seed is not None else None
+        pi = None
         if cached is not None and cached[3] is base:
             pop, model, state, _ = cached
             self.population, self.fitted = pop.copy(), model.copy()
             self.rng.bit_generator.state = state
         else:
-            self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng,
-                                                      durations=False)
+            self.population, self.fitted, pi = synthesise(self.targets, base, scale=self.scale, rng=self.rng,
+                                                          durations=False, return_probabilities=True)
             if cache_population and seed is not None:
                 _SYNTH_CACHE.clear()  # keep one population: memory stays bounded
                 _SYNTH_CACHE[(self.scale, seed)] = (self.population.copy(), self.fitted.copy(),
                                                     self.rng.bit_generator.state, base)
         self.hazards = Hazards(self.fitted, assumptions)
         # months in the current state: each resident's stationary spell age under this run's hazards
-        self.hazards.draw_initial_durations(
-            self.population, self.fitted.state_model.probabilities(self.population), self.rng)
+        if pi is None:
+            pi = self.fitted.state_model.probabilities(self.population)
+        self.hazards.draw_initial_durations(self.population, pi, self.rng)
+        del pi
         pop = self.population
         n = len(pop)
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
@@ -208,10 +211,19 @@ class GLWModel(mesa.Model):
             return
         pop, hz = self.population, self.hazards
         sm, rm = self.fitted.state_model, self.fitted.reason_model
+        if getattr(self, "_z_table", None) is None:
+            # Both models' outputs depend only on a few attributes: tabulate them by combination (identical
+            # values). The state model has millions of combinations: worth it for large populations only.
+            self._r_levels = np.array(list(rm.columns.values()), dtype=np.int64)
+            self._z_table = K.reason_z_table(*self._reason_tables, self._r_levels, hz.reason_exit_mult)
+            self._s_levels = np.array(list(sm.columns.values()), dtype=np.int64)
+            big = len(pop) > np.prod(self._s_levels, dtype=np.float64) / 2
+            self._s_table = (K.state_share_table(*self._state_tables, self._s_levels) if big
+                             else np.empty((2, 0), dtype=np.float32))
         K.refresh_hazard_inputs(
-            np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm),
-            list(sm.columns).index("age"), int(hz.age_lead), *self._reason_tables, self._feats(self.fitted.reason_model),
-            pop.in_education, float(hz.exit_mult_by_code[1]), hz.reason_exit_mult, self._pi[0], self._pi[1], self._z)
+            np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm), list(sm.columns).index("age"),
+            int(hz.age_lead), self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
+            pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z)
 
     # ------------------------------------------------------------------ the month
     def _active_levers(self):
