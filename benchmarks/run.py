@@ -4,7 +4,9 @@
     reference (benchmarks/mesa_reference.py) on the same population, and their ratio;
 (b) a full-scale (scale 1.0) ten-year monthly baseline: build and run wall time,
     agent-months per second and peak memory;
-(c) how time and memory grow with population (0.01, 0.1, 1.0) and with months.
+(c) how time and memory grow with population (0.01, 0.1, 1.0) and with months;
+(d) interventions and matching on: scenarios/route-to-80.yaml at scale 1.0, ten years, one replication
+    without per-programme attribution runs (the scenario and its common-random-numbers counterfactual).
 
 Each configuration runs in its own process so its peak resident memory is its own.
 Prints a table and writes benchmarks/out/benchmarks.csv.
@@ -54,8 +56,26 @@ def measure(scale: float, months: int, reference: bool = False) -> dict:
     return out
 
 
-def child(scale: float, months: int, reference: bool) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(scale), str(months), "1" if reference else "0"]
+def measure_scenario(scale: float, months: int) -> dict:
+    """route-to-80 with its counterfactual (two models: build and run), in this process."""
+    from glw_sim import runner
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario(HERE.parent / "scenarios" / "route-to-80.yaml",
+                       {"population": {"scale": scale}, "horizon": {"months": months}, "replications": 1,
+                        "outputs": {"attribution": False}})
+    t0 = time.perf_counter()
+    model = runner.simulate(sc, runner.replication_seeds(sc.population.seed, 1)[0])
+    total = time.perf_counter() - t0
+    n = len(model.population)
+    return {"scale": scale, "agents": n, "months": months, "total_s": round(total, 3),
+            "agent_months_per_s": round(2 * n * months / total),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def child(scale: float, months: int, reference: bool | str) -> dict:
+    mode = "s" if reference == "scenario" else ("1" if reference else "0")
+    cmd = [sys.executable, __file__, "--child", str(scale), str(months), mode]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -66,7 +86,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the full-scale ten-year run")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(float(args.child[0]), int(args.child[1]), args.child[2] == "1")))
+        if args.child[2] == "s":
+            print(json.dumps(measure_scenario(float(args.child[0]), int(args.child[1]))))
+        else:
+            print(json.dumps(measure(float(args.child[0]), int(args.child[1]), args.child[2] == "1")))
         return
     import pandas as pd
 
@@ -86,6 +109,10 @@ def main() -> None:
     for months in (12, 60, 120):
         r = child(0.1, months, False)
         r["case"] = "(c) months scaling, scale 0.1"
+        rows.append(r)
+    if not args.quick:
+        r = child(1.0, 120, "scenario")
+        r["case"] = "(d) route-to-80 + counterfactual, full scale, ten years (2 models)"
         rows.append(r)
     df = pd.DataFrame(rows)
     cols = ["case", "scale", "agents", "months", "build_s", "run_s", "total_s", "agent_months_per_s", "peak_rss_mb",

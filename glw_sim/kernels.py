@@ -595,14 +595,26 @@ def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 @nb.njit(cache=True, parallel=True)
 def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, sex, age,
                          desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
-                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult):
+                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, factor_out):
     """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
     (as :func:`reweight_cells`); if ``desired_out`` is not empty, the weighted expected moves into work of the
-    run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``)."""
+    run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
+    If ``factor_out`` is not empty the weights are not scaled here: the cell factors go to ``factor_out`` (for
+    :func:`month_transitions` to apply) and the expected moves use the scaled weights."""
     want_desired = len(desired_out) > 0
+    defer = len(factor_out) > 0
     for r in nb.prange(len(starts)):
         lo, hi, b = starts[r], ends[r], runs_borough[r]
-        if reweight:
+        factor = np.ones(N_CELLS)
+        if reweight and defer:
+            cur = np.zeros(N_CELLS)
+            for i in range(lo, hi):
+                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
+            for c in range(c0, c1):
+                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
+                factor_out[c] = factor[c]
+        elif reweight:
             cur = np.zeros(N_CELLS)
             for i in range(lo, hi):
                 cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
@@ -619,7 +631,11 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
                     continue  # no move into work from work: adds 0
                 pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
                                    hbar_grid, h0_grid, profile, edges, exit_mult)
-                w = np.float64(weight[i]) * pe
+                if reweight and defer:
+                    w = np.float64(np.float32(weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]))
+                else:
+                    w = np.float64(weight[i])
+                w = w * pe
                 if use_work_mult:
                     w = w * work_mult[i]
                 acc[borough[i]] += w
@@ -665,12 +681,15 @@ def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_ex
     return min(cnt, k - 1)
 
 
+N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualification x in education
+
+
 @nb.njit(cache=True, parallel=True)
 def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, sex, age, health,
                       ethnicity, qualification, in_education, wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
                       cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
-                      ring):
+                      ring, factor):
     """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
@@ -678,7 +697,8 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     scaled by ``work_mult`` and the home borough's ``job_factor`` (as :func:`apply_moves`); new inactivity
     spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
     education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
-    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state.
+    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``
+    is not empty, each weight is first scaled by its borough x sex x age-band cell's factor (net migration).
     Returns the counts of :func:`tally`."""
     n = len(state)
     slot = month % 3
@@ -689,6 +709,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     b_sw_reason = _key_base(key_seed, month, purposes[4])
     b_sw_want = _key_base(key_seed, month, purposes[5])
     k = r_tables.shape[1]
+    rescale = len(factor) > 0
     groups = np.zeros((CHUNKS, N_GROUPS * 3))
     boroughs = np.zeros((CHUNKS, 33 * 24))
     extra = np.zeros((CHUNKS, 11))
@@ -739,6 +760,8 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                         reason[i] = reason_codes[_draw_reason(i, _keyed(b_sw_reason, i), False, scratch, r_tables,
                                                               r_intercept, r_feats, reason_exit_mult)]
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
+            if rescale:
+                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
             s = state[i]
             prev = ring[slot, i]
             # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
@@ -764,8 +787,6 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
         x_out += extra[ch]
     return tally_from_groups(g_out, b_out, x_out)
 
-
-N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualification x in education
 
 
 @nb.njit(cache=True)

@@ -164,6 +164,14 @@ class GLWModel(mesa.Model):
                 "disability_employment_gap", "neet_rate_16_24", "ethnicity_employment_gap",
                 "female_employment_rate", "borough_employment_spread", "gap_to_80")}
         )
+        # load the monthly kernels now (numba's cache), so that the first month does not pay for it
+        none = np.zeros(0, dtype=np.int64)
+        self._redraw_state(none)
+        K.birthdays(none, self._key_seed, 0, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health, pop.young_children,
+                    pop.unpaid_carer, pop.in_education, pop.state, pop.reason, pop.months_in_state, pop.wants_job,
+                    *self._demography_tables(), *self._state_tables, self._feats(self.fitted.state_model),
+                    *self._reason_tables, self._feats(self.fitted.reason_model), self._reason_codes,
+                    self._wants_job_prob, np.zeros(0, dtype=np.bool_))
         self._collect()
 
     # ------------------------------------------------------------------ helpers
@@ -357,24 +365,25 @@ class GLWModel(mesa.Model):
 
     def _redraw_state(self, idx: np.ndarray) -> None:
         """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
-        if len(idx) == 0:
-            return
         pop = self.population
         K.redraw_states(np.asarray(idx, dtype=np.int64), self._key_seed, self.month, self._DEMOG_PURPOSES, pop.state,
                         pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, *self._state_tables,
                         self._feats(self.fitted.state_model), *self._reason_tables,
                         self._feats(self.fitted.reason_model), self._reason_codes, self._wants_job_prob)
 
-    def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True):
+    def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True,
+                              factor: np.ndarray | None = None):
         """Net-migration reweighting (``reweight``) and/or expected moves into work by home borough at
-        calibrated hazards, times programme effects if ``with_programmes`` (``desired``), in one pass."""
+        calibrated hazards, times programme effects if ``with_programmes`` (``desired``), in one pass.
+        With ``factor`` (an array of N_CELLS) the cell factors are stored there for the monthly pass to apply."""
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
         out = np.zeros(33 if desired else 0)
         K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, pop.sex, pop.age,
                                out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
                                fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
-                               hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier)
+                               hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier,
+                               np.zeros(0) if factor is None else factor)
         return out
 
     _edges = P.DURATION_EDGES.astype(np.int64)
@@ -388,8 +397,9 @@ class GLWModel(mesa.Model):
 
     _PURPOSES = np.array([MOVE, REASON, WANT, SWITCH, SWITCH_REASON, SWITCH_WANT], dtype=np.int64)
 
-    def _month_pass(self, job_factor: np.ndarray | None) -> np.ndarray:
-        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass."""
+    def _month_pass(self, job_factor: np.ndarray | None, factor: np.ndarray | None = None) -> np.ndarray:
+        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass; weights
+        are first scaled by ``factor`` (net-migration cell factors) if given."""
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
         tables, intercept = self._reason_tables
@@ -400,16 +410,17 @@ class GLWModel(mesa.Model):
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
             self._uses_work_multiplier, np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
-            self._wants_job_prob, hz.switch_rate, self._ring)
+            self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor)
 
     def _transitions(self) -> None:
         """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
         inactivity spells draw a reason; some inactive residents' main reason changes. The month's metrics
         are tallied in the same pass (kept for _collect)."""
         fuse = self.migration == "balance" and not self.programmes
-        desired = self._reweight_and_desired(reweight=fuse, desired=True)
+        factor = np.ones(K.N_CELLS) if fuse else None
+        desired = self._reweight_and_desired(reweight=fuse, desired=True, factor=factor)
         job_factor = self.market.job_factors(desired, self.month)
-        self._tally = self._month_pass(job_factor)
+        self._tally = self._month_pass(job_factor, factor)
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:

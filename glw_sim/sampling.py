@@ -111,8 +111,8 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     if k < 8 and _sorted(strata):  # the compiled version (same draws, same numbers)
         from glw_sim import kernels as K
 
-        return K.systematic_categorical_sorted(np.ascontiguousarray(probs, dtype=np.float64),
-                                               strata.astype(np.int64), rng)
+        # any strides: shares common to every unit come as a broadcast view, not n copies
+        return K.systematic_categorical_sorted(np.asarray(probs, dtype=np.float64), strata.astype(np.int64), rng)
     uniq, sidx = np.unique(strata, return_inverse=True)
     expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
     sizes = np.bincount(sidx, minlength=len(uniq))

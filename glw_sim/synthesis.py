@@ -91,9 +91,9 @@ def draw_attributes(pop: Population, idx: np.ndarray, targets: Targets, rng: np.
         return targets.groups[dim].population_share
 
     eth = shares("ethnicity")
-    pop.ethnicity[idx] = systematic_categorical(np.repeat(eth[:, None], n, axis=1), strata, rng)
+    pop.ethnicity[idx] = systematic_categorical(np.broadcast_to(eth[:, None], (len(eth), n)), strata, rng)
     qual = shares("qualification")
-    pop.qualification[idx] = systematic_categorical(np.repeat(qual[:, None], n, axis=1), strata, rng)
+    pop.qualification[idx] = systematic_categorical(np.broadcast_to(qual[:, None], (len(qual), n)), strata, rng)
     prev = health_prevalence_by_band(targets)  # (4 bands, 3 levels)
     probs = prev[band].T
     pop.health[idx] = systematic_categorical(probs, strata, rng)
