@@ -9,13 +9,15 @@
     without per-programme attribution runs (the scenario and its common-random-numbers counterfactual).
 
 Each configuration runs in its own process so its peak resident memory is its own.
-Prints a table and writes benchmarks/out/benchmarks.csv.
+Prints a table and writes benchmarks/out/benchmarks.csv, with CPU seconds (all threads) next to wall
+time and the load average before each case: on a shared machine wall time depends on the other processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -30,11 +32,11 @@ def measure(scale: float, months: int, reference: bool = False) -> dict:
     sys.path.insert(0, str(HERE))
     from glw_sim.model import GLWModel
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model = GLWModel(scale=scale, seed=1, collect_boroughs=False, migration="none" if reference else "balance")
-    build = time.perf_counter() - t0
+    build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     n = len(model.population)
-    out = {"scale": scale, "agents": n, "months": months, "build_s": round(build, 3)}
+    out = {"scale": scale, "agents": n, "months": months, "build_s": round(build, 3), "build_cpu_s": round(build_cpu, 3)}
     if reference:
         from mesa_reference import ReferenceModel
 
@@ -47,10 +49,10 @@ def measure(scale: float, months: int, reference: bool = False) -> dict:
         t_ref = time.perf_counter() - t0
         out["reference_run_s"] = round(t_ref, 3)
         out["reference_agent_months_per_s"] = round(n * months / t_ref)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.run(months)
-    run = time.perf_counter() - t0
-    out.update({"run_s": round(run, 3), "total_s": round(build + run, 3),
+    run, run_cpu = time.perf_counter() - t0, time.process_time() - c0
+    out.update({"run_s": round(run, 3), "run_cpu_s": round(run_cpu, 3), "total_s": round(build + run, 3),
                 "agent_months_per_s": round(n * months / run),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)})
     return out
@@ -64,11 +66,11 @@ def measure_scenario(scale: float, months: int) -> dict:
     sc = load_scenario(HERE.parent / "scenarios" / "route-to-80.yaml",
                        {"population": {"scale": scale}, "horizon": {"months": months}, "replications": 1,
                         "outputs": {"attribution": False}})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model = runner.simulate(sc, runner.replication_seeds(sc.population.seed, 1)[0])
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = len(model.population)
-    return {"scale": scale, "agents": n, "months": months, "total_s": round(total, 3),
+    return {"scale": scale, "agents": n, "months": months, "total_s": round(total, 3), "total_cpu_s": round(cpu, 3),
             "agent_months_per_s": round(2 * n * months / total),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
@@ -76,8 +78,9 @@ def measure_scenario(scale: float, months: int) -> dict:
 def child(scale: float, months: int, reference: bool | str) -> dict:
     mode = "s" if reference == "scenario" else ("1" if reference else "0")
     cmd = [sys.executable, __file__, "--child", str(scale), str(months), mode]
+    load = os.getloadavg()[0]  # other processes on the machine (timings are wall clock)
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return json.loads(res.stdout.strip().splitlines()[-1]) | {"load_average": round(load, 2)}
 
 
 def main() -> None:
@@ -116,7 +119,8 @@ def main() -> None:
         rows.append(r)
     df = pd.DataFrame(rows)
     cols = ["case", "scale", "agents", "months", "build_s", "run_s", "total_s", "agent_months_per_s", "peak_rss_mb",
-            "reference_run_s", "reference_agent_months_per_s", "speedup_vs_reference"]
+            "reference_run_s", "reference_agent_months_per_s", "speedup_vs_reference", "build_cpu_s", "run_cpu_s",
+            "total_cpu_s", "load_average"]
     df = df[[c for c in cols if c in df.columns]]
     out = HERE / "out" / "benchmarks.csv"
     out.parent.mkdir(exist_ok=True)

@@ -1080,3 +1080,130 @@ def systematic_categorical_sorted(probs, strata, rng):
                 out[idx[j]] = c
                 remaining[idx[j]] = False
     return out
+
+
+@nb.njit(cache=True)
+def searchsorted_rows(table, row, u):
+    """``np.searchsorted(table[row[j]], u[j])`` (side left) for every j."""
+    m = table.shape[1]
+    out = np.empty(len(u), dtype=np.int64)
+    for j in range(len(u)):
+        t = table[row[j]]
+        lo, hi = 0, m
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if t[mid] < u[j]:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[j] = lo
+    return out
+
+
+# Large populations (the synthesis): the same algorithm driven from Python, with the per-stratum work (the
+# costly random-access shuffles) in parallel kernels. Same draws in the same order, so identical results.
+PARALLEL_SAMPLING_MIN = 200_000
+
+
+@nb.njit(cache=True, parallel=True)
+def _shuffle_blocks_par(n, starts, lengths, keys):
+    order = np.arange(n)
+    for b in nb.prange(len(starts)):
+        s, m = starts[b], lengths[b]
+        for j in range(m - 1, 0, -1):
+            k = int(keys[s + j] * (j + 1))
+            if k > j:
+                k = j
+            tmp = order[s + j]
+            order[s + j] = order[s + k]
+            order[s + k] = tmp
+    return order
+
+
+@nb.njit(cache=True, parallel=True)
+def _systematic_blocks_par(v, order, starts, lengths, start_u):
+    out = np.zeros(len(v), dtype=np.bool_)
+    for b in nb.prange(len(starts)):
+        c = start_u[b]
+        for j in range(starts[b], starts[b] + lengths[b]):
+            i = order[j]
+            lo = np.floor(c)
+            c += v[i]
+            if np.floor(c) > lo:
+                out[i] = True
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _stratum_sums(probs, starts, lengths):
+    k = probs.shape[0]
+    out = np.zeros((len(starts), k))
+    for s in nb.prange(len(starts)):
+        for c in range(k):
+            acc = 0.0
+            for i in range(starts[s], starts[s] + lengths[s]):
+                acc += probs[c, i]
+            out[s, c] = acc
+    return out
+
+
+@nb.njit(cache=True)
+def _round_strata(lengths, expected, rng):
+    ns, k = expected.shape
+    counts = np.empty((ns, k), dtype=np.int64)
+    for s in range(ns):
+        counts[s] = _randomized_round(lengths[s], expected[s] + 1e-12, rng)
+    return counts
+
+
+@nb.njit(cache=True)
+def _category_step(probs, remaining, sidx, counts_c, c, ns):
+    idx = np.flatnonzero(remaining)
+    m = len(idx)
+    k = probs.shape[0]
+    cond = np.empty(m)
+    s = np.empty(m, dtype=np.int64)
+    total = np.zeros(ns)
+    for j in range(m):
+        i = idx[j]
+        tail = probs[k - 1, i]
+        for a in range(k - 2, c - 1, -1):
+            tail = tail + probs[a, i]
+        cond[j] = probs[c, i] / tail if tail > 0 else 0.0
+        s[j] = sidx[i]
+        total[s[j]] += cond[j]
+    v = np.empty(m)
+    for j in range(m):
+        g = s[j]
+        sc = counts_c[g] / max(total[g], 1e-300) if total[g] > 0 else 0.0
+        v[j] = min(min(cond[j] * sc, 1.0), 1.0)
+    return idx, s, v
+
+
+def _select_sorted_large(v, s, rng):
+    n = len(v)
+    if n < 2:
+        return systematic_select_sorted(v, s, rng)
+    starts, lengths, _ = _sorted_runs(s)
+    order = _shuffle_blocks_par(n, starts, lengths, rng.random(n))
+    return _systematic_blocks_par(np.minimum(np.maximum(v, 0.0), 1.0), order, starts, lengths,
+                                  rng.random(len(starts)))
+
+
+def systematic_categorical_large(probs, strata, rng):
+    """:func:`systematic_categorical_sorted` for large populations (identical results)."""
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
+    starts, lengths, sidx = _sorted_runs(strata)
+    counts = _round_strata(lengths, _stratum_sums(probs, starts, lengths), rng)
+    remaining = np.ones(n, dtype=np.bool_)
+    for c in range(k - 1):
+        if not remaining.any():
+            break
+        idx, s, v = _category_step(probs, remaining, sidx, np.ascontiguousarray(counts[:, c]), c, len(starts))
+        chosen = _select_sorted_large(v, s, rng)
+        out[idx[chosen]] = c
+        remaining[idx[chosen]] = False
+    return out

@@ -71,7 +71,10 @@ def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.G
     if _sorted(strata):
         from glw_sim import kernels as K
 
-        return K.systematic_select_sorted(np.asarray(expected, dtype=np.float64), strata.astype(np.int64), rng)
+        v, st = np.asarray(expected, dtype=np.float64), strata.astype(np.int64)
+        if n >= K.PARALLEL_SAMPLING_MIN:
+            return K._select_sorted_large(v, st, rng)
+        return K.systematic_select_sorted(v, st, rng)
     v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
     if n > 1 and (strata[1:] >= strata[:-1]).all():
         # strata already contiguous (residents are stored borough by borough): compiled fast path
@@ -112,7 +115,10 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
         from glw_sim import kernels as K
 
         # any strides: shares common to every unit come as a broadcast view, not n copies
-        return K.systematic_categorical_sorted(np.asarray(probs, dtype=np.float64), strata.astype(np.int64), rng)
+        probs, st = np.asarray(probs, dtype=np.float64), strata.astype(np.int64)
+        if n >= K.PARALLEL_SAMPLING_MIN:
+            return K.systematic_categorical_large(probs, st, rng)
+        return K.systematic_categorical_sorted(probs, st, rng)
     uniq, sidx = np.unique(strata, return_inverse=True)
     expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
     sizes = np.bincount(sidx, minlength=len(uniq))
