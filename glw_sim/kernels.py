@@ -1,10 +1,16 @@
 """Compiled (numba) kernels for the hot loops: one pass over the residents each.
 
-Each kernel is a small pure function over arrays (Covasim's ``utils.py``
-pattern). The numpy versions they replace are kept where they are clearer
-(tests compare the two where it matters). Random numbers are drawn in bulk
-by the model's numpy Generator and passed in, so results do not depend on
-numba's own random state.
+Each kernel is a pure function over arrays (Covasim's ``utils.py`` pattern).
+A month is three of them (``birthdays``, ``reweight_and_desired``,
+``month_transitions``) plus the hazard refresh; the synthesis uses the
+sampling and raking kernels. Random numbers are keyed uniforms (common random
+numbers, :func:`keyed_uniforms`) or come from the model's numpy Generator,
+whose state numba shares, so results do not depend on numba's own random
+state. Every kernel computes the same numbers, in the same order, as the
+numpy code it replaced: results are identical bit for bit.
+
+Parallel kernels are only called from Python: a cached compiled function
+calling a parallel one crashed when loaded from numba's cache.
 """
 
 from __future__ import annotations
@@ -207,48 +213,6 @@ def _move_p(old, reason, d, pe, pu, z, k_eu, k_ei, k_ui, cycle, hbar_grid, h0_gr
         return a, b, 0.0
 
 
-@nb.njit(cache=True, parallel=True)
-def move_probabilities(state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
-                       hbar_grid, h0_grid, profile, edges, exit_mult, p_e, p_u, p_i):
-    """Each resident's monthly probabilities of moving to E, U and I (own state: 0), in place."""
-    for i in nb.prange(len(state)):
-        a, b, c = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
-                          hbar_grid, h0_grid, profile, edges, exit_mult)
-        p_e[i] = a
-        p_u[i] = b
-        p_i[i] = c
-
-
-@nb.njit(cache=True, parallel=True)
-def apply_moves(state, reason, months, borough, u, p_e, p_u, p_i, work_mult, job_factor, flag):
-    """Draw each resident's move; the chance into work is scaled by ``work_mult`` (programmes) and by
-    the home borough's ``job_factor`` (matching). ``flag``: 1 left inactivity, 2 entered it."""
-    for i in nb.prange(len(state)):
-        old = state[i]
-        r = u[i]
-        a = p_e[i] * work_mult[i] * job_factor[borough[i]]
-        if a > 1.0:
-            a = 1.0
-        new = old
-        if r < a:
-            new = E
-        elif r < a + p_u[i]:
-            new = U
-        elif r < a + p_u[i] + p_i[i]:
-            new = I
-        flag[i] = 0
-        if new != old:
-            state[i] = new
-            months[i] = 0
-            if old == I:
-                flag[i] = 1
-                reason[i] = 0
-            if new == I:
-                flag[i] = 2
-        elif months[i] < 65535:
-            months[i] += 1
-
-
 #: index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) by age (a table: ages are in random order)
 _BAND_OF_AGE = np.array([0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3)) for a in range(256)],
                         dtype=np.int64)
@@ -270,16 +234,6 @@ def cell_totals(weight, borough, sex, age):
     for i in range(len(weight)):
         cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
     return cur
-
-
-@nb.njit(cache=True)
-def reweight_cells(weight, borough, sex, age, cell_target):
-    """Scale weights so each borough x sex x age-band cell keeps its target total (net migration)."""
-    factor = cell_totals(weight, borough, sex, age)
-    for c in range(N_CELLS):
-        factor[c] = cell_target[c] / factor[c] if factor[c] > 0 else 1.0
-    for i in range(len(weight)):
-        weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
 
 
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
@@ -389,31 +343,10 @@ def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
 
 
 @nb.njit(cache=True, parallel=True)
-def loglinear_probs(tables: np.ndarray, intercept: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Softmax of intercept + sum_f tables[f, :, codes[f, i]] for each column i: (k, n) probabilities."""
-    nf, k, _ = tables.shape
-    n = codes.shape[1]
-    out = np.empty((k, n))
-    for ch in nb.prange(CHUNKS):
-        lo, hi = _chunk(n, ch)
-        lg = np.empty(k)
-        for i in range(lo, hi):
-            mx = -np.inf
-            for a in range(k):
-                s = intercept[a]
-                for f in range(nf):
-                    s += tables[f, a, codes[f, i]]
-                lg[a] = s
-                if s > mx:
-                    mx = s
-            _softmax_into(out, i, lg, mx)
-    return out
-
-
-@nb.njit(cache=True, parallel=True)
 def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead):
-    """As :func:`loglinear_probs`, reading feature ``f`` of resident ``idx[j]`` from ``feats[f]`` (a tuple of
-    uint8 columns); feature ``age_feature`` (if >= 0) is read as ``min(age + age_lead, 64)``."""
+    """Softmax of intercept + sum_f tables[f, :, x_f] for residents ``idx``, reading feature ``f`` of resident
+    ``idx[j]`` from ``feats[f]`` (a tuple of uint8 columns); feature ``age_feature`` (if >= 0) is read as
+    ``min(age + age_lead, 64)``. Returns (k, n) probabilities."""
     k = tables.shape[1]
     n = len(idx)
     out = np.empty((k, n))
@@ -597,7 +530,7 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
                          desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
                          hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, factor_out):
     """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
-    (as :func:`reweight_cells`); if ``desired_out`` is not empty, the weighted expected moves into work of the
+    (net migration); if ``desired_out`` is not empty, the weighted expected moves into work of the
     run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
     If ``factor_out`` is not empty the weights are not scaled here: the cell factors go to ``factor_out`` (for
     :func:`month_transitions` to apply) and the expected moves use the scaled weights."""
@@ -648,7 +581,7 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
 @nb.njit(cache=True, inline="always")
 def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_exit_mult):
     """Index of the reason drawn with uniform ``u`` for resident ``i`` from the reason model (as
-    :func:`loglinear_probs` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
+    :func:`loglinear_probs_columns` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
     nf, k, _ = r_tables.shape
     mx = -np.inf
     for a in range(k):
@@ -694,7 +627,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
     switch reason, switch want) and moves with the probabilities of :func:`_move_p`, the chance into work
-    scaled by ``work_mult`` and the home borough's ``job_factor`` (as :func:`apply_moves`); new inactivity
+    scaled by ``work_mult`` and the home borough's ``job_factor`` (matching); new inactivity
     spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
     education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
     state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``

@@ -14,7 +14,8 @@ One month, in order:
    same borough; some leave full-time education. With ``migration="balance"``
    (the baseline) weights are then rescaled so each borough x sex x age-band
    cell keeps its 2025 size: net migration is assumed to carry residents like
-   the cell's own (labelled assumption).
+   the cell's own (labelled assumption). Without programmes this rescaling is
+   applied in the transitions pass (same numbers, one pass fewer).
 2. **Transitions** between E, U and I from :mod:`glw_sim.hazards`, one
    uniform draw per resident; new inactivity spells draw a reason; some
    inactive residents' main reason changes.
