@@ -97,10 +97,9 @@ class DurationTable:
     def sample_durations(self, hbar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         row = np.clip(np.searchsorted(self.hbar, hbar), 0, len(self.hbar) - 1)
         u = rng.random(len(hbar))
-        out = np.empty(len(hbar), dtype=np.int64)
-        for r in np.unique(row):  # at most grid_size rows, not residents
-            m = row == r
-            out[m] = np.searchsorted(self.pmf_cdf[r], u[m])
+        from glw_sim import kernels as K
+
+        out = K.searchsorted_rows(self.pmf_cdf, row.astype(np.int64), u)  # np.searchsorted(pmf_cdf[row], u) each
         return np.minimum(out, MAX_DURATION - 1)
 
 
@@ -139,20 +138,23 @@ class Hazards:
 
     def draw_initial_durations(self, pop, pi: np.ndarray, rng: np.random.Generator) -> None:
         """Months in the current state from each resident's stationary spell-age distribution."""
-        p = monthly_probs(pi[0], pi[1], pi[2], self.flow)
-        p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = p
         n = len(pop)
         exit_p = np.empty(n)
         e = pop.state == 0
         i = pop.state == 2
         u = pop.state == 1
-        exit_p[e] = (p_eu + p_ei)[e]
-        iidx = np.nonzero(i)[0]
+        # each group's own exit probabilities (monthly_probs), computed for that group only
+        eidx, iidx, uidx = np.flatnonzero(e), np.flatnonzero(i), np.flatnonzero(u)
+        fp = self.flow
+        pu, pin = pi[1, eidx], pi[2, eidx]
+        exit_p[eidx] = fp.k_eu * pu + (fp.k_ei * pin + fp.cycle * pu * pin)  # p_eu + p_ei
         z = self.reason_normaliser(pop, iidx)
-        exit_p[i] = (p_ie + p_iu)[i] * self.exit_mult_by_code[pop.reason[i]] / z
+        pe, pu = pi[0, iidx], pi[1, iidx]
+        exit_p[iidx] = (fp.k_ei * pe + (fp.k_ui * pu + fp.cycle * pe * pu)) * self.exit_mult_by_code[pop.reason[iidx]] / z
         out = np.zeros(n, dtype=np.int64)
         geo = e | i
         pe = np.clip(exit_p[geo], 1e-5, 0.999)
         out[geo] = np.floor(np.log1p(-rng.random(int(geo.sum()))) / np.log1p(-pe)).astype(np.int64)
-        out[u] = self.durations.sample_durations((p_ue + p_ui)[u], rng)
+        pe, pin = pi[0, uidx], pi[2, uidx]
+        out[uidx] = self.durations.sample_durations((fp.k_eu * pe + fp.cycle * pe * pin) + fp.k_ui * pin, rng)  # p_ue + p_ui
         pop.months_in_state[:] = np.minimum(out, 600)

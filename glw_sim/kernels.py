@@ -1,16 +1,29 @@
 """Compiled (numba) kernels for the hot loops: one pass over the residents each.
 
-Each kernel is a small pure function over arrays (Covasim's ``utils.py``
-pattern). The numpy versions they replace are kept where they are clearer
-(tests compare the two where it matters). Random numbers are drawn in bulk
-by the model's numpy Generator and passed in, so results do not depend on
-numba's own random state.
+Each kernel is a pure function over arrays (Covasim's ``utils.py`` pattern).
+A month is three of them (``birthdays``, ``reweight_and_desired``,
+``month_transitions``) plus the hazard refresh; the synthesis uses the
+sampling and raking kernels. Random numbers are keyed uniforms (common random
+numbers, :func:`keyed_uniforms`) or come from the model's numpy Generator,
+whose state numba shares, so results do not depend on numba's own random
+state. Every kernel computes the same numbers, in the same order, as the
+numpy code it replaced: results are identical bit for bit.
+
+Parallel kernels are only called from Python: a cached compiled function
+calling a parallel one crashed when loaded from numba's cache.
 """
 
 from __future__ import annotations
 
-import numba as nb
-import numpy as np
+import os
+
+# OpenMP threads that spin while waiting at a barrier lose a whole time slice whenever another process
+# holds one of the cores (10x slower months on a shared 2-core machine): wait passively instead. Read when
+# the OpenMP runtime loads, i.e. at the first parallel kernel call; an explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba as nb  # noqa: E402
+import numpy as np  # noqa: E402
 
 E, U, I = 0, 1, 2
 
@@ -51,23 +64,35 @@ def systematic_blocks(v: np.ndarray, order: np.ndarray, starts: np.ndarray, leng
 
 
 @nb.njit(cache=True)
-def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, groups: np.ndarray,
-             target: np.ndarray, cell_of: np.ndarray, tol: float, max_sweeps: int) -> float:
-    """Rake one margin: adjust ``table`` (k, levels) in place so weighted expected counts hit ``target``.
+def _group_order(x, groups):
+    """Residents with ``groups[x[i]] >= 0`` ordered by group, in index order within each (a stable counting
+    sort): (order, starts of each group's run)."""
+    ng = 0
+    for lev in range(len(groups)):
+        ng = max(ng, groups[lev] + 1)
+    size = np.zeros(ng + 1, dtype=np.int64)
+    for i in range(len(x)):
+        g = groups[x[i]]
+        if g >= 0:
+            size[g + 1] += 1
+    starts = np.cumsum(size)
+    fill = starts[:-1].copy()
+    order = np.empty(starts[-1], dtype=np.int64)
+    for i in range(len(x)):
+        g = groups[x[i]]
+        if g >= 0:
+            order[fill[g]] = i
+            fill[g] += 1
+    return order, starts
 
-    ``rest`` (k, n) holds the other features' log-odds; ``cell_of[k]`` is the margin cell of outcome k (-1: none).
-    Returns the worst relative error.
-    """
-    k, n = rest.shape
-    ng, nc = target.shape
-    p = np.empty(k)
-    err = np.inf
-    for _ in range(max_sweeps):
-        cur = np.zeros((ng, nc))
-        for i in range(n):
-            g = groups[x[i]]
-            if g < 0:
-                continue
+
+@nb.njit(cache=True, parallel=True)
+def _rake_sweep(rest, x, table, w, groups, cell_of, order, starts, cur):
+    k = rest.shape[0]
+    for g in nb.prange(len(starts) - 1):  # a group's residents in index order: sums as in a single pass
+        p = np.empty(k)
+        for j in range(starts[g], starts[g + 1]):
+            i = order[j]
             mx = -np.inf
             for a in range(k):
                 p[a] = rest[a, i] + table[a, x[i]]
@@ -81,117 +106,122 @@ def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, 
                 c = cell_of[a]
                 if c >= 0:
                     cur[g, c] += w[i] * p[a] / s
-        err = 0.0
-        for g in range(ng):
-            for c in range(nc):
-                if target[g, c] > 0 and cur[g, c] > 0:
-                    r = abs(target[g, c] / cur[g, c] - 1.0)
-                    if r > err:
-                        err = r
-        if err < tol:
-            break
-        for lev in range(table.shape[1]):
-            g = groups[lev]
-            if g < 0:
-                continue
-            for a in range(k):
-                c = cell_of[a]
-                if c >= 0 and target[g, c] > 0 and cur[g, c] > 0:
-                    table[a, lev] += np.log(target[g, c] / cur[g, c])
+
+
+@nb.njit(cache=True)
+def _rake_update(table, groups, cell_of, target, cur, tol):
+    """Worst relative error of ``cur`` against ``target``; unless below ``tol``, the raking step on ``table``."""
+    ng, nc = target.shape
+    err = 0.0
+    for g in range(ng):
+        for c in range(nc):
+            if target[g, c] > 0 and cur[g, c] > 0:
+                r = abs(target[g, c] / cur[g, c] - 1.0)
+                if r > err:
+                    err = r
+    if err < tol:
+        return err
+    for lev in range(table.shape[1]):
+        g = groups[lev]
+        if g < 0:
+            continue
+        for a in range(table.shape[0]):
+            c = cell_of[a]
+            if c >= 0 and target[g, c] > 0 and cur[g, c] > 0:
+                table[a, lev] += np.log(target[g, c] / cur[g, c])
     return err
 
 
+def rake_one(rest: np.ndarray, x: np.ndarray, table: np.ndarray, w: np.ndarray, groups: np.ndarray,
+             target: np.ndarray, cell_of: np.ndarray, tol: float, max_sweeps: int) -> float:
+    """Rake one margin: adjust ``table`` (k, levels) in place so weighted expected counts hit ``target``.
+
+    ``rest`` (k, n) holds the other features' log-odds; ``cell_of[k]`` is the margin cell of outcome k (-1: none).
+    Returns the worst relative error. Each sweep runs over the groups in parallel. (Called from Python: a cached
+    compiled function calling a parallel one can crash when loaded from numba's cache.)
+    """
+    order, starts = _group_order(x, groups)
+    err = np.inf
+    for _ in range(max_sweeps):
+        cur = np.zeros(target.shape)
+        _rake_sweep(rest, x, table, w, groups, cell_of, order, starts, cur)
+        err = _rake_update(table, groups, cell_of, target, cur, tol)
+        if err < tol:
+            break
+    return float(err)
+
+
 @nb.njit(cache=True, parallel=True)
-def move_probabilities(state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
-                       hbar_grid, h0_grid, profile, edges, exit_mult, p_e, p_u, p_i):
-    """Each resident's monthly probabilities of moving to E, U and I (own state: 0), in place."""
-    n = len(state)
-    gmax = len(hbar_grid) - 1
-    for i in nb.prange(n):
-        pe = pi_e[i]
-        pu = pi_u[i]
-        pin = 1.0 - pe - pu
-        old = state[i]
-        if old == E:
-            p_e[i] = 0.0
-            p_u[i] = k_eu * pu
-            p_i[i] = k_ei * pin + cycle * pu * pin
-        elif old == U:
-            a = k_eu * pe + cycle * pe * pin
-            b = k_ui * pin
-            hbar = a + b
-            lo, hi = 0, gmax
-            if hbar <= hbar_grid[0]:
-                h0 = h0_grid[0]
-            elif hbar >= hbar_grid[gmax]:
-                h0 = h0_grid[gmax]
-            else:
-                while hi - lo > 1:
-                    mid = (lo + hi) // 2
-                    if hbar_grid[mid] <= hbar:
-                        lo = mid
-                    else:
-                        hi = mid
-                t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
-                h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
-            d = months[i]
-            band = 0
-            for e in range(1, len(edges)):
-                if d >= edges[e]:
-                    band = e
-            f = h0 * profile[band] / hbar
-            if f * hbar > 1.0:
-                f = 1.0 / hbar
-            p_e[i] = a * f
-            p_u[i] = 0.0
-            p_i[i] = b * f
+def rake_rest(tables, intercept, feats, idx, margin_feature, margin_prior):
+    """(k, n) log-odds of residents ``idx`` from every feature but ``margin_feature``, plus that feature's prior
+    (``LogLinearModel._rake_one``: logits - (table + prior)[:, x] + prior[:, x], in that order)."""
+    nf, k, _ = tables.shape
+    n = len(idx)
+    out = np.empty((k, n))
+    for j in nb.prange(n):
+        i = idx[j]
+        xm = feats[margin_feature][i]
+        for a in range(k):
+            v = intercept[a]
+            for f in range(nf):
+                v += tables[f, a, feats[f][i]]
+            out[a, j] = (v - tables[margin_feature, a, xm]) + margin_prior[a, xm]
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _move_p(old, reason, d, pe, pu, z, k_eu, k_ei, k_ui, cycle, hbar_grid, h0_grid, profile, edges, exit_mult):
+    """One resident's monthly probabilities of moving to E, U and I (own state: 0)."""
+    pin = 1.0 - pe - pu
+    if old == E:
+        return 0.0, k_eu * pu, k_ei * pin + cycle * pu * pin
+    elif old == U:
+        gmax = len(hbar_grid) - 1
+        a = k_eu * pe + cycle * pe * pin
+        b = k_ui * pin
+        hbar = a + b
+        lo, hi = 0, gmax
+        if hbar <= hbar_grid[0]:
+            h0 = h0_grid[0]
+        elif hbar >= hbar_grid[gmax]:
+            h0 = h0_grid[gmax]
         else:
-            m = exit_mult[reason[i]] / z[i]
-            a = k_ei * pe * m
-            b = (k_ui * pu + cycle * pe * pu) * m
-            s = a + b
-            if s > 1.0:
-                a /= s
-                b /= s
-            p_e[i] = a
-            p_u[i] = b
-            p_i[i] = 0.0
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if hbar_grid[mid] <= hbar:
+                    lo = mid
+                else:
+                    hi = mid
+            t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
+            h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
+        band = 0
+        for e in range(1, len(edges)):
+            if d >= edges[e]:
+                band = e
+        f = h0 * profile[band] / hbar
+        if f * hbar > 1.0:
+            f = 1.0 / hbar
+        return a * f, 0.0, b * f
+    else:
+        m = exit_mult[reason] / z
+        a = k_ei * pe * m
+        b = (k_ui * pu + cycle * pe * pu) * m
+        s = a + b
+        if s > 1.0:
+            a /= s
+            b /= s
+        return a, b, 0.0
 
 
-@nb.njit(cache=True, parallel=True)
-def apply_moves(state, reason, months, borough, u, p_e, p_u, p_i, work_mult, job_factor, flag):
-    """Draw each resident's move; the chance into work is scaled by ``work_mult`` (programmes) and by
-    the home borough's ``job_factor`` (matching). ``flag``: 1 left inactivity, 2 entered it."""
-    for i in nb.prange(len(state)):
-        old = state[i]
-        r = u[i]
-        a = p_e[i] * work_mult[i] * job_factor[borough[i]]
-        if a > 1.0:
-            a = 1.0
-        new = old
-        if r < a:
-            new = E
-        elif r < a + p_u[i]:
-            new = U
-        elif r < a + p_u[i] + p_i[i]:
-            new = I
-        flag[i] = 0
-        if new != old:
-            state[i] = new
-            months[i] = 0
-            if old == I:
-                flag[i] = 1
-                reason[i] = 0
-            if new == I:
-                flag[i] = 2
-        elif months[i] < 65535:
-            months[i] += 1
+#: index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) by age (a table: ages are in random order)
+_BAND_OF_AGE = np.array([0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3)) for a in range(256)],
+                        dtype=np.int64)
 
 
 @nb.njit(cache=True, inline="always")
 def _age_band(a):
-    """Index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) for an age."""
-    return 0 if a <= 24 else (1 if a <= 34 else (2 if a <= 49 else 3))
+    """Index of states.AGE_BANDS (16-24, 25-34, 35-49, 50-64) for an age (0-255)."""
+    return _BAND_OF_AGE[a]
 
 
 N_CELLS = 33 * 2 * 4  # borough x sex x age band
@@ -206,48 +236,52 @@ def cell_totals(weight, borough, sex, age):
     return cur
 
 
-@nb.njit(cache=True)
-def reweight_cells(weight, borough, sex, age, cell_target):
-    """Scale weights so each borough x sex x age-band cell keeps its target total (net migration)."""
-    factor = cell_totals(weight, borough, sex, age)
-    for c in range(N_CELLS):
-        factor[c] = cell_target[c] / factor[c] if factor[c] > 0 else 1.0
-    for i in range(len(weight)):
-        weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
-
-
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads
+
+
+@nb.njit(cache=True, inline="always")
+def _chunk(n, c):
+    """Bounds of chunk ``c`` of ``CHUNKS`` over ``range(n)`` (scratch arrays are made once per chunk)."""
+    step = (n + CHUNKS - 1) // CHUNKS
+    lo = min(n, c * step)
+    return lo, min(n, lo + step)
+
+
+@nb.njit(cache=True, inline="always")
+def _tally_one(acc, s, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
+               weight, old_state, valid_old):
+    # acc layout: 0:99 borough x state, 99:107 reasons, 107:113 sex x state, 113:125 band x state,
+    # 125:134 health x state, 134:152 eth x state, 152:170 qual x state, 170:172 young, 172 want, 173 ltu,
+    # 174:207 long-term sick by borough, 207:216 quarterly
+    w = np.float64(weight)
+    acc[borough * 3 + s] += w
+    acc[99 + reason] += w
+    acc[107 + sex * 3 + s] += w
+    band = _age_band(age)
+    acc[113 + band * 3 + s] += w
+    acc[125 + health * 3 + s] += w
+    acc[134 + ethnicity * 3 + s] += w
+    acc[152 + qualification * 3 + s] += w
+    if band == 0:
+        acc[170] += w
+        if s != E and not in_education:
+            acc[171] += w
+    if s == I and wants_job:
+        acc[172] += w
+    if s == U and months >= 12:
+        acc[173] += w
+    if reason == 4:
+        acc[174 + borough] += w
+    if valid_old:
+        acc[207 + old_state * 3 + s] += w
 
 
 @nb.njit(cache=True)
 def _tally_range(lo, hi, state, reason, borough, sex, age, health, ethnicity, qualification, in_education,
                  wants_job, months, weight, old_state, valid_old, acc):
-    # acc layout: 0:99 borough x state, 99:107 reasons, 107:113 sex x state, 113:125 band x state,
-    # 125:134 health x state, 134:152 eth x state, 152:170 qual x state, 170:172 young, 172 want, 173 ltu,
-    # 174:207 long-term sick by borough, 207:216 quarterly
     for i in range(lo, hi):
-        w = np.float64(weight[i])
-        s = state[i]
-        acc[borough[i] * 3 + s] += w
-        acc[99 + reason[i]] += w
-        acc[107 + sex[i] * 3 + s] += w
-        band = _age_band(age[i])
-        acc[113 + band * 3 + s] += w
-        acc[125 + health[i] * 3 + s] += w
-        acc[134 + ethnicity[i] * 3 + s] += w
-        acc[152 + qualification[i] * 3 + s] += w
-        if band == 0:
-            acc[170] += w
-            if s != E and not in_education[i]:
-                acc[171] += w
-        if s == I and wants_job[i]:
-            acc[172] += w
-        if s == U and months[i] >= 12:
-            acc[173] += w
-        if reason[i] == 4:
-            acc[174 + borough[i]] += w
-        if valid_old[i]:
-            acc[207 + old_state[i] * 3 + s] += w
+        _tally_one(acc, state[i], reason[i], borough[i], sex[i], age[i], health[i], ethnicity[i], qualification[i],
+                   in_education[i], wants_job[i], months[i], weight[i], old_state[i], valid_old[i])
 
 
 @nb.njit(cache=True, parallel=True)
@@ -276,34 +310,165 @@ def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in
     """
     a = _tally(state, reason, borough, sex, age, health, ethnicity, qualification, in_education, wants_job, months,
                weight, old_state, valid_old)
-    return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
-            a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
-            a[172], a[173], a[174:207], a[207:216].reshape(3, 3))
+    return split_tally(a)
+
+
+@nb.njit(cache=True, inline="always")
+def _softmax_into(out, col, lg, mx):
+    k = len(lg)
+    tot = 0.0
+    for a in range(k):
+        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+        tot += lg[a]
+    for a in range(k):
+        out[a, col] = lg[a] / tot
+
+
+@nb.njit(cache=True, inline="always")
+def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
+    """Log-odds of resident ``i`` into ``lg``; returns their maximum (as :func:`loglinear_probs_columns`)."""
+    nf, k, _ = tables.shape
+    mx = -np.inf
+    for a in range(k):
+        s = intercept[a]
+        for f in range(nf):
+            c = np.int64(feats[f][i])
+            if f == age_feature:
+                c = min(c + age_lead, 64)
+            s += tables[f, a, c]
+        lg[a] = s
+        if s > mx:
+            mx = s
+    return mx
+
+
+@nb.njit(cache=True, parallel=True)
+def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead):
+    """Softmax of intercept + sum_f tables[f, :, x_f] for residents ``idx``, reading feature ``f`` of resident
+    ``idx[j]`` from ``feats[f]`` (a tuple of uint8 columns); feature ``age_feature`` (if >= 0) is read as
+    ``min(age + age_lead, 64)``. Returns (k, n) probabilities."""
+    k = tables.shape[1]
+    n = len(idx)
+    out = np.empty((k, n))
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        lg = np.empty(k)
+        for j in range(lo, hi):
+            mx = _loglinear_one(tables, intercept, feats, idx[j], age_feature, age_lead, lg)
+            _softmax_into(out, j, lg, mx)
+    return out
 
 
 @nb.njit(cache=True)
-def loglinear_probs(tables: np.ndarray, intercept: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Softmax of intercept + sum_f tables[f, :, codes[f, i]] for each column i: (k, n) probabilities."""
-    nf, k, _ = tables.shape
-    n = codes.shape[1]
-    out = np.empty((k, n))
-    lg = np.empty(k)
-    for i in range(n):
+def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
+    """The reason-exit normaliser ``Z = sum_r tau_r m_r`` for every combination of the reason model's features
+    (mixed radix, first feature most significant): a few thousand combinations instead of one per resident.
+    The same arithmetic as computing it resident by resident, so the values are identical."""
+    nf, kr, _ = r_tables.shape
+    size = 1
+    for f in range(nf):
+        size *= levels[f]
+    out = np.empty(size)
+    lr = np.empty(kr)
+    code = np.empty(nf, dtype=np.int64)
+    for key in range(size):
+        rest = key
+        for f in range(nf - 1, -1, -1):
+            code[f] = rest % levels[f]
+            rest //= levels[f]
         mx = -np.inf
-        for a in range(k):
-            s = intercept[a]
+        for a in range(kr):
+            v = r_intercept[a]
             for f in range(nf):
-                s += tables[f, a, codes[f, i]]
-            lg[a] = s
-            if s > mx:
-                mx = s
+                v += r_tables[f, a, code[f]]
+            lr[a] = v
+            if v > mx:
+                mx = v
         tot = 0.0
-        for a in range(k):
-            lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-            tot += lg[a]
-        for a in range(k):
-            out[a, i] = lg[a] / tot
+        for a in range(kr):
+            lr[a] = np.exp(lr[a] - mx) if lr[a] > -np.inf else 0.0
+            tot += lr[a]
+        zz = 0.0
+        for a in range(kr):
+            zz += reason_exit_mult[a] * (lr[a] / tot)
+        out[key] = zz
     return out
+
+
+@nb.njit(cache=True, parallel=True)
+def state_share_table(s_tables, s_intercept, levels):
+    """Stationary shares of E and U (float32, as cached) for every combination of the state model's features
+    (mixed radix, first feature most significant), by the same arithmetic as resident by resident."""
+    nf, ks, _ = s_tables.shape
+    size = 1
+    for f in range(nf):
+        size *= levels[f]
+    out = np.empty((2, size), dtype=np.float32)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(size, ch)
+        lg = np.empty(ks)
+        code = np.empty(nf, dtype=np.int64)
+        for key in range(lo, hi):
+            rest = key
+            for f in range(nf - 1, -1, -1):
+                code[f] = rest % levels[f]
+                rest //= levels[f]
+            mx = -np.inf
+            for a in range(ks):
+                v = s_intercept[a]
+                for f in range(nf):
+                    v += s_tables[f, a, code[f]]
+                lg[a] = v
+                if v > mx:
+                    mx = v
+            tot = 0.0
+            for a in range(ks):
+                lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+                tot += lg[a]
+            out[0, key] = lg[0] / tot
+            out[1, key] = lg[1] / tot
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z):
+    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
+    ``age_lead`` years older; from :func:`state_share_table` if ``s_table`` is not empty) and the reason-exit
+    normaliser (:func:`reason_z_table`; students: ``z_student``)."""
+    ks = s_tables.shape[1]
+    nr = len(r_levels)
+    ns = len(s_levels)
+    use_table = s_table.shape[1] > 0
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        for j in range(lo, hi):
+            i = idx[j]
+            if use_table:
+                key = 0
+                for f in range(ns):
+                    c = np.int64(s_feats[f][i])
+                    if f == age_feature:
+                        c = min(c + age_lead, 64)
+                    key = key * s_levels[f] + c
+                pi_e[i] = s_table[0, key]
+                pi_u[i] = s_table[1, key]
+            else:
+                mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
+                tot = 0.0
+                for a in range(ks):
+                    lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+                    tot += lg[a]
+                pi_e[i] = lg[0] / tot
+                pi_u[i] = lg[1] / tot
+            if in_education[i]:
+                z[i] = z_student
+            else:
+                key = 0
+                for f in range(nr):
+                    key = key * r_levels[f] + r_feats[f][i]
+                z[i] = z_table[key]
 
 
 @nb.njit(cache=True, inline="always")
@@ -311,6 +476,18 @@ def _mix64(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def _key_base(seed, month, purpose):
+    return _mix64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(month) * np.uint64(0xD1B54A32D192ED03)
+                  + np.uint64(purpose) * np.uint64(0xABC98388FB8FAC03))
+
+
+@nb.njit(cache=True, inline="always")
+def _keyed(base, i):
+    z = _mix64(base ^ (np.uint64(i) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)))
+    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -322,9 +499,649 @@ def keyed_uniforms(seed, month, purpose, idx):
     acts (splitmix64 finaliser over the combined key; Steele, Lea and Flood 2014).
     """
     out = np.empty(len(idx))
-    base = _mix64(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(month) * np.uint64(0xD1B54A32D192ED03)
-                  + np.uint64(purpose) * np.uint64(0xABC98388FB8FAC03))
+    base = _key_base(seed, month, purpose)
     for j in nb.prange(len(idx)):
-        z = _mix64(base ^ (np.uint64(idx[j]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)))
-        out[j] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        out[j] = _keyed(base, idx[j])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the month
+# Two passes over the residents per month (GLWModel._transitions):
+# 1. ``reweight_and_desired``, one task per borough run: net-migration reweighting of the borough's cells and
+#    the borough's expected moves into work (the matching input);
+# 2. ``month_transitions``, in CHUNKS fixed chunks: each resident's keyed draw, move, the reason and
+#    wants-a-job of new (or switching) inactivity spells, and the tally of every monthly metric.
+# Sums run in the same order as the numpy / single-pass versions they replace, so results are identical.
+
+
+def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, end, borough) of the runs of residents stored borough by borough, so that a borough's sums can be
+    computed in one task in index order; one run with borough -1 (all) if the residents are not sorted."""
+    n = len(borough)
+    if n and (borough[1:] >= borough[:-1]).all():
+        starts = np.r_[0, np.flatnonzero(np.diff(borough)) + 1].astype(np.int64)
+        ends = np.r_[starts[1:], n].astype(np.int64)
+        return starts, ends, borough[starts].astype(np.int64)
+    return np.array([0], np.int64), np.array([n], np.int64), np.array([-1], np.int64)
+
+
+@nb.njit(cache=True, parallel=True)
+def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, sex, age,
+                         desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
+                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, factor_out):
+    """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
+    (net migration); if ``desired_out`` is not empty, the weighted expected moves into work of the
+    run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
+    If ``factor_out`` is not empty the weights are not scaled here: the cell factors go to ``factor_out`` (for
+    :func:`month_transitions` to apply) and the expected moves use the scaled weights."""
+    want_desired = len(desired_out) > 0
+    defer = len(factor_out) > 0
+    for r in nb.prange(len(starts)):
+        lo, hi, b = starts[r], ends[r], runs_borough[r]
+        factor = np.ones(N_CELLS)
+        if reweight and defer:
+            cur = np.zeros(N_CELLS)
+            for i in range(lo, hi):
+                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
+            for c in range(c0, c1):
+                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
+                factor_out[c] = factor[c]
+        elif reweight:
+            cur = np.zeros(N_CELLS)
+            for i in range(lo, hi):
+                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+            factor = np.ones(N_CELLS)
+            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
+            for c in range(c0, c1):
+                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
+            for i in range(lo, hi):
+                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
+        if want_desired:
+            acc = np.zeros(33)
+            for i in range(lo, hi):
+                if state[i] == E:
+                    continue  # no move into work from work: adds 0
+                pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                                   hbar_grid, h0_grid, profile, edges, exit_mult)
+                if reweight and defer:
+                    w = np.float64(np.float32(weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]))
+                else:
+                    w = np.float64(weight[i])
+                w = w * pe
+                if use_work_mult:
+                    w = w * work_mult[i]
+                acc[borough[i]] += w
+            if b >= 0:
+                desired_out[b] = acc[b]
+            else:
+                desired_out[:] = acc
+
+
+@nb.njit(cache=True, inline="always")
+def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_exit_mult):
+    """Index of the reason drawn with uniform ``u`` for resident ``i`` from the reason model (as
+    :func:`loglinear_probs_columns` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
+    nf, k, _ = r_tables.shape
+    mx = -np.inf
+    for a in range(k):
+        s = r_intercept[a]
+        for f in range(nf):
+            s += r_tables[f, a, r_feats[f][i]]
+        scratch[a] = s
+        if s > mx:
+            mx = s
+    tot = 0.0
+    for a in range(k):
+        scratch[a] = np.exp(scratch[a] - mx) if scratch[a] > -np.inf else 0.0
+        tot += scratch[a]
+    for a in range(k):
+        scratch[a] = scratch[a] / tot
+    if entry:
+        for a in range(k):
+            scratch[a] = scratch[a] * reason_exit_mult[a]
+        tot = scratch[0]
+        for a in range(1, k):
+            tot = tot + scratch[a]
+        for a in range(k):
+            scratch[a] = scratch[a] / tot
+    c = 0.0
+    cnt = 0
+    for a in range(k):
+        c += scratch[a]
+        if u > c:
+            cnt += 1
+    return min(cnt, k - 1)
+
+
+N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualification x in education
+
+
+@nb.njit(cache=True, parallel=True)
+def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, sex, age, health,
+                      ethnicity, qualification, in_education, wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
+                      cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, move_mult,
+                      use_move_mult, job_factor,
+                      r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
+                      ring, factor):
+    """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
+
+    With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
+    switch reason, switch want) and moves with the probabilities of :func:`_move_p`, the chance into work
+    scaled by ``work_mult`` and the home borough's ``job_factor`` (matching), the chances of moving to U and
+    to I by ``move_mult[0]`` and ``move_mult[1]`` (programmes: search, staying in work); new inactivity
+    spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
+    education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
+    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``
+    is not empty, each weight is first scaled by its borough x sex x age-band cell's factor (net migration).
+    Returns the counts of :func:`tally`."""
+    n = len(state)
+    slot = month % 3
+    b_move = _key_base(key_seed, month, purposes[0])
+    b_reason = _key_base(key_seed, month, purposes[1])
+    b_want = _key_base(key_seed, month, purposes[2])
+    b_switch = _key_base(key_seed, month, purposes[3])
+    b_sw_reason = _key_base(key_seed, month, purposes[4])
+    b_sw_want = _key_base(key_seed, month, purposes[5])
+    k = r_tables.shape[1]
+    rescale = len(factor) > 0
+    groups = np.zeros((CHUNKS, N_GROUPS * 3))
+    boroughs = np.zeros((CHUNKS, 33 * 24))
+    extra = np.zeros((CHUNKS, 11))
+    step = (n + CHUNKS - 1) // CHUNKS
+    for ch in nb.prange(CHUNKS):
+        lo = ch * step
+        hi = min(n, lo + step)
+        g_acc = groups[ch]
+        b_acc = boroughs[ch]
+        x_acc = extra[ch]
+        scratch = np.empty(k)
+        for i in range(lo, hi):
+            old = state[i]
+            if do_moves:
+                p_e, p_u, p_i = _move_p(old, reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                                        hbar_grid, h0_grid, profile, edges, exit_mult)
+                if use_work_mult:
+                    a = p_e * work_mult[i] * job_factor[borough[i]]
+                else:
+                    a = p_e * 1.0 * job_factor[borough[i]]
+                if a > 1.0:
+                    a = 1.0
+                if use_move_mult:
+                    p_u = p_u * move_mult[0, i]
+                    p_i = p_i * move_mult[1, i]
+                r = _keyed(b_move, i)
+                new = old
+                if r < a:
+                    new = E
+                elif r < a + p_u:
+                    new = U
+                elif r < a + p_u + p_i:
+                    new = I
+                if new != old:
+                    state[i] = new
+                    months[i] = 0
+                    if old == I:
+                        reason[i] = 0
+                        wants_job[i] = False
+                    if new == I:
+                        if in_education[i]:
+                            reason[i] = 1
+                        else:
+                            reason[i] = reason_codes[_draw_reason(i, _keyed(b_reason, i), True, scratch, r_tables,
+                                                                  r_intercept, r_feats, reason_exit_mult)]
+                        wants_job[i] = _keyed(b_want, i) < wants_job_prob[reason[i]]
+                else:
+                    if months[i] < 65535:
+                        months[i] += 1
+                    if old == I and not in_education[i] and _keyed(b_switch, i) < switch_rate:
+                        reason[i] = reason_codes[_draw_reason(i, _keyed(b_sw_reason, i), False, scratch, r_tables,
+                                                              r_intercept, r_feats, reason_exit_mult)]
+                        wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
+            if rescale:
+                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
+            s = state[i]
+            prev = ring[slot, i]
+            # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
+            # borough x state x reason; the metrics' margins are summed from these (tally_from_groups)
+            w = np.float64(weight[i])
+            g = ((((sex[i] * 4 + _age_band(age[i])) * 3 + health[i]) * 6 + ethnicity[i]) * 6
+                 + qualification[i]) * 2 + in_education[i]
+            g_acc[g * 3 + s] += w
+            b_acc[borough[i] * 24 + s * 8 + reason[i]] += w
+            if s == I and wants_job[i]:
+                x_acc[0] += w
+            if s == U and months[i] >= 12:
+                x_acc[1] += w
+            if prev != 255:
+                x_acc[2 + prev * 3 + s] += w
+            ring[slot, i] = s
+    g_out = np.zeros(N_GROUPS * 3)
+    b_out = np.zeros(33 * 24)
+    x_out = np.zeros(11)
+    for ch in range(CHUNKS):  # fixed order
+        g_out += groups[ch]
+        b_out += boroughs[ch]
+        x_out += extra[ch]
+    return tally_from_groups(g_out, b_out, x_out)
+
+
+
+@nb.njit(cache=True)
+def tally_from_groups(g_acc, b_acc, x_acc):
+    """The flat counts of :func:`tally` from the grouped counts of :func:`month_transitions`."""
+    acc = np.zeros(216)
+    for b in range(33):
+        for s in range(3):
+            for r in range(8):
+                w = b_acc[b * 24 + s * 8 + r]
+                acc[b * 3 + s] += w
+                acc[99 + r] += w
+                if r == 4:
+                    acc[174 + b] += w
+    for g in range(N_GROUPS):
+        edu = g % 2
+        q = (g // 2) % 6
+        e = (g // 12) % 6
+        h = (g // 72) % 3
+        band = (g // 216) % 4
+        sx = g // 864
+        for s in range(3):
+            w = g_acc[g * 3 + s]
+            acc[107 + sx * 3 + s] += w
+            acc[113 + band * 3 + s] += w
+            acc[125 + h * 3 + s] += w
+            acc[134 + e * 3 + s] += w
+            acc[152 + q * 3 + s] += w
+            if band == 0:
+                acc[170] += w
+                if s != E and edu == 0:
+                    acc[171] += w
+    acc[172] = x_acc[0]
+    acc[173] = x_acc[1]
+    for j in range(9):
+        acc[207 + j] = x_acc[2 + j]
+    return acc
+
+
+def split_tally(a):
+    """The counts of :func:`tally` from its flat array."""
+    return (a[0:99].reshape(33, 3), a[99:107], a[107:113].reshape(2, 3), a[113:125].reshape(4, 3),
+            a[125:134].reshape(3, 3), a[134:152].reshape(6, 3), a[152:170].reshape(6, 3), a[170:172],
+            a[172], a[173], a[174:207], a[207:216].reshape(3, 3))
+
+
+# ---------------------------------------------------------------------------------------------- demography
+# purposes (model keyed-draw codes) used by the demography kernels, in this order
+# EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE
+
+
+@nb.njit(cache=True, inline="always")
+def _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables, s_intercept,
+                s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr):
+    """A fresh labour state (and reason) for resident ``i`` from their stationary shares (GLWModel._redraw_state)."""
+    ks = s_tables.shape[1]
+    mx = _loglinear_one(s_tables, s_intercept, s_feats, i, -1, 0, lg)
+    tot = 0.0
+    for a in range(ks):
+        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+        tot += lg[a]
+    p0 = lg[0] / tot
+    p1 = lg[1] / tot
+    u = _keyed(b_state, i)
+    new = E if u < p0 else (U if u < p0 + p1 else I)
+    if new != state[i]:
+        months[i] = 0
+    state[i] = new
+    reason[i] = 0
+    wants_job[i] = False
+    if new == I:
+        if in_education[i]:
+            reason[i] = 1
+        else:
+            reason[i] = reason_codes[_draw_reason(i, _keyed(b_reason, i), False, lr, r_tables, r_intercept, r_feats,
+                                                  wants_job_prob)]  # (exit multipliers unused: not an entry)
+        wants_job[i] = _keyed(b_want, i) < wants_job_prob[reason[i]]
+
+
+@nb.njit(cache=True, parallel=True)
+def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, unpaid_carer, in_education, state,
+              reason, months, wants_job, health_prev, young_children_p, unpaid_carer_p, edu_share, female_entrant,
+              s_tables, s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver):
+    """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave (their
+    slot becomes a 16-year-old entrant of a keyed sex, ``leaver[j] = True``: the caller draws the rest); those
+    entering a new age band get life events (health onset, young children, caring at the new band's prevalence);
+    some leave full-time education, and their labour state is drawn afresh."""
+    b_edu = _key_base(key_seed, month, purposes[0])
+    b_state = _key_base(key_seed, month, purposes[1])
+    b_reason = _key_base(key_seed, month, purposes[2])
+    b_want = _key_base(key_seed, month, purposes[3])
+    b_sex = _key_base(key_seed, month, purposes[4])
+    b_health = _key_base(key_seed, month, purposes[5])
+    b_children = _key_base(key_seed, month, purposes[6])
+    b_care = _key_base(key_seed, month, purposes[7])
+    ks = s_tables.shape[1]
+    kr = r_tables.shape[1]
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        lr = np.empty(kr)
+        for j in range(lo, hi):
+            i = idx[j]
+            old = np.int64(age[i])
+            a = old + 1
+            if a > 64:
+                leaver[j] = True
+                age[i] = 16
+                sex[i] = 1 if _keyed(b_sex, i) < female_entrant else 0
+                continue
+            leaver[j] = False
+            age[i] = a
+            nb_ = _age_band(a)
+            if nb_ != _age_band(old):
+                o0, o1, o2 = health_prev[nb_ - 1, 0], health_prev[nb_ - 1, 1], health_prev[nb_ - 1, 2]
+                n1, n2 = health_prev[nb_, 1], health_prev[nb_, 2]
+                u = _keyed(b_health, i)
+                h = health[i]
+                p_dis = min(max((n2 - o2) / (1.0 - o2), 0.0), 1.0)
+                to_dis = h != 2 and u < p_dis
+                p_ltc = min(max((n1 - o1 * (1 - p_dis)) / max(o0 * (1 - p_dis), 1e-9), 0.0), 1.0)
+                to_ltc = h == 0 and not to_dis and u >= p_dis and u < p_dis + p_ltc * (1 - p_dis)
+                if to_dis:
+                    health[i] = 2
+                elif to_ltc:
+                    health[i] = 1
+                young_children[i] = _keyed(b_children, i) < young_children_p[nb_, sex[i]]
+                unpaid_carer[i] = _keyed(b_care, i) < unpaid_carer_p[nb_]
+            if in_education[i]:
+                p = min(max(1 - edu_share[a] / edu_share[old], 0.0), 1.0)
+                if _keyed(b_edu, i) < p:
+                    in_education[i] = False
+                    _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                                s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
+                                lg, lr)
+
+
+@nb.njit(cache=True, parallel=True)
+def redraw_states(idx, key_seed, month, purposes, state, reason, months, wants_job, in_education, s_tables,
+                  s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob):
+    """:func:`_redraw_one` for residents ``idx``."""
+    b_state = _key_base(key_seed, month, purposes[1])
+    b_reason = _key_base(key_seed, month, purposes[2])
+    b_want = _key_base(key_seed, month, purposes[3])
+    ks = s_tables.shape[1]
+    kr = r_tables.shape[1]
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(idx), ch)
+        lg = np.empty(ks)
+        lr = np.empty(kr)
+        for j in range(lo, hi):
+            _redraw_one(idx[j], b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                        s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr)
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+# Compiled versions of glw_sim.sampling for strata stored in sorted order (residents are stored borough by
+# borough): the same arithmetic in the same order and the same draws from the same numpy Generator, so the
+# results are identical to the numpy versions, without their per-stratum Python loops.
+
+
+@nb.njit(cache=True)
+def _sorted_runs(strata):
+    """(starts, lengths, run index of each unit) of the runs of equal values of sorted ``strata``."""
+    n = len(strata)
+    sidx = np.empty(n, dtype=np.int64)
+    runs = 0
+    for i in range(n):
+        if i > 0 and strata[i] != strata[i - 1]:
+            runs += 1
+        sidx[i] = runs
+    nr = runs + 1 if n else 0
+    starts = np.empty(nr, dtype=np.int64)
+    lengths = np.zeros(nr, dtype=np.int64)
+    for i in range(n):
+        if lengths[sidx[i]] == 0:
+            starts[sidx[i]] = i
+        lengths[sidx[i]] += 1
+    return starts, lengths, sidx
+
+
+@nb.njit(cache=True)
+def systematic_select_sorted(expected, strata, rng):
+    """``sampling.systematic_select`` for sorted ``strata``."""
+    n = len(expected)
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    v = np.empty(n)
+    for i in range(n):
+        v[i] = min(max(expected[i], 0.0), 1.0)
+    starts, lengths, _ = _sorted_runs(strata)
+    if n > 1:
+        order = shuffle_within_blocks(n, starts, lengths, rng.random(n))
+        return systematic_blocks(v, order, starts, lengths, rng.random(len(starts)))
+    # one unit: the numpy version's general path (a permutation of one unit draws nothing)
+    start = rng.random(1)[0]
+    offset = v[0] - v[0]
+    hi = (v[0] - offset) + start
+    out = np.zeros(1, dtype=np.bool_)
+    out[0] = np.floor(hi) > np.floor(hi - v[0])
+    return out
+
+
+@nb.njit(cache=True)
+def _randomized_round(total, expected, rng):
+    """``sampling.randomized_round`` (fewer than 8 categories: numpy sums them in order)."""
+    k = len(expected)
+    esum = 0.0
+    for a in range(k):
+        esum += expected[a]
+    e = expected.copy()
+    if esum > 0:
+        f = total / esum
+        for a in range(k):
+            e[a] = expected[a] * f
+    base = np.empty(k, dtype=np.int64)
+    rem = np.empty(k)
+    bsum = 0
+    for a in range(k):
+        base[a] = np.int64(np.floor(e[a]))
+        rem[a] = e[a] - base[a]
+        bsum += base[a]
+    short = total - bsum
+    if short <= 0:
+        return base
+    rsum = 0.0
+    for a in range(k):
+        rsum += rem[a]
+    start = rng.random()
+    cum = 0.0
+    prev = 0.0
+    for a in range(k):
+        cum += rem[a] / rsum * short
+        base[a] += np.int64(np.floor(cum + start) - np.floor(prev + start))
+        prev = cum
+    bsum = 0
+    for a in range(k):
+        bsum += base[a]
+    diff = total - bsum
+    if diff:
+        best = 0
+        for a in range(1, k):
+            if (rem[a] > rem[best]) if diff > 0 else (base[a] > base[best]):
+                best = a
+        base[best] += diff
+    return base
+
+
+@nb.njit(cache=True)
+def systematic_categorical_sorted(probs, strata, rng):
+    """``sampling.systematic_categorical`` for sorted ``strata`` and fewer than 8 categories."""
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
+    starts, lengths, sidx = _sorted_runs(strata)
+    ns = len(starts)
+    expected = np.zeros((ns, k))
+    for c in range(k):
+        for i in range(n):
+            expected[sidx[i], c] += probs[c, i]
+    counts = np.empty((ns, k), dtype=np.int64)
+    for s in range(ns):
+        counts[s] = _randomized_round(lengths[s], expected[s] + 1e-12, rng)
+    remaining = np.ones(n, dtype=np.bool_)
+    for c in range(k - 1):
+        idx = np.flatnonzero(remaining)
+        m = len(idx)
+        if m == 0:
+            break
+        cond = np.empty(m)
+        s = np.empty(m, dtype=np.int64)
+        total = np.zeros(ns)
+        for j in range(m):
+            i = idx[j]
+            tail = probs[k - 1, i]
+            for a in range(k - 2, c - 1, -1):
+                tail = tail + probs[a, i]
+            cond[j] = probs[c, i] / tail if tail > 0 else 0.0
+            s[j] = sidx[i]
+            total[s[j]] += cond[j]
+        scale = np.empty(ns)
+        for g in range(ns):
+            scale[g] = counts[g, c] / max(total[g], 1e-300) if total[g] > 0 else 0.0
+        v = np.empty(m)
+        for j in range(m):
+            v[j] = min(cond[j] * scale[s[j]], 1.0)
+        chosen = systematic_select_sorted(v, s, rng)
+        for j in range(m):
+            if chosen[j]:
+                out[idx[j]] = c
+                remaining[idx[j]] = False
+    return out
+
+
+@nb.njit(cache=True)
+def searchsorted_rows(table, row, u):
+    """``np.searchsorted(table[row[j]], u[j])`` (side left) for every j."""
+    m = table.shape[1]
+    out = np.empty(len(u), dtype=np.int64)
+    for j in range(len(u)):
+        t = table[row[j]]
+        lo, hi = 0, m
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if t[mid] < u[j]:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[j] = lo
+    return out
+
+
+# Large populations (the synthesis): the same algorithm driven from Python, with the per-stratum work (the
+# costly random-access shuffles) in parallel kernels. Same draws in the same order, so identical results.
+PARALLEL_SAMPLING_MIN = 200_000
+
+
+@nb.njit(cache=True, parallel=True)
+def _shuffle_blocks_par(n, starts, lengths, keys):
+    order = np.arange(n)
+    for b in nb.prange(len(starts)):
+        s, m = starts[b], lengths[b]
+        for j in range(m - 1, 0, -1):
+            k = int(keys[s + j] * (j + 1))
+            if k > j:
+                k = j
+            tmp = order[s + j]
+            order[s + j] = order[s + k]
+            order[s + k] = tmp
+    return order
+
+
+@nb.njit(cache=True, parallel=True)
+def _systematic_blocks_par(v, order, starts, lengths, start_u):
+    out = np.zeros(len(v), dtype=np.bool_)
+    for b in nb.prange(len(starts)):
+        c = start_u[b]
+        for j in range(starts[b], starts[b] + lengths[b]):
+            i = order[j]
+            lo = np.floor(c)
+            c += v[i]
+            if np.floor(c) > lo:
+                out[i] = True
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _stratum_sums(probs, starts, lengths):
+    k = probs.shape[0]
+    out = np.zeros((len(starts), k))
+    for s in nb.prange(len(starts)):
+        for c in range(k):
+            acc = 0.0
+            for i in range(starts[s], starts[s] + lengths[s]):
+                acc += probs[c, i]
+            out[s, c] = acc
+    return out
+
+
+@nb.njit(cache=True)
+def _round_strata(lengths, expected, rng):
+    ns, k = expected.shape
+    counts = np.empty((ns, k), dtype=np.int64)
+    for s in range(ns):
+        counts[s] = _randomized_round(lengths[s], expected[s] + 1e-12, rng)
+    return counts
+
+
+@nb.njit(cache=True)
+def _category_step(probs, remaining, sidx, counts_c, c, ns):
+    idx = np.flatnonzero(remaining)
+    m = len(idx)
+    k = probs.shape[0]
+    cond = np.empty(m)
+    s = np.empty(m, dtype=np.int64)
+    total = np.zeros(ns)
+    for j in range(m):
+        i = idx[j]
+        tail = probs[k - 1, i]
+        for a in range(k - 2, c - 1, -1):
+            tail = tail + probs[a, i]
+        cond[j] = probs[c, i] / tail if tail > 0 else 0.0
+        s[j] = sidx[i]
+        total[s[j]] += cond[j]
+    v = np.empty(m)
+    for j in range(m):
+        g = s[j]
+        sc = counts_c[g] / max(total[g], 1e-300) if total[g] > 0 else 0.0
+        v[j] = min(min(cond[j] * sc, 1.0), 1.0)
+    return idx, s, v
+
+
+def _select_sorted_large(v, s, rng):
+    n = len(v)
+    if n < 2:
+        return systematic_select_sorted(v, s, rng)
+    starts, lengths, _ = _sorted_runs(s)
+    order = _shuffle_blocks_par(n, starts, lengths, rng.random(n))
+    return _systematic_blocks_par(np.minimum(np.maximum(v, 0.0), 1.0), order, starts, lengths,
+                                  rng.random(len(starts)))
+
+
+def systematic_categorical_large(probs, strata, rng):
+    """:func:`systematic_categorical_sorted` for large populations (identical results)."""
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
+    starts, lengths, sidx = _sorted_runs(strata)
+    counts = _round_strata(lengths, _stratum_sums(probs, starts, lengths), rng)
+    remaining = np.ones(n, dtype=np.bool_)
+    for c in range(k - 1):
+        if not remaining.any():
+            break
+        idx, s, v = _category_step(probs, remaining, sidx, np.ascontiguousarray(counts[:, c]), c, len(starts))
+        chosen = _select_sorted_large(v, s, rng)
+        out[idx[chosen]] = c
+        remaining[idx[chosen]] = False
     return out

@@ -83,15 +83,18 @@ class LogLinearModel:
             out[f, :, : self.columns[c]] = self.tables[c] + self.priors[c]
         return out
 
-    def probabilities(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
-        """(k, n) probabilities (columns sum to 1), by a compiled kernel."""
+    def probabilities(self, pop: Population, index: np.ndarray | None = None, age_lead: int = 0) -> np.ndarray:
+        """(k, n) probabilities (columns sum to 1), by a compiled kernel. ``age_lead``: read every resident's
+        age as ``min(age + age_lead, 64)``."""
         from glw_sim import kernels as K
 
-        codes = np.empty((len(self.columns), len(pop) if index is None else len(index)), dtype=np.intp)
-        for f, c in enumerate(self.columns):
-            x = getattr(pop, c)
-            codes[f] = x if index is None else x[index]
-        return K.loglinear_probs(self.stacked(), self.intercept.astype(np.float64), codes)
+        idx = np.arange(len(pop)) if index is None else np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
+        age_f = list(self.columns).index("age") if (age_lead and "age" in self.columns) else -1
+        return K.loglinear_probs_columns(self.stacked(), self.intercept.astype(np.float64), feats,
+                                         idx.astype(np.int64, copy=False), age_f, int(age_lead))
 
     def probabilities_numpy(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
         """Reference numpy implementation of :meth:`probabilities`."""
@@ -156,10 +159,14 @@ class LogLinearModel:
         w = pop.weight.astype(np.float64)
         if index is not None:
             w = w[index]
-        rest = self.logits(pop, index) - (table + self.priors[m.column])[:, x]
         from glw_sim import kernels as K
 
-        rest += self.priors[m.column][:, x]
+        idx = np.arange(len(pop)) if index is None else np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
+        rest = K.rake_rest(self.stacked(), self.intercept.astype(np.float64), feats, idx.astype(np.int64, copy=False),
+                           list(self.columns).index(m.column), np.ascontiguousarray(self.priors[m.column]))
         cell_of = np.full(self.k, -1, dtype=np.int64)
         for c, cell in enumerate(m.partition):
             cell_of[cell] = c

@@ -14,7 +14,8 @@ One month, in order:
    same borough; some leave full-time education. With ``migration="balance"``
    (the baseline) weights are then rescaled so each borough x sex x age-band
    cell keeps its 2025 size: net migration is assumed to carry residents like
-   the cell's own (labelled assumption).
+   the cell's own (labelled assumption). Without programmes this rescaling is
+   applied in the transitions pass (same numbers, one pass fewer).
 2. **Transitions** between E, U and I from :mod:`glw_sim.hazards`, one
    uniform draw per resident; new inactivity spells draw a reason; some
    inactive residents' main reason changes.
@@ -34,8 +35,8 @@ from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
-from glw_sim.states import Health, InactivityReason, LabourState, age_band_of
-from glw_sim.synthesis import assign_reasons, draw_attributes, synthesise
+from glw_sim.states import LabourState, age_band_of
+from glw_sim.synthesis import draw_attributes, synthesise
 from glw_sim.targets import Targets, load_targets
 
 E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourState.INACTIVE)
@@ -99,34 +100,42 @@ class GLWModel(mesa.Model):
         self.targets = targets or load_targets()
         base = fitted or load_fitted()
         cached = _SYNTH_CACHE.get((self.scale, seed)) if cache_population and seed is not None else None
+        pi = None
         if cached is not None and cached[3] is base:
             pop, model, state, _ = cached
             self.population, self.fitted = pop.copy(), model.copy()
             self.rng.bit_generator.state = state
         else:
-            self.population, self.fitted = synthesise(self.targets, base, scale=self.scale, rng=self.rng,
-                                                      durations=False)
+            self.population, self.fitted, pi = synthesise(self.targets, base, scale=self.scale, rng=self.rng,
+                                                          durations=False, return_probabilities=True)
             if cache_population and seed is not None:
                 _SYNTH_CACHE.clear()  # keep one population: memory stays bounded
                 _SYNTH_CACHE[(self.scale, seed)] = (self.population.copy(), self.fitted.copy(),
                                                     self.rng.bit_generator.state, base)
         self.hazards = Hazards(self.fitted, assumptions)
         # months in the current state: each resident's stationary spell age under this run's hazards
-        self.hazards.draw_initial_durations(
-            self.population, self.fitted.state_model.probabilities(self.population), self.rng)
+        if pi is None:
+            pi = self.fitted.state_model.probabilities(self.population)
+        self.hazards.draw_initial_durations(self.population, pi, self.rng)
+        del pi
         pop = self.population
         n = len(pop)
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
+        sm, rm = self.fitted.state_model, self.fitted.reason_model
+        self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
+        self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
+        self._reason_codes = np.asarray(self.fitted.reason_codes, dtype=np.uint8)
+        self._wants_job_prob = np.asarray(self.fitted.wants_job_prob, dtype=np.float64)
         self._refresh(np.arange(n))
-        self._history = [pop.state.copy(), pop.state.copy(), pop.state.copy()]
-        self._entered = np.full(n, -999, dtype=np.int32)  # month a slot was taken by an entrant
-        self._flag = np.zeros(n, dtype=np.uint8)  # 1 left inactivity this month, 2 entered it
-        self._p = np.zeros((3, n), dtype=np.float64)  # this month's move probabilities to E, U, I
-        #: multiplier on each resident's chance of moving into work (the hook programmes act through)
-        self.work_multiplier = np.ones(n, dtype=np.float64)
-        #: multipliers on each resident's chances of moving to U and to I (programmes: search, staying in work)
-        self.move_multiplier = np.ones((2, n), dtype=np.float64)
+        self._birthdays = [np.flatnonzero(pop.birth_month == m) for m in range(12)]  # birth months never change
+        self._demog_tables = None
+        # each resident's state in the last three months, by month % 3 (255: not known, e.g. an entrant's slot)
+        self._ring = np.full((3, n), 255, dtype=np.uint8)
+        self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
+        self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
+        self._work_multiplier = None  # see work_multiplier
+        self._move_multiplier = None  # see move_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
         self._key_seed = int(self.rng.integers(2**62))
@@ -146,7 +155,7 @@ class GLWModel(mesa.Model):
         self.hubs = [h if isinstance(h, Hub) else Hub.model_validate(h) for h in (integration_hubs or [])]
         self.hub_referral = np.ones(33)
         self.hub_take_up = np.ones(33)
-        self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
+        self._tally = None  # this month's counts, from the transitions pass
         self.month = 0
         self.records: list[dict] = []
         self.borough_records: list[tuple[int, np.ndarray]] = []
@@ -157,6 +166,14 @@ class GLWModel(mesa.Model):
                 "disability_employment_gap", "neet_rate_16_24", "ethnicity_employment_gap",
                 "female_employment_rate", "borough_employment_spread", "gap_to_80")}
         )
+        # load the monthly kernels now (numba's cache), so that the first month does not pay for it
+        none = np.zeros(0, dtype=np.int64)
+        self._redraw_state(none)
+        K.birthdays(none, self._key_seed, 0, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health, pop.young_children,
+                    pop.unpaid_carer, pop.in_education, pop.state, pop.reason, pop.months_in_state, pop.wants_job,
+                    *self._demography_tables(), *self._state_tables, self._feats(self.fitted.state_model),
+                    *self._reason_tables, self._feats(self.fitted.reason_model), self._reason_codes,
+                    self._wants_job_prob, np.zeros(0, dtype=np.bool_))
         self._collect()
 
     # ------------------------------------------------------------------ helpers
@@ -191,22 +208,32 @@ class GLWModel(mesa.Model):
     def _u(self, purpose: int, idx: np.ndarray) -> np.ndarray:
         return K.keyed_uniforms(self._key_seed, self.month, purpose, np.asarray(idx, dtype=np.int64))
 
+    def _feats(self, lm) -> tuple:
+        """The columns a log-linear model reads, as uint8 views (for the compiled kernels)."""
+        return tuple(getattr(self.population, c).view(np.uint8) for c in lm.columns)
+
     def _refresh(self, idx: np.ndarray) -> None:
-        """Recompute cached hazard inputs for residents whose attributes changed."""
+        """Recompute cached hazard inputs for residents whose attributes changed.
+
+        Hazards pull each resident towards the shares of residents ``hazards.age_lead`` years older, so that a
+        cohort that keeps ageing tracks its age profile instead of lagging behind it."""
         if len(idx) == 0:
             return
-        pop = self.population
-        age = pop.age[idx].copy()
-        lead = self.hazards.age_lead
-        if lead:
-            # Hazards pull each resident towards the shares of residents `lead` years older, so that a
-            # cohort that keeps ageing tracks its age profile instead of lagging behind it.
-            pop.age[idx] = np.minimum(age + lead, 64)
-        pi = self.fitted.state_model.probabilities(pop, idx)
-        pop.age[idx] = age
-        self._pi[0, idx] = pi[0]
-        self._pi[1, idx] = pi[1]
-        self._z[idx] = self.hazards.reason_normaliser(self.population, idx)
+        pop, hz = self.population, self.hazards
+        sm, rm = self.fitted.state_model, self.fitted.reason_model
+        if getattr(self, "_z_table", None) is None:
+            # Both models' outputs depend only on a few attributes: tabulate them by combination (identical
+            # values). The state model has millions of combinations: worth it for large populations only.
+            self._r_levels = np.array(list(rm.columns.values()), dtype=np.int64)
+            self._z_table = K.reason_z_table(*self._reason_tables, self._r_levels, hz.reason_exit_mult)
+            self._s_levels = np.array(list(sm.columns.values()), dtype=np.int64)
+            big = len(pop) > np.prod(self._s_levels, dtype=np.float64) / 2
+            self._s_table = (K.state_share_table(*self._state_tables, self._s_levels) if big
+                             else np.empty((2, 0), dtype=np.float32))
+        K.refresh_hazard_inputs(
+            np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm), list(sm.columns).index("age"),
+            int(hz.age_lead), self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
+            pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z)
 
     # ------------------------------------------------------------------ the month
     def _active_levers(self):
@@ -266,6 +293,27 @@ class GLWModel(mesa.Model):
             out |= prog.ever_started
         return out
 
+    @property
+    def work_multiplier(self) -> np.ndarray:
+        """Multiplier on each resident's chance of moving into work (the hook programmes act through).
+
+        Made on first use: until then every resident's multiplier is 1 and the monthly pass skips it."""
+        if self._work_multiplier is None:
+            self._work_multiplier = np.ones(len(self.population), dtype=np.float64)
+        return self._work_multiplier
+
+    @property
+    def _uses_work_multiplier(self) -> bool:
+        return self._work_multiplier is not None
+
+    @property
+    def move_multiplier(self) -> np.ndarray:
+        """Multipliers (2, n) on each resident's chances of moving to U and to I (programmes: starting to search,
+        staying in work). Made on first use, like :attr:`work_multiplier`."""
+        if self._move_multiplier is None:
+            self._move_multiplier = np.ones((2, len(self.population)), dtype=np.float64)
+        return self._move_multiplier
+
     def _apply_employability(self) -> None:
         if not self.employability and not self.programmes:
             return
@@ -285,134 +333,112 @@ class GLWModel(mesa.Model):
         self._transitions()
         self._collect()
 
+    _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,
+                                LIFE_CHILDREN, LIFE_CARE], dtype=np.int64)
+
+    def _demography_tables(self):
+        if getattr(self, "_demog_tables", None) is None:
+            from glw_sim.synthesis import health_prevalence_by_band
+
+            share = self.targets.age_sex_share
+            self._demog_tables = (health_prevalence_by_band(self.targets), P.YOUNG_CHILDREN_BY_BAND_SEX.astype(np.float64),
+                                  P.UNPAID_CARER_BY_BAND.astype(np.float64), P.in_education_share(np.arange(65)),
+                                  float(share[0, 1] / share[0].sum()))
+        return self._demog_tables
+
     def _demography(self) -> np.ndarray:
+        """Birthdays: residents age a year. Those entering a new age band get life events (health onset and
+        changes in caring, keeping each band's prevalence, so cohorts do not carry their younger profile as
+        they age; health only worsens: none -> condition -> disabled, with the probabilities that lift the
+        previous band's shares to the new). Some leave full-time education: a labour-market entry, their state
+        drawn afresh from the shares of residents like them not in education. 65-year-olds leave and a
+        16-year-old takes the slot in the same borough. Returns the residents whose attributes changed."""
         pop = self.population
-        cal = self.current_month.month - 1
-        birthday = np.nonzero(pop.birth_month == cal)[0]
-        old_age = pop.age[birthday]
-        pop.age[birthday] += 1
-        leavers = birthday[pop.age[birthday] > 64]
-        self._life_events(birthday[(pop.age[birthday] <= 64) & (age_band_of(pop.age[birthday]) != age_band_of(old_age))])
-        # leaving full-time education at a birthday
-        stay = birthday[(pop.age[birthday] <= 64) & pop.in_education[birthday]]
-        if len(stay):
-            e_old = P.in_education_share(old_age[np.isin(birthday, stay)])
-            e_new = P.in_education_share(pop.age[stay])
-            leave = self._u(self.EDU_LEAVE, stay) < np.clip(1 - e_new / e_old, 0, 1)
-            gone = stay[leave]
-            pop.in_education[gone] = False
-            # Leaving full-time education is a labour-market entry: the leaver's state is drawn
-            # afresh from the shares of residents like them who are not in education.
-            self._redraw_state(gone)
-        # 65-year-olds leave; a 16-year-old takes the slot in the same borough
+        birthday = self._birthdays[self.current_month.month - 1]
+        leaver = np.empty(len(birthday), dtype=np.bool_)
+        K.birthdays(birthday, self._key_seed, self.month, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health,
+                    pop.young_children, pop.unpaid_carer, pop.in_education, pop.state, pop.reason,
+                    pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
+                    self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
+                    self._reason_codes, self._wants_job_prob, leaver)
+        leavers = birthday[leaver]
         if len(leavers):
-            pop.age[leavers] = 16
-            pop.sex[leavers] = (self._u(self.ENTRANT_SEX, leavers)
-                                < self.targets.age_sex_share[0, 1] / self.targets.age_sex_share[0].sum())
             draw_attributes(pop, leavers, self.targets, self._rng_demog)
             self._redraw_state(leavers)
-            self._entered[leavers] = self.month
+            self._ring[:, leavers] = 255  # the slot's last three states were the leaver's
             for prog in self.programmes:
                 prog.reset(leavers)
-        if self.migration == "balance":
-            K.reweight_cells(pop.weight, pop.borough, pop.sex, pop.age, self._cell_target)
+        if self.migration == "balance" and self.programmes:
+            # programmes use this month's weights; without them reweighting is fused into _transitions
+            self._reweight_and_desired(reweight=True, desired=False)
         return birthday
-
-    def _life_events(self, idx: np.ndarray) -> None:
-        """Residents entering a new age band: health onset and changes in caring, keeping each band's
-        prevalence (so cohorts do not carry their younger profile as they age). Health only worsens:
-        none -> condition -> disabled, with the probabilities that lift the previous band's shares to the new."""
-        if len(idx) == 0:
-            return
-        from glw_sim.synthesis import health_prevalence_by_band
-
-        pop = self.population
-        if not hasattr(self, "_health_prev"):
-            self._health_prev = health_prevalence_by_band(self.targets)
-        new_b = age_band_of(pop.age[idx]).astype(np.intp)
-        old = self._health_prev[new_b - 1]
-        new = self._health_prev[new_b]
-        u = self._u(self.LIFE_HEALTH, idx)
-        h = pop.health[idx]
-        # disabled share rises from old[2] to new[2]: onset among the not yet disabled
-        p_dis = np.clip((new[:, 2] - old[:, 2]) / (1.0 - old[:, 2]), 0, 1)
-        to_dis = (h != Health.DISABLED) & (u < p_dis)
-        # conditions (not disabling) among those with none, so the condition share reaches new[1]:
-        # new[1] = old[1] (1 - p_dis) + old[0] (1 - p_dis) p_ltc
-        p_ltc = np.clip((new[:, 1] - old[:, 1] * (1 - p_dis)) / np.maximum(old[:, 0] * (1 - p_dis), 1e-9), 0, 1)
-        to_ltc = (h == Health.NONE) & ~to_dis & (u >= p_dis) & (u < p_dis + p_ltc * (1 - p_dis))
-        h = np.where(to_dis, Health.DISABLED, np.where(to_ltc, Health.LONG_TERM_CONDITION, h))
-        pop.health[idx] = h
-        sex = pop.sex[idx]
-        pop.young_children[idx] = self._u(self.LIFE_CHILDREN, idx) < P.YOUNG_CHILDREN_BY_BAND_SEX[new_b, sex]
-        pop.unpaid_carer[idx] = self._u(self.LIFE_CARE, idx) < P.UNPAID_CARER_BY_BAND[new_b]
 
     def _redraw_state(self, idx: np.ndarray) -> None:
         """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
-        if len(idx) == 0:
-            return
         pop = self.population
-        pi = self.fitted.state_model.probabilities(pop, idx)
-        u = self._u(self.REDRAW_STATE, idx)
-        new = np.where(u < pi[0], E, np.where(u < pi[0] + pi[1], U, I)).astype(np.uint8)
-        changed = new != pop.state[idx]
-        pop.state[idx] = new
-        pop.months_in_state[idx[changed]] = 0
-        pop.reason[idx] = InactivityReason.NONE
-        pop.wants_job[idx] = False
-        ni = idx[new == I]
-        assign_reasons(pop, ni, self.fitted, None, systematic=False,
-                       uniforms=(self._u(self.REDRAW_REASON, ni), self._u(self.REDRAW_WANT, ni)))
+        K.redraw_states(np.asarray(idx, dtype=np.int64), self._key_seed, self.month, self._DEMOG_PURPOSES, pop.state,
+                        pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, *self._state_tables,
+                        self._feats(self.fitted.state_model), *self._reason_tables,
+                        self._feats(self.fitted.reason_model), self._reason_codes, self._wants_job_prob)
 
-    def _move_probabilities(self) -> np.ndarray:
+    def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True,
+                              factor: np.ndarray | None = None):
+        """Net-migration reweighting (``reweight``) and/or expected moves into work by home borough at
+        calibrated hazards, times programme effects if ``with_programmes`` (``desired``), in one pass.
+        With ``factor`` (an array of N_CELLS) the cell factors are stored there for the monthly pass to apply."""
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
-        p = self._p
-        K.move_probabilities(pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
-                             fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                             P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, p[0], p[1], p[2])
-        return p
+        out = np.zeros(33 if desired else 0)
+        K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, pop.sex, pop.age,
+                               out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
+                               fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
+                               hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier,
+                               np.zeros(0) if factor is None else factor)
+        return out
+
+    _edges = P.DURATION_EDGES.astype(np.int64)
+
+    def _wm_or_empty(self) -> np.ndarray:
+        return self._work_multiplier if self._work_multiplier is not None else np.ones(0)
 
     def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
         """Expected moves into work by home borough at calibrated hazards (times programme effects)."""
-        p = self._move_probabilities()
-        w = self.population.weight * p[0]
-        if with_programmes:
-            w = w * self.work_multiplier
-        return np.bincount(self.population.borough, weights=w, minlength=33)
+        return self._reweight_and_desired(reweight=False, desired=True, with_programmes=with_programmes)
+
+    _PURPOSES = np.array([MOVE, REASON, WANT, SWITCH, SWITCH_REASON, SWITCH_WANT], dtype=np.int64)
+
+    def _month_pass(self, job_factor: np.ndarray | None, factor: np.ndarray | None = None) -> np.ndarray:
+        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass; weights
+        are first scaled by ``factor`` (net-migration cell factors) if given."""
+        pop, hz = self.population, self.hazards
+        fp, dt = hz.flow, hz.durations
+        tables, intercept = self._reason_tables
+        return K.month_transitions(
+            job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
+            pop.months_in_state, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification,
+            pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
+            fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
+            self._uses_work_multiplier, self._move_multiplier if self._move_multiplier is not None else np.ones((2, 0)),
+            self._move_multiplier is not None, np.ones(33) if job_factor is None else job_factor, tables, intercept,
+            self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
+            self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor)
 
     def _transitions(self) -> None:
-        """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each."""
-        pop, hz = self.population, self.hazards
-        desired = self._desired_moves_into_work()
-        p = self._p
-        if self.programmes:
-            p[1:] *= self.move_multiplier
+        """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
+        inactivity spells draw a reason; some inactive residents' main reason changes. The month's metrics
+        are tallied in the same pass (kept for _collect)."""
+        fuse = self.migration == "balance" and not self.programmes
+        factor = np.ones(K.N_CELLS) if fuse else None
+        desired = self._reweight_and_desired(reweight=fuse, desired=True, factor=factor)
         job_factor = self.market.job_factors(desired, self.month)
-        u = self._u(self.MOVE, np.arange(len(pop)))
-        K.apply_moves(pop.state, pop.reason, pop.months_in_state, pop.borough, u, p[0], p[1], p[2],
-                      self.work_multiplier, job_factor, self._flag)
-        left_i = np.flatnonzero(self._flag == 1)
-        pop.wants_job[left_i] = False
-        entered_i = np.flatnonzero(self._flag == 2)
-        assign_reasons(pop, entered_i, self.fitted, None, systematic=False, entry=True, hazards=hz,
-                       uniforms=(self._u(self.REASON, entered_i), self._u(self.WANT, entered_i)))
-        # a few inactive residents' main reason changes (redrawn from the stock mix)
-        cand = np.flatnonzero((pop.state == I) & (self._flag == 0) & ~pop.in_education)
-        sw = cand[self._u(self.SWITCH, cand) < hz.switch_rate]
-        if len(sw):
-            assign_reasons(pop, sw, self.fitted, None, systematic=False,
-                           uniforms=(self._u(self.SWITCH_REASON, sw), self._u(self.SWITCH_WANT, sw)))
+        self._tally = self._month_pass(job_factor, factor)
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:
-        pop = self.population
         rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
-        valid = (self._entered < self.month - 2) if self.month >= 3 else np.zeros(len(pop), dtype=bool)
-        t = K.tally(pop.state, pop.reason, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity,
-                    pop.qualification, pop.in_education, pop.wants_job, pop.months_in_state, pop.weight,
-                    self._history[0], valid)
-        london, borough, groups, quarterly = M.from_tally(t)
+        t = self._tally if self._tally is not None else self._month_pass(None)
+        self._tally = None
+        london, borough, groups, quarterly = M.from_tally(K.split_tally(t))
         rec.update(london)
         if self.market.history:
             _, v, sk, mt = self.market.history[-1]
@@ -427,7 +453,6 @@ class GLWModel(mesa.Model):
                 for j in range(3):
                     if i != j:
                         rec[f"quarterly_{names[i]}_to_{names[j]}"] = float(quarterly[i, j])
-        self._history = [self._history[1], self._history[2], pop.state.copy()]
         for prog in self.programmes:
             for k, v in prog.books().items():
                 rec[f"programme.{prog.spec.label}.{k}"] = v

@@ -45,6 +45,10 @@ def randomized_round(total: int, expected: np.ndarray, rng: np.random.Generator)
     return base
 
 
+def _sorted(strata: np.ndarray) -> bool:
+    return strata.ndim == 1 and bool((strata[1:] >= strata[:-1]).all())
+
+
 def _stratum_runs(strata_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(strata_sorted)
     starts = np.r_[0, np.nonzero(np.diff(strata_sorted))[0] + 1] if n else np.zeros(0, np.int64)
@@ -63,8 +67,15 @@ def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.G
     n = len(expected)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
     strata = np.asarray(strata)
+    if _sorted(strata):
+        from glw_sim import kernels as K
+
+        v, st = np.asarray(expected, dtype=np.float64), strata.astype(np.int64)
+        if n >= K.PARALLEL_SAMPLING_MIN:
+            return K._select_sorted_large(v, st, rng)
+        return K.systematic_select_sorted(v, st, rng)
+    v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
     if n > 1 and (strata[1:] >= strata[:-1]).all():
         # strata already contiguous (residents are stored borough by borough): compiled fast path
         from glw_sim import kernels as K
@@ -100,6 +111,14 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     if n == 0:
         return out
     strata = np.asarray(strata)
+    if k < 8 and _sorted(strata):  # the compiled version (same draws, same numbers)
+        from glw_sim import kernels as K
+
+        # any strides: shares common to every unit come as a broadcast view, not n copies
+        probs, st = np.asarray(probs, dtype=np.float64), strata.astype(np.int64)
+        if n >= K.PARALLEL_SAMPLING_MIN:
+            return K.systematic_categorical_large(probs, st, rng)
+        return K.systematic_categorical_sorted(probs, st, rng)
     uniq, sidx = np.unique(strata, return_inverse=True)
     expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
     sizes = np.bincount(sidx, minlength=len(uniq))

@@ -91,9 +91,9 @@ def draw_attributes(pop: Population, idx: np.ndarray, targets: Targets, rng: np.
         return targets.groups[dim].population_share
 
     eth = shares("ethnicity")
-    pop.ethnicity[idx] = systematic_categorical(np.repeat(eth[:, None], n, axis=1), strata, rng)
+    pop.ethnicity[idx] = systematic_categorical(np.broadcast_to(eth[:, None], (len(eth), n)), strata, rng)
     qual = shares("qualification")
-    pop.qualification[idx] = systematic_categorical(np.repeat(qual[:, None], n, axis=1), strata, rng)
+    pop.qualification[idx] = systematic_categorical(np.broadcast_to(qual[:, None], (len(qual), n)), strata, rng)
     prev = health_prevalence_by_band(targets)  # (4 bands, 3 levels)
     probs = prev[band].T
     pop.health[idx] = systematic_categorical(probs, strata, rng)
@@ -146,10 +146,12 @@ def synthesise(
     recentre: bool = True,
     durations: bool = True,
     assumptions: dict[str, float] | None = None,
-) -> tuple[Population, FittedModel]:
+    return_probabilities: bool = False,
+):
     """Build a Population at ``scale`` and the fitted models re-centred on it.
 
     ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards).
+    ``return_probabilities``: also return the (3, n) state probabilities the states were drawn from.
     """
     if not (0 < scale <= 1.0):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
@@ -167,4 +169,4 @@ def synthesise(
     assign_reasons(pop, inactive, model, rng, systematic=True)
     if durations:
         Hazards(model, assumptions).draw_initial_durations(pop, pi, rng)
-    return pop, model
+    return (pop, model, pi) if return_probabilities else (pop, model)
