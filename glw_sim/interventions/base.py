@@ -477,8 +477,16 @@ class Programme:
         if len(waiting) and free > 0:
             # first come, first served; ties in random (keyed) order
             order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting]))
-            ww = w[waiting[order]].astype(np.float64)
-            take = waiting[order][np.cumsum(ww) <= free]
+            queue = waiting[order]
+            ww = w[queue].astype(np.float64)
+            n_take = int(np.searchsorted(np.cumsum(ww), free, side="right"))  # residents who fit in full
+            # the next in the queue takes the part-place left with that share as its chance (keyed draw), so
+            # starts match capacity on average however coarse the sample (at scale 0.01 one agent is 100 people,
+            # more than a small borough provider's monthly places)
+            if n_take < len(queue):
+                spare = free - float(ww[:n_take].sum())
+                n_take += int(self.model._u(400 + self.index, queue[n_take:n_take + 1])[0] < spare / ww[n_take])
+            take = queue[:n_take]
             self.status[take] = self.SUPPORTED
             self.since[take] = month
             self.ever_started[take] = True
