@@ -125,8 +125,6 @@ class GLWModel(mesa.Model):
         self._p = np.zeros((3, n), dtype=np.float64)  # this month's move probabilities to E, U, I
         #: multiplier on each resident's chance of moving into work (the hook programmes act through)
         self.work_multiplier = np.ones(n, dtype=np.float64)
-        #: multipliers on each resident's chances of moving to U and to I (programmes: search, staying in work)
-        self.move_multiplier = np.ones((2, n), dtype=np.float64)
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
         self._key_seed = int(self.rng.integers(2**62))
@@ -139,6 +137,10 @@ class GLWModel(mesa.Model):
         specs = [x if isinstance(x, ProgrammeSpec) else ProgrammeSpec.model_validate(with_defaults(x))
                  for x in (interventions or [])]
         self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
+        #: multipliers on each resident's chances of moving to U and to I (programmes acting on search or on
+        #: staying in work); allocated only when a programme does
+        self.move_multiplier = (np.ones((2, n), dtype=np.float64) if any(
+            s.effect.into_search != 1.0 or s.effect.leave_work != 1.0 for s in specs) else None)
         self._provider_type = Provider
         self.spending = 0.0
         from glw_sim.interventions.base import Hub
@@ -270,7 +272,8 @@ class GLWModel(mesa.Model):
         if not self.employability and not self.programmes:
             return
         self.work_multiplier[:] = 1.0
-        self.move_multiplier[:] = 1.0
+        if self.move_multiplier is not None:
+            self.move_multiplier[:] = 1.0
         for prog in self.programmes:
             prog.apply(self.work_multiplier, self.move_multiplier)
         for e, mask in self._active_levers():
@@ -386,7 +389,7 @@ class GLWModel(mesa.Model):
         pop, hz = self.population, self.hazards
         desired = self._desired_moves_into_work()
         p = self._p
-        if self.programmes:
+        if self.move_multiplier is not None:
             p[1:] *= self.move_multiplier
         job_factor = self.market.job_factors(desired, self.month)
         u = self._u(self.MOVE, np.arange(len(pop)))
