@@ -135,7 +135,6 @@ class GLWModel(mesa.Model):
         self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
         self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
         self._work_multiplier = None  # see work_multiplier
-        self._move_multiplier = None  # see move_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
         # entrants' attributes come from their own stream, used the same way in every run
         self._key_seed = int(self.rng.integers(2**62))
@@ -148,6 +147,10 @@ class GLWModel(mesa.Model):
         specs = [x if isinstance(x, ProgrammeSpec) else ProgrammeSpec.model_validate(with_defaults(x))
                  for x in (interventions or [])]
         self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
+        #: multipliers on each resident's chances of moving to U and to I (programmes acting on search or on
+        #: staying in work); allocated only when a programme does
+        self.move_multiplier = (np.ones((2, n), dtype=np.float64) if any(
+            s.effect.into_search != 1.0 or s.effect.leave_work != 1.0 for s in specs) else None)
         self._provider_type = Provider
         self.spending = 0.0
         from glw_sim.interventions.base import Hub
@@ -306,19 +309,12 @@ class GLWModel(mesa.Model):
     def _uses_work_multiplier(self) -> bool:
         return self._work_multiplier is not None
 
-    @property
-    def move_multiplier(self) -> np.ndarray:
-        """Multipliers (2, n) on each resident's chances of moving to U and to I (programmes: starting to search,
-        staying in work). Made on first use, like :attr:`work_multiplier`."""
-        if self._move_multiplier is None:
-            self._move_multiplier = np.ones((2, len(self.population)), dtype=np.float64)
-        return self._move_multiplier
-
     def _apply_employability(self) -> None:
         if not self.employability and not self.programmes:
             return
         self.work_multiplier[:] = 1.0
-        self.move_multiplier[:] = 1.0
+        if self.move_multiplier is not None:
+            self.move_multiplier[:] = 1.0
         for prog in self.programmes:
             prog.apply(self.work_multiplier, self.move_multiplier)
         for e, mask in self._active_levers():
@@ -418,8 +414,8 @@ class GLWModel(mesa.Model):
             pop.months_in_state, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification,
             pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
-            self._uses_work_multiplier, self._move_multiplier if self._move_multiplier is not None else np.ones((2, 0)),
-            self._move_multiplier is not None, np.ones(33) if job_factor is None else job_factor, tables, intercept,
+            self._uses_work_multiplier, self.move_multiplier if self.move_multiplier is not None else np.ones((2, 0)),
+            self.move_multiplier is not None, np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
             self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor)
 

@@ -40,7 +40,8 @@ def test_capacity_binds_and_waiting_lists_appear(fitted):
     assert w1 > 0 and w2 > w1  # queues form, and grow with referrals
     assert s2 < 1.2 * s1  # doubling referrals to a full programme does not double starts
     cap = m1.records[-1]["programme.restart.capacity"]
-    assert m1.records[-1]["programme.restart.participants"] <= cap * 1.001
+    # within one resident's weight of capacity (the part-place left is filled with that chance)
+    assert m1.records[-1]["programme.restart.participants"] <= cap + m1.population.weight.max()
 
 
 def icb_change(m, b):
@@ -325,3 +326,15 @@ def test_after_effect_decays(fitted, decay, expected):
     mult = np.ones(len(m.population))
     prog.apply(mult)
     np.testing.assert_allclose(mult[:5], 1.0 + np.array(expected))
+
+
+def test_small_providers_fill_their_places_on_average_at_coarse_scales(fitted):
+    """Youth Guarantee providers are per borough: at scale 0.005 one agent (about 200 residents) exceeds a
+    provider's places, yet starts over a year match the places on average (part-places filled by chance)."""
+    entry = {"type": "youth_guarantee", "places_per_year": 10000, "referral_multiplier": 5.0,
+             "effect": {"into_work": 1.0}}
+    m = GLWModel(scale=0.005, seed=4, fitted=fitted, interventions=specs(entry))
+    m.run(18)
+    starts = sum(r["programme.youth_guarantee.starts"] for r in m.records[7:19])  # months 7-18, queues formed
+    assert m.records[-1]["programme.youth_guarantee.waiting"] > 0
+    assert 0.6 * 10000 < starts < 1.4 * 10000

@@ -475,15 +475,17 @@ class Programme:
         waiting = np.flatnonzero(mine & (self.status == self.WAITING))
         # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
         # the average caseload equals capacity even when one agent stands for more residents than a provider
-        # has places (small scales); at large scales the carry stays below one agent's weight.
+        # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
+        # places); at large scales the carry stays below one agent's weight.
         free = provider.capacity - provider.caseload + provider.carry if self.active() else 0.0
         starts = 0.0
         take = waiting[:0]
         if len(waiting) and free > 0:
             # first come, first served; ties in random (keyed) order
             order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting]))
-            ww = w[waiting[order]].astype(np.float64)
-            take = waiting[order][np.cumsum(ww) <= free]
+            queue = waiting[order]
+            n_take = int(np.searchsorted(np.cumsum(w[queue].astype(np.float64)), free, side="right"))
+            take = queue[:n_take]
             self.status[take] = self.SUPPORTED
             self.since[take] = month
             self.ever_started[take] = True
