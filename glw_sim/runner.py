@@ -102,9 +102,11 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
              cache_population: bool = False) -> GLWModel:
     """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
     net and gross comparisons are merged into the scenario model's monthly records."""
+    levers = bool(scenario.employability or scenario.interventions)
+    # the counterfactual and leave-one-out runs start from the same synthesised population: build it once
+    cache_population = cache_population or levers
     model = _model(scenario, seed, cache_population=cache_population)
-    base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population)
-            if (scenario.employability or scenario.interventions) else None)
+    base = _model(scenario, seed, counterfactual=True, cache_population=cache_population) if levers else None
     # attribution: each programme's contribution is the package minus the package without it (same seed)
     k = len(scenario.interventions)
     leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=i) for i in range(k)]

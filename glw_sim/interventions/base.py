@@ -322,6 +322,13 @@ class Hub(_Strict):
         return None if v is None else check_month(v)
 
 
+def _member(codes: np.ndarray, allowed: list[int]) -> np.ndarray:
+    """``np.isin`` for small integer codes, by table lookup (one pass, no sorting)."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(allowed, dtype=np.intp)] = True
+    return table[codes]
+
+
 class Provider(mesa.Agent):
     """One service provider: a caseload with a capacity, a waiting list, and its books."""
 
@@ -375,6 +382,7 @@ class Programme:
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
         self.referrals = 0.0
+        self._prepared = None  # the month _discharge last ran
         self.place = self._place_mask(area) if spec.place is not None else None
 
     def _place_mask(self, area: np.ndarray) -> np.ndarray:
@@ -403,9 +411,9 @@ class Programme:
 
     def eligible(self) -> np.ndarray:
         pop, e = self.model.population, self.spec.eligibility
-        m = np.isin(pop.state, [LabourState[s.upper()] for s in e.states])
+        m = _member(pop.state, [LabourState[s.upper()] for s in e.states])
         if e.health is not None:
-            m &= np.isin(pop.health, [Health[h.upper()] for h in e.health])
+            m &= _member(pop.health, [Health[h.upper()] for h in e.health])
         m &= (pop.age >= e.age[0]) & (pop.age <= e.age[1])
         if e.min_months_in_state:
             m &= pop.months_in_state >= e.min_months_in_state
@@ -414,11 +422,11 @@ class Programme:
         if e.in_education is not None:
             m &= pop.in_education == e.in_education
         if e.reasons is not None:
-            m &= (pop.state != LabourState.INACTIVE) | np.isin(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
+            m &= (pop.state != LabourState.INACTIVE) | _member(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
         if e.young_children is not None:
             m &= pop.young_children == e.young_children
         if e.qualifications is not None:
-            m &= np.isin(pop.qualification, [Qualification[q.upper()] for q in e.qualifications])
+            m &= _member(pop.qualification, [Qualification[q.upper()] for q in e.qualifications])
         m &= self.provider_of_borough[pop.borough] >= 0
         if self.place is not None:
             m &= self.place
@@ -458,21 +466,38 @@ class Programme:
         self.status[joined] = self.WAITING
         self.since[joined] = self.model.month
 
-    def admit(self, provider: Provider) -> None:
+    def _discharge(self) -> None:
+        """Once a month, for all providers at once: supports that end move to the after-period (courses that
+        end award qualifications), after-periods that end release the resident; then each provider's caseload
+        and waiting list (in queue order: first come, first served, ties in keyed random order)."""
         pop, month = self.model.population, self.model.month
-        if provider is self.providers[0]:
-            self.achieved = 0.0
-        mine = provider.boroughs[pop.borough]
-        w = pop.weight
-        done = mine & (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
+        self.achieved = 0.0
+        done = (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
         self.status[done] = self.AFTER
         self.since[done] = month
         if self.spec.skills is not None:
             self._qualify(np.flatnonzero(done))
-        faded = mine & (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
+        faded = (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
         self.status[faded] = 0
-        provider.caseload = float(w[mine & (self.status == self.SUPPORTED)].sum())
-        waiting = np.flatnonzero(mine & (self.status == self.WAITING))
+        who = self.provider_of_borough[pop.borough]
+        sup = self.status == self.SUPPORTED
+        self._caseload = np.bincount(who[sup], weights=pop.weight[sup].astype(np.float64),
+                                     minlength=len(self.providers))
+        waiting = np.flatnonzero(self.status == self.WAITING)
+        order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting], who[waiting]))
+        queue = waiting[order]
+        cuts = np.searchsorted(who[queue], np.arange(len(self.providers) + 1))
+        self._queues = [queue[cuts[j]:cuts[j + 1]] for j in range(len(self.providers))]
+        self._prepared = month
+
+    def admit(self, provider: Provider) -> None:
+        pop, month = self.model.population, self.model.month
+        if self._prepared != month:
+            self._discharge()
+        j = self.providers.index(provider)
+        w = pop.weight
+        provider.caseload = float(self._caseload[j])
+        waiting = self._queues[j]
         # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
         # the average caseload equals capacity even when one agent stands for more residents than a provider
         # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
@@ -481,11 +506,8 @@ class Programme:
         starts = 0.0
         take = waiting[:0]
         if len(waiting) and free > 0:
-            # first come, first served; ties in random (keyed) order
-            order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting]))
-            queue = waiting[order]
-            n_take = int(np.searchsorted(np.cumsum(w[queue].astype(np.float64)), free, side="right"))
-            take = queue[:n_take]
+            n_take = int(np.searchsorted(np.cumsum(w[waiting].astype(np.float64)), free, side="right"))
+            take = waiting[:n_take]
             self.status[take] = self.SUPPORTED
             self.since[take] = month
             self.ever_started[take] = True
@@ -494,7 +516,7 @@ class Programme:
         provider.starts = starts
         provider.spending = starts * self.spec.cost_per_start
         provider.caseload += starts
-        provider.waiting = float(w[mine & (self.status == self.WAITING)].sum())
+        provider.waiting = float(w[waiting[len(take):]].sum(dtype=np.float64))
 
     def exposure(self) -> tuple[np.ndarray, np.ndarray]:
         """(residents, strength): who the effect reaches this month and how much of it (1 while supported,
