@@ -434,7 +434,10 @@ class GLWModel(mesa.Model):
         rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
         t = self._tally if self._tally is not None else self._month_pass(None)
         self._tally = None
-        london, borough, groups, quarterly = M.from_tally(K.split_tally(t))
+        #: this month's weighted counts (see :func:`glw_sim.kernels.split_tally`): by borough x state, reason, and
+        #: by sex, age band, health, ethnic group and qualification x state, ...
+        self.counts = K.split_tally(t)
+        london, borough, groups, quarterly = M.from_tally(self.counts)
         rec.update(london)
         if self.market.history:
             _, v, sk, mt = self.market.history[-1]

@@ -36,7 +36,6 @@ from glw_sim.metrics import BOROUGH_METRICS, GROUPINGS
 from glw_sim.model import GLWModel
 from glw_sim.paths import calibration_dir
 from glw_sim.scenario import Scenario
-from glw_sim.states import age_band_of
 from glw_sim.targets import load_targets
 
 
@@ -79,17 +78,13 @@ def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
 
 
 def _employed_by(model: GLWModel) -> tuple[dict[tuple[str, str], float], np.ndarray]:
-    """Weighted residents in work by each group level and by borough (for net extra by group/borough)."""
-    pop = model.population
-    emp = pop.state == 0
-    w = np.where(emp, pop.weight, 0).astype(np.float64)
-    keys = {"sex": pop.sex, "age_band": age_band_of(pop.age), "health": pop.health,
-            "ethnicity": pop.ethnicity, "qualification": pop.qualification}
-    out = {}
-    for name, levels in GROUPINGS.items():
-        c = np.bincount(keys[name], weights=w, minlength=len(levels))
-        out.update({(name, lev): float(c[i]) for i, lev in enumerate(levels)})
-    return out, np.bincount(pop.borough, weights=w, minlength=33)
+    """Weighted residents in work by each group level and by borough (for net extra by group/borough), from
+    the month's tally (``model.counts``: borough, reasons, then sex, age band, health, ethnicity, qualification
+    by state, in the order of ``GROUPINGS``)."""
+    c = model.counts
+    tables = dict(zip(GROUPINGS, (c[2], c[3], c[4], c[5], c[6])))
+    out = {(name, lev): float(tables[name][i, 0]) for name, levels in GROUPINGS.items() for i, lev in enumerate(levels)}
+    return out, c[0][:, 0].astype(np.float64)
 
 
 def compare_groups(model: GLWModel, base: GLWModel) -> tuple[dict[tuple[str, str, str], float], np.ndarray]:
