@@ -268,6 +268,9 @@ def cost_per_job(res: Results, path: Path) -> None:
     ax.errorbar(v, y, xerr=[lo, hi], fmt="none", color="#222222", capsize=3, lw=1)
     ax.set_yticks(y, [programme_label(p) for p in iv["programme"]])
     ax.set_xlabel("Programme spending per net additional resident in work (GBP thousands)")
+    if len(iv) and v.max() > 20 * max(v.min(), 1e-9):  # costs an order of magnitude apart: a log axis
+        ax.set_xscale("log")
+        ax.set_xlabel("Programme spending per net additional resident in work (GBP thousands, log scale)")
     if len(iv):
         best = iv.iloc[int(np.argmin(v))]
         ax.set_title(f"{programme_label(best['programme'])} costs least per net additional job: "

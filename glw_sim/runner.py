@@ -68,6 +68,9 @@ def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     emp_s = model.population.state == 0
     emp_b = base.population.state == 0
     helped = model.helped() | model.participants()
+    for prog in model.programmes:  # place-based programmes reach every resident of the place (spill-over)
+        if prog.place is not None:
+            helped |= prog.place
     net = w_s[emp_s].sum() - w_b[emp_b].sum()
     gross = w_s[helped & emp_s].sum() - w_b[helped & emp_b].sum()
     out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
