@@ -359,11 +359,35 @@ def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead
     return out
 
 
+@nb.njit(cache=True, inline="always")
+def _combination_softmax(key, levels, tables, intercept, code, lg):
+    """A log-linear model's unnormalised probabilities at one combination of its features (``key`` in mixed
+    radix, first feature most significant) into ``lg``; returns their total."""
+    nf, k, _ = tables.shape
+    rest = key
+    for f in range(nf - 1, -1, -1):
+        code[f] = rest % levels[f]
+        rest //= levels[f]
+    mx = -np.inf
+    for a in range(k):
+        v = intercept[a]
+        for f in range(nf):
+            v += tables[f, a, code[f]]
+        lg[a] = v
+        if v > mx:
+            mx = v
+    tot = 0.0
+    for a in range(k):
+        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+        tot += lg[a]
+    return tot
+
+
 @nb.njit(cache=True)
 def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
-    """The reason-exit normaliser ``Z = sum_r tau_r m_r`` for every combination of the reason model's features
-    (mixed radix, first feature most significant): a few thousand combinations instead of one per resident.
-    The same arithmetic as computing it resident by resident, so the values are identical."""
+    """The reason-exit normaliser ``Z = sum_r tau_r m_r`` for every combination of the reason model's features:
+    a few thousand combinations instead of one per resident. The same arithmetic as computing it resident by
+    resident, so the values are identical."""
     nf, kr, _ = r_tables.shape
     size = 1
     for f in range(nf):
@@ -372,22 +396,7 @@ def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
     lr = np.empty(kr)
     code = np.empty(nf, dtype=np.int64)
     for key in range(size):
-        rest = key
-        for f in range(nf - 1, -1, -1):
-            code[f] = rest % levels[f]
-            rest //= levels[f]
-        mx = -np.inf
-        for a in range(kr):
-            v = r_intercept[a]
-            for f in range(nf):
-                v += r_tables[f, a, code[f]]
-            lr[a] = v
-            if v > mx:
-                mx = v
-        tot = 0.0
-        for a in range(kr):
-            lr[a] = np.exp(lr[a] - mx) if lr[a] > -np.inf else 0.0
-            tot += lr[a]
+        tot = _combination_softmax(key, levels, r_tables, r_intercept, code, lr)
         zz = 0.0
         for a in range(kr):
             zz += reason_exit_mult[a] * (lr[a] / tot)
@@ -397,8 +406,8 @@ def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
 
 @nb.njit(cache=True, parallel=True)
 def state_share_table(s_tables, s_intercept, levels):
-    """Stationary shares of E and U (float32, as cached) for every combination of the state model's features
-    (mixed radix, first feature most significant), by the same arithmetic as resident by resident."""
+    """Stationary shares of E and U (float32, as cached) for every combination of the state model's features,
+    by the same arithmetic as resident by resident."""
     nf, ks, _ = s_tables.shape
     size = 1
     for f in range(nf):
@@ -409,22 +418,7 @@ def state_share_table(s_tables, s_intercept, levels):
         lg = np.empty(ks)
         code = np.empty(nf, dtype=np.int64)
         for key in range(lo, hi):
-            rest = key
-            for f in range(nf - 1, -1, -1):
-                code[f] = rest % levels[f]
-                rest //= levels[f]
-            mx = -np.inf
-            for a in range(ks):
-                v = s_intercept[a]
-                for f in range(nf):
-                    v += s_tables[f, a, code[f]]
-                lg[a] = v
-                if v > mx:
-                    mx = v
-            tot = 0.0
-            for a in range(ks):
-                lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-                tot += lg[a]
+            tot = _combination_softmax(key, levels, s_tables, s_intercept, code, lg)
             out[0, key] = lg[0] / tot
             out[1, key] = lg[1] / tot
     return out
@@ -987,31 +981,14 @@ def systematic_categorical_sorted(probs, strata, rng):
         for i in range(n):
             expected[sidx[i], c] += probs[c, i]
     counts = np.empty((ns, k), dtype=np.int64)
-    for s in range(ns):
-        counts[s] = _randomized_round(lengths[s], expected[s] + 1e-12, rng)
+    for g in range(ns):
+        counts[g] = _randomized_round(lengths[g], expected[g] + 1e-12, rng)
     remaining = np.ones(n, dtype=np.bool_)
     for c in range(k - 1):
-        idx = np.flatnonzero(remaining)
-        m = len(idx)
-        if m == 0:
+        if not remaining.any():
             break
-        cond = np.empty(m)
-        s = np.empty(m, dtype=np.int64)
-        total = np.zeros(ns)
-        for j in range(m):
-            i = idx[j]
-            tail = probs[k - 1, i]
-            for a in range(k - 2, c - 1, -1):
-                tail = tail + probs[a, i]
-            cond[j] = probs[c, i] / tail if tail > 0 else 0.0
-            s[j] = sidx[i]
-            total[s[j]] += cond[j]
-        scale = np.empty(ns)
-        for g in range(ns):
-            scale[g] = counts[g, c] / max(total[g], 1e-300) if total[g] > 0 else 0.0
-        v = np.empty(m)
-        for j in range(m):
-            v[j] = min(cond[j] * scale[s[j]], 1.0)
+        idx, s, v = _category_step(probs, remaining, sidx, counts[:, c], c, ns)
+        m = len(idx)
         chosen = systematic_select_sorted(v, s, rng)
         for j in range(m):
             if chosen[j]:
