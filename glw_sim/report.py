@@ -181,13 +181,10 @@ def assumption_rows(res: Results) -> list[dict]:
 
 
 def programme_rows(res: Results) -> list[dict]:
-    """Each intervention as the run resolved it (from the manifest), with the source of its effect."""
-    import json
+    """Each intervention as the run resolved it (from the manifest), with the evidence its effect is fitted to
+    (:data:`glw_sim.interventions.fit.TARGETS`)."""
+    from glw_sim.interventions.fit import TARGETS
 
-    fitted = {}
-    p = calibration_dir() / "fitted" / "programmes.json"
-    if p.is_file():
-        fitted = json.loads(p.read_text())
     rows = []
 
     def show(v) -> str:
@@ -196,7 +193,7 @@ def programme_rows(res: Results) -> list[dict]:
     for spec in res.scenario.get("interventions") or []:
         kind = spec.get("type", "")
         eff = dict(spec.get("effect") or {})
-        src = eff.pop("source", None) or fitted.get(kind, {}).get("source", "defined in the scenario")
+        src = eff.pop("source", None) or (TARGETS[kind][2] if kind in TARGETS else "defined in the scenario")
         keys = ("places_per_year", "support_months", "referral_rate", "take_up", "cost_per_start", "start", "end")
         rows.append({"label": programme_label(spec.get("label") or kind), "type": kind,
                      "settings": ", ".join(f"{k.replace('_', ' ')} {show(spec[k])}" for k in keys

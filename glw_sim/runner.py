@@ -61,18 +61,22 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
     )
 
 
+def _employed(model: GLWModel) -> float:
+    """Residents in work this month, from the month's tally (already counted by the monthly pass)."""
+    return float(model.records[-1]["employed"])
+
+
 def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual."""
     w_s = model.population.weight.astype(np.float64)
     w_b = base.population.weight.astype(np.float64)
-    emp_s = model.population.state == 0
-    emp_b = base.population.state == 0
     helped = model.helped() | model.participants()
     for prog in model.programmes:  # place-based programmes reach every resident of the place (spill-over)
         if prog.place is not None:
             helped |= prog.place
-    net = w_s[emp_s].sum() - w_b[emp_b].sum()
-    gross = w_s[helped & emp_s].sum() - w_b[helped & emp_b].sum()
+    net = _employed(model) - _employed(base)
+    gross = (w_s[helped & (model.population.state == 0)].sum()
+             - w_b[helped & (base.population.state == 0)].sum())
     out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
            "helped_residents": w_s[helped].sum()}
     if model.programmes:
@@ -114,10 +118,9 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
     def compare() -> dict:
         out = compare_step(model, base)
         if leave_outs:
-            emp = float(model.population.weight[model.population.state == 0].sum(dtype=np.float64))
             contributions = 0.0
             for lab, lo in zip(labels, leave_outs):
-                c = emp - float(lo.population.weight[lo.population.state == 0].sum(dtype=np.float64))
+                c = _employed(model) - _employed(lo)
                 out[f"contribution.{lab}"] = c
                 contributions += c
             out["contribution.interactions"] = out["net_extra_employed"] - contributions

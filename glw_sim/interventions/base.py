@@ -335,6 +335,7 @@ class Provider(mesa.Agent):
     def __init__(self, model, programme: Programme, boroughs: np.ndarray, capacity: float):
         super().__init__(model)
         self.programme = programme
+        self.slot = len(programme.providers)  # its index in the programme's queues
         self.boroughs = boroughs  # bool mask over the 33 authorities it serves
         self.capacity = capacity  # concurrent places (residents, weighted)
         self.starts = 0.0
@@ -494,7 +495,7 @@ class Programme:
         pop, month = self.model.population, self.model.month
         if self._prepared != month:
             self._discharge()
-        j = self.providers.index(provider)
+        j = provider.slot
         w = pop.weight
         provider.caseload = float(self._caseload[j])
         waiting = self._queues[j]
