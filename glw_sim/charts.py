@@ -65,8 +65,8 @@ def _wrap_titles(fig) -> None:
     for ax in fig.axes:
         for t in (ax.title, ax._left_title, ax._right_title):
             if t.get_text():
-                frac = max(ax.get_position().width, 0.85 if len(fig.axes) == 1 else 0)
-                width = max(30, int(w_in * frac * 125 / t.get_fontsize()))
+                frac = ax.get_position().width  # before tight_layout; tick labels take some of it
+                width = max(30, int(w_in * frac * 115 / t.get_fontsize()))
                 t.set_text("\n".join(textwrap.fill(line, width) for line in t.get_text().split("\n")))
     if fig._suptitle is not None:
         fig._suptitle.set_text(textwrap.fill(fig._suptitle.get_text(), int(w_in * 115 / fig._suptitle.get_fontsize())))
