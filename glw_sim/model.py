@@ -146,7 +146,25 @@ class GLWModel(mesa.Model):
 
         specs = [x if isinstance(x, ProgrammeSpec) else ProgrammeSpec.model_validate(with_defaults(x))
                  for x in (interventions or [])]
+        # every programme's status, month of its last change and whether the resident ever started, as rows of
+        # (residents x programmes) arrays: the compiled monthly passes read all programmes at once
+        from glw_sim.interventions.monthly import ProgrammeTables, width
+
+        cols = width(len(specs))  # a resident's statuses are read 8 programmes at a time
+        self._prog_status = np.zeros((n, cols), dtype=np.int8)
+        self._prog_since = np.zeros((n, cols), dtype=np.int32)
+        self._prog_started = np.zeros((n, cols), dtype=np.bool_)
         self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
+        self._prog_tables = ProgrammeTables(self.programmes)
+        # who lives in each place-based programme's place (no rows if none)
+        placed = any(p.place is not None for p in self.programmes)
+        self._places = np.zeros((n if placed else 0, cols), dtype=np.bool_)
+        for p in self.programmes:
+            if p.place is not None:
+                self._places[:, p.index] = p.place
+                p.place = self._places[:, p.index]
+        self._prog_done = np.zeros((self._prog_tables.n_skills, n), dtype=np.bool_)
+        self._prog_active = np.zeros(len(specs), dtype=np.bool_)
         #: multipliers on each resident's chances of moving to U and to I (programmes acting on search or on
         #: staying in work); allocated only when a programme does
         self.move_multiplier = (np.ones((2, n), dtype=np.float64) if any(
@@ -284,17 +302,40 @@ class GLWModel(mesa.Model):
                 self.hub_referral[area] *= hub.referral_multiplier
                 self.hub_take_up[area] *= hub.take_up_multiplier
                 self.spending += hub.cost_per_borough_year / 12.0 * area.sum()
-        for prog in self.programmes:
-            prog.refer()
+        from glw_sim.interventions.monthly import refer_and_discharge, words
+
+        pop, t = self.population, self._prog_tables
+        self._prog_active[:] = [p.active() for p in self.programmes]
+        referred, caseload, waiting, start = refer_and_discharge(
+            self.month, self._key_seed, t.purposes, self._prog_active, self._prog_status, words(self._prog_status),
+            self._prog_since, pop.state,
+            pop.health, pop.age, pop.months_in_state, pop.wants_job, pop.in_education, pop.reason, pop.young_children,
+            pop.qualification, pop.borough, pop.weight, t.state_ok, t.health_ok, t.reason_ok, t.qual_ok, t.limits,
+            t.provider_of_borough, self._places, t.has_place, np.stack([p.referral_table() for p in self.programmes]),
+            np.stack([p.take_up_table() for p in self.programmes]), t.support_months, t.after_months, t.skills_row,
+            self._prog_done, t.n_providers)
+        for j, prog in enumerate(self.programmes):
+            done = None
+            if t.skills_row[j] >= 0:
+                row = self._prog_done[t.skills_row[j]]
+                done = np.flatnonzero(row)
+                row[done] = False
+            prog.prepare(referred[j], caseload[j, :len(prog.providers)], waiting[start[j]:start[j + 1]], done)
         self.agents_by_type[self._provider_type].do("step")
         self.spending += sum(p.books()["spending"] for p in self.programmes)
 
     def participants(self) -> np.ndarray:
         """Residents who have started any programme."""
-        out = np.zeros(len(self.population), dtype=bool)
-        for prog in self.programmes:
-            out |= prog.ever_started
-        return out
+        return self._prog_started.any(axis=1)
+
+    def _programme_effects(self) -> tuple:
+        """What :func:`glw_sim.interventions.monthly.resident_multipliers` reads."""
+        from glw_sim.interventions.monthly import words
+
+        t = self._prog_tables
+        return (self._prog_active, self._prog_status, words(self._prog_status), self._prog_since, self._places,
+                words(self._places), t.into_work, t.into_search, t.leave_work, t.after_months, t.exponential,
+                t.half_life, t.spillover)
 
     @property
     def work_multiplier(self) -> np.ndarray:
@@ -312,11 +353,14 @@ class GLWModel(mesa.Model):
     def _apply_employability(self) -> None:
         if not self.employability and not self.programmes:
             return
-        self.work_multiplier[:] = 1.0
-        if self.move_multiplier is not None:
-            self.move_multiplier[:] = 1.0
-        for prog in self.programmes:
-            prog.apply(self.work_multiplier, self.move_multiplier)
+        if self.programmes:
+            from glw_sim.interventions.monthly import multipliers
+
+            moves = self.move_multiplier
+            multipliers(self.month, self._programme_effects(), self.population.state, self.work_multiplier,
+                        np.ones((2, 0)) if moves is None else moves, moves is not None)
+        else:
+            self.work_multiplier[:] = 1.0
         for e, mask in self._active_levers():
             self.work_multiplier[mask] *= e.multiplier
 

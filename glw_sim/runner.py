@@ -68,17 +68,19 @@ def _employed(model: GLWModel) -> float:
 
 def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual."""
-    w_s = model.population.weight.astype(np.float64)
-    w_b = base.population.weight.astype(np.float64)
-    helped = model.helped() | model.participants()
-    for prog in model.programmes:  # place-based programmes reach every resident of the place (spill-over)
-        if prog.place is not None:
-            helped |= prog.place
+    from glw_sim.interventions.monthly import helped_in_work, words
+
+    # the helped: participants of any programme, residents of a place-based programme's place (spill-over) and
+    # residents an employability lever reaches
+    levers = model.helped() if model.employability else np.zeros(0, dtype=np.bool_)
+    helped, in_work, in_work_base = helped_in_work(words(model._prog_started), words(model._places), levers,
+                                                   model.population.state,
+                                                   model.population.weight, base.population.state,
+                                                   base.population.weight)
     net = _employed(model) - _employed(base)
-    gross = (w_s[helped & (model.population.state == 0)].sum()
-             - w_b[helped & (base.population.state == 0)].sum())
+    gross = in_work - in_work_base
     out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
-           "helped_residents": w_s[helped].sum()}
+           "helped_residents": helped}
     if model.programmes:
         out["cost_per_net_extra_job"] = model.spending / net if net > 0 else float("nan")
     return out

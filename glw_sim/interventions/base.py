@@ -345,7 +345,8 @@ class Provider(mesa.Agent):
         self.carry = 0.0  # place-months left unused while people waited (negative: used beyond capacity)
 
     def step(self) -> None:
-        """Discharge finished supports, then start residents from the waiting list as places free up."""
+        """Start residents from the waiting list as places free up (the month's pass has discharged finished
+        supports and counted the caseload)."""
         self.programme.admit(self)
 
 
@@ -357,11 +358,13 @@ class Programme:
     def __init__(self, model, spec: ProgrammeSpec, index: int):
         self.model, self.spec, self.index = model, spec, index
         n = len(model.population)
-        self.status = np.zeros(n, dtype=np.int8)
-        self.since = np.zeros(n, dtype=np.int32)  # month of joining the list / starting / leaving support
+        # columns of the model's (residents x programmes) arrays, which the compiled monthly passes read
+        self.status = model._prog_status[:, index]
+        self.since = model._prog_since[:, index]  # month of joining the list / starting / leaving support
+        self.ever_started = model._prog_started[:, index]
         self.provider_of_borough = np.full(33, -1, dtype=np.int64)
-        self.ever_started = np.zeros(n, dtype=bool)
         self.qualified = np.zeros(n, dtype=bool)  # gained a qualification on the course (adult skills)
+        self.refer_purpose = 100 + 3 * index  # keyed draws: referral; queue order (+1); course achievement (+2)
         self.achieved = 0.0  # this month's qualifications gained (weighted)
         area = spec.areas.mask()
         geo = model.targets.geography
@@ -383,7 +386,9 @@ class Programme:
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
         self.referrals = 0.0
-        self._prepared = None  # the month _discharge last ran
+        self.achieved = 0.0
+        self._caseload = np.zeros(len(self.providers))
+        self._queues = [np.zeros(0, dtype=np.int64)] * len(self.providers)
         self.place = self._place_mask(area) if spec.place is not None else None
 
     def _place_mask(self, area: np.ndarray) -> np.ndarray:
@@ -433,68 +438,49 @@ class Programme:
             m &= self.place
         return m
 
-    def referral_chance(self, cand: np.ndarray) -> np.ndarray:
-        """Monthly chance each resident ``cand`` is referred: through each pathway, the service's contact rate
-        for the resident (state, health, age) times the chance of referral at a contact; plus direct referral.
-        Integration hubs multiply the chance of referral at a contact in their boroughs."""
+    def referral_table(self) -> np.ndarray:
+        """Monthly chance an eligible resident is referred, by (borough, state, health, age band): through each
+        pathway, the service's contact rate for the resident times the chance of referral at a contact; plus
+        direct referral. Integration hubs multiply the chance of referral at a contact in their boroughs."""
         from glw_sim.interventions.contacts import load_contacts
 
-        pop, spec = self.model.population, self.spec
-        scale = spec.referral_multiplier * self.model.hub_referral[pop.borough[cand]]
-        miss = 1.0 - np.minimum(spec.referral_rate * scale, 1.0)
-        if spec.pathways:
-            rates = load_contacts()
-            state, health, age = pop.state[cand], pop.health[cand], pop.age[cand]
-            for service, r in spec.pathways.items():
-                miss *= 1.0 - np.minimum(rates.rate(service, state, health, age) * r * scale, 1.0)
+        spec = self.spec
+        scale = spec.referral_multiplier * self.model.hub_referral  # by borough
+        miss = np.empty((33, 3, 3, 4))
+        miss[:] = (1.0 - np.minimum(spec.referral_rate * scale, 1.0))[:, None, None, None]
+        rates = load_contacts()
+        for service, r in spec.pathways.items():
+            miss *= 1.0 - np.minimum(rates.rate_by_band(service)[None] * r * scale[:, None, None, None], 1.0)
         return 1.0 - miss
 
-    def refer(self) -> None:
-        """Eligible residents not already in the programme are referred (:meth:`referral_chance`) and, if they
-        take it up, wait.
+    def referral_chance(self, cand: np.ndarray) -> np.ndarray:
+        """Monthly chance each resident ``cand`` is referred (:meth:`referral_table`)."""
+        from glw_sim.states import age_band_of
 
-        Integration hubs raise referral and take-up in their boroughs (``model.hub_referral`` and
-        ``model.hub_take_up``, per borough): the No Wrong Door mechanism, not a direct employment effect."""
-        if not self.active():
-            return
-        cand = np.flatnonzero(self.eligible() & (self.status == 0))
-        u = self.model._u(100 + 3 * self.index, cand)
-        b = self.model.population.borough[cand]
-        refer_p = self.referral_chance(cand)
-        take_p = np.minimum(self.spec.take_up * self.model.hub_take_up[b], 1.0)
-        joined = cand[u < refer_p * take_p]
-        self.referrals = float(self.model.population.weight[cand[u < refer_p]].sum())
-        self.status[joined] = self.WAITING
-        self.since[joined] = self.model.month
+        pop = self.model.population
+        return self.referral_table()[pop.borough[cand], pop.state[cand], pop.health[cand], age_band_of(pop.age[cand])]
 
-    def _discharge(self) -> None:
-        """Once a month, for all providers at once: supports that end move to the after-period (courses that
-        end award qualifications), after-periods that end release the resident; then each provider's caseload
-        and waiting list (in queue order: first come, first served, ties in keyed random order)."""
-        pop, month = self.model.population, self.model.month
+    def take_up_table(self) -> np.ndarray:
+        """Chance a referred resident takes the place up, by borough (integration hubs raise it)."""
+        return np.minimum(self.spec.take_up * self.model.hub_take_up, 1.0)
+
+    def prepare(self, referrals: float, caseload: np.ndarray, waiting: np.ndarray, done: np.ndarray | None) -> None:
+        """After the month's referral and discharge pass (:func:`glw_sim.interventions.monthly.refer_and_discharge`):
+        its referrals, each provider's caseload, the courses that ended (``done``: qualifications are awarded)
+        and each provider's waiting list in queue order (first come, first served, ties in keyed random order)."""
+        self.referrals = float(referrals)
+        self._caseload = caseload
         self.achieved = 0.0
-        done = (self.status == self.SUPPORTED) & (month - self.since >= self.spec.support_months)
-        self.status[done] = self.AFTER
-        self.since[done] = month
-        if self.spec.skills is not None:
-            self._qualify(np.flatnonzero(done))
-        faded = (self.status == self.AFTER) & (month - self.since >= self.spec.effect.after_months)
-        self.status[faded] = 0
-        who = self.provider_of_borough[pop.borough]
-        sup = self.status == self.SUPPORTED
-        self._caseload = np.bincount(who[sup], weights=pop.weight[sup].astype(np.float64),
-                                     minlength=len(self.providers))
-        waiting = np.flatnonzero(self.status == self.WAITING)
-        order = np.lexsort((self.model._u(101 + 3 * self.index, waiting), self.since[waiting], who[waiting]))
+        if self.spec.skills is not None and done is not None:
+            self._qualify(done)
+        who = self.provider_of_borough[self.model.population.borough[waiting]]
+        order = np.lexsort((self.model._u(self.refer_purpose + 1, waiting), self.since[waiting], who))
         queue = waiting[order]
-        cuts = np.searchsorted(who[queue], np.arange(len(self.providers) + 1))
+        cuts = np.searchsorted(who[order], np.arange(len(self.providers) + 1))
         self._queues = [queue[cuts[j]:cuts[j + 1]] for j in range(len(self.providers))]
-        self._prepared = month
 
     def admit(self, provider: Provider) -> None:
         pop, month = self.model.population, self.model.month
-        if self._prepared != month:
-            self._discharge()
         j = provider.slot
         w = pop.weight
         provider.caseload = float(self._caseload[j])
@@ -565,7 +551,7 @@ class Programme:
         if not len(idx):
             return
         sk, pop = self.spec.skills, self.model.population
-        up = idx[self.model._u(102 + 3 * self.index, idx) < sk.achieve]
+        up = idx[self.model._u(self.refer_purpose + 2, idx) < sk.achieve]
         q = pop.qualification[up]
         for _ in range(sk.levels):
             q = NEXT_QUALIFICATION[q]

@@ -36,6 +36,12 @@ class ContactRates:
         r = self.base[s, state] * self.health[s, health] * self.age[s, age_band_of(age)]
         return np.minimum(r, 1.0)
 
+    def rate_by_band(self, service: str) -> np.ndarray:
+        """:meth:`rate` for every (state, health, age band): shape (3, 3, 4), the same arithmetic."""
+        s = SERVICES.index(service)
+        r = self.base[s][:, None, None] * self.health[s][None, :, None] * self.age[s][None, None, :]
+        return np.minimum(r, 1.0)
+
 
 @lru_cache(maxsize=1)
 def load_contacts() -> ContactRates:

@@ -1,0 +1,325 @@
+"""Every programme's monthly work on the residents, in compiled passes over all programmes at once.
+
+A month of programmes (:meth:`glw_sim.model.GLWModel._programmes`) needs, for each programme, the eligible
+residents who are referred and join its waiting list, the supports and after-periods that end, each
+provider's caseload and waiting list, and then (after providers start residents from their lists) the
+multipliers on each resident's chances. Written as numpy, that is about fifteen passes over the whole
+population per programme and month; here it is one pass for all programmes (:func:`refer_and_discharge`,
+plus a short one that gathers the waiting lists) and one for the multipliers (:func:`multipliers`).
+
+The rules are those of :class:`glw_sim.interventions.base.Programme`, whose numpy methods
+(:meth:`~glw_sim.interventions.base.Programme.eligible`, :meth:`~glw_sim.interventions.base.Programme.exposure`,
+:meth:`~glw_sim.interventions.base.Programme.apply`) state them one programme at a time; the tests check
+these kernels against them. :class:`ProgrammeTables` encodes the validated specifications as the arrays the
+kernels read.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from glw_sim.kernels import CHUNKS, _age_band, _chunk, _key_base, _keyed
+from glw_sim.states import Health, InactivityReason, LabourState, Qualification
+
+WAITING, SUPPORTED, AFTER = 1, 2, 3
+_E, _I = int(LabourState.EMPLOYED), int(LabourState.INACTIVE)
+
+# columns of ProgrammeTables.limits
+AGE_LO, AGE_HI, MIN_MONTHS, WANTS_JOB_ONLY, IN_EDUCATION, YOUNG_CHILDREN = range(6)
+
+
+def width(n_programmes: int) -> int:
+    """Columns of the model's (residents x programmes) arrays: a multiple of 8, so that a resident's statuses can
+    be read 8 at a time as one 64-bit word (0 when no programme)."""
+    return 8 * -(-n_programmes // 8)
+
+
+def words(a: np.ndarray) -> np.ndarray:
+    """A (residents x :func:`width`) array of bytes as 64-bit words: one word is 8 programmes."""
+    return a.view(np.uint64)
+
+
+class ProgrammeTables:
+    """A model's programmes as arrays (one row per programme), for the compiled passes."""
+
+    def __init__(self, programmes: list) -> None:
+        p = len(programmes)
+        self.state_ok = np.zeros((p, len(LabourState)), dtype=np.bool_)
+        self.health_ok = np.zeros((p, len(Health)), dtype=np.bool_)
+        self.reason_ok = np.ones((p, len(InactivityReason)), dtype=np.bool_)
+        self.qual_ok = np.ones((p, len(Qualification)), dtype=np.bool_)
+        self.limits = np.zeros((p, 6), dtype=np.int64)
+        self.provider_of_borough = np.full((p, 33), -1, dtype=np.int64)
+        self.support_months = np.zeros(p, dtype=np.int64)
+        self.after_months = np.zeros(p, dtype=np.int64)
+        self.into_work = np.ones(p)
+        self.into_search = np.ones(p)
+        self.leave_work = np.ones(p)
+        self.exponential = np.zeros(p, dtype=np.bool_)
+        self.half_life = np.ones(p)
+        self.spillover = np.zeros(p)
+        self.has_place = np.zeros(p, dtype=np.bool_)
+        self.skills_row = np.full(p, -1, dtype=np.int64)
+        self.purposes = np.zeros(p, dtype=np.int64)
+        self.n_providers = max([len(x.providers) for x in programmes] + [1])
+        places, skills = 0, 0
+        for j, prog in enumerate(programmes):
+            spec, e, eff = prog.spec, prog.spec.eligibility, prog.spec.effect
+            self.state_ok[j, [LabourState[s.upper()] for s in e.states]] = True
+            self.health_ok[j, :] = e.health is None
+            if e.health is not None:
+                self.health_ok[j, [Health[h.upper()] for h in e.health]] = True
+            if e.reasons is not None:
+                self.reason_ok[j, :] = False
+                self.reason_ok[j, [InactivityReason[r.upper()] for r in e.reasons]] = True
+            if e.qualifications is not None:
+                self.qual_ok[j, :] = False
+                self.qual_ok[j, [Qualification[q.upper()] for q in e.qualifications]] = True
+            self.limits[j] = (e.age[0], e.age[1], e.min_months_in_state, e.wants_job_only,
+                              -1 if e.in_education is None else int(e.in_education),
+                              -1 if e.young_children is None else int(e.young_children))
+            self.provider_of_borough[j] = prog.provider_of_borough
+            self.support_months[j] = spec.support_months
+            self.after_months[j] = eff.after_months
+            self.into_work[j], self.into_search[j], self.leave_work[j] = eff.into_work, eff.into_search, eff.leave_work
+            self.exponential[j] = eff.decay == "exponential"
+            self.half_life[j] = eff.half_life_months
+            self.purposes[j] = prog.refer_purpose
+            if spec.place is not None:
+                self.has_place[j] = True
+                self.spillover[j] = spec.place.spillover
+                places += 1
+            if spec.skills is not None:
+                self.skills_row[j] = skills
+                skills += 1
+        self.n_places, self.n_skills = places, skills
+
+
+@nb.njit(cache=True, inline="always")
+def _quiet(words, i):
+    """True if all of resident ``i``'s bytes (8 programmes to a word) are zero."""
+    for k in range(words.shape[1]):
+        if words[i, k] != 0:
+            return False
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def _eligible(p, i, st, b, health, age, months, wants_job, in_education, reason, young_children, qualification,
+              state_ok, health_ok, reason_ok, qual_ok, limits, provider_of_borough, place, has_place):
+    """Programme ``p``'s eligibility rules for resident ``i`` (as ``Programme.eligible``)."""
+    if not state_ok[p, st] or not health_ok[p, health[i]]:
+        return False
+    a = np.int64(age[i])
+    if a < limits[p, AGE_LO] or a > limits[p, AGE_HI] or np.int64(months[i]) < limits[p, MIN_MONTHS]:
+        return False
+    if limits[p, WANTS_JOB_ONLY] and st == _I and not wants_job[i]:
+        return False
+    if limits[p, IN_EDUCATION] >= 0 and np.int64(in_education[i]) != limits[p, IN_EDUCATION]:
+        return False
+    if st == _I and not reason_ok[p, reason[i]]:
+        return False
+    if limits[p, YOUNG_CHILDREN] >= 0 and np.int64(young_children[i]) != limits[p, YOUNG_CHILDREN]:
+        return False
+    if not qual_ok[p, qualification[i]] or provider_of_borough[p, b] < 0:
+        return False
+    return not has_place[p] or place[i, p]
+
+
+@nb.njit(cache=True, parallel=True)
+def refer_and_discharge(month, key_seed, purposes, active, status, status_words, since, state, health, age, months,
+                        wants_job, in_education, reason, young_children, qualification, borough, weight, state_ok,
+                        health_ok, reason_ok, qual_ok, limits, provider_of_borough, place, has_place, refer_p,
+                        take_p, support_months, after_months, skills_row, done, n_providers):
+    """One month of every programme ``p`` (column ``p`` of ``status`` and ``since``), resident by resident:
+
+    1. referral: a resident not in the programme (status 0) who is eligible, while the programme is
+       ``active``, is referred with chance ``refer_p[p, borough, state, health, age band]`` and joins the
+       waiting list (status WAITING, ``since`` = month) with that chance times ``take_p[p, borough]``; one keyed
+       uniform (purpose ``purposes[p]``) decides both;
+    2. discharge: a support that has lasted ``support_months[p]`` moves to the after-period (and, for a
+       skills programme, flags the resident in ``done[skills_row[p]]``); an after-period that has lasted
+       ``after_months[p]`` ends (status 0).
+
+    Employed residents in no programme (``status_words``: the statuses 8 at a time) are skipped at once unless a
+    programme takes employed residents. Returns (weighted referrals per programme, weighted caseload per
+    programme x provider, the waiting residents of all programmes in index order, and where each programme's
+    start in that array)."""
+    n = status.shape[0]
+    n_prog = len(purposes)
+    employed_ok = False
+    bases = np.empty(n_prog, dtype=np.uint64)
+    for p in range(n_prog):
+        bases[p] = _key_base(key_seed, month, purposes[p])
+        employed_ok = employed_ok or (active[p] and state_ok[p, _E])
+    # highest referral chance of each programme by state: a resident whose uniform is above it is not referred,
+    # whether eligible or not, so the eligibility rules need only be checked below it (the same result, faster)
+    top = np.zeros((n_prog, refer_p.shape[2]))
+    for p in range(n_prog):
+        for s in range(refer_p.shape[2]):
+            top[p, s] = refer_p[p, :, s].max()
+    referred = np.zeros((CHUNKS, n_prog))
+    caseload = np.zeros((CHUNKS, n_prog, n_providers))
+    n_wait = np.zeros((CHUNKS, n_prog), dtype=np.int64)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        for i in range(lo, hi):
+            st = state[i]
+            if st == _E and not employed_ok and _quiet(status_words, i):
+                continue
+            b = borough[i]
+            w = np.float64(weight[i])
+            for p in range(n_prog):
+                s = status[i, p]
+                if s == 0:
+                    if not (active[p] and state_ok[p, st]):
+                        continue
+                    u = _keyed(bases[p], i)
+                    if u >= top[p, st] or not _eligible(p, i, st, b, health, age, months, wants_job, in_education,
+                                                        reason, young_children, qualification, state_ok, health_ok,
+                                                        reason_ok, qual_ok, limits, provider_of_borough, place,
+                                                        has_place):
+                        continue
+                    rp = refer_p[p, b, st, health[i], _age_band(age[i])]
+                    if u < rp:
+                        referred[ch, p] += w
+                    if u < rp * take_p[p, b]:
+                        status[i, p] = WAITING
+                        since[i, p] = month
+                        n_wait[ch, p] += 1
+                    continue
+                if s == SUPPORTED and month - since[i, p] >= support_months[p]:
+                    s = AFTER
+                    since[i, p] = month
+                    if skills_row[p] >= 0:
+                        done[skills_row[p], i] = True
+                if s == AFTER and month - since[i, p] >= after_months[p]:
+                    s = 0
+                if s != status[i, p]:
+                    status[i, p] = s
+                if s == SUPPORTED:
+                    caseload[ch, p, provider_of_borough[p, b]] += w
+                elif s == WAITING:
+                    n_wait[ch, p] += 1
+    ref_out = np.zeros(n_prog)
+    case_out = np.zeros((n_prog, n_providers))
+    for ch in range(CHUNKS):  # fixed order: the same sums on any number of threads
+        ref_out += referred[ch]
+        case_out += caseload[ch]
+    # the waiting lists: each chunk writes its residents, in index order, at its own offset
+    start = np.zeros(n_prog + 1, dtype=np.int64)
+    offset = np.zeros((CHUNKS, n_prog), dtype=np.int64)
+    for p in range(n_prog):
+        pos = 0
+        for ch in range(CHUNKS):
+            offset[ch, p] = pos
+            pos += n_wait[ch, p]
+        start[p + 1] = start[p] + pos
+    waiting = np.empty(start[n_prog], dtype=np.int64)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        pos = np.empty(n_prog, dtype=np.int64)
+        for p in range(n_prog):
+            pos[p] = start[p] + offset[ch, p]
+        for i in range(lo, hi):
+            if _quiet(status_words, i):
+                continue
+            for p in range(n_prog):
+                if status[i, p] == WAITING:
+                    waiting[pos[p]] = i
+                    pos[p] += 1
+    return ref_out, case_out, waiting, start
+
+
+@nb.njit(cache=True, inline="always")
+def _scaled(full, value, frac):
+    return value if full else 1.0 + (value - 1.0) * frac
+
+
+@nb.njit(cache=True, inline="always")
+def resident_multipliers(i, st, month, active, status, status_words, since, place, place_words, into_work,
+                         into_search, leave_work, after_months, exponential, half_life, spillover):
+    """Resident ``i``'s multipliers (into work, to U, to I) from every programme that reaches them this month (as
+    ``Programme.apply``, programme by programme in order; the arguments after ``month`` are
+    ``GLWModel._programme_effects()``): the share ``frac`` of a programme's effect is 1 while supported, fades over ``after_months[p]`` after
+    support (linearly, or halving every ``half_life[p]`` months if ``exponential[p]``), and is ``spillover[p]``
+    for other residents of an active place-based programme's place. The move multipliers act on starting to
+    search for the inactive and on leaving work for the employed."""
+    m = 1.0
+    m_u = 1.0
+    m_i = 1.0
+    if _quiet(status_words, i) and (place_words.shape[0] == 0 or _quiet(place_words, i)):
+        return m, m_u, m_i
+    for p in range(len(active)):
+        s = status[i, p]
+        if s == SUPPORTED:
+            frac = 1.0
+        elif s == AFTER:
+            if after_months[p] <= 0:
+                continue
+            t = month - since[i, p]
+            if exponential[p]:
+                frac = 0.5 ** (t / half_life[p]) if t < after_months[p] else 0.0
+            else:
+                frac = min(max(1.0 - t / after_months[p], 0.0), 1.0)
+        elif spillover[p] > 0 and active[p] and place_words.shape[0] > 0 and place[i, p]:
+            frac = spillover[p]
+        else:
+            continue
+        full = frac == 1.0
+        m *= _scaled(full, into_work[p], frac)
+        if st == _I and into_search[p] != 1.0:
+            m_u *= _scaled(full, into_search[p], frac)
+        elif st == _E and leave_work[p] != 1.0:
+            f = _scaled(full, leave_work[p], frac)
+            m_u *= f
+            m_i *= f
+    return m, m_u, m_i
+
+
+@nb.njit(cache=True, parallel=True)
+def multipliers(month, prog, state, work_mult, move_mult, use_moves):
+    """:func:`resident_multipliers` for everyone: into work to ``work_mult``; with ``use_moves``, to U and to I to
+    ``move_mult[0]`` and ``move_mult[1]``."""
+    (active, status, status_words, since, place, place_words, into_work, into_search, leave_work, after_months,
+     exponential, half_life, spillover) = prog
+    n = len(state)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        for i in range(lo, hi):
+            m, m_u, m_i = resident_multipliers(i, state[i], month, active, status, status_words, since, place,
+                                               place_words, into_work, into_search, leave_work, after_months,
+                                               exponential, half_life, spillover)
+            work_mult[i] = m
+            if use_moves:
+                move_mult[0, i] = m_u
+                move_mult[1, i] = m_i
+
+
+@nb.njit(cache=True, parallel=True)
+def helped_in_work(started_words, place_words, levers, state_s, weight_s, state_b, weight_b):
+    """Over residents who started any programme (``started_words``: residents x programmes, 8 to a word), live in a
+    place-based programme's place (``place_words``, no rows if none) or are reached by an employability lever
+    (``levers``, empty if none): their weight, and their weighted residents in work in the scenario
+    (``state_s``, ``weight_s``) and in the counterfactual (``state_b``, ``weight_b``)."""
+    n = len(state_s)
+    places = place_words.shape[0] > 0
+    any_levers = len(levers) > 0
+    acc = np.zeros((CHUNKS, 3))
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(n, ch)
+        for i in range(lo, hi):
+            if not ((any_levers and levers[i]) or not _quiet(started_words, i)
+                    or (places and not _quiet(place_words, i))):
+                continue
+            w = np.float64(weight_s[i])
+            acc[ch, 0] += w
+            if state_s[i] == _E:
+                acc[ch, 1] += w
+            if state_b[i] == _E:
+                acc[ch, 2] += np.float64(weight_b[i])
+    out = np.zeros(3)
+    for ch in range(CHUNKS):
+        out += acc[ch]
+    return out

@@ -1,0 +1,111 @@
+"""The compiled monthly passes of programmes follow the rules the numpy methods of Programme state.
+
+``Programme.eligible``, ``Programme.exposure`` / ``apply`` and the masks of the gross comparison say, one programme
+at a time, who is eligible, how much of each effect reaches whom, and who is helped; the model runs all
+programmes at once in :mod:`glw_sim.interventions.monthly`. These tests hold the two to the same answers,
+resident by resident.
+"""
+
+import numpy as np
+import pytest
+
+from glw_sim.interventions.base import DEFAULTS
+from glw_sim.model import GLWModel
+from glw_sim.runner import compare_step
+from glw_sim.scenario import Scenario
+
+
+def specs(*entries):
+    return Scenario.model_validate({"name": "t", "interventions": list(entries)}).interventions
+
+
+def everyone_referred(entry):
+    """``entry`` with every eligible resident referred and taking the place up, from the model's first month."""
+    return {**entry, "start": "2025-06", "pathways": {}, "referral_rate": 1.0, "take_up": 1.0}
+
+
+def test_referral_pass_refers_exactly_the_eligible_of_every_programme_type(fitted):
+    """All programme types at once, each with certain referral: after one pass, the residents in each programme are
+    exactly those its eligibility rules (``Programme.eligible``) admit, places and areas included."""
+    entries = [everyone_referred({"type": t}) for t in DEFAULTS]
+    entries.append(everyone_referred({"type": "generic", "places_per_year": 500, "cost_per_start": 0,
+                                      "effect": {"into_work": 1.0},
+                                      "eligibility": {"states": ["employed", "unemployed"], "min_months_in_state": 6,
+                                                      "age": [30, 49]}}))
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=specs(*entries))
+    m.month = 1
+    expected = [p.eligible() for p in m.programmes]
+    m._programmes()
+    for prog, want in zip(m.programmes, expected):
+        assert want.any(), prog.spec.label
+        np.testing.assert_array_equal(prog.status != 0, want, err_msg=prog.spec.label)
+        assert (prog.since[want] == 1).all()
+        assert (prog.status[want] == prog.WAITING).any() or prog.ever_started[want].all()
+
+
+def test_referral_pass_discharges_and_counts_caseloads(fitted):
+    """Supports end after ``support_months`` (to the after-period), after-periods after ``after_months``; the
+    providers' caseload is the weight of those still supported."""
+    entry = {"type": "generic", "places_per_year": 0, "cost_per_start": 0, "support_months": 3,
+             "effect": {"into_work": 2.0, "after_months": 2}}
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=specs(entry))
+    prog = m.programmes[0]
+    m.month = 10
+    k = np.arange(12)
+    prog.status[k] = [prog.SUPPORTED] * 6 + [prog.AFTER] * 6
+    prog.since[k] = [10, 9, 8, 7, 6, 2, 10, 9, 8, 7, 6, 2]  # 0, 1, 2, 3, 4 and 8 months ago, twice
+    m._programmes()
+    np.testing.assert_array_equal(prog.status[k], [2, 2, 2, 3, 3, 3, 3, 3, 0, 0, 0, 0])
+    np.testing.assert_array_equal(prog.since[k[3:6]], 10)  # the after-period starts now
+    assert (prog.status[12:] == 0).all()
+    w = m.population.weight[:3].astype(np.float64).sum()
+    assert sum(p.caseload for p in prog.providers) == pytest.approx(w, rel=1e-12)
+
+
+def test_compiled_multipliers_equal_programme_apply(fitted):
+    """Supported, fading (linear and exponential) and spill-over effects on moving into work, into search and out
+    of work: the compiled pass gives each resident the product, programme by programme, that ``apply`` gives."""
+    entries = [
+        {"type": "generic", "places_per_year": 1000, "cost_per_start": 0,
+         "effect": {"into_work": 2.0, "into_search": 3.0, "after_months": 8}},
+        {"type": "generic", "places_per_year": 1000, "cost_per_start": 0,
+         "effect": {"into_work": 1.5, "leave_work": 0.5, "after_months": 6, "decay": "exponential",
+                    "half_life_months": 2}},
+        {"type": "jobs_plus", "start": "2025-06", "place": {"share_of_borough": 0.3, "spillover": 0.4}},
+    ]
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=specs(*entries))
+    m.month = 12
+    rng = np.random.default_rng(0)
+    n = len(m.population)
+    for prog in m.programmes:
+        prog.status[:] = rng.choice([0, 1, 2, 3], size=n, p=[0.4, 0.1, 0.2, 0.3])
+        prog.since[:] = m.month - rng.integers(0, 12, size=n)
+    m._prog_active[:] = [p.active() for p in m.programmes]
+    want, moves = np.ones(n), np.ones((2, n))
+    for prog in m.programmes:
+        prog.apply(want, moves)
+    m._apply_employability()
+    assert (want != 1).mean() > 0.3
+    np.testing.assert_allclose(m.work_multiplier, want, rtol=1e-14)
+    np.testing.assert_allclose(m.move_multiplier, moves, rtol=1e-14)
+
+
+def test_gross_comparison_counts_participants_place_residents_and_lever_reach(fitted):
+    """The helped are residents who started a programme, live in a place-based programme's place, or are reached
+    by an employability lever: the compiled count equals the masks."""
+    entries = specs({"type": "jobs_plus", "start": "2025-06", "place": {"share_of_borough": 0.05}},
+                    {"type": "restart", "start": "2025-06", "referral_rate": 0.2})
+    levers = [{"who": {"health": "disabled"}, "multiplier": 1.2}]
+    sc = Scenario.model_validate({"name": "t", "employability": levers})
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=entries, employability=sc.employability)
+    b = GLWModel(scale=0.01, seed=5, fitted=fitted)
+    for _ in range(4):
+        m.step()
+        b.step()
+    helped = m.participants() | m.helped() | m.programmes[0].place
+    assert m.participants().any() and (m.helped() & ~m.participants()).any()
+    w_s, w_b = m.population.weight.astype(np.float64), b.population.weight.astype(np.float64)
+    out = compare_step(m, b)
+    assert out["helped_residents"] == pytest.approx(w_s[helped].sum(), rel=1e-12)
+    gross = w_s[helped & (m.population.state == 0)].sum() - w_b[helped & (b.population.state == 0)].sum()
+    assert out["gross_extra_employed_helped"] == pytest.approx(gross, rel=1e-9, abs=1e-6)
