@@ -333,17 +333,18 @@ def _softmax_into(out, col, lg, mx):
 def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
     """Log-odds of resident ``i`` into ``lg``; returns their maximum (as :func:`loglinear_probs_columns`)."""
     nf, k, _ = tables.shape
+    for a in range(k):
+        lg[a] = intercept[a]
+    for f in range(nf):  # each feature read once (a tuple indexed at run time is slow); sums in the same order
+        c = np.int64(feats[f][i])
+        if f == age_feature:
+            c = min(c + age_lead, 64)
+        for a in range(k):
+            lg[a] += tables[f, a, c]
     mx = -np.inf
     for a in range(k):
-        s = intercept[a]
-        for f in range(nf):
-            c = np.int64(feats[f][i])
-            if f == age_feature:
-                c = min(c + age_lead, 64)
-            s += tables[f, a, c]
-        lg[a] = s
-        if s > mx:
-            mx = s
+        if lg[a] > mx:
+            mx = lg[a]
     return mx
 
 
@@ -429,12 +430,24 @@ def state_share_table(s_tables, s_intercept, levels):
     return out
 
 
+@nb.njit(cache=True, inline="always")
+def group_of(sex, age, health, ethnicity, qualification, in_education):
+    """A resident's tally group: (sex, age band, health, ethnic group, qualification, in full-time education) in
+    mixed radix (N_GROUPS of them; sex x age band is ``group // GROUP_CELL``)."""
+    return ((((np.int64(sex) * 4 + _age_band(age)) * 3 + health) * 6 + ethnicity) * 6 + qualification) * 2 \
+        + np.int64(in_education)
+
+
+GROUP_CELL = 3 * 6 * 6 * 2  # groups per sex x age band
+
+
 @nb.njit(cache=True, parallel=True)
 def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
-                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z):
+                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
+                          qualification, group):
     """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
     ``age_lead`` years older; from :func:`state_share_table` if ``s_table`` is not empty) and the reason-exit
-    normaliser (:func:`reason_z_table`; students: ``z_student``)."""
+    normaliser (:func:`reason_z_table`; students: ``z_student``); and their tally group (:func:`group_of`)."""
     ks = s_tables.shape[1]
     nr = len(r_levels)
     ns = len(s_levels)
@@ -468,6 +481,7 @@ def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_
                 for f in range(nr):
                     key = key * r_levels[f] + r_feats[f][i]
                 z[i] = z_table[key]
+            group[i] = group_of(sex[i], age[i], health[i], ethnicity[i], qualification[i], in_education[i])
 
 
 @nb.njit(cache=True, inline="always")
@@ -525,7 +539,7 @@ def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 @nb.njit(cache=True, parallel=True)
-def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, sex, age,
+def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, group,
                          desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
                          hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, factor_out):
     """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
@@ -541,7 +555,7 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
         if reweight and defer:
             cur = np.zeros(N_CELLS)
             for i in range(lo, hi):
-                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+                cur[borough[i] * 8 + group[i] // GROUP_CELL] += weight[i]
             c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
             for c in range(c0, c1):
                 factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
@@ -549,13 +563,13 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
         elif reweight:
             cur = np.zeros(N_CELLS)
             for i in range(lo, hi):
-                cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+                cur[borough[i] * 8 + group[i] // GROUP_CELL] += weight[i]
             factor = np.ones(N_CELLS)
             c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
             for c in range(c0, c1):
                 factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
             for i in range(lo, hi):
-                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
+                weight[i] = weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]
         if want_desired:
             acc = np.zeros(33)
             for i in range(lo, hi):
@@ -564,7 +578,7 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
                 pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
                                    hbar_grid, h0_grid, profile, edges, exit_mult)
                 if reweight and defer:
-                    w = np.float64(np.float32(weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]))
+                    w = np.float64(np.float32(weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]))
                 else:
                     w = np.float64(weight[i])
                 w = w * pe
@@ -617,8 +631,8 @@ N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualif
 
 
 @nb.njit(cache=True, parallel=True)
-def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, sex, age, health,
-                      ethnicity, qualification, in_education, wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
+def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, group, in_education,
+                      wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
                       cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, move_mult,
                       use_move_mult, job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
@@ -697,15 +711,14 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                         reason[i] = reason_codes[_draw_reason(i, _keyed(b_sw_reason, i), False, scratch, r_tables,
                                                               r_intercept, r_feats, reason_exit_mult)]
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
+            g = np.int64(group[i])
             if rescale:
-                weight[i] = weight[i] * factor[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])]
+                weight[i] = weight[i] * factor[borough[i] * 8 + g // GROUP_CELL]
             s = state[i]
             prev = ring[slot, i]
             # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
             # borough x state x reason; the metrics' margins are summed from these (tally_from_groups)
             w = np.float64(weight[i])
-            g = ((((sex[i] * 4 + _age_band(age[i])) * 3 + health[i]) * 6 + ethnicity[i]) * 6
-                 + qualification[i]) * 2 + in_education[i]
             g_acc[g * 3 + s] += w
             b_acc[borough[i] * 24 + s * 8 + reason[i]] += w
             if s == I and wants_job[i]:
@@ -772,7 +785,8 @@ def split_tally(a):
 
 # ---------------------------------------------------------------------------------------------- demography
 # purposes (model keyed-draw codes) used by the demography kernels, in this order
-# EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE
+# EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE, then the
+# entrants' ethnic group, qualification, health, young children, caring and education
 
 
 @nb.njit(cache=True, inline="always")
@@ -803,14 +817,28 @@ def _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, 
         wants_job[i] = _keyed(b_want, i) < wants_job_prob[reason[i]]
 
 
+@nb.njit(cache=True, inline="always")
+def _keyed_category(u, shares):
+    """The category a uniform ``u`` falls in, for categories with ``shares`` (summing to 1)."""
+    c = 0.0
+    for k in range(len(shares) - 1):
+        c += shares[k]
+        if u < c:
+            return k
+    return len(shares) - 1
+
+
 @nb.njit(cache=True, parallel=True)
-def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, unpaid_carer, in_education, state,
-              reason, months, wants_job, health_prev, young_children_p, unpaid_carer_p, edu_share, female_entrant,
-              s_tables, s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver):
-    """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave (their
-    slot becomes a 16-year-old entrant of a keyed sex, ``leaver[j] = True``: the caller draws the rest); those
-    entering a new age band get life events (health onset, young children, caring at the new band's prevalence);
-    some leave full-time education, and their labour state is drawn afresh."""
+def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification, health, young_children,
+              unpaid_carer, in_education, state, reason, months, wants_job, health_prev, young_children_p,
+              unpaid_carer_p, edu_share, female_entrant, ethnicity_share, qualification_share, s_tables, s_intercept,
+              s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver):
+    """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave and their
+    slot becomes a 16-year-old entrant (``leaver[j] = True``) with keyed draws of sex, ethnic group,
+    qualification, health, young children, caring and full-time education at the shares of new 16-year-olds,
+    and a labour state drawn afresh; those entering a new age band get life events (health onset, young
+    children, caring at the new band's prevalence); some leave full-time education, and their labour state is
+    drawn afresh."""
     b_edu = _key_base(key_seed, month, purposes[0])
     b_state = _key_base(key_seed, month, purposes[1])
     b_reason = _key_base(key_seed, month, purposes[2])
@@ -819,6 +847,12 @@ def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, 
     b_health = _key_base(key_seed, month, purposes[5])
     b_children = _key_base(key_seed, month, purposes[6])
     b_care = _key_base(key_seed, month, purposes[7])
+    b_e_eth = _key_base(key_seed, month, purposes[8])
+    b_e_qual = _key_base(key_seed, month, purposes[9])
+    b_e_health = _key_base(key_seed, month, purposes[10])
+    b_e_children = _key_base(key_seed, month, purposes[11])
+    b_e_care = _key_base(key_seed, month, purposes[12])
+    b_e_edu = _key_base(key_seed, month, purposes[13])
     ks = s_tables.shape[1]
     kr = r_tables.shape[1]
     for ch in nb.prange(CHUNKS):
@@ -833,6 +867,15 @@ def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, 
                 leaver[j] = True
                 age[i] = 16
                 sex[i] = 1 if _keyed(b_sex, i) < female_entrant else 0
+                ethnicity[i] = _keyed_category(_keyed(b_e_eth, i), ethnicity_share)
+                qualification[i] = _keyed_category(_keyed(b_e_qual, i), qualification_share)
+                health[i] = _keyed_category(_keyed(b_e_health, i), health_prev[0])
+                young_children[i] = _keyed(b_e_children, i) < young_children_p[0, sex[i]]
+                unpaid_carer[i] = _keyed(b_e_care, i) < unpaid_carer_p[0]
+                in_education[i] = _keyed(b_e_edu, i) < edu_share[16]
+                months[i] = 0
+                _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                            s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr)
                 continue
             leaver[j] = False
             age[i] = a
@@ -859,24 +902,6 @@ def birthdays(idx, key_seed, month, purposes, age, sex, health, young_children, 
                     _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
                                 s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
                                 lg, lr)
-
-
-@nb.njit(cache=True, parallel=True)
-def redraw_states(idx, key_seed, month, purposes, state, reason, months, wants_job, in_education, s_tables,
-                  s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob):
-    """:func:`_redraw_one` for residents ``idx``."""
-    b_state = _key_base(key_seed, month, purposes[1])
-    b_reason = _key_base(key_seed, month, purposes[2])
-    b_want = _key_base(key_seed, month, purposes[3])
-    ks = s_tables.shape[1]
-    kr = r_tables.shape[1]
-    for ch in nb.prange(CHUNKS):
-        lo, hi = _chunk(len(idx), ch)
-        lg = np.empty(ks)
-        lr = np.empty(kr)
-        for j in range(lo, hi):
-            _redraw_one(idx[j], b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
-                        s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr)
 
 
 # ---------------------------------------------------------------------------------------------- sampling

@@ -36,7 +36,7 @@ from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
 from glw_sim.states import LabourState, age_band_of
-from glw_sim.synthesis import draw_attributes, synthesise
+from glw_sim.synthesis import synthesise
 from glw_sim.targets import Targets, load_targets
 
 E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourState.INACTIVE)
@@ -122,6 +122,7 @@ class GLWModel(mesa.Model):
         n = len(pop)
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
+        self._group = np.empty(n, dtype=np.uint16)  # cached tally group (kernels.group_of)
         sm, rm = self.fitted.state_model, self.fitted.reason_model
         self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
         self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
@@ -135,10 +136,8 @@ class GLWModel(mesa.Model):
         self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
         self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
         self._work_multiplier = None  # see work_multiplier
-        # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident);
-        # entrants' attributes come from their own stream, used the same way in every run
+        # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
         self._key_seed = int(self.rng.integers(2**62))
-        self._rng_demog = np.random.default_rng(self.rng.integers(2**62))
         self.market = self._build_market(labour_demand)
         # matching is calibrated on the June 2025 residents at their calibrated hazards, before any programme
         self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
@@ -188,13 +187,7 @@ class GLWModel(mesa.Model):
                 "female_employment_rate", "borough_employment_spread", "gap_to_80")}
         )
         # load the monthly kernels now (numba's cache), so that the first month does not pay for it
-        none = np.zeros(0, dtype=np.int64)
-        self._redraw_state(none)
-        K.birthdays(none, self._key_seed, 0, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health, pop.young_children,
-                    pop.unpaid_carer, pop.in_education, pop.state, pop.reason, pop.months_in_state, pop.wants_job,
-                    *self._demography_tables(), *self._state_tables, self._feats(self.fitted.state_model),
-                    *self._reason_tables, self._feats(self.fitted.reason_model), self._reason_codes,
-                    self._wants_job_prob, np.zeros(0, dtype=np.bool_))
+        self._birthdays_pass(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
         self._collect()
 
     # ------------------------------------------------------------------ helpers
@@ -224,7 +217,8 @@ class GLWModel(mesa.Model):
 
     # purposes of keyed draws (kernels.keyed_uniforms)
     (MOVE, REASON, WANT, SWITCH, EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, SWITCH_REASON,
-     SWITCH_WANT, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE) = range(14)
+     SWITCH_WANT, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE, ENTRANT_ETHNICITY, ENTRANT_QUALIFICATION, ENTRANT_HEALTH,
+     ENTRANT_CHILDREN, ENTRANT_CARE, ENTRANT_EDUCATION) = range(20)
 
     def _u(self, purpose: int, idx: np.ndarray) -> np.ndarray:
         return K.keyed_uniforms(self._key_seed, self.month, purpose, np.asarray(idx, dtype=np.int64))
@@ -234,7 +228,8 @@ class GLWModel(mesa.Model):
         return tuple(getattr(self.population, c).view(np.uint8) for c in lm.columns)
 
     def _refresh(self, idx: np.ndarray) -> None:
-        """Recompute cached hazard inputs for residents whose attributes changed.
+        """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever
+        changes a resident's attributes calls this).
 
         Hazards pull each resident towards the shares of residents ``hazards.age_lead`` years older, so that a
         cohort that keeps ageing tracks its age profile instead of lagging behind it."""
@@ -254,7 +249,8 @@ class GLWModel(mesa.Model):
         K.refresh_hazard_inputs(
             np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm), list(sm.columns).index("age"),
             int(hz.age_lead), self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
-            pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z)
+            pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, pop.sex, pop.age,
+            pop.health, pop.ethnicity, pop.qualification, self._group)
 
     # ------------------------------------------------------------------ the month
     def _active_levers(self):
@@ -368,22 +364,29 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()
         self._refresh(changed)
+        if self.migration == "balance" and self.programmes:
+            # programmes use this month's weights; without them reweighting is fused into _transitions (either
+            # way after the refresh: cells are read from the tally groups)
+            self._reweight_and_desired(reweight=True, desired=False)
         self._programmes()
         self._apply_employability()
         self._transitions()
         self._collect()
 
     _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,
-                                LIFE_CHILDREN, LIFE_CARE], dtype=np.int64)
+                                LIFE_CHILDREN, LIFE_CARE, ENTRANT_ETHNICITY, ENTRANT_QUALIFICATION, ENTRANT_HEALTH,
+                                ENTRANT_CHILDREN, ENTRANT_CARE, ENTRANT_EDUCATION], dtype=np.int64)
 
     def _demography_tables(self):
         if getattr(self, "_demog_tables", None) is None:
             from glw_sim.synthesis import health_prevalence_by_band
 
-            share = self.targets.age_sex_share
+            share, groups = self.targets.age_sex_share, self.targets.groups
             self._demog_tables = (health_prevalence_by_band(self.targets), P.YOUNG_CHILDREN_BY_BAND_SEX.astype(np.float64),
                                   P.UNPAID_CARER_BY_BAND.astype(np.float64), P.in_education_share(np.arange(65)),
-                                  float(share[0, 1] / share[0].sum()))
+                                  float(share[0, 1] / share[0].sum()),
+                                  np.asarray(groups["ethnicity"].population_share, dtype=np.float64),
+                                  np.asarray(groups["qualification"].population_share, dtype=np.float64))
         return self._demog_tables
 
     def _demography(self) -> np.ndarray:
@@ -392,34 +395,26 @@ class GLWModel(mesa.Model):
         they age; health only worsens: none -> condition -> disabled, with the probabilities that lift the
         previous band's shares to the new). Some leave full-time education: a labour-market entry, their state
         drawn afresh from the shares of residents like them not in education. 65-year-olds leave and a
-        16-year-old takes the slot in the same borough. Returns the residents whose attributes changed."""
-        pop = self.population
+        16-year-old takes the slot in the same borough, with attributes drawn at London's shares (ethnic group and
+        qualification as the whole working-age population, health, children, caring and education as 16-year-olds)
+        and a labour state drawn afresh. Returns the residents whose attributes changed."""
         birthday = self._birthdays[self.current_month.month - 1]
         leaver = np.empty(len(birthday), dtype=np.bool_)
-        K.birthdays(birthday, self._key_seed, self.month, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.health,
-                    pop.young_children, pop.unpaid_carer, pop.in_education, pop.state, pop.reason,
-                    pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
-                    self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
-                    self._reason_codes, self._wants_job_prob, leaver)
+        self._birthdays_pass(birthday, leaver)
         leavers = birthday[leaver]
         if len(leavers):
-            draw_attributes(pop, leavers, self.targets, self._rng_demog)
-            self._redraw_state(leavers)
             self._ring[:, leavers] = 255  # the slot's last three states were the leaver's
             for prog in self.programmes:
                 prog.reset(leavers)
-        if self.migration == "balance" and self.programmes:
-            # programmes use this month's weights; without them reweighting is fused into _transitions
-            self._reweight_and_desired(reweight=True, desired=False)
         return birthday
 
-    def _redraw_state(self, idx: np.ndarray) -> None:
-        """Draw a fresh labour state (and reason) for residents ``idx`` from their stationary shares."""
+    def _birthdays_pass(self, idx: np.ndarray, leaver: np.ndarray) -> None:
         pop = self.population
-        K.redraw_states(np.asarray(idx, dtype=np.int64), self._key_seed, self.month, self._DEMOG_PURPOSES, pop.state,
-                        pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, *self._state_tables,
-                        self._feats(self.fitted.state_model), *self._reason_tables,
-                        self._feats(self.fitted.reason_model), self._reason_codes, self._wants_job_prob)
+        K.birthdays(idx, self._key_seed, self.month, self._DEMOG_PURPOSES, pop.age, pop.sex, pop.ethnicity,
+                    pop.qualification, pop.health, pop.young_children, pop.unpaid_carer, pop.in_education, pop.state,
+                    pop.reason, pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
+                    self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
+                    self._reason_codes, self._wants_job_prob, leaver)
 
     def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True,
                               factor: np.ndarray | None = None):
@@ -429,7 +424,7 @@ class GLWModel(mesa.Model):
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
         out = np.zeros(33 if desired else 0)
-        K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, pop.sex, pop.age,
+        K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, self._group,
                                out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
                                fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
                                hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier,
@@ -455,8 +450,7 @@ class GLWModel(mesa.Model):
         tables, intercept = self._reason_tables
         return K.month_transitions(
             job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
-            pop.months_in_state, pop.borough, pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification,
-            pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
+            pop.months_in_state, pop.borough, self._group, pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
             self._uses_work_multiplier, self.move_multiplier if self.move_multiplier is not None else np.ones((2, 0)),
             self.move_multiplier is not None, np.ones(33) if job_factor is None else job_factor, tables, intercept,
