@@ -466,6 +466,22 @@ def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_
                     key = key * s_levels[f] + c
                 pi_e[i] = s_table[0, key]
                 pi_u[i] = s_table[1, key]
+            elif ks == 3:  # E, U, I: the same sums in the same order, in registers (about twice as fast)
+                s0, s1, s2 = s_intercept[0], s_intercept[1], s_intercept[2]
+                for f in range(ns):
+                    c = np.int64(s_feats[f][i])
+                    if f == age_feature:
+                        c = min(c + age_lead, 64)
+                    s0 += s_tables[f, 0, c]
+                    s1 += s_tables[f, 1, c]
+                    s2 += s_tables[f, 2, c]
+                mx = max(s0, max(s1, s2))
+                e0 = np.exp(s0 - mx) if s0 > -np.inf else 0.0
+                e1 = np.exp(s1 - mx) if s1 > -np.inf else 0.0
+                e2 = np.exp(s2 - mx) if s2 > -np.inf else 0.0
+                tot = e0 + e1 + e2
+                pi_e[i] = e0 / tot
+                pi_u[i] = e1 / tot
             else:
                 mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
                 tot = 0.0

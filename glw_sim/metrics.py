@@ -126,20 +126,26 @@ def from_tally(t) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], f
     tot_b = bb.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         b = np.column_stack([bb[:, 0] / tot_b, bb[:, 1] / (bb[:, 0] + bb[:, 1]), bb[:, 2] / tot_b, lts_b / tot_b])
-    out["borough_employment_spread"] = float(np.nanmax(b[:, 0]) - np.nanmin(b[:, 0]))
-    out["borough_employment_sd"] = float(np.nanstd(b[:, 0]))
+    rate_b = b[:, 0]
+    if np.isnan(rate_b).any():  # a borough with no residents (small test populations)
+        rate_b = rate_b[~np.isnan(rate_b)]
+    out["borough_employment_spread"] = float(rate_b.max() - rate_b.min()) if len(rate_b) else float("nan")
+    out["borough_employment_sd"] = float(rate_b.std()) if len(rate_b) else float("nan")
     out["gap_to_80"] = TARGET_RATE * total - c[0]
     out["long_term_unemployed_share"] = _rate(ltu, c[1])
-    grp: dict[tuple[str, str, str], float] = {}
-    for name, table in (("sex", sx), ("age_band", ab), ("health", hl), ("ethnicity", et), ("qualification", ql)):
-        for i, lev in enumerate(GROUPINGS[name]):
-            e, u, n_ = table[i]
-            grp[(name, lev, "employment_rate")] = _rate(e, e + u + n_)
-            grp[(name, lev, "unemployment_rate")] = _rate(u, e + u)
-            grp[(name, lev, "inactivity_rate")] = _rate(n_, e + u + n_)
+    # every group's employment, unemployment and inactivity rates at once (as _rate: NaN for an empty group)
+    table = np.concatenate([sx, ab, hl, et, ql])
+    e, u, n_ = table[:, 0], table[:, 1], table[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.column_stack([e / (e + u + n_), u / (e + u), n_ / (e + u + n_)])
         quarterly = q / q.sum(axis=1, keepdims=True)
+    grp = dict(zip(_GROUP_KEYS, rates.ravel().tolist()))
     return out, b, grp, quarterly
+
+
+#: the keys of the group rates :func:`from_tally` returns, in the order of its table
+_GROUP_KEYS = [(name, lev, metric) for name, levels in GROUPINGS.items() for lev in levels
+               for metric in ("employment_rate", "unemployment_rate", "inactivity_rate")]
 
 
 def boroughs(pop: Population, n: int = 33) -> np.ndarray:
