@@ -147,7 +147,8 @@ class Scenario(_Strict):
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
     employability: list[Employability] = Field(default_factory=list)
-    interventions: list[ProgrammeSpec] = Field(default_factory=list)
+    interventions: list[ProgrammeSpec] = Field(default_factory=list, max_length=64,
+                                               description="at most 64 programmes (the monthly pass's bit masks)")
     integration_hubs: list[Hub] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()

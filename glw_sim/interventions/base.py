@@ -395,17 +395,22 @@ class Programme:
         """Residents living on the targeted estates: in each area borough, ``share_of_borough`` of its weight,
         non-workers over-represented by ``workless_odds`` (a logistic intercept per borough, by bisection)."""
         pop, pl = self.model.population, self.spec.place
-        w = pop.weight.astype(np.float64)
         b = pop.borough.astype(np.intp)
-        shift = np.where(pop.state != LabourState.EMPLOYED, np.log(pl.workless_odds), 0.0)
-        target = pl.share_of_borough * np.bincount(b, weights=w, minlength=33)
+        non = pop.state != LabourState.EMPLOYED
+        w = pop.weight.astype(np.float64)
+        # the chance is logistic in a per-borough intercept plus log(workless_odds) for non-workers: two classes
+        # per borough, so the intercepts are solved on the classes' weights (bisection on 33 intercepts at once)
+        w_e = np.bincount(b[~non], weights=w[~non], minlength=33)
+        w_n = np.bincount(b[non], weights=w[non], minlength=33)
+        target = pl.share_of_borough * (w_e + w_n)
+        shift = np.log(pl.workless_odds)
         lo, hi = np.full(33, -30.0), np.full(33, 30.0)
-        for _ in range(60):  # bisection on 33 intercepts at once
+        for _ in range(60):
             mid = 0.5 * (lo + hi)
-            p = 1.0 / (1.0 + np.exp(-(mid[b] + shift)))
-            low = np.bincount(b, weights=w * p, minlength=33) < target
+            low = w_e / (1.0 + np.exp(-mid)) + w_n / (1.0 + np.exp(-(mid + shift))) < target
             lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
-        p = 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi))[b] - shift))
+        c = 0.5 * (lo + hi)
+        p = np.where(non, (1.0 / (1.0 + np.exp(-(c + shift))))[b], (1.0 / (1.0 + np.exp(-c)))[b])
         from glw_sim.kernels import keyed_uniforms
 
         u = keyed_uniforms(self.model._key_seed, 0, 150 + self.index, np.arange(len(pop), dtype=np.int64))

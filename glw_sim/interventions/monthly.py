@@ -94,6 +94,31 @@ class ProgrammeTables:
                 self.skills_row[j] = skills
                 skills += 1
         self.n_places, self.n_skills = places, skills
+        # the eligibility rules as two lookup tables per programme: by the resident's attributes (static_key) and by
+        # their labour state, reason and wanting a job (state_key); months in state, area and place checked apart
+        h, edu, yc, q, a = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)),
+                                       np.arange(16, 65), indexing="ij")
+        st, r, wj = np.meshgrid(np.arange(len(LabourState)), np.arange(len(InactivityReason)), [0, 1], indexing="ij")
+        self.static_ok = np.zeros((p, STATIC_KEYS), dtype=np.bool_)
+        self.state_key_ok = np.zeros((p, STATE_KEYS), dtype=np.bool_)
+        for j in range(p):
+            lim = self.limits[j]
+            ok = self.health_ok[j][h] & self.qual_ok[j][q] & (a >= lim[AGE_LO]) & (a <= lim[AGE_HI])
+            if lim[IN_EDUCATION] >= 0:
+                ok &= edu == lim[IN_EDUCATION]
+            if lim[YOUNG_CHILDREN] >= 0:
+                ok &= yc == lim[YOUNG_CHILDREN]
+            self.static_ok[j, static_key.py_func(h, edu, yc, q, a).ravel()] = ok.ravel()
+            ok = self.state_ok[j][st] & ((st != _I) | self.reason_ok[j][r])
+            if lim[WANTS_JOB_ONLY]:
+                ok &= (st != _I) | (wj == 1)
+            self.state_key_ok[j, state_key.py_func(st, r, wj).ravel()] = ok.ravel()
+        # the same as bit masks over programmes (bit j: programme j), so a resident's candidate programmes are found
+        # with three lookups; a model runs at most MAX_PROGRAMMES programmes
+        one = np.uint64(1) << np.arange(p, dtype=np.uint64)
+        self.static_bits = (self.static_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
+        self.state_bits = (self.state_key_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
+        self.borough_bits = ((self.provider_of_borough >= 0) * one[:, None]).sum(axis=0, dtype=np.uint64)
 
 
 @nb.njit(cache=True, inline="always")
@@ -105,36 +130,34 @@ def _quiet(words, i):
     return True
 
 
+MAX_PROGRAMMES = 64
+_N_QUAL, _N_REASONS = len(Qualification), len(InactivityReason)
+STATIC_KEYS = len(Health) * 2 * 2 * _N_QUAL * 65
+STATE_KEYS = len(LabourState) * _N_REASONS * 2
+
+
 @nb.njit(cache=True, inline="always")
-def _eligible(p, i, st, b, health, age, months, wants_job, in_education, reason, young_children, qualification,
-              state_ok, health_ok, reason_ok, qual_ok, limits, provider_of_borough, place, has_place):
-    """Programme ``p``'s eligibility rules for resident ``i`` (as ``Programme.eligible``)."""
-    if not state_ok[p, st] or not health_ok[p, health[i]]:
-        return False
-    a = np.int64(age[i])
-    if a < limits[p, AGE_LO] or a > limits[p, AGE_HI] or np.int64(months[i]) < limits[p, MIN_MONTHS]:
-        return False
-    if limits[p, WANTS_JOB_ONLY] and st == _I and not wants_job[i]:
-        return False
-    if limits[p, IN_EDUCATION] >= 0 and np.int64(in_education[i]) != limits[p, IN_EDUCATION]:
-        return False
-    if st == _I and not reason_ok[p, reason[i]]:
-        return False
-    if limits[p, YOUNG_CHILDREN] >= 0 and np.int64(young_children[i]) != limits[p, YOUNG_CHILDREN]:
-        return False
-    if not qual_ok[p, qualification[i]] or provider_of_borough[p, b] < 0:
-        return False
-    return not has_place[p] or place[i, p]
+def static_key(health, in_education, young_children, qualification, age):
+    """Index of a resident's attributes in ProgrammeTables.static_ok."""
+    return (((np.int64(health) * 2 + np.int64(in_education)) * 2 + np.int64(young_children)) * _N_QUAL
+            + np.int64(qualification)) * 65 + np.int64(age)
+
+
+@nb.njit(cache=True, inline="always")
+def state_key(state, reason, wants_job):
+    """Index of a resident's labour state, inactivity reason and wanting a job in ProgrammeTables.state_key_ok."""
+    return (np.int64(state) * _N_REASONS + np.int64(reason)) * 2 + np.int64(wants_job)
 
 
 @nb.njit(cache=True, parallel=True)
 def refer_and_discharge(month, key_seed, purposes, active, status, status_words, since, state, health, age, months,
                         wants_job, in_education, reason, young_children, qualification, borough, weight, state_ok,
-                        health_ok, reason_ok, qual_ok, limits, provider_of_borough, place, has_place, refer_p,
+                        static_bits, state_bits, borough_bits, limits, provider_of_borough, place, has_place, refer_p,
                         take_p, support_months, after_months, skills_row, done, n_providers):
     """One month of every programme ``p`` (column ``p`` of ``status`` and ``since``), resident by resident:
 
-    1. referral: a resident not in the programme (status 0) who is eligible, while the programme is
+    1. referral: a resident not in the programme (status 0) who is eligible (the rules of
+       ``Programme.eligible``, tabulated in :class:`ProgrammeTables`), while the programme is
        ``active``, is referred with chance ``refer_p[p, borough, state, health, age band]`` and joins the
        waiting list (status WAITING, ``since`` = month) with that chance times ``take_p[p, borough]``; one keyed
        uniform (purpose ``purposes[p]``) decides both;
@@ -159,35 +182,51 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
     for p in range(n_prog):
         for s in range(refer_p.shape[2]):
             top[p, s] = refer_p[p, :, s].max()
+    active_bits = np.uint64(0)
+    for p in range(n_prog):
+        if active[p]:
+            active_bits |= np.uint64(1) << np.uint64(p)
     referred = np.zeros((CHUNKS, n_prog))
     caseload = np.zeros((CHUNKS, n_prog, n_providers))
     n_wait = np.zeros((CHUNKS, n_prog), dtype=np.int64)
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(n, ch)
+        # referral: residents not yet in a programme (two tight loops are faster than one); the programmes whose
+        # rules a resident meets, as bits, from three table lookups (ProgrammeTables)
         for i in range(lo, hi):
             st = state[i]
-            if st == _E and not employed_ok and _quiet(status_words, i):
+            if st == _E and not employed_ok:
                 continue
             b = borough[i]
-            w = np.float64(weight[i])
+            bits = (static_bits[static_key(health[i], in_education[i], young_children[i], qualification[i], age[i])]
+                    & state_bits[state_key(st, reason[i], wants_job[i])] & borough_bits[b] & active_bits)
+            if bits == 0:
+                continue
+            d = np.int64(months[i])
+            for p in range(n_prog):
+                if ((bits >> np.uint64(p)) & np.uint64(1)) == 0 or status[i, p] != 0 or d < limits[p, MIN_MONTHS] \
+                        or (has_place[p] and not place[i, p]):
+                    continue
+                u = _keyed(bases[p], i)
+                if u >= top[p, st]:
+                    continue
+                rp = refer_p[p, b, st, health[i], _age_band(age[i])]
+                if u < rp:
+                    referred[ch, p] += np.float64(weight[i])
+                if u < rp * take_p[p, b]:
+                    status[i, p] = WAITING
+                    since[i, p] = month
+        # discharge, caseloads and waiting lists: residents in a programme
+        for i in range(lo, hi):
+            if _quiet(status_words, i):
+                continue
+            b = borough[i]
             for p in range(n_prog):
                 s = status[i, p]
                 if s == 0:
-                    if not (active[p] and state_ok[p, st]):
-                        continue
-                    u = _keyed(bases[p], i)
-                    if u >= top[p, st] or not _eligible(p, i, st, b, health, age, months, wants_job, in_education,
-                                                        reason, young_children, qualification, state_ok, health_ok,
-                                                        reason_ok, qual_ok, limits, provider_of_borough, place,
-                                                        has_place):
-                        continue
-                    rp = refer_p[p, b, st, health[i], _age_band(age[i])]
-                    if u < rp:
-                        referred[ch, p] += w
-                    if u < rp * take_p[p, b]:
-                        status[i, p] = WAITING
-                        since[i, p] = month
-                        n_wait[ch, p] += 1
+                    continue
+                if s == WAITING:
+                    n_wait[ch, p] += 1
                     continue
                 if s == SUPPORTED and month - since[i, p] >= support_months[p]:
                     s = AFTER
@@ -199,9 +238,7 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                 if s != status[i, p]:
                     status[i, p] = s
                 if s == SUPPORTED:
-                    caseload[ch, p, provider_of_borough[p, b]] += w
-                elif s == WAITING:
-                    n_wait[ch, p] += 1
+                    caseload[ch, p, provider_of_borough[p, b]] += np.float64(weight[i])
     ref_out = np.zeros(n_prog)
     case_out = np.zeros((n_prog, n_providers))
     for ch in range(CHUNKS):  # fixed order: the same sums on any number of threads
