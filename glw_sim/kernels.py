@@ -534,6 +534,76 @@ def keyed_uniforms(seed, month, purpose, idx):
     return out
 
 
+# ---------------------------------------------------------------------------------------------- programmes
+# A resident's status in a programme (glw_sim.interventions.base.Programme): 0 none, waiting, supported, after support
+WAITING, SUPPORTED, AFTER = 1, 2, 3
+
+
+@nb.njit(cache=True, inline="always")
+def _quiet(words, i):
+    """True if all of resident ``i``'s bytes (8 programmes to a word) are zero."""
+    for k in range(words.shape[1]):
+        if words[i, k] != 0:
+            return False
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def _scaled(full, value, frac):
+    return value if full else 1.0 + (value - 1.0) * frac
+
+
+@nb.njit(cache=True, inline="always")
+def resident_multipliers(i, st, month, active, status, status_words, since, place, place_words, into_work,
+                         into_search, leave_work, after_months, exponential, half_life, spillover):
+    """Resident ``i``'s multipliers (into work, to U, to I) from every programme that reaches them this month (as
+    ``Programme.apply``, programme by programme in order; the arguments after ``month`` are
+    ``GLWModel._programme_effects()``): the share ``frac`` of a programme's effect is 1 while supported, fades
+    over ``after_months[p]`` after support (linearly, or halving every ``half_life[p]`` months if ``exponential[p]``), and is ``spillover[p]``
+    for other residents of an active place-based programme's place. The move multipliers act on starting to
+    search for the inactive and on leaving work for the employed."""
+    m = 1.0
+    m_u = 1.0
+    m_i = 1.0
+    if _quiet(status_words, i) and (place_words.shape[0] == 0 or _quiet(place_words, i)):
+        return m, m_u, m_i
+    for p in range(len(active)):
+        s = status[i, p]
+        if s == SUPPORTED:
+            frac = 1.0
+        elif s == AFTER:
+            if after_months[p] <= 0:
+                continue
+            t = month - since[i, p]
+            if exponential[p]:
+                frac = 0.5 ** (t / half_life[p]) if t < after_months[p] else 0.0
+            else:
+                frac = min(max(1.0 - t / after_months[p], 0.0), 1.0)
+        elif spillover[p] > 0 and active[p] and place_words.shape[0] > 0 and place[i, p]:
+            frac = spillover[p]
+        else:
+            continue
+        full = frac == 1.0
+        m *= _scaled(full, into_work[p], frac)
+        if st == I and into_search[p] != 1.0:
+            m_u *= _scaled(full, into_search[p], frac)
+        elif st == E and leave_work[p] != 1.0:
+            f = _scaled(full, leave_work[p], frac)
+            m_u *= f
+            m_i *= f
+    return m, m_u, m_i
+
+
+
+def no_programmes(n: int) -> tuple:
+    """The arguments of :func:`resident_multipliers` for a model without programmes (nothing reaches anyone)."""
+    z8 = np.zeros((n, 0), dtype=np.int8)
+    zb = np.zeros((0, 0), dtype=np.bool_)
+    return (np.zeros(0, dtype=np.bool_), z8, z8.view(np.uint64), np.zeros((n, 0), dtype=np.int32), zb,
+            zb.view(np.uint64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.bool_), np.zeros(0), np.zeros(0))
+
+
 # ---------------------------------------------------------------------------------------------- the month
 # Two passes over the residents per month (GLWModel._transitions):
 # 1. ``reweight_and_desired``, one task per borough run: net-migration reweighting of the borough's cells and
@@ -557,14 +627,18 @@ def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 @nb.njit(cache=True, parallel=True)
 def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, group,
                          desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
-                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, factor_out):
+                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, month, prog, use_prog,
+                         factor_out):
     """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
     (net migration); if ``desired_out`` is not empty, the weighted expected moves into work of the
-    run's residents (times ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
+    run's residents (times programme effects (:func:`resident_multipliers` of ``prog``) if ``use_prog`` and
+    ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
     If ``factor_out`` is not empty the weights are not scaled here: the cell factors go to ``factor_out`` (for
     :func:`month_transitions` to apply) and the expected moves use the scaled weights."""
     want_desired = len(desired_out) > 0
     defer = len(factor_out) > 0
+    (p_active, p_status, p_words, p_since, p_place, p_place_words, p_into_work, p_into_search, p_leave_work,
+     p_after, p_exponential, p_half_life, p_spillover) = prog
     for r in nb.prange(len(starts)):
         lo, hi, b = starts[r], ends[r], runs_borough[r]
         factor = np.ones(N_CELLS)
@@ -598,8 +672,16 @@ def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weig
                 else:
                     w = np.float64(weight[i])
                 w = w * pe
-                if use_work_mult:
-                    w = w * work_mult[i]
+                if use_prog or use_work_mult:
+                    mult = 1.0
+                    if use_prog:
+                        mult, _, _ = resident_multipliers(i, state[i], month, p_active, p_status, p_words, p_since,
+                                                          p_place, p_place_words, p_into_work, p_into_search,
+                                                          p_leave_work, p_after, p_exponential, p_half_life,
+                                                          p_spillover)
+                    if use_work_mult:
+                        mult = mult * work_mult[i]
+                    w = w * mult
                 acc[borough[i]] += w
             if b >= 0:
                 desired_out[b] = acc[b]
@@ -649,16 +731,17 @@ N_GROUPS = 2 * 4 * 3 * 6 * 6 * 2  # sex x age band x health x ethnicity x qualif
 @nb.njit(cache=True, parallel=True)
 def month_transitions(do_moves, key_seed, month, purposes, state, reason, months, borough, group, in_education,
                       wants_job, weight, pi_e, pi_u, z, k_eu, k_ei, k_ui,
-                      cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, move_mult,
-                      use_move_mult, job_factor,
+                      cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, prog, use_prog,
+                      job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
                       ring, factor):
     """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
-    switch reason, switch want) and moves with the probabilities of :func:`_move_p`, the chance into work
-    scaled by ``work_mult`` and the home borough's ``job_factor`` (matching), the chances of moving to U and
-    to I by ``move_mult[0]`` and ``move_mult[1]`` (programmes: search, staying in work); new inactivity
+    switch reason, switch want) and moves with the probabilities of :func:`_move_p`: if ``use_prog``, times the
+    effects of the programmes that reach the resident (:func:`resident_multipliers` of ``prog``: into work, and
+    on moving to U and to I, i.e. search and staying in work); the chance into work times ``work_mult`` (if
+    ``use_work_mult``: employability levers) and the home borough's ``job_factor`` (matching); new inactivity
     spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
     education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
     state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``
@@ -674,6 +757,8 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     b_sw_want = _key_base(key_seed, month, purposes[5])
     k = r_tables.shape[1]
     rescale = len(factor) > 0
+    (p_active, p_status, p_words, p_since, p_place, p_place_words, p_into_work, p_into_search, p_leave_work,
+     p_after, p_exponential, p_half_life, p_spillover) = prog
     groups = np.zeros((CHUNKS, N_GROUPS * 3))
     boroughs = np.zeros((CHUNKS, 33 * 24))
     extra = np.zeros((CHUNKS, 11))
@@ -690,15 +775,18 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
             if do_moves:
                 p_e, p_u, p_i = _move_p(old, reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
                                         hbar_grid, h0_grid, profile, edges, exit_mult)
+                mult = 1.0
+                if use_prog:
+                    mult, m_u, m_i = resident_multipliers(i, old, month, p_active, p_status, p_words, p_since, p_place,
+                                                          p_place_words, p_into_work, p_into_search, p_leave_work,
+                                                          p_after, p_exponential, p_half_life, p_spillover)
+                    p_u = p_u * m_u
+                    p_i = p_i * m_i
                 if use_work_mult:
-                    a = p_e * work_mult[i] * job_factor[borough[i]]
-                else:
-                    a = p_e * 1.0 * job_factor[borough[i]]
+                    mult = mult * work_mult[i]
+                a = p_e * mult * job_factor[borough[i]]
                 if a > 1.0:
                     a = 1.0
-                if use_move_mult:
-                    p_u = p_u * move_mult[0, i]
-                    p_i = p_i * move_mult[1, i]
                 r = _keyed(b_move, i)
                 new = old
                 if r < a:

@@ -123,6 +123,7 @@ class GLWModel(mesa.Model):
         self._pi = np.empty((2, n), dtype=np.float32)  # cached stationary shares of E and U
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
         self._group = np.empty(n, dtype=np.uint16)  # cached tally group (kernels.group_of)
+        self._no_programmes = K.no_programmes(n)
         sm, rm = self.fitted.state_model, self.fitted.reason_model
         self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
         self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
@@ -164,10 +165,6 @@ class GLWModel(mesa.Model):
                 p.place = self._places[:, p.index]
         self._prog_done = np.zeros((self._prog_tables.n_skills, n), dtype=np.bool_)
         self._prog_active = np.zeros(len(specs), dtype=np.bool_)
-        #: multipliers on each resident's chances of moving to U and to I (programmes acting on search or on
-        #: staying in work); allocated only when a programme does
-        self.move_multiplier = (np.ones((2, n), dtype=np.float64) if any(
-            s.effect.into_search != 1.0 or s.effect.leave_work != 1.0 for s in specs) else None)
         self._provider_type = Provider
         self.spending = 0.0
         from glw_sim.interventions.base import Hub
@@ -325,9 +322,11 @@ class GLWModel(mesa.Model):
         return self._prog_started.any(axis=1)
 
     def _programme_effects(self) -> tuple:
-        """What :func:`glw_sim.interventions.monthly.resident_multipliers` reads."""
+        """What :func:`glw_sim.kernels.resident_multipliers` reads."""
         from glw_sim.interventions.monthly import words
 
+        if not getattr(self, "programmes", None):
+            return self._no_programmes
         t = self._prog_tables
         return (self._prog_active, self._prog_status, words(self._prog_status), self._prog_since, self._places,
                 words(self._places), t.into_work, t.into_search, t.leave_work, t.after_months, t.exponential,
@@ -335,7 +334,8 @@ class GLWModel(mesa.Model):
 
     @property
     def work_multiplier(self) -> np.ndarray:
-        """Multiplier on each resident's chance of moving into work (the hook programmes act through).
+        """Multiplier on each resident's chance of moving into work from employability levers (a hook: programmes'
+        effects are applied in the monthly pass, :meth:`programme_multipliers`).
 
         Made on first use: until then every resident's multiplier is 1 and the monthly pass skips it."""
         if self._work_multiplier is None:
@@ -346,17 +346,21 @@ class GLWModel(mesa.Model):
     def _uses_work_multiplier(self) -> bool:
         return self._work_multiplier is not None
 
-    def _apply_employability(self) -> None:
-        if not self.employability and not self.programmes:
-            return
-        if self.programmes:
-            from glw_sim.interventions.monthly import multipliers
+    def programme_multipliers(self) -> tuple[np.ndarray, np.ndarray]:
+        """This month's multipliers from programmes, as the monthly pass applies them: on each resident's chance of
+        moving into work, and (shape (2, n)) on moving to U and to I."""
+        from glw_sim.interventions.monthly import multipliers
 
-            moves = self.move_multiplier
-            multipliers(self.month, self._programme_effects(), self.population.state, self.work_multiplier,
-                        np.ones((2, 0)) if moves is None else moves, moves is not None)
-        else:
-            self.work_multiplier[:] = 1.0
+        n = len(self.population)
+        work, moves = np.ones(n), np.ones((2, n))
+        if self.programmes:
+            multipliers(self.month, self._programme_effects(), self.population.state, work, moves, True)
+        return work, moves
+
+    def _apply_employability(self) -> None:
+        if not self.employability:
+            return
+        self.work_multiplier[:] = 1.0
         for e, mask in self._active_levers():
             self.work_multiplier[mask] *= e.multiplier
 
@@ -427,7 +431,8 @@ class GLWModel(mesa.Model):
         K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, self._group,
                                out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
                                fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
-                               hz.exit_mult_by_code, self._wm_or_empty(), with_programmes and self._uses_work_multiplier,
+                               hz.exit_mult_by_code, self._wm_or_empty(), self._uses_work_multiplier, getattr(self, "month", 0),
+                               self._programme_effects(), with_programmes and bool(self.programmes),
                                np.zeros(0) if factor is None else factor)
         return out
 
@@ -452,8 +457,8 @@ class GLWModel(mesa.Model):
             job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
             pop.months_in_state, pop.borough, self._group, pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
-            self._uses_work_multiplier, self.move_multiplier if self.move_multiplier is not None else np.ones((2, 0)),
-            self.move_multiplier is not None, np.ones(33) if job_factor is None else job_factor, tables, intercept,
+            self._uses_work_multiplier, self._programme_effects(), bool(self.programmes),
+            np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
             self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor)
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from glw_sim.kernels import CHUNKS, _age_band, _chunk, _key_base, _keyed
+from glw_sim.kernels import AFTER, CHUNKS, SUPPORTED, WAITING, _age_band, _chunk, _key_base, _keyed, _quiet
+from glw_sim.kernels import resident_multipliers  # noqa: F401  (re-exported: the effects' rules)
 from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
-WAITING, SUPPORTED, AFTER = 1, 2, 3
 _E, _I = int(LabourState.EMPLOYED), int(LabourState.INACTIVE)
 
 # columns of ProgrammeTables.limits
@@ -119,15 +119,6 @@ class ProgrammeTables:
         self.static_bits = (self.static_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
         self.state_bits = (self.state_key_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
         self.borough_bits = ((self.provider_of_borough >= 0) * one[:, None]).sum(axis=0, dtype=np.uint64)
-
-
-@nb.njit(cache=True, inline="always")
-def _quiet(words, i):
-    """True if all of resident ``i``'s bytes (8 programmes to a word) are zero."""
-    for k in range(words.shape[1]):
-        if words[i, k] != 0:
-            return False
-    return True
 
 
 MAX_PROGRAMMES = 64
@@ -267,52 +258,6 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                     waiting[pos[p]] = i
                     pos[p] += 1
     return ref_out, case_out, waiting, start
-
-
-@nb.njit(cache=True, inline="always")
-def _scaled(full, value, frac):
-    return value if full else 1.0 + (value - 1.0) * frac
-
-
-@nb.njit(cache=True, inline="always")
-def resident_multipliers(i, st, month, active, status, status_words, since, place, place_words, into_work,
-                         into_search, leave_work, after_months, exponential, half_life, spillover):
-    """Resident ``i``'s multipliers (into work, to U, to I) from every programme that reaches them this month (as
-    ``Programme.apply``, programme by programme in order; the arguments after ``month`` are
-    ``GLWModel._programme_effects()``): the share ``frac`` of a programme's effect is 1 while supported, fades over ``after_months[p]`` after
-    support (linearly, or halving every ``half_life[p]`` months if ``exponential[p]``), and is ``spillover[p]``
-    for other residents of an active place-based programme's place. The move multipliers act on starting to
-    search for the inactive and on leaving work for the employed."""
-    m = 1.0
-    m_u = 1.0
-    m_i = 1.0
-    if _quiet(status_words, i) and (place_words.shape[0] == 0 or _quiet(place_words, i)):
-        return m, m_u, m_i
-    for p in range(len(active)):
-        s = status[i, p]
-        if s == SUPPORTED:
-            frac = 1.0
-        elif s == AFTER:
-            if after_months[p] <= 0:
-                continue
-            t = month - since[i, p]
-            if exponential[p]:
-                frac = 0.5 ** (t / half_life[p]) if t < after_months[p] else 0.0
-            else:
-                frac = min(max(1.0 - t / after_months[p], 0.0), 1.0)
-        elif spillover[p] > 0 and active[p] and place_words.shape[0] > 0 and place[i, p]:
-            frac = spillover[p]
-        else:
-            continue
-        full = frac == 1.0
-        m *= _scaled(full, into_work[p], frac)
-        if st == _I and into_search[p] != 1.0:
-            m_u *= _scaled(full, into_search[p], frac)
-        elif st == _E and leave_work[p] != 1.0:
-            f = _scaled(full, leave_work[p], frac)
-            m_u *= f
-            m_i *= f
-    return m, m_u, m_i
 
 
 @nb.njit(cache=True, parallel=True)
