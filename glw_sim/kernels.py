@@ -1,7 +1,7 @@
 """Compiled (numba) kernels for the hot loops: one pass over the residents each.
 
 Each kernel is a pure function over arrays (Covasim's ``utils.py`` pattern).
-A month is three of them (``birthdays``, ``reweight_and_desired``,
+A month is three of them (``birthdays``, ``desired_from_list``,
 ``month_transitions``) plus the hazard refresh; the synthesis uses the
 sampling and raking kernels. Random numbers are keyed uniforms (common random
 numbers, :func:`keyed_uniforms`) or come from the model's numpy Generator,
@@ -191,12 +191,15 @@ def _move_p(old, reason, d, pe, pu, z, k_eu, k_ei, k_ui, cycle, hbar_grid, h0_gr
         elif hbar >= hbar_grid[gmax]:
             h0 = h0_grid[gmax]
         else:
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if hbar_grid[mid] <= hbar:
-                    lo = mid
-                else:
-                    hi = mid
+            # the grid is geometric (DurationModel): guess the segment from the logarithm, then step to the one a
+            # binary search finds (grid[lo] <= hbar < grid[lo + 1]), so the result is the same
+            lo = int((np.log(hbar) - np.log(hbar_grid[0])) / (np.log(hbar_grid[gmax]) - np.log(hbar_grid[0])) * gmax)
+            lo = min(max(lo, 0), gmax - 1)
+            while lo > 0 and hbar_grid[lo] > hbar:
+                lo -= 1
+            while lo < gmax - 1 and hbar_grid[lo + 1] <= hbar:
+                lo += 1
+            hi = lo + 1
             t = (hbar - hbar_grid[lo]) / (hbar_grid[hi] - hbar_grid[lo])
             h0 = h0_grid[lo] + t * (h0_grid[hi] - h0_grid[lo])
         band = 0
@@ -605,88 +608,75 @@ def no_programmes(n: int) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------------- the month
-# Two passes over the residents per month (GLWModel._transitions):
-# 1. ``reweight_and_desired``, one task per borough run: net-migration reweighting of the borough's cells and
-#    the borough's expected moves into work (the matching input);
-# 2. ``month_transitions``, in CHUNKS fixed chunks: each resident's keyed draw, move, the reason and
-#    wants-a-job of new (or switching) inactivity spells, and the tally of every monthly metric.
-# Sums run in the same order as the numpy / single-pass versions they replace, so results are identical.
-
-
-def borough_runs(borough: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, end, borough) of the runs of residents stored borough by borough, so that a borough's sums can be
-    computed in one task in index order; one run with borough -1 (all) if the residents are not sorted."""
-    n = len(borough)
-    if n and (borough[1:] >= borough[:-1]).all():
-        starts = np.r_[0, np.flatnonzero(np.diff(borough)) + 1].astype(np.int64)
-        ends = np.r_[starts[1:], n].astype(np.int64)
-        return starts, ends, borough[starts].astype(np.int64)
-    return np.array([0], np.int64), np.array([n], np.int64), np.array([-1], np.int64)
+# Two passes over the residents per month (GLWModel._transitions), after the birthdays and the refresh:
+# 1. ``desired_from_list``: expected moves into work by home borough (the matching input), over the residents not in
+#    work, whom the last monthly pass listed (plus this month's birthday residents);
+# 2. ``month_transitions``, in CHUNKS fixed chunks: net-migration weights, each resident's keyed draw, move, the
+#    reason and wants-a-job of new (or switching) inactivity spells, the tally of every monthly metric, and the
+#    list of residents not in work and the weight of each borough x sex x age-band cell for next month.
+# Sums run in fixed chunks in a fixed order, so results do not depend on the number of threads.
 
 
 @nb.njit(cache=True, parallel=True)
-def reweight_and_desired(starts, ends, runs_borough, reweight, cell_target, weight, borough, group,
-                         desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
-                         hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, month, prog, use_prog,
-                         factor_out):
-    """Per borough run: if ``reweight``, scale weights so each borough x sex x age-band cell keeps its target
-    (net migration); if ``desired_out`` is not empty, the weighted expected moves into work of the
-    run's residents (times programme effects (:func:`resident_multipliers` of ``prog``) if ``use_prog`` and
-    ``work_mult`` if ``use_work_mult``) into ``desired_out[borough]`` (as ``np.bincount``).
-    If ``factor_out`` is not empty the weights are not scaled here: the cell factors go to ``factor_out`` (for
-    :func:`month_transitions` to apply) and the expected moves use the scaled weights."""
-    want_desired = len(desired_out) > 0
-    defer = len(factor_out) > 0
+def desired_from_list(n, not_employed, not_employed_count, birth_month, this_birth_month, birthday, factor, weight,
+                      borough, group, desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
+                      hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, month, prog, use_prog):
+    """Expected moves into work this month by home borough (the matching input): each resident's weighted chance
+    into work (times programme effects, :func:`resident_multipliers` of ``prog``, if ``use_prog``, and
+    ``work_mult`` if ``use_work_mult``; weights taken as scaled by their cell's ``factor`` if it is not empty)
+    summed into ``desired_out`` (as ``np.bincount``) over the residents not in work: those :func:`month_transitions`
+    listed last month (chunk ``c``'s ``not_employed_count[c]`` from ``not_employed[_chunk(n, c)[0]]`` on), except
+    this month's birthday residents (``birth_month == this_birth_month``), whose state may have changed since, and
+    the ``birthday`` residents not in work."""
     (p_active, p_status, p_words, p_since, p_place, p_place_words, p_into_work, p_into_search, p_leave_work,
      p_after, p_exponential, p_half_life, p_spillover) = prog
-    for r in nb.prange(len(starts)):
-        lo, hi, b = starts[r], ends[r], runs_borough[r]
-        factor = np.ones(N_CELLS)
-        if reweight and defer:
-            cur = np.zeros(N_CELLS)
-            for i in range(lo, hi):
-                cur[borough[i] * 8 + group[i] // GROUP_CELL] += weight[i]
-            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
-            for c in range(c0, c1):
-                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
-                factor_out[c] = factor[c]
-        elif reweight:
-            cur = np.zeros(N_CELLS)
-            for i in range(lo, hi):
-                cur[borough[i] * 8 + group[i] // GROUP_CELL] += weight[i]
-            factor = np.ones(N_CELLS)
-            c0, c1 = (b * 8, b * 8 + 8) if b >= 0 else (0, N_CELLS)
-            for c in range(c0, c1):
-                factor[c] = cell_target[c] / cur[c] if cur[c] > 0 else 1.0
-            for i in range(lo, hi):
-                weight[i] = weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]
-        if want_desired:
-            acc = np.zeros(33)
-            for i in range(lo, hi):
-                if state[i] == E:
-                    continue  # no move into work from work: adds 0
-                pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
-                                   hbar_grid, h0_grid, profile, edges, exit_mult)
-                if reweight and defer:
-                    w = np.float64(np.float32(weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]))
-                else:
-                    w = np.float64(weight[i])
-                w = w * pe
-                if use_prog or use_work_mult:
-                    mult = 1.0
-                    if use_prog:
-                        mult, _, _ = resident_multipliers(i, state[i], month, p_active, p_status, p_words, p_since,
-                                                          p_place, p_place_words, p_into_work, p_into_search,
-                                                          p_leave_work, p_after, p_exponential, p_half_life,
-                                                          p_spillover)
-                    if use_work_mult:
-                        mult = mult * work_mult[i]
-                    w = w * mult
-                acc[borough[i]] += w
-            if b >= 0:
-                desired_out[b] = acc[b]
+    defer = len(factor) > 0
+    acc = np.zeros((2 * CHUNKS, 33))
+    for task in nb.prange(2 * CHUNKS):  # listed and birthday residents alternate, so threads share the work evenly
+        listed = task % 2 == 0
+        if listed:
+            lo = _chunk(n, task // 2)[0]
+            hi = lo + not_employed_count[task // 2]
+        else:
+            lo, hi = _chunk(len(birthday), task // 2)
+        for j in range(lo, hi):
+            if listed:
+                i = not_employed[j]
+                if birth_month[i] == this_birth_month:
+                    continue
             else:
-                desired_out[:] = acc
+                i = birthday[j]
+            if state[i] == E:
+                continue
+            pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
+                               hbar_grid, h0_grid, profile, edges, exit_mult)
+            if defer:
+                w = np.float64(np.float32(weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]))
+            else:
+                w = np.float64(weight[i])
+            w = w * pe
+            if use_prog or use_work_mult:
+                mult = 1.0
+                if use_prog:
+                    mult, _, _ = resident_multipliers(i, state[i], month, p_active, p_status, p_words, p_since,
+                                                      p_place, p_place_words, p_into_work, p_into_search,
+                                                      p_leave_work, p_after, p_exponential, p_half_life, p_spillover)
+                if use_work_mult:
+                    mult = mult * work_mult[i]
+                w = w * mult
+            acc[task, borough[i]] += w
+    desired_out[:] = 0.0
+    for t in range(2 * CHUNKS):  # fixed order
+        desired_out += acc[t]
+
+
+@nb.njit(cache=True, parallel=True)
+def scale_weights(weight, borough, group, factor):
+    """Weights times their borough x sex x age-band cell's ``factor`` (net migration)."""
+    for ch in nb.prange(CHUNKS):
+        lo, hi = _chunk(len(weight), ch)
+        for i in range(lo, hi):
+            weight[i] = weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]
 
 
 @nb.njit(cache=True, inline="always")
@@ -734,7 +724,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                       cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, prog, use_prog,
                       job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
-                      ring, factor):
+                      ring, factor, not_employed, not_employed_count, cells):
     """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
@@ -746,7 +736,9 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
     state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``
     is not empty, each weight is first scaled by its borough x sex x age-band cell's factor (net migration).
-    Returns the counts of :func:`tally`."""
+    For next month's expected moves (:func:`desired_from_list`), each chunk ``c`` writes the residents not in work
+    after the month, in index order, from ``not_employed[_chunk(n, c)[0]]`` on and their number to
+    ``not_employed_count[c]``, and the weight in each cell to ``cells[c]``. Returns the counts of :func:`tally`."""
     n = len(state)
     slot = month % 3
     b_move = _key_base(key_seed, month, purposes[0])
@@ -769,6 +761,9 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
         g_acc = groups[ch]
         b_acc = boroughs[ch]
         x_acc = extra[ch]
+        c_acc = cells[ch]
+        c_acc[:] = 0.0
+        listed = 0
         scratch = np.empty(k)
         for i in range(lo, hi):
             old = state[i]
@@ -816,13 +811,18 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                                                               r_intercept, r_feats, reason_exit_mult)]
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
             g = np.int64(group[i])
+            cell = borough[i] * 8 + g // GROUP_CELL
             if rescale:
-                weight[i] = weight[i] * factor[borough[i] * 8 + g // GROUP_CELL]
+                weight[i] = weight[i] * factor[cell]
             s = state[i]
             prev = ring[slot, i]
             # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
             # borough x state x reason; the metrics' margins are summed from these (tally_from_groups)
             w = np.float64(weight[i])
+            c_acc[cell] += w
+            if s != E:
+                not_employed[lo + listed] = i
+                listed += 1
             g_acc[g * 3 + s] += w
             b_acc[borough[i] * 24 + s * 8 + reason[i]] += w
             if s == I and wants_job[i]:
@@ -832,6 +832,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
             if prev != 255:
                 x_acc[2 + prev * 3 + s] += w
             ring[slot, i] = s
+        not_employed_count[ch] = listed
     g_out = np.zeros(N_GROUPS * 3)
     b_out = np.zeros(33 * 24)
     x_out = np.zeros(11)
@@ -936,13 +937,14 @@ def _keyed_category(u, shares):
 def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification, health, young_children,
               unpaid_carer, in_education, state, reason, months, wants_job, health_prev, young_children_p,
               unpaid_carer_p, edu_share, female_entrant, ethnicity_share, qualification_share, s_tables, s_intercept,
-              s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver):
+              s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver, borough, weight,
+              cell_change):
     """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave and their
     slot becomes a 16-year-old entrant (``leaver[j] = True``) with keyed draws of sex, ethnic group,
     qualification, health, young children, caring and full-time education at the shares of new 16-year-olds,
     and a labour state drawn afresh; those entering a new age band get life events (health onset, young
     children, caring at the new band's prevalence); some leave full-time education, and their labour state is
-    drawn afresh."""
+    drawn afresh. The weight moving between borough x sex x age-band cells goes to ``cell_change`` (per chunk)."""
     b_edu = _key_base(key_seed, month, purposes[0])
     b_state = _key_base(key_seed, month, purposes[1])
     b_reason = _key_base(key_seed, month, purposes[2])
@@ -963,10 +965,19 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
         lo, hi = _chunk(len(idx), ch)
         lg = np.empty(ks)
         lr = np.empty(kr)
+        moved = cell_change[ch]
+        moved[:] = 0.0
         for j in range(lo, hi):
             i = idx[j]
             old = np.int64(age[i])
             a = old + 1
+            was = borough[i] * 8 + sex[i] * 4 + _age_band(old)
+            now = borough[i] * 8 + sex[i] * 4 + _age_band(min(a, 64))
+            if a > 64:
+                now = borough[i] * 8 + (1 if _keyed(b_sex, i) < female_entrant else 0) * 4
+            if now != was:
+                moved[was] -= np.float64(weight[i])
+                moved[now] += np.float64(weight[i])
             if a > 64:
                 leaver[j] = True
                 age[i] = 16

@@ -124,6 +124,11 @@ class GLWModel(mesa.Model):
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
         self._group = np.empty(n, dtype=np.uint16)  # cached tally group (kernels.group_of)
         self._no_programmes = K.no_programmes(n)
+        # written by each monthly pass: the residents not in work (by chunk), and the weight in each cell
+        self._not_employed = np.empty(n, dtype=np.int64)
+        self._not_employed_count = np.zeros(K.CHUNKS, dtype=np.int64)
+        self._cell_chunks = np.zeros((K.CHUNKS, K.N_CELLS))
+        self._cell_change = np.zeros((K.CHUNKS, K.N_CELLS))  # weight moving between cells at this month's birthdays
         sm, rm = self.fitted.state_model, self.fitted.reason_model
         self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
         self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
@@ -134,7 +139,6 @@ class GLWModel(mesa.Model):
         self._demog_tables = None
         # each resident's state in the last three months, by month % 3 (255: not known, e.g. an entrant's slot)
         self._ring = np.full((3, n), 255, dtype=np.uint8)
-        self._runs = K.borough_runs(pop.borough)  # residents are stored borough by borough
         self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
         self._work_multiplier = None  # see work_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
@@ -368,14 +372,23 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()
         self._refresh(changed)
-        if self.migration == "balance" and self.programmes:
-            # programmes use this month's weights; without them reweighting is fused into _transitions (either
-            # way after the refresh: cells are read from the tally groups)
-            self._reweight_and_desired(reweight=True, desired=False)
+        factor = self._migration_factors() if self.migration == "balance" else None
+        if factor is not None and self.programmes:
+            # programmes use this month's weights; without them the monthly pass applies the factors
+            K.scale_weights(self.population.weight, self.population.borough, self._group, factor)
+            factor = None
         self._programmes()
         self._apply_employability()
-        self._transitions()
+        self._transitions(changed, factor)
         self._collect()
+
+    def _migration_factors(self) -> np.ndarray:
+        """Net migration (``migration="balance"``): the factor on each borough x sex x age-band cell's weights that
+        restores its start total. The cell totals are last month's (summed in the monthly pass) moved by this
+        month's birthdays (:func:`glw_sim.kernels.birthdays`), so no pass over the residents is needed."""
+        cur = self._cells + self._cell_change.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(cur > 0, self._cell_target / cur, 1.0)
 
     _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,
                                 LIFE_CHILDREN, LIFE_CARE, ENTRANT_ETHNICITY, ENTRANT_QUALIFICATION, ENTRANT_HEALTH,
@@ -418,32 +431,29 @@ class GLWModel(mesa.Model):
                     pop.qualification, pop.health, pop.young_children, pop.unpaid_carer, pop.in_education, pop.state,
                     pop.reason, pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
                     self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
-                    self._reason_codes, self._wants_job_prob, leaver)
+                    self._reason_codes, self._wants_job_prob, leaver, pop.borough, pop.weight, self._cell_change)
 
-    def _reweight_and_desired(self, reweight: bool, desired: bool, with_programmes: bool = True,
-                              factor: np.ndarray | None = None):
-        """Net-migration reweighting (``reweight``) and/or expected moves into work by home borough at
-        calibrated hazards, times programme effects if ``with_programmes`` (``desired``), in one pass.
-        With ``factor`` (an array of N_CELLS) the cell factors are stored there for the monthly pass to apply."""
+    def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
+        """Expected moves into work by home borough at calibrated hazards (times programme effects), over all
+        residents (the monthly pass sums the same over the residents it listed as not in work)."""
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
-        out = np.zeros(33 if desired else 0)
-        K.reweight_and_desired(*self._runs, reweight, self._cell_target, pop.weight, pop.borough, self._group,
-                               out, pop.state, pop.reason, pop.months_in_state, self._pi[0], self._pi[1], self._z,
-                               fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges,
-                               hz.exit_mult_by_code, self._wm_or_empty(), self._uses_work_multiplier, getattr(self, "month", 0),
-                               self._programme_effects(), with_programmes and bool(self.programmes),
-                               np.zeros(0) if factor is None else factor)
+        n = len(pop)
+        everyone = np.arange(n, dtype=np.int64)
+        counts = np.array([K._chunk(n, c)[1] - K._chunk(n, c)[0] for c in range(K.CHUNKS)], dtype=np.int64)
+        out = np.zeros(33)
+        K.desired_from_list(n, everyone, counts, pop.birth_month, 255, np.zeros(0, dtype=np.int64), np.zeros(0),
+                            pop.weight, pop.borough, self._group, out, pop.state, pop.reason, pop.months_in_state,
+                            self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0,
+                            dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
+                            self._uses_work_multiplier and with_programmes, getattr(self, "month", 0),
+                            self._programme_effects(), with_programmes and bool(getattr(self, "programmes", None)))
         return out
 
     _edges = P.DURATION_EDGES.astype(np.int64)
 
     def _wm_or_empty(self) -> np.ndarray:
         return self._work_multiplier if self._work_multiplier is not None else np.ones(0)
-
-    def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
-        """Expected moves into work by home borough at calibrated hazards (times programme effects)."""
-        return self._reweight_and_desired(reweight=False, desired=True, with_programmes=with_programmes)
 
     _PURPOSES = np.array([MOVE, REASON, WANT, SWITCH, SWITCH_REASON, SWITCH_WANT], dtype=np.int64)
 
@@ -453,22 +463,34 @@ class GLWModel(mesa.Model):
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
         tables, intercept = self._reason_tables
-        return K.month_transitions(
+        out = K.month_transitions(
             job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
             pop.months_in_state, pop.borough, self._group, pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
             fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
             self._uses_work_multiplier, self._programme_effects(), bool(self.programmes),
             np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
-            self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor)
+            self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor,
+            self._not_employed, self._not_employed_count, self._cell_chunks)
+        self._cells = self._cell_chunks.sum(axis=0)  # this month's weight by cell (for next month's migration)
+        return out
 
-    def _transitions(self) -> None:
+    def _transitions(self, birthday: np.ndarray, factor: np.ndarray | None) -> None:
         """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
         inactivity spells draw a reason; some inactive residents' main reason changes. The month's metrics
-        are tallied in the same pass (kept for _collect)."""
-        fuse = self.migration == "balance" and not self.programmes
-        factor = np.ones(K.N_CELLS) if fuse else None
-        desired = self._reweight_and_desired(reweight=fuse, desired=True, factor=factor)
+        are tallied in the same pass (kept for _collect). Weights are scaled by ``factor`` (net migration) first.
+
+        The expected moves into work that matching needs are summed over the residents not in work only: those
+        last month's pass listed, and this month's ``birthday`` residents (whose state may have changed)."""
+        pop, hz = self.population, self.hazards
+        fp, dt = hz.flow, hz.durations
+        desired = np.zeros(33)
+        K.desired_from_list(len(pop), self._not_employed, self._not_employed_count, pop.birth_month,
+                            self.current_month.month - 1, birthday, np.zeros(0) if factor is None else factor,
+                            pop.weight, pop.borough, self._group, desired, pop.state, pop.reason, pop.months_in_state,
+                            self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0,
+                            dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
+                            self._uses_work_multiplier, self.month, self._programme_effects(), bool(self.programmes))
         job_factor = self.market.job_factors(desired, self.month)
         self._tally = self._month_pass(job_factor, factor)
 
@@ -501,6 +523,7 @@ class GLWModel(mesa.Model):
         if self.programmes:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)
+        self._borough_now = borough
         if self.collect_boroughs or self.month == 0:
             self.borough_records.append((self.month, borough))
         self.datacollector.collect(self)
@@ -508,7 +531,7 @@ class GLWModel(mesa.Model):
     def finish(self) -> None:
         """Make sure the final month's borough metrics are recorded."""
         if self.borough_records[-1][0] != self.month:
-            self.borough_records.append((self.month, M.boroughs(self.population)))
+            self.borough_records.append((self.month, self._borough_now))  # from the month's tally
 
     def run(self, months: int, progress=None) -> None:
         for _ in range(months):
