@@ -444,6 +444,57 @@ def group_of(sex, age, health, ethnicity, qualification, in_education):
 GROUP_CELL = 3 * 6 * 6 * 2  # groups per sex x age band
 
 
+@nb.njit(cache=True, inline="always")
+def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats, r_levels,
+                 z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity, qualification, group):
+    """:func:`refresh_hazard_inputs` for resident ``i`` (``lg``: scratch of the state model's size)."""
+    ks = s_tables.shape[1]
+    nr = len(r_levels)
+    ns = len(s_levels)
+    use_table = s_table.shape[1] > 0
+    if use_table:
+        key = 0
+        for f in range(ns):
+            c = np.int64(s_feats[f][i])
+            if f == age_feature:
+                c = min(c + age_lead, 64)
+            key = key * s_levels[f] + c
+        pi_e[i] = s_table[0, key]
+        pi_u[i] = s_table[1, key]
+    elif ks == 3:  # E, U, I: the same sums in the same order, in registers (about twice as fast)
+        s0, s1, s2 = s_intercept[0], s_intercept[1], s_intercept[2]
+        for f in range(ns):
+            c = np.int64(s_feats[f][i])
+            if f == age_feature:
+                c = min(c + age_lead, 64)
+            s0 += s_tables[f, 0, c]
+            s1 += s_tables[f, 1, c]
+            s2 += s_tables[f, 2, c]
+        mx = max(s0, max(s1, s2))
+        e0 = np.exp(s0 - mx) if s0 > -np.inf else 0.0
+        e1 = np.exp(s1 - mx) if s1 > -np.inf else 0.0
+        e2 = np.exp(s2 - mx) if s2 > -np.inf else 0.0
+        tot = e0 + e1 + e2
+        pi_e[i] = e0 / tot
+        pi_u[i] = e1 / tot
+    else:
+        mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
+        tot = 0.0
+        for a in range(ks):
+            lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
+            tot += lg[a]
+        pi_e[i] = lg[0] / tot
+        pi_u[i] = lg[1] / tot
+    if in_education[i]:
+        z[i] = z_student
+    else:
+        key = 0
+        for f in range(nr):
+            key = key * r_levels[f] + r_feats[f][i]
+        z[i] = z_table[key]
+    group[i] = group_of(sex[i], age[i], health[i], ethnicity[i], qualification[i], in_education[i])
+
+
 @nb.njit(cache=True, parallel=True)
 def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
                           r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
@@ -451,56 +502,13 @@ def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_
     """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
     ``age_lead`` years older; from :func:`state_share_table` if ``s_table`` is not empty) and the reason-exit
     normaliser (:func:`reason_z_table`; students: ``z_student``); and their tally group (:func:`group_of`)."""
-    ks = s_tables.shape[1]
-    nr = len(r_levels)
-    ns = len(s_levels)
-    use_table = s_table.shape[1] > 0
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(len(idx), ch)
-        lg = np.empty(ks)
+        lg = np.empty(s_tables.shape[1])
         for j in range(lo, hi):
-            i = idx[j]
-            if use_table:
-                key = 0
-                for f in range(ns):
-                    c = np.int64(s_feats[f][i])
-                    if f == age_feature:
-                        c = min(c + age_lead, 64)
-                    key = key * s_levels[f] + c
-                pi_e[i] = s_table[0, key]
-                pi_u[i] = s_table[1, key]
-            elif ks == 3:  # E, U, I: the same sums in the same order, in registers (about twice as fast)
-                s0, s1, s2 = s_intercept[0], s_intercept[1], s_intercept[2]
-                for f in range(ns):
-                    c = np.int64(s_feats[f][i])
-                    if f == age_feature:
-                        c = min(c + age_lead, 64)
-                    s0 += s_tables[f, 0, c]
-                    s1 += s_tables[f, 1, c]
-                    s2 += s_tables[f, 2, c]
-                mx = max(s0, max(s1, s2))
-                e0 = np.exp(s0 - mx) if s0 > -np.inf else 0.0
-                e1 = np.exp(s1 - mx) if s1 > -np.inf else 0.0
-                e2 = np.exp(s2 - mx) if s2 > -np.inf else 0.0
-                tot = e0 + e1 + e2
-                pi_e[i] = e0 / tot
-                pi_u[i] = e1 / tot
-            else:
-                mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
-                tot = 0.0
-                for a in range(ks):
-                    lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-                    tot += lg[a]
-                pi_e[i] = lg[0] / tot
-                pi_u[i] = lg[1] / tot
-            if in_education[i]:
-                z[i] = z_student
-            else:
-                key = 0
-                for f in range(nr):
-                    key = key * r_levels[f] + r_feats[f][i]
-                z[i] = z_table[key]
-            group[i] = group_of(sex[i], age[i], health[i], ethnicity[i], qualification[i], in_education[i])
+            _refresh_one(idx[j], lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+                         r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
+                         qualification, group)
 
 
 @nb.njit(cache=True, inline="always")
@@ -938,13 +946,16 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
               unpaid_carer, in_education, state, reason, months, wants_job, health_prev, young_children_p,
               unpaid_carer_p, edu_share, female_entrant, ethnicity_share, qualification_share, s_tables, s_intercept,
               s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, leaver, borough, weight,
-              cell_change):
+              cell_change, refresh):
     """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave and their
     slot becomes a 16-year-old entrant (``leaver[j] = True``) with keyed draws of sex, ethnic group,
     qualification, health, young children, caring and full-time education at the shares of new 16-year-olds,
     and a labour state drawn afresh; those entering a new age band get life events (health onset, young
     children, caring at the new band's prevalence); some leave full-time education, and their labour state is
-    drawn afresh. The weight moving between borough x sex x age-band cells goes to ``cell_change`` (per chunk)."""
+    drawn afresh. The weight moving between borough x sex x age-band cells goes to ``cell_change`` (per chunk).
+    Every birthday resident's cached hazard inputs are then refreshed (:func:`refresh_hazard_inputs`; ``refresh``
+    holds its arguments after the state model's and the reason model's)."""
+    (age_feature, age_lead, s_levels, s_table, r_levels, z_table, z_student, pi_e, pi_u, z, group) = refresh
     b_edu = _key_base(key_seed, month, purposes[0])
     b_state = _key_base(key_seed, month, purposes[1])
     b_reason = _key_base(key_seed, month, purposes[2])
@@ -964,6 +975,7 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(len(idx), ch)
         lg = np.empty(ks)
+        lg_s = np.empty(ks)
         lr = np.empty(kr)
         moved = cell_change[ch]
         moved[:] = 0.0
@@ -991,32 +1003,35 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
                 months[i] = 0
                 _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
                             s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr)
-                continue
-            leaver[j] = False
-            age[i] = a
-            nb_ = _age_band(a)
-            if nb_ != _age_band(old):
-                o0, o1, o2 = health_prev[nb_ - 1, 0], health_prev[nb_ - 1, 1], health_prev[nb_ - 1, 2]
-                n1, n2 = health_prev[nb_, 1], health_prev[nb_, 2]
-                u = _keyed(b_health, i)
-                h = health[i]
-                p_dis = min(max((n2 - o2) / (1.0 - o2), 0.0), 1.0)
-                to_dis = h != 2 and u < p_dis
-                p_ltc = min(max((n1 - o1 * (1 - p_dis)) / max(o0 * (1 - p_dis), 1e-9), 0.0), 1.0)
-                to_ltc = h == 0 and not to_dis and u >= p_dis and u < p_dis + p_ltc * (1 - p_dis)
-                if to_dis:
-                    health[i] = 2
-                elif to_ltc:
-                    health[i] = 1
-                young_children[i] = _keyed(b_children, i) < young_children_p[nb_, sex[i]]
-                unpaid_carer[i] = _keyed(b_care, i) < unpaid_carer_p[nb_]
-            if in_education[i]:
-                p = min(max(1 - edu_share[a] / edu_share[old], 0.0), 1.0)
-                if _keyed(b_edu, i) < p:
-                    in_education[i] = False
-                    _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
-                                s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
-                                lg, lr)
+            else:
+                leaver[j] = False
+                age[i] = a
+                nb_ = _age_band(a)
+                if nb_ != _age_band(old):
+                    o0, o1, o2 = health_prev[nb_ - 1, 0], health_prev[nb_ - 1, 1], health_prev[nb_ - 1, 2]
+                    n1, n2 = health_prev[nb_, 1], health_prev[nb_, 2]
+                    u = _keyed(b_health, i)
+                    h = health[i]
+                    p_dis = min(max((n2 - o2) / (1.0 - o2), 0.0), 1.0)
+                    to_dis = h != 2 and u < p_dis
+                    p_ltc = min(max((n1 - o1 * (1 - p_dis)) / max(o0 * (1 - p_dis), 1e-9), 0.0), 1.0)
+                    to_ltc = h == 0 and not to_dis and u >= p_dis and u < p_dis + p_ltc * (1 - p_dis)
+                    if to_dis:
+                        health[i] = 2
+                    elif to_ltc:
+                        health[i] = 1
+                    young_children[i] = _keyed(b_children, i) < young_children_p[nb_, sex[i]]
+                    unpaid_carer[i] = _keyed(b_care, i) < unpaid_carer_p[nb_]
+                if in_education[i]:
+                    p = min(max(1 - edu_share[a] / edu_share[old], 0.0), 1.0)
+                    if _keyed(b_edu, i) < p:
+                        in_education[i] = False
+                        _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
+                                    s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
+                                    lg, lr)
+            _refresh_one(i, lg_s, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+                         r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
+                         qualification, group)
 
 
 # ---------------------------------------------------------------------------------------------- sampling

@@ -253,6 +253,12 @@ class GLWModel(mesa.Model):
             pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, pop.sex, pop.age,
             pop.health, pop.ethnicity, pop.qualification, self._group)
 
+    def _refresh_args(self) -> tuple:
+        """What the birthday pass needs to refresh its residents (see :func:`glw_sim.kernels.birthdays`)."""
+        sm, hz = self.fitted.state_model, self.hazards
+        return (list(sm.columns).index("age"), int(hz.age_lead), self._s_levels, self._s_table, self._r_levels,
+                self._z_table, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, self._group)
+
     # ------------------------------------------------------------------ the month
     def _active_levers(self):
         """(lever, residents it applies to) for the employability levers active this month."""
@@ -370,8 +376,7 @@ class GLWModel(mesa.Model):
 
     def step(self) -> None:
         self.month += 1
-        changed = self._demography()
-        self._refresh(changed)
+        changed = self._demography()  # (refreshes the birthday residents' hazard inputs)
         factor = self._migration_factors() if self.migration == "balance" else None
         if factor is not None and self.programmes:
             # programmes use this month's weights; without them the monthly pass applies the factors
@@ -414,7 +419,8 @@ class GLWModel(mesa.Model):
         drawn afresh from the shares of residents like them not in education. 65-year-olds leave and a
         16-year-old takes the slot in the same borough, with attributes drawn at London's shares (ethnic group and
         qualification as the whole working-age population, health, children, caring and education as 16-year-olds)
-        and a labour state drawn afresh. Returns the residents whose attributes changed."""
+        and a labour state drawn afresh. Their cached hazard inputs are refreshed in the same pass. Returns the
+        residents whose attributes changed."""
         birthday = self._birthdays[self.current_month.month - 1]
         leaver = np.empty(len(birthday), dtype=np.bool_)
         self._birthdays_pass(birthday, leaver)
@@ -431,7 +437,8 @@ class GLWModel(mesa.Model):
                     pop.qualification, pop.health, pop.young_children, pop.unpaid_carer, pop.in_education, pop.state,
                     pop.reason, pop.months_in_state, pop.wants_job, *self._demography_tables(), *self._state_tables,
                     self._feats(self.fitted.state_model), *self._reason_tables, self._feats(self.fitted.reason_model),
-                    self._reason_codes, self._wants_job_prob, leaver, pop.borough, pop.weight, self._cell_change)
+                    self._reason_codes, self._wants_job_prob, leaver, pop.borough, pop.weight, self._cell_change,
+                    self._refresh_args())
 
     def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
         """Expected moves into work by home borough at calibrated hazards (times programme effects), over all
