@@ -1,13 +1,16 @@
 """Compiled (numba) kernels for the hot loops: one pass over the residents each.
 
 Each kernel is a pure function over arrays (Covasim's ``utils.py`` pattern).
-A month is three of them (``birthdays``, ``desired_from_list``,
-``month_transitions``) plus the hazard refresh; the synthesis uses the
-sampling and raking kernels. Random numbers are keyed uniforms (common random
-numbers, :func:`keyed_uniforms`) or come from the model's numpy Generator,
-whose state numba shares, so results do not depend on numba's own random
-state. Every kernel computes the same numbers, in the same order, as the
-numpy code it replaced: results are identical bit for bit.
+A month is three of them: ``birthdays`` (demography of the month's birthday
+residents, whose cached hazard inputs it refreshes), ``desired_from_list``
+(expected moves into work over the residents not in work, for matching) and
+``month_transitions`` (everyone's move and the metric tally); programmes add
+``interventions.monthly.refer_and_discharge``. The synthesis uses the sampling
+and raking kernels. Random numbers are keyed uniforms (common random numbers,
+:func:`keyed_uniforms`) or come from the model's numpy Generator, whose state
+numba shares, so results do not depend on numba's own random state. Sums run
+in fixed chunks in a fixed order: results do not depend on the number of
+threads.
 
 Parallel kernels are only called from Python: a cached compiled function
 calling a parallel one crashed when loaded from numba's cache.

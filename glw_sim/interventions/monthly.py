@@ -5,13 +5,15 @@ residents who are referred and join its waiting list, the supports and after-per
 provider's caseload and waiting list, and then (after providers start residents from their lists) the
 multipliers on each resident's chances. Written as numpy, that is about fifteen passes over the whole
 population per programme and month; here it is one pass for all programmes (:func:`refer_and_discharge`,
-plus a short one that gathers the waiting lists) and one for the multipliers (:func:`multipliers`).
+whose waiting lists are gathered in a short second loop), and the multipliers are worked out resident by
+resident inside the month's expected-moves and transition passes (:func:`glw_sim.kernels.resident_multipliers`;
+:func:`multipliers` writes them out, for :meth:`~glw_sim.model.GLWModel.programme_multipliers`).
 
 The rules are those of :class:`glw_sim.interventions.base.Programme`, whose numpy methods
 (:meth:`~glw_sim.interventions.base.Programme.eligible`, :meth:`~glw_sim.interventions.base.Programme.exposure`,
 :meth:`~glw_sim.interventions.base.Programme.apply`) state them one programme at a time; the tests check
-these kernels against them. :class:`ProgrammeTables` encodes the validated specifications as the arrays the
-kernels read.
+these kernels against them (``tests/test_programme_kernels.py``). :class:`ProgrammeTables` encodes the
+validated specifications as the arrays and bit masks the kernels read.
 """
 
 from __future__ import annotations
