@@ -44,15 +44,20 @@ def shuffle_within_blocks(n: int, starts: np.ndarray, lengths: np.ndarray, keys:
     """
     order = np.arange(n)
     for b in range(len(starts)):
-        s, m = starts[b], lengths[b]
-        for j in range(m - 1, 0, -1):
-            k = int(keys[s + j] * (j + 1))
-            if k > j:
-                k = j
-            tmp = order[s + j]
-            order[s + j] = order[s + k]
-            order[s + k] = tmp
+        _shuffle_block(order, keys, starts[b], lengths[b])
     return order
+
+
+@nb.njit(cache=True, inline="always")
+def _shuffle_block(order, keys, s, m):
+    """Fisher-Yates shuffle of ``order[s:s + m]`` driven by ``keys[s:s + m]`` (in place)."""
+    for j in range(m - 1, 0, -1):
+        k = int(keys[s + j] * (j + 1))
+        if k > j:
+            k = j
+        tmp = order[s + j]
+        order[s + j] = order[s + k]
+        order[s + k] = tmp
 
 
 @nb.njit(cache=True)
@@ -61,14 +66,19 @@ def systematic_blocks(v: np.ndarray, order: np.ndarray, starts: np.ndarray, leng
     """Systematic selection within contiguous blocks visited in ``order``."""
     out = np.zeros(len(v), dtype=np.bool_)
     for b in range(len(starts)):
-        c = start_u[b]
-        for j in range(starts[b], starts[b] + lengths[b]):
-            i = order[j]
-            lo = np.floor(c)
-            c += v[i]
-            if np.floor(c) > lo:
-                out[i] = True
+        _systematic_block(out, v, order, starts[b], lengths[b], start_u[b])
     return out
+
+
+@nb.njit(cache=True, inline="always")
+def _systematic_block(out, v, order, s, m, c):
+    """Systematic selection in block ``order[s:s + m]`` from the uniform start ``c`` (into ``out``)."""
+    for j in range(s, s + m):
+        i = order[j]
+        lo = np.floor(c)
+        c += v[i]
+        if np.floor(c) > lo:
+            out[i] = True
 
 
 @nb.njit(cache=True)
@@ -987,16 +997,19 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
             old = np.int64(age[i])
             a = old + 1
             was = borough[i] * 8 + sex[i] * 4 + _age_band(old)
-            now = borough[i] * 8 + sex[i] * 4 + _age_band(min(a, 64))
-            if a > 64:
-                now = borough[i] * 8 + (1 if _keyed(b_sex, i) < female_entrant else 0) * 4
+            if a > 64:  # a 16-year-old entrant of a keyed sex takes the slot
+                entrant_sex = 1 if _keyed(b_sex, i) < female_entrant else 0
+                now = borough[i] * 8 + entrant_sex * 4
+            else:
+                entrant_sex = 0
+                now = borough[i] * 8 + sex[i] * 4 + _age_band(a)
             if now != was:
                 moved[was] -= np.float64(weight[i])
                 moved[now] += np.float64(weight[i])
             if a > 64:
                 leaver[j] = True
                 age[i] = 16
-                sex[i] = 1 if _keyed(b_sex, i) < female_entrant else 0
+                sex[i] = entrant_sex
                 ethnicity[i] = _keyed_category(_keyed(b_e_eth, i), ethnicity_share)
                 qualification[i] = _keyed_category(_keyed(b_e_qual, i), qualification_share)
                 health[i] = _keyed_category(_keyed(b_e_health, i), health_prev[0])
@@ -1187,14 +1200,7 @@ PARALLEL_SAMPLING_MIN = 200_000
 def _shuffle_blocks_par(n, starts, lengths, keys):
     order = np.arange(n)
     for b in nb.prange(len(starts)):
-        s, m = starts[b], lengths[b]
-        for j in range(m - 1, 0, -1):
-            k = int(keys[s + j] * (j + 1))
-            if k > j:
-                k = j
-            tmp = order[s + j]
-            order[s + j] = order[s + k]
-            order[s + k] = tmp
+        _shuffle_block(order, keys, starts[b], lengths[b])
     return order
 
 
@@ -1202,13 +1208,7 @@ def _shuffle_blocks_par(n, starts, lengths, keys):
 def _systematic_blocks_par(v, order, starts, lengths, start_u):
     out = np.zeros(len(v), dtype=np.bool_)
     for b in nb.prange(len(starts)):
-        c = start_u[b]
-        for j in range(starts[b], starts[b] + lengths[b]):
-            i = order[j]
-            lo = np.floor(c)
-            c += v[i]
-            if np.floor(c) > lo:
-                out[i] = True
+        _systematic_block(out, v, order, starts[b], lengths[b], start_u[b])
     return out
 
 
