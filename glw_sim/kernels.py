@@ -335,13 +335,19 @@ def tally(state, reason, borough, sex, age, health, ethnicity, qualification, in
 
 
 @nb.njit(cache=True, inline="always")
-def _softmax_into(out, col, lg, mx):
-    k = len(lg)
+def _exp_total(lg, mx):
+    """Log-odds ``lg`` (maximum ``mx``) to unnormalised probabilities in place; returns their total."""
     tot = 0.0
-    for a in range(k):
+    for a in range(len(lg)):
         lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
         tot += lg[a]
-    for a in range(k):
+    return tot
+
+
+@nb.njit(cache=True, inline="always")
+def _softmax_into(out, col, lg, mx):
+    tot = _exp_total(lg, mx)
+    for a in range(len(lg)):
         out[a, col] = lg[a] / tot
 
 
@@ -398,11 +404,7 @@ def _combination_softmax(key, levels, tables, intercept, code, lg):
         lg[a] = v
         if v > mx:
             mx = v
-    tot = 0.0
-    for a in range(k):
-        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-        tot += lg[a]
-    return tot
+    return _exp_total(lg, mx)
 
 
 @nb.njit(cache=True)
@@ -491,11 +493,7 @@ def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s
         pi_e[i] = e0 / tot
         pi_u[i] = e1 / tot
     else:
-        mx = _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg)
-        tot = 0.0
-        for a in range(ks):
-            lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-            tot += lg[a]
+        tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg))
         pi_e[i] = lg[0] / tot
         pi_u[i] = lg[1] / tot
     if in_education[i]:
@@ -704,19 +702,8 @@ def scale_weights(weight, borough, group, factor):
 def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_exit_mult):
     """Index of the reason drawn with uniform ``u`` for resident ``i`` from the reason model (as
     :func:`loglinear_probs_columns` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
-    nf, k, _ = r_tables.shape
-    mx = -np.inf
-    for a in range(k):
-        s = r_intercept[a]
-        for f in range(nf):
-            s += r_tables[f, a, r_feats[f][i]]
-        scratch[a] = s
-        if s > mx:
-            mx = s
-    tot = 0.0
-    for a in range(k):
-        scratch[a] = np.exp(scratch[a] - mx) if scratch[a] > -np.inf else 0.0
-        tot += scratch[a]
+    k = r_tables.shape[1]
+    tot = _exp_total(scratch, _loglinear_one(r_tables, r_intercept, r_feats, i, -1, 0, scratch))
     for a in range(k):
         scratch[a] = scratch[a] / tot
     if entry:
@@ -919,12 +906,7 @@ def split_tally(a):
 def _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables, s_intercept,
                 s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr):
     """A fresh labour state (and reason) for resident ``i`` from their stationary shares (GLWModel._redraw_state)."""
-    ks = s_tables.shape[1]
-    mx = _loglinear_one(s_tables, s_intercept, s_feats, i, -1, 0, lg)
-    tot = 0.0
-    for a in range(ks):
-        lg[a] = np.exp(lg[a] - mx) if lg[a] > -np.inf else 0.0
-        tot += lg[a]
+    tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, -1, 0, lg))
     p0 = lg[0] / tot
     p1 = lg[1] / tot
     u = _keyed(b_state, i)

@@ -313,7 +313,7 @@ class GLWModel(mesa.Model):
             self.month, self._key_seed, t.purposes, self._prog_active, self._prog_status, words(self._prog_status),
             self._prog_since, pop.state,
             pop.health, pop.age, pop.months_in_state, pop.wants_job, pop.in_education, pop.reason, pop.young_children,
-            pop.qualification, pop.borough, pop.weight, t.state_ok, t.static_bits, t.state_bits, t.borough_bits, t.limits,
+            pop.qualification, pop.borough, pop.weight, t.state_ok, t.static_bits, t.state_bits, t.borough_bits, t.min_months,
             t.provider_of_borough, self._places, t.has_place, np.stack([p.referral_table() for p in self.programmes]),
             np.stack([p.take_up_table() for p in self.programmes]), t.support_months, t.after_months, t.skills_row,
             self._prog_done, t.n_providers)

@@ -27,10 +27,6 @@ from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
 _E, _I = int(LabourState.EMPLOYED), int(LabourState.INACTIVE)
 
-# columns of ProgrammeTables.limits
-AGE_LO, AGE_HI, MIN_MONTHS, WANTS_JOB_ONLY, IN_EDUCATION, YOUNG_CHILDREN = range(6)
-
-
 def width(n_programmes: int) -> int:
     """Columns of the model's (residents x programmes) arrays: a multiple of 8, so that a resident's statuses can
     be read 8 at a time as one 64-bit word (0 when no programme)."""
@@ -42,16 +38,40 @@ def words(a: np.ndarray) -> np.ndarray:
     return a.view(np.uint64)
 
 
+def _rules(e, h, edu, yc, q, a, st, r, wj):
+    """A programme's eligibility rules (``Eligibility`` ``e``, as ``Programme.eligible``) on grids of the
+    resident's attributes (health, education, young children, qualification, age) and of their labour state,
+    reason and wanting a job: (attributes allowed, states allowed). Months in state, area and place are apart."""
+    def codes(enum, names):
+        return [enum[x.upper()] for x in names]
+
+    ok = (a >= e.age[0]) & (a <= e.age[1])
+    if e.health is not None:
+        ok &= np.isin(h, codes(Health, e.health))
+    if e.qualifications is not None:
+        ok &= np.isin(q, codes(Qualification, e.qualifications))
+    if e.in_education is not None:
+        ok &= edu == int(e.in_education)
+    if e.young_children is not None:
+        ok &= yc == int(e.young_children)
+    dyn = np.isin(st, codes(LabourState, e.states))
+    if e.reasons is not None:
+        dyn &= (st != _I) | np.isin(r, codes(InactivityReason, e.reasons))
+    if e.wants_job_only:
+        dyn &= (st != _I) | (wj == 1)
+    return ok, dyn
+
+
 class ProgrammeTables:
-    """A model's programmes as arrays (one row per programme), for the compiled passes."""
+    """A model's programmes as arrays (one row per programme), for the compiled passes. The eligibility rules are
+    bit masks over programmes (bit j: programme j), so a resident's candidate programmes are found with three
+    lookups: by attributes (``static_bits[static_key]``), by labour state (``state_bits[state_key]``) and by
+    borough (``borough_bits``, where the programme has a provider); a model runs at most MAX_PROGRAMMES."""
 
     def __init__(self, programmes: list) -> None:
         p = len(programmes)
         self.state_ok = np.zeros((p, len(LabourState)), dtype=np.bool_)
-        self.health_ok = np.zeros((p, len(Health)), dtype=np.bool_)
-        self.reason_ok = np.ones((p, len(InactivityReason)), dtype=np.bool_)
-        self.qual_ok = np.ones((p, len(Qualification)), dtype=np.bool_)
-        self.limits = np.zeros((p, 6), dtype=np.int64)
+        self.min_months = np.zeros(p, dtype=np.int64)
         self.provider_of_borough = np.full((p, 33), -1, dtype=np.int64)
         self.support_months = np.zeros(p, dtype=np.int64)
         self.after_months = np.zeros(p, dtype=np.int64)
@@ -65,22 +85,23 @@ class ProgrammeTables:
         self.skills_row = np.full(p, -1, dtype=np.int64)
         self.purposes = np.zeros(p, dtype=np.int64)
         self.n_providers = max([len(x.providers) for x in programmes] + [1])
-        places, skills = 0, 0
+        self.static_bits = np.zeros(STATIC_KEYS, dtype=np.uint64)
+        self.state_bits = np.zeros(STATE_KEYS, dtype=np.uint64)
+        self.borough_bits = np.zeros(33, dtype=np.uint64)
+        grid = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)), np.arange(16, 65),
+                           indexing="ij")
+        sgrid = np.meshgrid(np.arange(len(LabourState)), np.arange(len(InactivityReason)), [0, 1], indexing="ij")
+        static_keys, state_keys = static_key.py_func(*grid).ravel(), state_key.py_func(*sgrid).ravel()
+        skills = 0
         for j, prog in enumerate(programmes):
             spec, e, eff = prog.spec, prog.spec.eligibility, prog.spec.effect
-            self.state_ok[j, [LabourState[s.upper()] for s in e.states]] = True
-            self.health_ok[j, :] = e.health is None
-            if e.health is not None:
-                self.health_ok[j, [Health[h.upper()] for h in e.health]] = True
-            if e.reasons is not None:
-                self.reason_ok[j, :] = False
-                self.reason_ok[j, [InactivityReason[r.upper()] for r in e.reasons]] = True
-            if e.qualifications is not None:
-                self.qual_ok[j, :] = False
-                self.qual_ok[j, [Qualification[q.upper()] for q in e.qualifications]] = True
-            self.limits[j] = (e.age[0], e.age[1], e.min_months_in_state, e.wants_job_only,
-                              -1 if e.in_education is None else int(e.in_education),
-                              -1 if e.young_children is None else int(e.young_children))
+            bit = np.uint64(1) << np.uint64(j)
+            ok, dyn = _rules(e, *grid, *sgrid)
+            self.static_bits[static_keys[ok.ravel()]] |= bit
+            self.state_bits[state_keys[dyn.ravel()]] |= bit
+            self.borough_bits[prog.provider_of_borough >= 0] |= bit
+            self.state_ok[j, [LabourState[x.upper()] for x in e.states]] = True
+            self.min_months[j] = e.min_months_in_state
             self.provider_of_borough[j] = prog.provider_of_borough
             self.support_months[j] = spec.support_months
             self.after_months[j] = eff.after_months
@@ -91,36 +112,10 @@ class ProgrammeTables:
             if spec.place is not None:
                 self.has_place[j] = True
                 self.spillover[j] = spec.place.spillover
-                places += 1
             if spec.skills is not None:
                 self.skills_row[j] = skills
                 skills += 1
-        self.n_places, self.n_skills = places, skills
-        # the eligibility rules as two lookup tables per programme: by the resident's attributes (static_key) and by
-        # their labour state, reason and wanting a job (state_key); months in state, area and place checked apart
-        h, edu, yc, q, a = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)),
-                                       np.arange(16, 65), indexing="ij")
-        st, r, wj = np.meshgrid(np.arange(len(LabourState)), np.arange(len(InactivityReason)), [0, 1], indexing="ij")
-        self.static_ok = np.zeros((p, STATIC_KEYS), dtype=np.bool_)
-        self.state_key_ok = np.zeros((p, STATE_KEYS), dtype=np.bool_)
-        for j in range(p):
-            lim = self.limits[j]
-            ok = self.health_ok[j][h] & self.qual_ok[j][q] & (a >= lim[AGE_LO]) & (a <= lim[AGE_HI])
-            if lim[IN_EDUCATION] >= 0:
-                ok &= edu == lim[IN_EDUCATION]
-            if lim[YOUNG_CHILDREN] >= 0:
-                ok &= yc == lim[YOUNG_CHILDREN]
-            self.static_ok[j, static_key.py_func(h, edu, yc, q, a).ravel()] = ok.ravel()
-            ok = self.state_ok[j][st] & ((st != _I) | self.reason_ok[j][r])
-            if lim[WANTS_JOB_ONLY]:
-                ok &= (st != _I) | (wj == 1)
-            self.state_key_ok[j, state_key.py_func(st, r, wj).ravel()] = ok.ravel()
-        # the same as bit masks over programmes (bit j: programme j), so a resident's candidate programmes are found
-        # with three lookups; a model runs at most MAX_PROGRAMMES programmes
-        one = np.uint64(1) << np.arange(p, dtype=np.uint64)
-        self.static_bits = (self.static_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
-        self.state_bits = (self.state_key_ok * one[:, None]).sum(axis=0, dtype=np.uint64)
-        self.borough_bits = ((self.provider_of_borough >= 0) * one[:, None]).sum(axis=0, dtype=np.uint64)
+        self.n_skills = skills
 
 
 MAX_PROGRAMMES = 64
@@ -131,26 +126,26 @@ STATE_KEYS = len(LabourState) * _N_REASONS * 2
 
 @nb.njit(cache=True, inline="always")
 def static_key(health, in_education, young_children, qualification, age):
-    """Index of a resident's attributes in ProgrammeTables.static_ok."""
+    """Index of a resident's attributes in ProgrammeTables.static_bits."""
     return (((np.int64(health) * 2 + np.int64(in_education)) * 2 + np.int64(young_children)) * _N_QUAL
             + np.int64(qualification)) * 65 + np.int64(age)
 
 
 @nb.njit(cache=True, inline="always")
 def state_key(state, reason, wants_job):
-    """Index of a resident's labour state, inactivity reason and wanting a job in ProgrammeTables.state_key_ok."""
+    """Index of a resident's labour state, inactivity reason and wanting a job in ProgrammeTables.state_bits."""
     return (np.int64(state) * _N_REASONS + np.int64(reason)) * 2 + np.int64(wants_job)
 
 
 @nb.njit(cache=True, parallel=True)
 def refer_and_discharge(month, key_seed, purposes, active, status, status_words, since, state, health, age, months,
                         wants_job, in_education, reason, young_children, qualification, borough, weight, state_ok,
-                        static_bits, state_bits, borough_bits, limits, provider_of_borough, place, has_place, refer_p,
+                        static_bits, state_bits, borough_bits, min_months, provider_of_borough, place, has_place, refer_p,
                         take_p, support_months, after_months, skills_row, done, n_providers):
     """One month of every programme ``p`` (column ``p`` of ``status`` and ``since``), resident by resident:
 
     1. referral: a resident not in the programme (status 0) who is eligible (the rules of
-       ``Programme.eligible``, tabulated in :class:`ProgrammeTables`), while the programme is
+       ``Programme.eligible``, as :class:`ProgrammeTables`' bit masks), while the programme is
        ``active``, is referred with chance ``refer_p[p, borough, state, health, age band]`` and joins the
        waiting list (status WAITING, ``since`` = month) with that chance times ``take_p[p, borough]``; one keyed
        uniform (purpose ``purposes[p]``) decides both;
@@ -197,7 +192,7 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                 continue
             d = np.int64(months[i])
             for p in range(n_prog):
-                if ((bits >> np.uint64(p)) & np.uint64(1)) == 0 or status[i, p] != 0 or d < limits[p, MIN_MONTHS] \
+                if ((bits >> np.uint64(p)) & np.uint64(1)) == 0 or status[i, p] != 0 or d < min_months[p] \
                         or (has_place[p] and not place[i, p]):
                     continue
                 u = _keyed(bases[p], i)
