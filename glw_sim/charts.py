@@ -317,8 +317,11 @@ def labour_market(res: Results, path: Path) -> None:
             wide[m] = w.mean(axis=1) / 1000
             ax.plot(_dates(res, w.index), wide[m], color=style_[m][0], ls=style_[m][1], lw=2, label=m)
     tight = (wide["matches"] / wide["seekers"]).dropna()
-    binding = "binds" if (tight < 0.995).mean() > 0.5 else "rarely binds"
-    ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months")
+    if len(tight):
+        binding = "binds" if (tight < 0.995).mean() > 0.5 else "rarely binds"
+        ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months")
+    else:  # labour_demand.enabled: false (seekers and matches not computed)
+        ax.set_title("Vacancies: matching switched off, every chance into work as calibrated")
     ax.set_ylabel("Thousands a month (vacancies: stock)")
     ax.set_xlabel("Month")
     ax.set_ylim(bottom=0)

@@ -141,24 +141,29 @@ class LabourMarket:
         with np.errstate(divide="ignore", invalid="ignore"):
             self.efficiency = self.slack * np.where(s0 > 0, (s0 / self.vacancies0) ** (1 - self.elasticity), 0.0)
 
+    def unconstrained(self, month: int) -> np.ndarray:
+        """Matching switched off (``enabled=False``): every seeker's calibrated chance of a job stands (a factor
+        of 1 for every home borough); vacancies stay as they are and seekers and matches are not computed."""
+        nan = np.full(len(self.vacancies), np.nan)
+        self.history.append((month, self.vacancies.copy(), nan, nan))
+        return np.ones(len(self.commute))
+
     def job_factors(self, desired_by_origin: np.ndarray, month: int) -> np.ndarray:
         """Per home borough, the factor on each seeker's calibrated chance of a job this month."""
+        if not self.enabled:
+            return self.unconstrained(month)
         if self.seekers0 is None:
             self.calibrate(desired_by_origin)
         seekers = self.commute.T @ desired_by_origin
-        if not self.enabled:
-            matches = seekers.copy()
-        else:
-            matches = cobb_douglas_matches(seekers, self.vacancies, self.efficiency, self.elasticity)
+        matches = cobb_douglas_matches(seekers, self.vacancies, self.efficiency, self.elasticity)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(seekers > 0, matches / seekers, 1.0)
         factor = self.commute @ f
         self.history.append((month, self.vacancies.copy(), seekers, matches))
-        if self.enabled:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                supply = np.where(self.seekers0 > 0, seekers / self.seekers0, 1.0) ** self.vacancy_response
-            replenish = self.seekers0 * self.vacancy_level * self.level_path(month) * supply
-            self.vacancies = np.maximum(self.vacancies - matches + replenish, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            supply = np.where(self.seekers0 > 0, seekers / self.seekers0, 1.0) ** self.vacancy_response
+        replenish = self.seekers0 * self.vacancy_level * self.level_path(month) * supply
+        self.vacancies = np.maximum(self.vacancies - matches + replenish, 0.0)
         return factor
 
 

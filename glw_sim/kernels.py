@@ -732,7 +732,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                       cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, prog, use_prog,
                       job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
-                      ring, factor, not_employed, not_employed_count, cells):
+                      ring, factor, not_employed, not_employed_count, cells, by_group, sum_cells):
     """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
@@ -746,7 +746,9 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     is not empty, each weight is first scaled by its borough x sex x age-band cell's factor (net migration).
     For next month's expected moves (:func:`desired_from_list`), each chunk ``c`` writes the residents not in work
     after the month, in index order, from ``not_employed[_chunk(n, c)[0]]`` on and their number to
-    ``not_employed_count[c]``, and the weight in each cell to ``cells[c]``. Returns the counts of :func:`tally`."""
+    ``not_employed_count[c]``, and (if ``sum_cells``: net migration needs them) the weight in each cell to
+    ``cells[c]``. Returns the counts of :func:`tally`; without ``by_group``, only those by borough, state and
+    reason (the group, wanting-a-job, long-term unemployed and flow counts are left at 0 and ``ring`` as it was)."""
     n = len(state)
     slot = month % 3
     b_move = _key_base(key_seed, month, purposes[0])
@@ -823,23 +825,25 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
             if rescale:
                 weight[i] = weight[i] * factor[cell]
             s = state[i]
-            prev = ring[slot, i]
-            # weighted counts by (sex, age band, health, ethnicity, qualification, in education) x state and by
-            # borough x state x reason; the metrics' margins are summed from these (tally_from_groups)
+            # weighted counts by borough x state x reason and by (sex, age band, health, ethnicity, qualification,
+            # in education) x state; the metrics' margins are summed from these (tally_from_groups)
             w = np.float64(weight[i])
-            c_acc[cell] += w
+            if sum_cells:
+                c_acc[cell] += w
             if s != E:
                 not_employed[lo + listed] = i
                 listed += 1
-            g_acc[g * 3 + s] += w
             b_acc[borough[i] * 24 + s * 8 + reason[i]] += w
-            if s == I and wants_job[i]:
-                x_acc[0] += w
-            if s == U and months[i] >= 12:
-                x_acc[1] += w
-            if prev != 255:
-                x_acc[2 + prev * 3 + s] += w
-            ring[slot, i] = s
+            if by_group:
+                prev = ring[slot, i]
+                g_acc[g * 3 + s] += w
+                if s == I and wants_job[i]:
+                    x_acc[0] += w
+                if s == U and months[i] >= 12:
+                    x_acc[1] += w
+                if prev != 255:
+                    x_acc[2 + prev * 3 + s] += w
+                ring[slot, i] = s
         not_employed_count[ch] = listed
     g_out = np.zeros(N_GROUPS * 3)
     b_out = np.zeros(33 * 24)

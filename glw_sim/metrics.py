@@ -100,9 +100,19 @@ def london(pop: Population) -> dict[str, float]:
     return out
 
 
-def from_tally(t) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], float], np.ndarray]:
+#: London metrics that need the counts by group, wanting a job, duration or the quarterly flows (not collected by a
+#: model with ``collect_groups=False``: NaN there)
+GROUP_METRICS = ("inactive_want_job", "disability_employment_rate", "disability_employment_gap",
+                 "ethnicity_employment_gap", "female_employment_rate", "male_employment_rate", "neet_rate_16_24",
+                 "long_term_unemployed_share")
+
+
+def from_tally(t, groups: bool = True) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], float],
+                                                np.ndarray]:
     """The same metrics as :func:`london`, :func:`boroughs` and :func:`groups`, from the counts of
-    :func:`glw_sim.kernels.tally` (one compiled pass instead of many bincounts)."""
+    :func:`glw_sim.kernels.tally` (one compiled pass instead of many bincounts). Without ``groups`` (the counts
+    by borough, state and reason only), :data:`GROUP_METRICS` are NaN, there are no group rates and the
+    quarterly flows are NaN."""
     bb, rs, sx, ab, hl, et, ql, yg, want, ltu, lts_b, q = t
     c = bb.sum(axis=0)
     total = c.sum()
@@ -133,6 +143,9 @@ def from_tally(t) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], f
     out["borough_employment_sd"] = float(rate_b.std()) if len(rate_b) else float("nan")
     out["gap_to_80"] = TARGET_RATE * total - c[0]
     out["long_term_unemployed_share"] = _rate(ltu, c[1])
+    if not groups:
+        out.update(dict.fromkeys(GROUP_METRICS, float("nan")))
+        return out, b, {}, np.full((3, 3), np.nan)
     # every group's employment, unemployment and inactivity rates at once (as _rate: NaN for an empty group)
     table = np.concatenate([sx, ab, hl, et, ql])
     e, u, n_ = table[:, 0], table[:, 1], table[:, 2]

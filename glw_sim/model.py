@@ -56,6 +56,10 @@ class GLWModel(mesa.Model):
         migration: ``"balance"`` keeps each borough x sex x age-band total at
             its start value; ``"none"`` lets the cohorts age (conservation).
         collect_boroughs: record borough metrics every month (else first/last only).
+        collect_groups: count residents by group each month (sex, age band, health, ethnic group,
+            qualification), wanting a job, unemployment duration and quarterly flows; without, only by borough,
+            state and inactivity reason, and the metrics that need the rest (:data:`glw_sim.metrics.GROUP_METRICS`,
+            group rates, flows) are NaN: faster, for runs that ask for none of them (e.g. sweeps).
         fitted, targets: calibration (default: the shipped files).
         assumptions: overrides of :data:`glw_sim.parameters.ASSUMPTIONS` values.
         labour_demand: :class:`glw_sim.scenario.LabourDemand` (or a dict of its fields).
@@ -73,6 +77,7 @@ class GLWModel(mesa.Model):
         start: str = "2025-06",
         migration: str = "balance",
         collect_boroughs: bool = True,
+        collect_groups: bool = True,
         fitted: FittedModel | None = None,
         targets: Targets | None = None,
         assumptions: dict[str, float] | None = None,
@@ -96,6 +101,7 @@ class GLWModel(mesa.Model):
         self.scale = float(scale)
         self.migration = migration
         self.collect_boroughs = collect_boroughs
+        self.collect_groups = collect_groups
         self.start = parse_month(start)
         self.targets = targets or load_targets()
         base = fitted or load_fitted()
@@ -145,7 +151,8 @@ class GLWModel(mesa.Model):
         self._key_seed = int(self.rng.integers(2**62))
         self.market = self._build_market(labour_demand)
         # matching is calibrated on the June 2025 residents at their calibrated hazards, before any programme
-        self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
+        if self.market.enabled:
+            self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
         from glw_sim.interventions.base import Programme, Provider, with_defaults, ProgrammeSpec
 
         specs = [x if isinstance(x, ProgrammeSpec) else ProgrammeSpec.model_validate(with_defaults(x))
@@ -478,7 +485,8 @@ class GLWModel(mesa.Model):
             np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
             self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor,
-            self._not_employed, self._not_employed_count, self._cell_chunks)
+            self._not_employed, self._not_employed_count, self._cell_chunks, self.collect_groups,
+            self.migration == "balance")
         self._cells = self._cell_chunks.sum(axis=0)  # this month's weight by cell (for next month's migration)
         return out
 
@@ -488,7 +496,11 @@ class GLWModel(mesa.Model):
         are tallied in the same pass (kept for _collect). Weights are scaled by ``factor`` (net migration) first.
 
         The expected moves into work that matching needs are summed over the residents not in work only: those
-        last month's pass listed, and this month's ``birthday`` residents (whose state may have changed)."""
+        last month's pass listed, and this month's ``birthday`` residents (whose state may have changed). With
+        matching switched off they are not needed: every chance into work stands as calibrated."""
+        if not self.market.enabled:
+            self._tally = self._month_pass(self.market.unconstrained(self.month), factor)
+            return
         pop, hz = self.population, self.hazards
         fp, dt = hz.flow, hz.durations
         desired = np.zeros(33)
@@ -509,7 +521,7 @@ class GLWModel(mesa.Model):
         #: this month's weighted counts (see :func:`glw_sim.kernels.split_tally`): by borough x state, reason, and
         #: by sex, age band, health, ethnic group and qualification x state, ...
         self.counts = K.split_tally(t)
-        london, borough, groups, quarterly = M.from_tally(self.counts)
+        london, borough, groups, quarterly = M.from_tally(self.counts, self.collect_groups)
         rec.update(london)
         if self.market.history:
             _, v, sk, mt = self.market.history[-1]
@@ -518,7 +530,7 @@ class GLWModel(mesa.Model):
             rec.update({"vacancies": float(self.market.vacancies.sum()), "seekers": float("nan"),
                         "matches": float("nan")})
         self.group_records.append((self.month, groups))
-        if self.month >= 3:
+        if self.month >= 3 and self.collect_groups:
             names = ("employed", "unemployed", "inactive")
             for i in range(3):
                 for j in range(3):

@@ -45,7 +45,7 @@ def replication_seeds(seed: int, n: int) -> list[int]:
 
 
 def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
-           leave_out: int | None = None) -> GLWModel:
+           leave_out: int | None = None, collect_groups: bool = True) -> GLWModel:
     return GLWModel(
         scale=scenario.population.scale,
         seed=seed,
@@ -58,6 +58,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         integration_hubs=[] if counterfactual else scenario.integration_hubs,
         cache_population=cache_population,
+        collect_groups=collect_groups,
     )
 
 
@@ -99,21 +100,26 @@ def _employed_by(model: GLWModel) -> tuple[dict[tuple[str, str], float], np.ndar
 def compare_groups(model: GLWModel, base: GLWModel) -> tuple[dict[tuple[str, str, str], float], np.ndarray]:
     """Net extra residents in work, scenario minus counterfactual, by group level and by borough."""
     (gs, bs), (gb, bb) = _employed_by(model), _employed_by(base)
+    if not model.collect_groups:  # (no counts by group)
+        return {}, bs - bb
     return {(g, lev, "net_extra_employed"): gs[(g, lev)] - gb[(g, lev)] for g, lev in gs}, bs - bb
 
 
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
-             cache_population: bool = False) -> GLWModel:
+             cache_population: bool = False, collect_groups: bool = True) -> GLWModel:
     """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
-    net and gross comparisons are merged into the scenario model's monthly records."""
+    net and gross comparisons are merged into the scenario model's monthly records. ``collect_groups``: as
+    :class:`GLWModel` (without, no metric by group, and no net extra jobs by group)."""
     levers = bool(scenario.employability or scenario.interventions)
     # the counterfactual and leave-one-out runs start from the same synthesised population: build it once
     cache_population = cache_population or levers
-    model = _model(scenario, seed, cache_population=cache_population)
-    base = _model(scenario, seed, counterfactual=True, cache_population=cache_population) if levers else None
+    model = _model(scenario, seed, cache_population=cache_population, collect_groups=collect_groups)
+    base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population,
+                   collect_groups=collect_groups) if levers else None)
     # attribution: each programme's contribution is the package minus the package without it (same seed)
     k = len(scenario.interventions)
-    leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=i) for i in range(k)]
+    leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=i,
+                          collect_groups=collect_groups) for i in range(k)]
                   if k > 1 and scenario.outputs.attribution else [])
     labels = [p.label for p in scenario.interventions]
 

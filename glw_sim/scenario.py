@@ -61,7 +61,8 @@ class Shock(_Strict):
 class LabourDemand(_Strict):
     """Vacancies and matching (see glw_sim/demand.py)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: no matching; every chance into work stands as calibrated "
+                                            "(seekers and matches are not computed)")
     vacancy_level: float = Field(1.0, gt=0, description="multiplier on June 2025 vacancies and their replenishment")
     growth_per_year: float = Field(0.0, gt=-0.5, lt=0.5, description="labour-demand growth, share per year")
     shocks: list[Shock] = Field(default_factory=list)

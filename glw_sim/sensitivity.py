@@ -95,6 +95,13 @@ class Sweep(_Strict):
             raise ValueError("inputs must have distinct paths (or names)")
         return v
 
+    def needs_groups(self) -> bool:
+        """Whether any output needs the counts by group (else the runs skip them: faster)."""
+        from glw_sim.metrics import GROUP_METRICS
+
+        return any(o.group != "all" or o.metric in GROUP_METRICS or o.metric.startswith("quarterly_")
+                   for o in self.outputs)
+
     def problem(self) -> dict:
         return {
             "num_vars": len(self.inputs),
@@ -235,7 +242,7 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
     scen = Scenario.model_validate(data)
     totals = np.zeros(len(sweep.outputs))
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
-        model = simulate(scen, seed, cache_population=True)
+        model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
         for j, out in enumerate(sweep.outputs):
             months, values = series(model, out.area, out.group, out.metric)
             if not values:

@@ -57,3 +57,34 @@ def test_net_migration_cell_totals_follow_the_residents(fitted):
     moved = m._cells + m._cell_change.sum(axis=0)
     np.testing.assert_allclose(moved, K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
     assert not np.allclose(moved, m._cells)  # birthdays did move weight between age bands
+
+
+@pytest.mark.parametrize("migration", ["none", "balance"])
+def test_collecting_fewer_counts_changes_nothing_else(fitted, migration):
+    # collect_groups=False only skips counts: the same residents move, and every rate that needs only borough, state
+    # and reason counts is identical; the rest are NaN, not zero
+    full = GLWModel(scale=0.01, seed=5, fitted=fitted, migration=migration)
+    lean = GLWModel(scale=0.01, seed=5, fitted=fitted, migration=migration, collect_groups=False)
+    full.run(6)
+    lean.run(6)
+    assert np.array_equal(full.population.state, lean.population.state)
+    assert np.array_equal(full.population.weight, lean.population.weight)
+    for rf, rl in zip(full.records, lean.records):
+        for k in ("employment_rate", "health_related_inactivity_rate", "inactivity_rate_student", "gap_to_80",
+                  "borough_employment_spread", "vacancies", "seekers", "matches"):
+            np.testing.assert_equal(rl[k], rf[k], err_msg=k)  # (NaN == NaN: seekers in month 0)
+        for k in ("disability_employment_gap", "ethnicity_employment_gap", "female_employment_rate", "neet_rate_16_24",
+                  "inactive_want_job", "long_term_unemployed_share"):
+            assert np.isnan(rl[k]) and not np.isnan(rf[k]), k
+        assert not any(k.startswith("quarterly_") for k in rl)
+    assert np.array_equal(full._borough_now, lean._borough_now)
+    assert lean.group_records[-1][1] == {} and len(full.group_records[-1][1]) > 0
+
+
+def test_matching_off_skips_the_expected_moves(fitted):
+    # enabled=False: every chance into work stands (factor exactly 1), so the expected moves are never summed
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, labour_demand={"enabled": False})
+    m.run(3)
+    assert m.market.seekers0 is None  # never calibrated
+    assert all(np.isnan(r["seekers"]) and np.isnan(r["matches"]) for r in m.records[1:])
+    assert len({r["vacancies"] for r in m.records}) == 1  # the vacancy stock is not run down

@@ -7,13 +7,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from mesa_reference import ReferenceModel  # noqa: E402
+from mesa_reference import LIKE_FOR_LIKE, ReferenceModel  # noqa: E402
 
 from glw_sim.model import GLWModel  # noqa: E402
 
 
 def test_reference_matches_vectorised_trajectory(fitted):
-    fast = GLWModel(scale=0.02, seed=21, fitted=fitted, migration="none")
+    fast = GLWModel(scale=0.02, seed=21, fitted=fitted, **LIKE_FOR_LIKE)  # the configuration the benchmark times
     ref = ReferenceModel(fast, seed=22)
     n = len(fast.population)
     fast.run(12)

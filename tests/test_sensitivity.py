@@ -138,3 +138,31 @@ def test_bad_sweep_input_is_one_line(tmp_path, capsys, edit, field):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and str(p) in err[0]
     assert ("bounds" in err[0]) or (field in err[0])
+
+
+def test_sweep_runs_collect_only_what_their_outputs_need(monkeypatch):
+    # headline outputs: the runs skip the counts by group, and give the same values as runs that collect them
+    from glw_sim import runner
+    from glw_sim.sensitivity import evaluate_scenario, load_sweep
+
+    sweep, scenario = load_sweep(ROOT / "sweeps" / "baseline-uncertainty.yaml")
+    scenario["horizon"]["months"] = 3
+    assert not sweep.needs_groups()
+    grouped = sweep.model_copy(update={"outputs": [*sweep.outputs, sweep.outputs[0].model_copy(
+        update={"metric": "disability_employment_gap", "change": False})]})
+    assert grouped.needs_groups()
+    assert sweep.model_copy(update={"outputs": [sweep.outputs[1].model_copy(update={"group": "sex=female"})]}) \
+        .needs_groups()
+    x = np.array([0.01, 0.5, 0.5, 0.4, 0.3, 0.01])
+    seen = []
+    simulate = runner.simulate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("collect_groups", True))
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "simulate", spy)
+    lean, full = evaluate_scenario(scenario, sweep, x), evaluate_scenario(scenario, grouped, x)
+    assert seen == [False, True]
+    assert lean == full[:3]
+    assert np.isfinite(full[3])
