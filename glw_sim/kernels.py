@@ -1244,30 +1244,88 @@ def _category_step(probs, remaining, sidx, counts_c, c, ns):
     return idx, s, v
 
 
+@nb.njit(cache=True, parallel=True)
+def _category_cond(probs, idx, c, starts, lengths, counts_c, v):
+    """One step of :func:`systematic_categorical_sorted` over the units ``idx`` not yet assigned (in runs by
+    stratum: ``starts``, ``lengths``, and the stratum's count of category ``c``, ``counts_c``): each unit's chance
+    of ``c`` given a category >= ``c``, scaled in its stratum so the chances sum to the count, into ``v`` (the same
+    sums in the same order as the serial version)."""
+    k = probs.shape[0]
+    for r in nb.prange(len(starts)):
+        lo, hi = starts[r], starts[r] + lengths[r]
+        total = 0.0
+        for j in range(lo, hi):
+            i = idx[j]
+            tail = probs[k - 1, i]
+            for a in range(k - 2, c - 1, -1):
+                tail = tail + probs[a, i]
+            cond = probs[c, i] / tail if tail > 0 else 0.0
+            v[j] = cond
+            total += cond
+        sc = counts_c[r] / max(total, 1e-300) if total > 0 else 0.0
+        for j in range(lo, hi):
+            v[j] = min(min(v[j] * sc, 1.0), 1.0)
+
+
+@nb.njit(cache=True, parallel=True)
+def _assign_chosen(idx, chosen, starts, lengths, out, c):
+    """``out[idx[j]] = c`` for the chosen units; returns the others' indices and their number in each run."""
+    nr = len(starts)
+    keep = np.zeros(nr, dtype=np.int64)
+    for r in nb.prange(nr):
+        for j in range(starts[r], starts[r] + lengths[r]):
+            if not chosen[j]:
+                keep[r] += 1
+    offset = np.zeros(nr + 1, dtype=np.int64)
+    for r in range(nr):
+        offset[r + 1] = offset[r] + keep[r]
+    rest = np.empty(offset[nr], dtype=np.int64)
+    for r in nb.prange(nr):
+        pos = offset[r]
+        for j in range(starts[r], starts[r] + lengths[r]):
+            if chosen[j]:
+                out[idx[j]] = c
+            else:
+                rest[pos] = idx[j]
+                pos += 1
+    return rest, keep
+
+
 def _select_sorted_large(v, s, rng):
     n = len(v)
     if n < 2:
         return systematic_select_sorted(v, s, rng)
     starts, lengths, _ = _sorted_runs(s)
-    order = _shuffle_blocks_par(n, starts, lengths, rng.random(n))
-    return _systematic_blocks_par(np.minimum(np.maximum(v, 0.0), 1.0), order, starts, lengths,
-                                  rng.random(len(starts)))
+    return _select_runs(np.minimum(np.maximum(v, 0.0), 1.0), starts, lengths, rng)
+
+
+def _select_runs(v, starts, lengths, rng):
+    """:func:`_select_sorted_large` of chances ``v`` in [0, 1] whose strata are the runs ``starts``, ``lengths``."""
+    order = _shuffle_blocks_par(len(v), starts, lengths, rng.random(len(v)))
+    return _systematic_blocks_par(v, order, starts, lengths, rng.random(len(starts)))
 
 
 def systematic_categorical_large(probs, strata, rng):
-    """:func:`systematic_categorical_sorted` for large populations (identical results)."""
+    """:func:`systematic_categorical_sorted` for large populations (identical results): the units not yet
+    assigned are kept as a list, in runs by stratum, so each category's step is parallel over strata."""
     k, n = probs.shape
     out = np.full(n, k - 1, dtype=np.int64)
     if n == 0:
         return out
-    starts, lengths, sidx = _sorted_runs(strata)
+    starts, lengths, _ = _sorted_runs(strata)
     counts = _round_strata(lengths, _stratum_sums(probs, starts, lengths), rng)
-    remaining = np.ones(n, dtype=np.bool_)
+    idx = np.arange(n, dtype=np.int64)
+    run = np.arange(len(starts))  # each current run's stratum (the strata with units left)
     for c in range(k - 1):
-        if not remaining.any():
+        if len(idx) == 0:
             break
-        idx, s, v = _category_step(probs, remaining, sidx, np.ascontiguousarray(counts[:, c]), c, len(starts))
-        chosen = _select_sorted_large(v, s, rng)
-        out[idx[chosen]] = c
-        remaining[idx[chosen]] = False
+        v = np.empty(len(idx))
+        _category_cond(probs, idx, c, starts, lengths, np.ascontiguousarray(counts[run, c]), v)
+        if len(idx) < 2:
+            chosen = systematic_select_sorted(v, np.zeros(len(idx), dtype=np.int64), rng)
+        else:
+            chosen = _select_runs(v, starts, lengths, rng)
+        idx, keep = _assign_chosen(idx, chosen, starts, lengths, out, c)
+        run, lengths = run[keep > 0], keep[keep > 0]
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     return out
