@@ -66,6 +66,9 @@ class GLWModel(mesa.Model):
         employability: levers (:class:`glw_sim.scenario.Employability`) on chances of moving into work.
         cache_population: reuse the synthesised population of the last model with the same scale and
             seed (identical results, much faster for sweeps).
+        programme_keys: each programme's key for its keyed draws (default: its position in ``interventions``);
+            a run that leaves programmes out passes the others' positions in the full list, so their residents
+            draw the same numbers as in the full package.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class GLWModel(mesa.Model):
         interventions=None,
         integration_hubs=None,
         cache_population: bool = False,
+        programme_keys: list[int] | None = None,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
         from glw_sim.scenario import LabourDemand
@@ -165,7 +169,10 @@ class GLWModel(mesa.Model):
         self._prog_status = np.zeros((n, cols), dtype=np.int8)
         self._prog_since = np.zeros((n, cols), dtype=np.int32)
         self._prog_started = np.zeros((n, cols), dtype=np.bool_)
-        self.programmes = [Programme(self, spec, i) for i, spec in enumerate(specs)]
+        keys = list(range(len(specs))) if programme_keys is None else list(programme_keys)
+        if len(keys) != len(specs) or len(set(keys)) != len(keys):
+            raise ValueError(f"programme_keys must give each of the {len(specs)} programmes its own key, got {keys}")
+        self.programmes = [Programme(self, spec, i, keys[i]) for i, spec in enumerate(specs)]
         self._prog_tables = ProgrammeTables(self.programmes)
         # who lives in each place-based programme's place (no rows if none)
         placed = any(p.place is not None for p in self.programmes)

@@ -159,6 +159,17 @@ class Scenario(_Strict):
     def _programme_defaults(cls, v):
         return [with_defaults(x) for x in v] if isinstance(v, list) else v
 
+    @field_validator("interventions")
+    @classmethod
+    def _distinct_labels(cls, v: list[ProgrammeSpec]) -> list[ProgrammeSpec]:
+        seen = set()
+        for p in v:
+            if p.label in seen:
+                raise ValueError(f"two programmes are labelled {p.label!r} (their results would mix): give each "
+                                 "a distinct name:")
+            seen.add(p.label)
+        return v
+
     @field_validator("assumptions")
     @classmethod
     def _known_assumptions(cls, v: dict[str, float]) -> dict[str, float]:

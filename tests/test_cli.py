@@ -40,6 +40,7 @@ def small(tmp_path, extra=""):
     ("name: x\nlabour_demand: {vacancy_level: -1}\n", "labour_demand.vacancy_level"),
     ("name: x\nlabour_demand: {shocks: [{month: 2026-13, change: -0.1}]}\n", "labour_demand.shocks.0.month"),
     ("name: x\nlabour_demand: {matching_elasticity: 1.5}\n", "labour_demand.matching_elasticity"),
+    ("name: x\ninterventions: [{type: restart}, {type: restart}]\n", "interventions: two programmes are labelled"),
 ])
 def test_scenario_errors_are_one_line(tmp_path, capsys, text, field):
     p = write(tmp_path, text)

@@ -131,17 +131,20 @@ def test_built_in_programme_reproduces_its_evidence(kind):
     assert abs(effect - target) < 0.02, (kind, effect, target)
 
 
-def test_attribution_by_leaving_each_programme_out(tmp_path):
+@pytest.mark.parametrize("zero_first", [False, True])
+def test_attribution_by_leaving_each_programme_out(tmp_path, zero_first):
     from glw_sim.runner import simulate
 
+    programmes = [{"type": "restart", "effect": {"into_work": 3.0}},
+                  {"type": "connect_to_work", "effect": {"into_work": 1.0}}]
     sc = Scenario.model_validate({
         "name": "pkg", "horizon": {"months": 8}, "population": {"scale": 0.01, "seed": 2},
-        "interventions": [{"type": "restart", "effect": {"into_work": 3.0}},
-                          {"type": "connect_to_work", "effect": {"into_work": 1.0}}],
+        "interventions": programmes[::-1] if zero_first else programmes,
     })
     m = simulate(sc, 5)
     last = m.records[-1]
-    # a zero-effect programme contributes nothing; contributions and interactions add up to the net total
+    # a zero-effect programme contributes nothing, wherever it is in the list (leaving it out does not change the
+    # other programmes' draws: they keep their keys); contributions and interactions add up to the net total
     assert last["contribution.connect_to_work"] == 0.0
     total = last["contribution.restart"] + last["contribution.connect_to_work"] + last["contribution.interactions"]
     assert total == pytest.approx(last["net_extra_employed"])

@@ -67,9 +67,9 @@ def test_compiled_multipliers_equal_programme_apply(fitted):
     of work: the multipliers the monthly pass applies (kernels.resident_multipliers) are, resident by resident,
     the product, programme by programme, that ``apply`` gives."""
     entries = [
-        {"type": "generic", "places_per_year": 1000, "cost_per_start": 0,
+        {"type": "generic", "name": "linear", "places_per_year": 1000, "cost_per_start": 0,
          "effect": {"into_work": 2.0, "into_search": 3.0, "after_months": 8}},
-        {"type": "generic", "places_per_year": 1000, "cost_per_start": 0,
+        {"type": "generic", "name": "exponential", "places_per_year": 1000, "cost_per_start": 0,
          "effect": {"into_work": 1.5, "leave_work": 0.5, "after_months": 6, "decay": "exponential",
                     "half_life_months": 2}},
         {"type": "jobs_plus", "start": "2025-06", "place": {"share_of_borough": 0.3, "spillover": 0.4}},

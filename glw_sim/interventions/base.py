@@ -126,6 +126,11 @@ class Place(_Strict):
                                                           "of the place (ASSUMPTION, sweep 0-0.6)")
 
 
+#: first keyed-draw purpose of programmes (the model's own are below 100): programme ``key`` uses the four from
+#: PROGRAMME_PURPOSES + 4 * key
+PROGRAMME_PURPOSES = 1000
+
+
 class ProgrammeSpec(_Strict):
     type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
                   "generic"]
@@ -355,7 +360,7 @@ class Programme:
 
     WAITING, SUPPORTED, AFTER = 1, 2, 3
 
-    def __init__(self, model, spec: ProgrammeSpec, index: int):
+    def __init__(self, model, spec: ProgrammeSpec, index: int, key: int | None = None):
         self.model, self.spec, self.index = model, spec, index
         n = len(model.population)
         # columns of the model's (residents x programmes) arrays, which the compiled monthly passes read
@@ -364,7 +369,10 @@ class Programme:
         self.ever_started = model._prog_started[:, index]
         self.provider_of_borough = np.full(33, -1, dtype=np.int64)
         self.qualified = np.zeros(n, dtype=bool)  # gained a qualification on the course (adult skills)
-        self.refer_purpose = 100 + 3 * index  # keyed draws: referral; queue order (+1); course achievement (+2)
+        # keyed draws: referral; queue order (+1); course achievement (+2); place (+3). ``key`` is the programme's
+        # place in the scenario, kept when other programmes are left out (attribution), so the same residents
+        # draw the same numbers for it in every run
+        self.refer_purpose = PROGRAMME_PURPOSES + 4 * (index if key is None else key)
         self.achieved = 0.0  # this month's qualifications gained (weighted)
         area = spec.areas.mask()
         geo = model.targets.geography
@@ -413,7 +421,7 @@ class Programme:
         p = np.where(non, (1.0 / (1.0 + np.exp(-(c + shift))))[b], (1.0 / (1.0 + np.exp(-c)))[b])
         from glw_sim.kernels import keyed_uniforms
 
-        u = keyed_uniforms(self.model._key_seed, 0, 150 + self.index, np.arange(len(pop), dtype=np.int64))
+        u = keyed_uniforms(self.model._key_seed, 0, self.refer_purpose + 3, np.arange(len(pop), dtype=np.int64))
         return (u < p) & area[b]
 
     # -- monthly cycle ------------------------------------------------------------------
