@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 
 
 REPEATS = 3  # case (a): the reference runs this many times, fastest kept (other processes only ever slow a run)
-GLW_REPEATS = 4  # glw-sim runs before each reference run (a run is a twentieth of a second: one burst of another
+GLW_REPEATS = 10  # glw-sim runs before each reference run (a run is a twentieth of a second: one burst of another
 # process would decide it), so both sample the machine over the same minute: its speed drifts by 20-40% on a shared host
 
 
