@@ -1130,36 +1130,6 @@ def _randomized_round(total, expected, rng):
 
 
 @nb.njit(cache=True)
-def systematic_categorical_sorted(probs, strata, rng):
-    """``sampling.systematic_categorical`` for sorted ``strata`` and fewer than 8 categories."""
-    k, n = probs.shape
-    out = np.full(n, k - 1, dtype=np.int64)
-    if n == 0:
-        return out
-    starts, lengths, sidx = _sorted_runs(strata)
-    ns = len(starts)
-    expected = np.zeros((ns, k))
-    for c in range(k):
-        for i in range(n):
-            expected[sidx[i], c] += probs[c, i]
-    counts = np.empty((ns, k), dtype=np.int64)
-    for g in range(ns):
-        counts[g] = _randomized_round(lengths[g], expected[g] + 1e-12, rng)
-    remaining = np.ones(n, dtype=np.bool_)
-    for c in range(k - 1):
-        if not remaining.any():
-            break
-        idx, s, v = _category_step(probs, remaining, sidx, counts[:, c], c, ns)
-        m = len(idx)
-        chosen = systematic_select_sorted(v, s, rng)
-        for j in range(m):
-            if chosen[j]:
-                out[idx[j]] = c
-                remaining[idx[j]] = False
-    return out
-
-
-@nb.njit(cache=True)
 def searchsorted_rows(table, row, u):
     """``np.searchsorted(table[row[j]], u[j])`` (side left) for every j."""
     m = table.shape[1]
@@ -1220,33 +1190,9 @@ def _round_strata(lengths, expected, rng):
     return counts
 
 
-@nb.njit(cache=True)
-def _category_step(probs, remaining, sidx, counts_c, c, ns):
-    idx = np.flatnonzero(remaining)
-    m = len(idx)
-    k = probs.shape[0]
-    cond = np.empty(m)
-    s = np.empty(m, dtype=np.int64)
-    total = np.zeros(ns)
-    for j in range(m):
-        i = idx[j]
-        tail = probs[k - 1, i]
-        for a in range(k - 2, c - 1, -1):
-            tail = tail + probs[a, i]
-        cond[j] = probs[c, i] / tail if tail > 0 else 0.0
-        s[j] = sidx[i]
-        total[s[j]] += cond[j]
-    v = np.empty(m)
-    for j in range(m):
-        g = s[j]
-        sc = counts_c[g] / max(total[g], 1e-300) if total[g] > 0 else 0.0
-        v[j] = min(min(cond[j] * sc, 1.0), 1.0)
-    return idx, s, v
-
-
 @nb.njit(cache=True, parallel=True)
 def _category_cond(probs, idx, c, starts, lengths, counts_c, v):
-    """One step of :func:`systematic_categorical_sorted` over the units ``idx`` not yet assigned (in runs by
+    """One category's step of :func:`systematic_categorical_sorted` over the units ``idx`` not yet assigned (in runs by
     stratum: ``starts``, ``lengths``, and the stratum's count of category ``c``, ``counts_c``): each unit's chance
     of ``c`` given a category >= ``c``, scaled in its stratum so the chances sum to the count, into ``v`` (the same
     sums in the same order as the serial version)."""
@@ -1305,9 +1251,10 @@ def _select_runs(v, starts, lengths, rng):
     return _systematic_blocks_par(v, order, starts, lengths, rng.random(len(starts)))
 
 
-def systematic_categorical_large(probs, strata, rng):
-    """:func:`systematic_categorical_sorted` for large populations (identical results): the units not yet
-    assigned are kept as a list, in runs by stratum, so each category's step is parallel over strata."""
+def systematic_categorical_sorted(probs, strata, rng):
+    """``sampling.systematic_categorical`` for sorted ``strata`` and fewer than 8 categories (the same draws and
+    results as ``sampling.systematic_categorical_numpy``): the units not yet assigned are kept as a list, in runs
+    by stratum, so each category's step runs in parallel over strata."""
     k, n = probs.shape
     out = np.full(n, k - 1, dtype=np.int64)
     if n == 0:

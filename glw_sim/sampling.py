@@ -107,18 +107,22 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     assigned, with conditional probabilities scaled to hit those counts.
     """
     k, n = probs.shape
-    out = np.full(n, k - 1, dtype=np.int64)
-    if n == 0:
-        return out
     strata = np.asarray(strata)
-    if k < 8 and _sorted(strata):  # the compiled version (same draws, same numbers)
+    if n and k < 8 and _sorted(strata):  # the compiled version (same draws, same numbers)
         from glw_sim import kernels as K
 
         # any strides: shares common to every unit come as a broadcast view, not n copies
-        probs, st = np.asarray(probs, dtype=np.float64), strata.astype(np.int64)
-        if n >= K.PARALLEL_SAMPLING_MIN:
-            return K.systematic_categorical_large(probs, st, rng)
-        return K.systematic_categorical_sorted(probs, st, rng)
+        return K.systematic_categorical_sorted(np.asarray(probs, dtype=np.float64), strata.astype(np.int64), rng)
+    return systematic_categorical_numpy(probs, strata, rng)
+
+
+def systematic_categorical_numpy(probs: np.ndarray, strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """:func:`systematic_categorical` in numpy, for any strata and number of categories (for sorted strata the
+    compiled ``kernels.systematic_categorical_sorted`` makes the same draws and gives the same result)."""
+    k, n = probs.shape
+    out = np.full(n, k - 1, dtype=np.int64)
+    if n == 0:
+        return out
     uniq, sidx = np.unique(strata, return_inverse=True)
     expected = np.stack([np.bincount(sidx, weights=probs[c], minlength=len(uniq)) for c in range(k)], axis=1)
     sizes = np.bincount(sidx, minlength=len(uniq))

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from glw_sim.sampling import largest_remainder, systematic_categorical, systematic_select
 
@@ -51,3 +52,29 @@ def test_categorical_counts_are_unbiased_in_tiny_strata():
     counts = np.array([randomized_round(5, [4.25, 0.32, 0.43], rng) for _ in range(4000)])
     assert (counts.sum(axis=1) == 5).all()
     np.testing.assert_allclose(counts.mean(axis=0), [4.25, 0.32, 0.43], atol=0.03)
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_compiled_samplers_make_the_numpy_samplers_draws(k):
+    # for sorted strata the compiled samplers (parallel over strata) make exactly the numpy versions' draws (same
+    # generator state in, same units chosen out), including strata of one unit and categories with no chance; the
+    # parallel selection used above kernels.PARALLEL_SAMPLING_MIN units equals the serial one
+    from glw_sim import kernels as K
+    from glw_sim.sampling import systematic_categorical_numpy
+
+    rng = np.random.default_rng(k)
+    sizes = np.concatenate([[1, 1, 2], rng.integers(1, 400, size=60)])
+    strata = np.repeat(np.arange(len(sizes)), sizes).astype(np.int64)
+    n = len(strata)
+    probs = rng.random((k, n)) * (rng.random((k, 1)) > 0.2)  # some categories with no chance at all
+    probs[0, rng.random(n) < 0.1] = 0.0
+    probs[-1] += 1e-3
+    probs /= probs.sum(axis=0)
+    for seed, m in ((0, n), (1, n), (2, 3), (3, 1)):
+        a = systematic_categorical_numpy(probs[:, :m], strata[:m], np.random.default_rng(seed))
+        b = K.systematic_categorical_sorted(probs[:, :m], strata[:m], np.random.default_rng(seed))
+        np.testing.assert_array_equal(a, b)
+        v = probs[0, :m] * 1.5 - 0.1  # outside [0, 1] too: clipped alike
+        a = K.systematic_select_sorted(v, strata[:m], np.random.default_rng(seed))
+        b = K._select_sorted_large(v, strata[:m], np.random.default_rng(seed))
+        np.testing.assert_array_equal(a, b)
