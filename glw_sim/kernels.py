@@ -1147,8 +1147,9 @@ def searchsorted_rows(table, row, u):
     return out
 
 
-# Large populations (the synthesis): the same algorithm driven from Python, with the per-stratum work (the
-# costly random-access shuffles) in parallel kernels. Same draws in the same order, so identical results.
+# The same algorithms driven from Python, with the per-stratum work (the costly random-access shuffles) in
+# parallel kernels: the categorical sampler at every size, the selection from PARALLEL_SAMPLING_MIN units on
+# (below it the serial systematic_select_sorted). Same draws in the same order, so identical results.
 PARALLEL_SAMPLING_MIN = 200_000
 
 
@@ -1192,10 +1193,10 @@ def _round_strata(lengths, expected, rng):
 
 @nb.njit(cache=True, parallel=True)
 def _category_cond(probs, idx, c, starts, lengths, counts_c, v):
-    """One category's step of :func:`systematic_categorical_sorted` over the units ``idx`` not yet assigned (in runs by
-    stratum: ``starts``, ``lengths``, and the stratum's count of category ``c``, ``counts_c``): each unit's chance
-    of ``c`` given a category >= ``c``, scaled in its stratum so the chances sum to the count, into ``v`` (the same
-    sums in the same order as the serial version)."""
+    """One category's step of :func:`systematic_categorical_sorted` over the units ``idx`` not yet assigned (in
+    runs by stratum: ``starts``, ``lengths``, and the stratum's count of category ``c``, ``counts_c``): each unit's
+    chance of ``c`` given a category >= ``c``, scaled in its stratum so the chances sum to the count, into ``v``
+    (the same sums in the same order as ``sampling.systematic_categorical_numpy``)."""
     k = probs.shape[0]
     for r in nb.prange(len(starts)):
         lo, hi = starts[r], starts[r] + lengths[r]
