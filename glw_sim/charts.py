@@ -316,7 +316,7 @@ def labour_market(res: Results, path: Path) -> None:
         if len(w):
             wide[m] = w.mean(axis=1) / 1000
             ax.plot(_dates(res, w.index), wide[m], color=style_[m][0], ls=style_[m][1], lw=2, label=m)
-    tight = (wide["matches"] / wide["seekers"]).dropna()
+    tight = (wide["matches"] / wide["seekers"]).dropna() if "matches" in wide and "seekers" in wide else []
     if len(tight):
         binding = "binds" if (tight < 0.995).mean() > 0.5 else "rarely binds"
         ax.set_title(f"Vacancies, job seekers and matches: matching {binding} in most months")
@@ -327,7 +327,8 @@ def labour_market(res: Results, path: Path) -> None:
     ax.set_ylim(bottom=0)
     ax.legend()
     _finish(fig, path, res.run_id, "Seekers: expected moves into work a month at calibrated hazards. "
-            "Matches: Cobb-Douglas, by workplace borough.")
+            "Matches: Cobb-Douglas, by workplace borough." if len(tight) else
+            "Matching switched off (labour_demand.enabled: false): seekers and matches are not computed.")
 
 
 def gross_net(res: Results, path: Path) -> None:

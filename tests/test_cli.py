@@ -52,6 +52,17 @@ def test_scenario_errors_are_one_line(tmp_path, capsys, text, field):
     assert "Traceback" not in err
 
 
+def test_run_with_matching_switched_off(tmp_path, capsys):
+    # no seekers or matches to chart: the run still writes its briefing, and the chart says matching is off
+    s = small(tmp_path, "labour_demand: {enabled: false}\n")
+    code, out, err = run_cli(["run", s, "--results", tmp_path / "res", "--quiet"], capsys)
+    assert code == 0, err
+    folder = next((tmp_path / "res" / "tiny").iterdir())
+    assert (folder / "charts" / "labour_market.png").exists() and (folder / "report.html").exists()
+    df = pd.read_parquet(folder / "timeseries.parquet")
+    assert df.loc[df["metric"] == "seekers", "value"].isna().all()
+
+
 def test_missing_file(tmp_path, capsys):
     code, _, err = run_cli(["run", tmp_path / "nope.yaml"], capsys)
     assert code == 2 and "file not found" in err and len(err.strip().splitlines()) == 1
