@@ -248,12 +248,24 @@ def _age_band(a):
 N_CELLS = 33 * 2 * 4  # borough x sex x age band
 
 
+@nb.njit(cache=True, inline="always")
+def _cell(borough, sex, age):
+    """A resident's borough x sex x age-band cell (net migration keeps each cell's total)."""
+    return (np.int64(borough) * 2 + np.int64(sex)) * 4 + _age_band(age)
+
+
+@nb.njit(cache=True, inline="always")
+def _group_cell(borough, group):
+    """:func:`_cell` from the cached tally group (:func:`group_of`), whose leading digits are sex x age band."""
+    return np.int64(borough) * 8 + np.int64(group) // GROUP_CELL
+
+
 @nb.njit(cache=True)
 def cell_totals(weight, borough, sex, age):
     """Weighted residents in each borough x sex x age-band cell."""
     cur = np.zeros(N_CELLS)
     for i in range(len(weight)):
-        cur[(borough[i] * 2 + sex[i]) * 4 + _age_band(age[i])] += weight[i]
+        cur[_cell(borough[i], sex[i], age[i])] += weight[i]
     return cur
 
 
@@ -581,8 +593,8 @@ def resident_multipliers(i, st, month, active, status, status_words, since, plac
     """Resident ``i``'s multipliers (into work, to U, to I) from every programme that reaches them this month (as
     ``Programme.apply``, programme by programme in order; the arguments after ``month`` are
     ``GLWModel._programme_effects()``): the share ``frac`` of a programme's effect is 1 while supported, fades
-    over ``after_months[p]`` after support (linearly, or halving every ``half_life[p]`` months if ``exponential[p]``), and is ``spillover[p]``
-    for other residents of an active place-based programme's place. The move multipliers act on starting to
+    over ``after_months[p]`` after support (linearly, or halving every ``half_life[p]`` months if
+    ``exponential[p]``), and is ``spillover[p]`` for other residents of an active place-based programme's place. The move multipliers act on starting to
     search for the inactive and on leaving work for the employed."""
     m = 1.0
     m_u = 1.0
@@ -614,7 +626,6 @@ def resident_multipliers(i, st, month, active, status, status_words, since, plac
             m_u *= f
             m_i *= f
     return m, m_u, m_i
-
 
 
 def no_programmes(n: int) -> tuple:
@@ -670,7 +681,7 @@ def desired_from_list(n, not_employed, not_employed_count, birth_month, this_bir
             pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
                                hbar_grid, h0_grid, profile, edges, exit_mult)
             if defer:
-                w = np.float64(np.float32(weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]))
+                w = np.float64(np.float32(weight[i] * factor[_group_cell(borough[i], group[i])]))
             else:
                 w = np.float64(weight[i])
             w = w * pe
@@ -695,7 +706,7 @@ def scale_weights(weight, borough, group, factor):
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(len(weight), ch)
         for i in range(lo, hi):
-            weight[i] = weight[i] * factor[borough[i] * 8 + group[i] // GROUP_CELL]
+            weight[i] = weight[i] * factor[_group_cell(borough[i], group[i])]
 
 
 @nb.njit(cache=True, inline="always")
@@ -821,7 +832,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                                                               r_intercept, r_feats, reason_exit_mult)]
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
             g = np.int64(group[i])
-            cell = borough[i] * 8 + g // GROUP_CELL
+            cell = _group_cell(borough[i], g)
             if rescale:
                 weight[i] = weight[i] * factor[cell]
             s = state[i]
@@ -982,20 +993,11 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
             i = idx[j]
             old = np.int64(age[i])
             a = old + 1
-            was = borough[i] * 8 + sex[i] * 4 + _age_band(old)
+            was = _cell(borough[i], sex[i], old)
             if a > 64:  # a 16-year-old entrant of a keyed sex takes the slot
-                entrant_sex = 1 if _keyed(b_sex, i) < female_entrant else 0
-                now = borough[i] * 8 + entrant_sex * 4
-            else:
-                entrant_sex = 0
-                now = borough[i] * 8 + sex[i] * 4 + _age_band(a)
-            if now != was:
-                moved[was] -= np.float64(weight[i])
-                moved[now] += np.float64(weight[i])
-            if a > 64:
                 leaver[j] = True
                 age[i] = 16
-                sex[i] = entrant_sex
+                sex[i] = 1 if _keyed(b_sex, i) < female_entrant else 0
                 ethnicity[i] = _keyed_category(_keyed(b_e_eth, i), ethnicity_share)
                 qualification[i] = _keyed_category(_keyed(b_e_qual, i), qualification_share)
                 health[i] = _keyed_category(_keyed(b_e_health, i), health_prev[0])
@@ -1031,6 +1033,10 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
                         _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables,
                                     s_intercept, s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob,
                                     lg, lr)
+            now = _cell(borough[i], sex[i], age[i])
+            if now != was:
+                moved[was] -= np.float64(weight[i])
+                moved[now] += np.float64(weight[i])
             _refresh_one(i, lg_s, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
                          qualification, group)

@@ -378,7 +378,7 @@ class GLWModel(mesa.Model):
         n = len(self.population)
         work, moves = np.ones(n), np.ones((2, n))
         if self.programmes:
-            multipliers(self.month, self._programme_effects(), self.population.state, work, moves, True)
+            multipliers(self.month, self._programme_effects(), self.population.state, work, moves)
         return work, moves
 
     def _apply_employability(self) -> None:
@@ -457,19 +457,30 @@ class GLWModel(mesa.Model):
     def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
         """Expected moves into work by home borough at calibrated hazards (times programme effects), over all
         residents (the monthly pass sums the same over the residents it listed as not in work)."""
-        pop, hz = self.population, self.hazards
-        fp, dt = hz.flow, hz.durations
-        n = len(pop)
-        everyone = np.arange(n, dtype=np.int64)
+        n = len(self.population)
         counts = np.array([K._chunk(n, c)[1] - K._chunk(n, c)[0] for c in range(K.CHUNKS)], dtype=np.int64)
+        return self._expected_moves(np.arange(n, dtype=np.int64), counts, 255, np.zeros(0, dtype=np.int64), None,
+                                    with_programmes)
+
+    def _expected_moves(self, listed: np.ndarray, counts: np.ndarray, this_birth_month: int, birthday: np.ndarray,
+                        factor: np.ndarray | None, with_programmes: bool) -> np.ndarray:
+        """:func:`glw_sim.kernels.desired_from_list` over the ``listed`` residents (``counts`` per chunk) and the
+        ``birthday`` residents, weights scaled by ``factor`` if given."""
+        pop = self.population
         out = np.zeros(33)
-        K.desired_from_list(n, everyone, counts, pop.birth_month, 255, np.zeros(0, dtype=np.int64), np.zeros(0),
-                            pop.weight, pop.borough, self._group, out, pop.state, pop.reason, pop.months_in_state,
-                            self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0,
-                            dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
+        K.desired_from_list(len(pop), listed, counts, pop.birth_month, this_birth_month, birthday,
+                            np.zeros(0) if factor is None else factor, pop.weight, pop.borough, self._group, out,
+                            pop.state, pop.reason, pop.months_in_state, *self._hazard_args(), self._wm_or_empty(),
                             self._uses_work_multiplier and with_programmes, getattr(self, "month", 0),
                             self._programme_effects(), with_programmes and bool(getattr(self, "programmes", None)))
         return out
+
+    def _hazard_args(self) -> tuple:
+        """The cached hazard inputs and hazard constants the monthly kernels read (as :func:`kernels._move_p`)."""
+        hz = self.hazards
+        fp, dt = hz.flow, hz.durations
+        return (self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
+                self._edges, hz.exit_mult_by_code)
 
     _edges = P.DURATION_EDGES.astype(np.int64)
 
@@ -482,14 +493,12 @@ class GLWModel(mesa.Model):
         """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass; weights
         are first scaled by ``factor`` (net-migration cell factors) if given."""
         pop, hz = self.population, self.hazards
-        fp, dt = hz.flow, hz.durations
         tables, intercept = self._reason_tables
         out = K.month_transitions(
             job_factor is not None, self._key_seed, self.month, self._PURPOSES, pop.state, pop.reason,
-            pop.months_in_state, pop.borough, self._group, pop.in_education, pop.wants_job, pop.weight, self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei,
-            fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
-            self._uses_work_multiplier, self._programme_effects(), bool(self.programmes),
-            np.ones(33) if job_factor is None else job_factor, tables, intercept,
+            pop.months_in_state, pop.borough, self._group, pop.in_education, pop.wants_job, pop.weight,
+            *self._hazard_args(), self._wm_or_empty(), self._uses_work_multiplier, self._programme_effects(),
+            bool(self.programmes), np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
             self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor,
             self._not_employed, self._not_employed_count, self._cell_chunks, self.collect_groups,
@@ -508,15 +517,8 @@ class GLWModel(mesa.Model):
         if not self.market.enabled:
             self._tally = self._month_pass(self.market.unconstrained(self.month), factor)
             return
-        pop, hz = self.population, self.hazards
-        fp, dt = hz.flow, hz.durations
-        desired = np.zeros(33)
-        K.desired_from_list(len(pop), self._not_employed, self._not_employed_count, pop.birth_month,
-                            self.current_month.month - 1, birthday, np.zeros(0) if factor is None else factor,
-                            pop.weight, pop.borough, self._group, desired, pop.state, pop.reason, pop.months_in_state,
-                            self._pi[0], self._pi[1], self._z, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0,
-                            dt.profile, self._edges, hz.exit_mult_by_code, self._wm_or_empty(),
-                            self._uses_work_multiplier, self.month, self._programme_effects(), bool(self.programmes))
+        desired = self._expected_moves(self._not_employed, self._not_employed_count, self.current_month.month - 1,
+                                       birthday, factor, True)
         job_factor = self.market.job_factors(desired, self.month)
         self._tally = self._month_pass(job_factor, factor)
 

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from glw_sim.geography import load_geography
-from glw_sim.interventions.base import Hub, ProgrammeSpec, with_defaults
+from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, ProgrammeSpec, with_defaults
 from glw_sim.months import check_month
 from glw_sim.parameters import ASSUMPTIONS
 
@@ -148,8 +148,9 @@ class Scenario(_Strict):
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
     employability: list[Employability] = Field(default_factory=list)
-    interventions: list[ProgrammeSpec] = Field(default_factory=list, max_length=64,
-                                               description="at most 64 programmes (the monthly pass's bit masks)")
+    interventions: list[ProgrammeSpec] = Field(default_factory=list, max_length=MAX_PROGRAMMES,
+                                               description=f"at most {MAX_PROGRAMMES} programmes (the monthly "
+                                                           "pass's bit masks)")
     integration_hubs: list[Hub] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()

@@ -126,6 +126,9 @@ class Place(_Strict):
                                                           "of the place (ASSUMPTION, sweep 0-0.6)")
 
 
+#: a model runs at most this many programmes: the monthly pass holds a resident's eligibility as 64-bit masks
+MAX_PROGRAMMES = 64
+
 #: first keyed-draw purpose of programmes (the model's own are below 100): programme ``key`` uses the four from
 #: PROGRAMME_PURPOSES + 4 * key
 PROGRAMME_PURPOSES = 1000
@@ -394,7 +397,6 @@ class Programme:
             self.provider_of_borough[u] = len(self.providers)
             self.providers.append(p)
         self.referrals = 0.0
-        self.achieved = 0.0
         self._caseload = np.zeros(len(self.providers))
         self._queues = [np.zeros(0, dtype=np.int64)] * len(self.providers)
         self.place = self._place_mask(area) if spec.place is not None else None

@@ -23,9 +23,11 @@ import numpy as np
 
 from glw_sim.kernels import AFTER, CHUNKS, SUPPORTED, WAITING, _age_band, _chunk, _key_base, _keyed, _quiet
 from glw_sim.kernels import resident_multipliers  # noqa: F401  (re-exported: the effects' rules)
+from glw_sim.interventions.base import MAX_PROGRAMMES
 from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
 _E, _I = int(LabourState.EMPLOYED), int(LabourState.INACTIVE)
+
 
 def width(n_programmes: int) -> int:
     """Columns of the model's (residents x programmes) arrays: a multiple of 8, so that a resident's statuses can
@@ -70,6 +72,8 @@ class ProgrammeTables:
 
     def __init__(self, programmes: list) -> None:
         p = len(programmes)
+        if p > MAX_PROGRAMMES:  # (scenarios are validated; this guards the Python API)
+            raise ValueError(f"at most {MAX_PROGRAMMES} programmes (bit masks of 64 bits), got {p}")
         self.state_ok = np.zeros((p, len(LabourState)), dtype=np.bool_)
         self.min_months = np.zeros(p, dtype=np.int64)
         self.provider_of_borough = np.full((p, 33), -1, dtype=np.int64)
@@ -118,7 +122,6 @@ class ProgrammeTables:
         self.n_skills = skills
 
 
-MAX_PROGRAMMES = 64
 _N_QUAL, _N_REASONS = len(Qualification), len(InactivityReason)
 STATIC_KEYS = len(Health) * 2 * 2 * _N_QUAL * 65
 STATE_KEYS = len(LabourState) * _N_REASONS * 2
@@ -258,9 +261,9 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
 
 
 @nb.njit(cache=True, parallel=True)
-def multipliers(month, prog, state, work_mult, move_mult, use_moves):
-    """:func:`resident_multipliers` for everyone: into work to ``work_mult``; with ``use_moves``, to U and to I to
-    ``move_mult[0]`` and ``move_mult[1]``."""
+def multipliers(month, prog, state, work_mult, move_mult):
+    """:func:`resident_multipliers` for everyone: into work to ``work_mult``, to U and to I to ``move_mult[0]`` and
+    ``move_mult[1]``."""
     (active, status, status_words, since, place, place_words, into_work, into_search, leave_work, after_months,
      exponential, half_life, spillover) = prog
     n = len(state)
@@ -271,9 +274,8 @@ def multipliers(month, prog, state, work_mult, move_mult, use_moves):
                                                place_words, into_work, into_search, leave_work, after_months,
                                                exponential, half_life, spillover)
             work_mult[i] = m
-            if use_moves:
-                move_mult[0, i] = m_u
-                move_mult[1, i] = m_i
+            move_mult[0, i] = m_u
+            move_mult[1, i] = m_i
 
 
 @nb.njit(cache=True, parallel=True)
