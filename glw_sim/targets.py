@@ -37,8 +37,8 @@ def _read(path: Path, required: set[str]) -> pd.DataFrame:
     return df
 
 
-def shift_to_total(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> np.ndarray:
-    """Shift ``rates`` by one common logit offset so their weighted mean is ``total_rate``."""
+def logit_offset(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> float:
+    """The common logit offset that makes the weighted mean of ``rates`` equal ``total_rate``."""
     rates = np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)
     w = np.asarray(weights, float) / np.sum(weights)
     lg = logit(rates)
@@ -46,8 +46,18 @@ def shift_to_total(rates: np.ndarray, weights: np.ndarray, total_rate: float) ->
     def f(d: float) -> float:
         return float(np.dot(w, expit(lg + d)) - total_rate)
 
-    d = brentq(f, -10.0, 10.0)
-    return expit(lg + d)
+    return float(brentq(f, -10.0, 10.0))
+
+
+def shift_to_total(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> np.ndarray:
+    """Shift ``rates`` by one common logit offset so their weighted mean is ``total_rate``."""
+    rates = np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)
+    return expit(logit(rates) + logit_offset(rates, weights, total_rate))
+
+
+def shift_by(rates: np.ndarray, offset: float) -> np.ndarray:
+    """Move ``rates`` by a logit ``offset`` (e.g. the ends of an interval, by its estimate's offset)."""
+    return expit(logit(np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)) + offset)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class Targets:
     wants_job_total: float  # inactive who want a job
     quarterly_flows: np.ndarray  # [3, 3] quarterly transition probabilities (rows: from E, U, I)
     flows_period: str
+    # [33, 3 (E, U, I), 2 (low, high)] 95% intervals of the borough estimates, moved by the same logit offsets
+    # as the estimates (None if the table has no intervals); glw_sim.smallarea.draw_borough_rates draws from them
+    borough_rate_interval: np.ndarray | None = None
 
 
 def _load_borough_rates(geo: Geography, path: Path) -> pd.DataFrame:
@@ -113,12 +126,28 @@ def load_targets(directory: Path | None = None) -> Targets:
     bpop = bpop * london_pop / bpop.sum()
 
     br = _load_borough_rates(geo, d / "borough_rates.csv")
-    e = shift_to_total(br["employment_rate"].to_numpy(float) / 100.0, bpop, emp_rate)
-    # Unemployed share of the population = 100 - employment - inactivity (APS, same survey).
-    u_raw = np.clip(100.0 - br["employment_rate"].to_numpy(float) - br["inactivity_rate"].to_numpy(float), 0.5, None)
-    u = shift_to_total(u_raw / 100.0, bpop, unemp_share)
+    e_raw = br["employment_rate"].to_numpy(float) / 100.0
+    d_e = logit_offset(e_raw, bpop, emp_rate)
+    e = shift_by(e_raw, d_e)
+    if "unemployed_share" in br.columns:
+        # small-area table (glw_sim.smallarea): ONS model-based unemployment x the estimated activity rate
+        u_raw = br["unemployed_share"].to_numpy(float)
+    else:
+        # Unemployed share of the population = 100 - employment - inactivity (APS, same survey).
+        u_raw = np.clip(100.0 - br["employment_rate"].to_numpy(float) - br["inactivity_rate"].to_numpy(float), 0.5,
+                        None)
+    d_u = logit_offset(u_raw / 100.0, bpop, unemp_share)
+    u = shift_by(u_raw / 100.0, d_u)
     u = np.minimum(u, 1.0 - e - 1e-4)
     rates = np.column_stack([e, u, 1.0 - e - u])
+    interval = None
+    ends = [f"{k}_{s}" for k in ("employment", "unemployed", "inactivity") for s in ("low", "high")]
+    if set(ends) <= set(br.columns):
+        # each estimate's interval moves with it: the same logit offset (inactivity's: the one that takes the
+        # inactivity estimates to London's total; the harmonised inactivity is the rest, 1 - E - U)
+        d_i = logit_offset(br["inactivity_rate"].to_numpy(float) / 100.0, bpop, inact_rate)
+        interval = np.stack([shift_by(br[[f"{k}_low", f"{k}_high"]].to_numpy(float) / 100.0, off)
+                             for k, off in (("employment", d_e), ("unemployed", d_u), ("inactivity", d_i))], axis=1)
 
     ages = _read(d / "age_sex.csv", {"age", "male", "female"}).set_index("age").loc[range(16, 65)]
     age_sex = ages[["male", "female"]].to_numpy(float)
@@ -169,4 +198,5 @@ def load_targets(directory: Path | None = None) -> Targets:
         wants_job_total=float(head["inactive_want_a_job"]),
         quarterly_flows=q,
         flows_period=str(fl["period"].iloc[0]),
+        borough_rate_interval=interval,
     )
