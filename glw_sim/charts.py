@@ -164,7 +164,7 @@ def route_waterfall(res: Results, path: Path, gap: float) -> None:
 
 
 def borough_rates(res: Results, path: Path, targets) -> None:
-    """Borough employment rates at the horizon, ranked, coloured by sub-region, against the APS."""
+    """Borough employment rates at the horizon, ranked, coloured by sub-region, against the APS estimates."""
     geo = targets.geography
     b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     pub = targets.borough_rates_published.set_index("code").reindex(list(geo.codes))
@@ -173,7 +173,7 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     fig, ax = plt.subplots(figsize=(8, 9))
     y = np.arange(geo.n)
     ax.errorbar(pub["employment_rate"].to_numpy()[order], y, xerr=pub["employment_ci"].fillna(0).to_numpy()[order],
-                fmt="o", color="#999999", ms=4, label=f"APS published, with 95% CI ({pub['period'].iloc[0]})")
+                fmt="o", color="#999999", ms=4, label=f"APS estimate, with 95% interval ({pub['period'].iloc[0]})")
     colours = [SRP_COLOURS.get(s, GREY) for s in np.array(geo.srp)[order]]
     ax.scatter(model[order], y, c=colours, s=40, zorder=3)
     for srp, col in SRP_COLOURS.items():
@@ -186,8 +186,8 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     ax.set_title(f"Borough employment rates span {np.nanmax(model) - np.nanmin(model):.0f} points; "
                  f"{above} of 33 at or above 80%")
     ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
-    _finish(fig, path, res.run_id, "Modelled rates are calibrated to the APS rates shifted by a common amount "
-            "to London's 2025 level (75%).")
+    _finish(fig, path, res.run_id, "Modelled rates are calibrated to small-area estimates from twenty APS years, "
+            "shifted by a common amount to London's 2025 level (75%).")
 
 
 def borough_map(res: Results, path: Path, targets) -> None:

@@ -65,19 +65,21 @@ def test_backtest_beats_last_year_on_real_data():
     mean."""
     years = (2014, 2017, 2020, 2022)
     bt = sa.backtest(years=years, methods=("last_year", "rao_yu"))
-    allr = bt[bt["Y"].astype(str) == "all"].set_index(["indicator", "method"])["mse_minus_sampling_var"]
+    allr = bt[bt["Y"].astype(str) == "all"].set_index(["indicator", "scale", "method"])["mse_minus_sampling_var"]
     for ind in sa.INDICATORS:
-        assert allr[(ind, "rao_yu")] < 0.8 * allr[(ind, "last_year")], ind
+        for scale in ("level", "relative"):
+            assert allr[(ind, scale, "rao_yu")] < 0.8 * allr[(ind, scale, "last_year")], (ind, scale)
     shipped = pd.read_csv(targets_dir().parent / "fitted" / "borough_backtest.csv")
     shipped["Y"] = shipped["Y"].astype(str)
     mine = bt[bt["Y"].astype(str) != "all"].assign(Y=lambda d: d["Y"].astype(str))
-    both = mine.merge(shipped, on=["indicator", "method", "Y"], suffixes=("", "_shipped"))
+    both = mine.merge(shipped, on=["indicator", "scale", "method", "Y"], suffixes=("", "_shipped"))
     assert len(both) == len(mine)  # the shipped table is what this code computes
     np.testing.assert_allclose(both["mse"], both["mse_shipped"], rtol=1e-3)
-    shipped = pd.read_csv(targets_dir().parent / "fitted" / "borough_backtest.csv")
-    s = shipped[shipped["Y"] == "all"].set_index(["indicator", "method"])["mse_minus_sampling_var"]
+    s = shipped[shipped["Y"] == "all"].set_index(["indicator", "scale", "method"])["mse_minus_sampling_var"]
     for ind in sa.INDICATORS:
-        assert s[(ind, "rao_yu")] < s[(ind, "last_year")] and s[(ind, "rao_yu")] < s[(ind, "three_year_mean")]
+        for scale in ("level", "relative"):
+            best = s[(ind, scale, "rao_yu")]
+            assert best < s[(ind, scale, "last_year")] and best < s[(ind, scale, "three_year_mean")], (ind, scale)
     assert set(shipped.columns) >= {"method", "Y", "mse", "mse_minus_sampling_var", "n"}
 
 
