@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _fail(msg: str) -> int:
-    print(f"glw-sim: error: {msg}", file=sys.stderr)
+    print(f"glw-sim: error: {' '.join(str(msg).split())}", file=sys.stderr)  # always one line
     return 2
 
 
@@ -25,7 +25,7 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from glw_sim.geography import load_geography
-    from glw_sim.runner import run_scenario
+    from glw_sim.runner import results_folder, run_scenario
     from glw_sim.scenario import load_scenario
 
     overrides: dict = {}
@@ -38,6 +38,7 @@ def cmd_run(args) -> int:
     if args.replications is not None:
         overrides["replications"] = args.replications
     sc = load_scenario(args.scenario, overrides)
+    results_folder(Path(args.results), sc.name)  # refused now, before any work, if results cannot go there
     total = sc.horizon.months * sc.replications
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
@@ -87,11 +88,13 @@ def cmd_run(args) -> int:
 
 def _run_folder(arg: str) -> Path:
     """A run folder, or a scenario's results folder (its newest run)."""
-    from glw_sim.results import latest_run
+    from glw_sim.results import ResultsError, latest_run
 
     p = Path(arg)
     if not p.exists():
-        raise FileNotFoundError(f"{arg}: no such results folder; expected results/<scenario>/<run-id>")
+        raise ResultsError(f"{arg}: no such results folder; expected results/<scenario>/<run-id>")
+    if not p.is_dir():
+        raise ResultsError(f"{arg}: is a file, not a folder; expected results/<scenario>/<run-id>")
     return p if (p / "manifest.json").exists() else latest_run(p)
 
 
@@ -145,9 +148,12 @@ def cmd_sweep(args) -> int:
 
     from glw_sim.sensitivity import run_sweep
 
-    bar = tqdm(desc="runs", unit="run", disable=args.quiet, file=sys.stderr, smoothing=0.1)
+    bar = None  # drawn from the first report of progress: after every check, so an error stays one line
 
     def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc="runs", unit="run", disable=args.quiet, file=sys.stderr, smoothing=0.1)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -156,7 +162,8 @@ def cmd_sweep(args) -> int:
         indices = run_sweep(args.sweep, out_dir=args.out, scheduler=args.scheduler, workers=args.workers,
                             progress=progress)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if indices.empty:
         print("sweep incomplete; run the same command again to finish it")
         return 1
@@ -209,10 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, ResultsError) as exc:
+    except (ScenarioError, ResultsError) as exc:  # the user's to fix: one line, exit 2
         return _fail(str(exc))
-    except (FileNotFoundError, ValueError) as exc:
-        return _fail(str(exc).splitlines()[0])
+    except OSError as exc:
+        # a file or folder the user named that cannot be read or written (a full or read-only disk, a file
+        # where a folder should be): one line; any other OSError is a bug and keeps its traceback
+        from glw_sim.runner import user_write_error
+
+        if exc.filename is None or not user_write_error(exc):
+            raise
+        return _fail(f"{exc.filename}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         return _fail("interrupted; no partial results were written")
 

@@ -142,7 +142,9 @@ class ProgrammeSpec(_Strict):
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
     start: str = "2025-06"
     end: str | None = None
-    places_per_year: float = Field(..., ge=0, description="starts a year across the programme's areas")
+    places_per_year: float = Field(..., ge=0, le=1_000_000, allow_inf_nan=False,
+                                   description="starts a year across the programme's areas (at most 1,000,000: "
+                                               "about a sixth of London's working-age residents)")
     support_months: int = Field(12, ge=1, le=36)
     pathways: dict[Literal["gp", "jobcentre", "council", "voluntary", "community"],
                    Annotated[float, Field(ge=0, le=1)]] = Field(
@@ -156,7 +158,8 @@ class ProgrammeSpec(_Strict):
     effect: Effect
     place: Place | None = Field(None, description="place-based delivery on targeted estates (JobsPlus)")
     skills: Skills | None = Field(None, description="a course raising the qualification held (adult skills)")
-    cost_per_start: float = Field(..., ge=0, description="GBP per start")
+    cost_per_start: float = Field(..., ge=0, le=1_000_000, allow_inf_nan=False,
+                                  description="GBP per start (at most 1,000,000)")
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -322,7 +325,8 @@ class Hub(_Strict):
     end: str | None = None
     referral_multiplier: float = Field(1.5, ge=1, le=5, description="ASSUMPTION, sweep 1.1-2.5")
     take_up_multiplier: float = Field(1.2, ge=1, le=3, description="ASSUMPTION, sweep 1.0-1.5")
-    cost_per_borough_year: float = Field(500_000, ge=0, description="GBP, ASSUMPTION (no published unit cost)")
+    cost_per_borough_year: float = Field(500_000, ge=0, le=1e9, allow_inf_nan=False,
+                                         description="GBP, ASSUMPTION (no published unit cost; at most 1bn)")
 
     @field_validator("start", "end", mode="before")
     @classmethod
