@@ -288,6 +288,10 @@ def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> N
                     raise SweepError(f"{source}: inputs.{i}.path: {inp.path} takes whole numbers, but the design "
                                      f"gives it fractions such as {v:g}; expected a field of real numbers "
                                      f"({msg})") from None
+                at_path = ".".join(str(x) for x in err["loc"]) == inp.path
+                if not at_path and not err["type"].startswith(("greater_than", "less_than", "finite", "value_error")):
+                    raise SweepError(f"{source}: inputs.{i}.path: {inp.path!r} is not a number the scenario can "
+                                     f"take ({msg})") from None
                 if v == lo == hi or len(trials) == 1:
                     what = f"the value {v:g}"
                 else:
