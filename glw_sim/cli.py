@@ -12,6 +12,23 @@ def _fail(msg: str) -> int:
     return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line like every other error (the usage is one --help away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return n
+
+
 def cmd_validate(args) -> int:
     from glw_sim.scenario import load_scenario
 
@@ -115,7 +132,10 @@ def cmd_compare(args) -> int:
     if len(args.runs) < 2:
         return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
+    from glw_sim.runner import prepare_folder
+
     out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    prepare_folder(out, "comparison folder", "--out")
     path = write_comparison(folders, out)
     print(f"comparison: {path}")
     return 0
@@ -177,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from glw_sim.results import ResultsError
     from glw_sim.scenario import ScenarioError
 
-    p = argparse.ArgumentParser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
+    p = _Parser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a scenario and write results and charts")
     r.add_argument("scenario")
@@ -209,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
     w.add_argument("sweep")
     w.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or tcp://HOST:PORT (default: process pool)")
-    w.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    w.add_argument("--workers", type=_positive, help="worker processes (default: all cores)")
     w.add_argument("--out", default="sweeps/out", help="sweep results folder (default: sweeps/out)")
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_sweep)

@@ -146,7 +146,10 @@ def nothing_simulated(monkeypatch):
 
 
 def check(capsys, argv, *fragments):
-    code = main([str(a) for a in argv])
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
     assert code == 2, (code, err)
@@ -215,6 +218,10 @@ COMMANDS = [
     ("report {dir}", "{dir}", "no runs"),
     ("compare {dir}", "", "at least two"),
     ("sweep {dir} --quiet", "{dir}", "is a folder"),
+    ("sweep {sweep} --workers 0 --quiet", "--workers", "expected a whole number above 0"),
+    ("run {tiny} --months three --quiet", "--months", "invalid int value: 'three'"),
+    ("run {tiny} --no-such-option", "--no-such-option", "unrecognized arguments"),
+    ("compare {dir}/x {dir}/y", "{dir}/x", "no such results folder"),
     ("sweep {sweep} --out {file} --quiet", "{file}", "is a file, not a folder"),
     ("sweep {sweep} --out {file}/deeper --quiet", "{file}", "is a file, not a folder"),
 ]
