@@ -233,8 +233,16 @@ class Scenario(_Strict):
         starts, would silently do nothing."""
         first, last = self.horizon.start, self.horizon.end
         window = f"the horizon runs {first} to {last}"
+
+        def reach(where: str, month: str | None) -> None:
+            if month is not None and not FIRST_MONTH <= month <= LAST_MONTH:
+                raise ValueError(f"{where}: {month} is outside the calibration's reach; expected a month from "
+                                 f"{FIRST_MONTH} to {LAST_MONTH}")
+
         for field, items in (("interventions", self.interventions), ("integration_hubs", self.integration_hubs)):
             for i, p in enumerate(items):
+                reach(f"{field}.{i}.start", p.start)
+                reach(f"{field}.{i}.end", p.end)
                 if p.start > last:
                     raise ValueError(f"{field}.{i}.start: {p.start} is after the horizon ends ({window}); the "
                                      "programme would never run")
@@ -242,9 +250,11 @@ class Scenario(_Strict):
                     raise ValueError(f"{field}.{i}.end: {p.end} is before the horizon starts ({window}); the "
                                      "programme would never run")
         for i, e in enumerate(self.employability):
+            reach(f"employability.{i}.start", e.start)
             if e.start is not None and e.start > last:
                 raise ValueError(f"employability.{i}.start: {e.start} is after the horizon ends ({window})")
         for i, sh in enumerate(self.labour_demand.shocks):
+            reach(f"labour_demand.shocks.{i}.month", sh.month)
             if sh.month > last:
                 raise ValueError(f"labour_demand.shocks.{i}.month: {sh.month} is after the horizon ends ({window})")
         return self

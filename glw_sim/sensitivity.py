@@ -382,7 +382,12 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
     data = copy.deepcopy(scenario)
     for inp, v in zip(sweep.inputs, values):
         set_path(data, inp.path, float(v))
-    scen = Scenario.model_validate(data)
+    try:
+        scen = Scenario.model_validate(data)
+    except ValidationError as exc:  # (each input's range is checked up front; this is a combination of them)
+        point = ", ".join(f"{inp.label}={v:g}" for inp, v in zip(sweep.inputs, values))
+        raise SweepError(f"inputs: the design point {point} gives an invalid scenario "
+                         f"({_format(exc.errors()[0])})") from None
     totals = np.zeros(len(sweep.outputs))
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
         model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
