@@ -288,8 +288,7 @@ def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> N
                     raise SweepError(f"{source}: inputs.{i}.path: {inp.path} takes whole numbers, but the design "
                                      f"gives it fractions such as {v:g}; expected a field of real numbers "
                                      f"({msg})") from None
-                at_path = ".".join(str(x) for x in err["loc"]) == inp.path
-                if not at_path and not err["type"].startswith(("greater_than", "less_than", "finite", "value_error")):
+                if not err["type"].startswith(("greater_than", "less_than", "finite", "value_error")):
                     raise SweepError(f"{source}: inputs.{i}.path: {inp.path!r} is not a number the scenario can "
                                      f"take ({msg})") from None
                 if v == lo == hi or len(trials) == 1:
@@ -468,7 +467,36 @@ class Store:
         files = sorted(self.parts.glob("part-*.parquet"))
         if not files:
             return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).drop_duplicates("run")
+        frames = []
+        for f in files:
+            try:
+                frames.append(pd.read_parquet(f))
+            except (OSError, ValueError) as exc:  # (pyarrow's errors are these) a part changed by hand
+                raise SweepError(f"{f}: unreadable part of the sweep ({' '.join(str(exc).split())[:200]}); delete "
+                                 "it and run the sweep again to recompute its runs") from None
+        return pd.concat(frames, ignore_index=True).drop_duplicates("run")
+
+    def lock(self, source: str) -> None:
+        """Hold an exclusive lock on the store while this process runs the sweep: a second ``glw-sim sweep``
+        of the same sweep into the same folder is refused instead of repeating its work. The kernel drops the
+        lock when the process ends, however it ends (no stale lock after kill -9)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover (Windows: no lock)
+            return
+        self._lock = open(self.folder / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise SweepError(f"{source}: the sweep is already running into {self.folder} (another glw-sim "
+                             "process holds it); wait for it to finish, or use another --out") from None
+
+    def unlock(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
+            self._lock = None
 
     def append(self, df: pd.DataFrame) -> None:
         import io
@@ -512,6 +540,16 @@ def run_sweep(
     except json.JSONDecodeError:
         raise SweepError(f"{folder / 'sweep.json'}: unreadable (not JSON); expected the record of the sweep "
                          "begun there: delete that folder to start again") from None
+    store.lock(str(path))
+    try:
+        return _run(sweep, scenario, X, store, folder, scheduler=scheduler, workers=workers, chunk_size=chunk_size,
+                    progress=progress, max_chunks=max_chunks)
+    finally:
+        store.unlock()
+
+
+def _run(sweep: Sweep, scenario: dict, X: np.ndarray, store: Store, folder: Path, *, scheduler, workers, chunk_size,
+         progress, max_chunks) -> pd.DataFrame:
     done = store.done()
     finished = set(done["run"].tolist()) if len(done) else set()
     pending = [i for i in range(len(X)) if i not in finished]

@@ -314,3 +314,39 @@ def test_available_metrics_match_what_a_run_records():
     m = runner.simulate(plain, 3)
     assert available_metrics(plain)["london"] == set().union(*(r.keys() for r in m.records)) - {"month", "date"}
     assert np.isfinite(m.records[-1]["employment_rate"])
+
+
+def ishigami(tmp_path, name="ish"):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(f"name: {name}\nscenario: ishigami\nmethod: sobol\nsamples: 64\nseed: 3\n"
+                 "inputs: [{path: x1, bounds: [-3, 3]}, {path: x2, bounds: [-3, 3]}, {path: x3, bounds: [-3, 3]}]\n"
+                 "outputs: [{metric: y}]\n")
+    return p
+
+
+def test_a_sweep_already_running_into_its_folder_is_refused(tmp_path, capsys):
+    from glw_sim.sensitivity import Store, load_sweep
+
+    p = ishigami(tmp_path)
+    sweep, scen = load_sweep(p)
+    held = Store(tmp_path / "out" / "ish", sweep, scen, str(p))
+    held.lock(str(p))  # as another `glw-sim sweep` would
+    try:
+        code = main(["sweep", str(p), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
+    finally:
+        held.unlock()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "already running" in err[0] and str(p) in err[0], err
+    assert not list((tmp_path / "out" / "ish" / "parts").iterdir())
+
+
+def test_an_unreadable_part_is_one_line(tmp_path, capsys):
+    from glw_sim.sensitivity import run_sweep
+
+    p = ishigami(tmp_path)
+    run_sweep(p, out_dir=tmp_path / "out", workers=1, max_chunks=1)
+    part = next((tmp_path / "out" / "ish" / "parts").glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[:40])
+    code = main(["sweep", str(p), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(part) in err[0] and "unreadable part" in err[0], err
