@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if exc.filename is None or not user_write_error(exc):
             raise
-        return _fail(f"{exc.filename}: {exc.strerror or exc}")
+        return _fail(f"{exc.filename}: {exc.strerror or exc} (work already stored is kept)")
     except KeyboardInterrupt:
         return _fail("interrupted; no partial results were written")
 

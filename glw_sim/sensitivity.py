@@ -578,7 +578,11 @@ def _run(sweep: Sweep, scenario: dict, X: np.ndarray, store: Store, folder: Path
 
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                      initializer=worker_init, initargs=(os.getpid(),)) as ex:
-                collect(as_completed([ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]))
+                try:
+                    collect(as_completed([ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]))
+                except BaseException:  # (a full disk, Ctrl-C): stop now rather than run every chunk left
+                    ex.shutdown(wait=True, cancel_futures=True)
+                    raise
         else:
             from distributed import Client, LocalCluster
             from distributed import as_completed as dask_completed

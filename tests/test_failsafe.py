@@ -350,3 +350,32 @@ def test_an_unreadable_part_is_one_line(tmp_path, capsys):
     code = main(["sweep", str(p), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and str(part) in err[0] and "unreadable part" in err[0], err
+
+
+def test_full_disk_during_a_sweep_is_one_line_keeping_finished_chunks(tmp_path, capsys, monkeypatch):
+    from glw_sim import io, sensitivity
+
+    p = ishigami(tmp_path)
+    real, calls = sensitivity.atomic_write_bytes, []
+
+    def fsync_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write() or fsync() fail: naming no file
+
+    def write(path, data):
+        calls.append(path)
+        fsync = io.os.fsync
+        if len(calls) == 2:
+            io.os.fsync = fsync_full
+        try:
+            return real(path, data)
+        finally:
+            io.os.fsync = fsync
+
+    monkeypatch.setattr(sensitivity, "atomic_write_bytes", write)
+    code = main(["sweep", str(p), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "No space left on device" in err[0] and str(calls[1]) in err[0], err
+    parts = tmp_path / "out" / "ish" / "parts"
+    assert [f.name for f in parts.iterdir()] == [calls[0].name]  # the finished chunk kept, no temporary file
+    assert len(calls) == 2
