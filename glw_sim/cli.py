@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(f"{exc.filename}: {exc.strerror or exc} (work already stored is kept)")
     except KeyboardInterrupt:
+        if args.command == "sweep":
+            return _fail("interrupted; the runs already finished are kept: run the same command to resume")
         return _fail("interrupted; no partial results were written")
 
 

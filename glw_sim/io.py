@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 try:
@@ -81,10 +82,22 @@ def start_token(pid: int) -> str | None:
         return "0"
 
 
+def host_token() -> str:
+    """This machine, as 8 hex digits (results folders may be shared between machines)."""
+    import hashlib
+    import socket
+
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+#: a folder another machine owns is judged by its age alone: stale after this many seconds (two days)
+FOREIGN_STALE_AFTER = 2 * 24 * 3600
+
+
 def owner_prefix(kind: str) -> str:
-    """The name prefix of a temporary folder this process owns: ``.<kind>-<pid>-<start token>-``."""
+    """The name prefix of a temporary folder this process owns: ``.<kind>-<pid>-<start token>-<host>-``."""
     pid = os.getpid()
-    return f".{kind}-{pid}-{start_token(pid)}-"
+    return f".{kind}-{pid}-{start_token(pid)}-{host_token()}-"
 
 
 def make_owned_dir(parent: Path, kind: str) -> Path:
@@ -94,12 +107,17 @@ def make_owned_dir(parent: Path, kind: str) -> Path:
     return tmp
 
 
-def _owner_alive(name: str, kind: str) -> bool:
-    parts = name[len(kind) + 2:].split("-")
+def _owner_alive(path: Path, kind: str) -> bool:
+    parts = path.name[len(kind) + 2:].split("-")
     try:
         pid = int(parts[0])
     except (ValueError, IndexError):
-        return False  # not ours to keep (an older run's partial folder without an owner)
+        return False  # no owner recorded (a partial folder from before owners were): nobody's to keep
+    if len(parts) >= 4 and parts[2] != host_token():  # another machine's: its processes are not visible here
+        try:
+            return time.time() - path.stat().st_mtime < FOREIGN_STALE_AFTER
+        except OSError:
+            return False
     token = start_token(pid)
     if token is None:
         return False
@@ -114,7 +132,7 @@ def remove_stale(parent: Path, kind: str) -> list[Path]:
     except OSError:
         return removed
     for p in entries:
-        if p.is_dir() and not p.is_symlink() and not _owner_alive(p.name, kind):
+        if p.is_dir() and not p.is_symlink() and not _owner_alive(p, kind):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed

@@ -297,7 +297,7 @@ def prepare_folder(folder: Path, what: str = "results folder", option: str = "--
 
 def results_folder(results_dir: Path, name: str) -> Path:
     """``results_dir/name``, created and probed (:func:`prepare_folder`), never outside ``results_dir``; stale
-    partial folders of dead runs in it are removed."""
+    partial folders of dead runs under ``results_dir`` are removed (:func:`glw_sim.io.remove_stale`)."""
     results_dir = Path(results_dir)
     folder = results_dir / name
     if Path(name).name != name or name in (".", "..") or name.startswith("."):
@@ -307,7 +307,9 @@ def results_folder(results_dir: Path, name: str) -> Path:
     if not folder.resolve().is_relative_to(results_dir.resolve()):
         raise ResultsError(f"{folder}: leads outside the results folder {results_dir} (a link?); expected a "
                            "folder inside it")
-    remove_stale(folder, "partial")
+    # partial folders of runs that died (killed, power lost), of this scenario and of any other in the folder
+    for sub in [folder, *(p for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))]:
+        remove_stale(sub, "partial")
     return folder
 
 

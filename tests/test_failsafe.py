@@ -100,20 +100,28 @@ def dead_pid() -> int:
 
 
 def test_stale_partial_folders_are_removed_live_ones_kept(tmp_path):
-    from glw_sim.io import make_owned_dir, start_token
+    from glw_sim.io import FOREIGN_STALE_AFTER, host_token, make_owned_dir, start_token
 
     folder = tmp_path / "res" / "tiny"
     folder.mkdir(parents=True)
-    dead = folder / f".partial-{dead_pid()}-{start_token(os.getpid())}-abc"
-    reused = folder / f".partial-{os.getpid()}-0123-abc"  # our pid, another process's start token
+    host, token = host_token(), start_token(os.getpid())
+    dead = folder / f".partial-{dead_pid()}-{token}-{host}-abc"
+    reused = folder / f".partial-{os.getpid()}-0123-{host}-abc"  # our pid, another process's start token
     legacy = folder / ".partial-x1y2z3"  # from before owners were recorded
-    for p in (dead, reused, legacy):
+    elsewhere = folder / f".partial-{dead_pid()}-{token}-0badf00d-abc"  # another machine's (shared folder)
+    abandoned = folder / f".partial-{dead_pid()}-{token}-0badf00d-def"
+    for p in (dead, reused, legacy, elsewhere, abandoned):
         (p / "charts").mkdir(parents=True)
         (p / "manifest.json").write_text("{}")
+    old = time.time() - FOREIGN_STALE_AFTER - 60
+    os.utime(abandoned, (old, old))
+    other = tmp_path / "res" / "another-scenario" / f".partial-{dead_pid()}-{token}-{host}-abc"
+    other.mkdir(parents=True)
     live = make_owned_dir(folder, "partial")
     runner.results_folder(tmp_path / "res", "tiny")
-    assert not dead.exists() and not reused.exists() and not legacy.exists()
-    assert live.exists()
+    assert not other.exists()
+    assert not dead.exists() and not reused.exists() and not legacy.exists() and not abandoned.exists()
+    assert live.exists() and elsewhere.exists()
 
 
 def test_name_that_climbs_out_is_refused(tmp_path):
