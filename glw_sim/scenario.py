@@ -343,9 +343,12 @@ def _format(err: dict) -> str:
         return f"{loc}: unknown key"
     if kind == "missing":
         return f"{loc}: required field is missing"
-    if kind == "string_pattern_mismatch" and loc.split(".")[-1] == "name":
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
         return (f"{loc}: expected letters, digits, '_', '-' or '.', not starting with '.', at most 100 characters "
                 f"(it names a folder; got {_short(err.get('input'))})")
+    if kind == "string_pattern_mismatch" and loc.split(".")[-1] == "name":
+        return (f"{loc}: expected a label without '.' or control characters (it becomes part of metric names; "
+                f"got {_short(err.get('input'))})")
     msg = err["msg"].removeprefix("Value error, ")
     inp = err.get("input")
     shown = f" (got {_short(inp)})" if inp is not None and not isinstance(inp, (dict, list)) else ""

@@ -137,7 +137,9 @@ PROGRAMME_PURPOSES = 1000
 class ProgrammeSpec(_Strict):
     type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
                   "generic"]
-    name: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\x00-\x1f]+$",
+                             description="label in results (metric programme.<name>.*): no '.', at most 100 "
+                                         "characters")
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
     start: str = "2025-06"
@@ -319,7 +321,7 @@ def with_defaults(spec: dict) -> dict:
 class Hub(_Strict):
     """Co-located / integrated services (No Wrong Door): more referrals and take-up where they run."""
 
-    name: str = "integration_hubs"
+    name: str = Field("integration_hubs", min_length=1, max_length=100)
     areas: Areas
     start: str = "2025-06"
     end: str | None = None
