@@ -239,6 +239,14 @@ class Scenario(_Strict):
                 raise ValueError(f"{where}: {month} is outside the calibration's reach; expected a month from "
                                  f"{FIRST_MONTH} to {LAST_MONTH}")
 
+        from glw_sim.states import MAX_AGE, MIN_AGE
+
+        for i, p in enumerate(self.interventions):
+            lo, hi = p.eligibility.age
+            if not MIN_AGE <= lo <= hi <= MAX_AGE:
+                raise ValueError(f"interventions.{i}.eligibility.age: [{lo}, {hi}] would select nobody or ages the "
+                                 f"model does not hold; expected [low, high] with {MIN_AGE} <= low <= high <= "
+                                 f"{MAX_AGE}")
         for field, items in (("interventions", self.interventions), ("integration_hubs", self.integration_hubs)):
             for i, p in enumerate(items):
                 reach(f"{field}.{i}.start", p.start)

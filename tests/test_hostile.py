@@ -64,6 +64,8 @@ SCENARIO_LINES = [
     ("interventions: [{type: restart, referral_multiplier: 1e12}]", "interventions.0.referral_multiplier"),
     ("interventions: [{type: restart, support_months: 1.5}]", "interventions.0.support_months"),
     ("interventions: [{type: nonsense}]", "interventions"),
+    ("interventions: [{type: restart, eligibility: {age: [40, 20]}}]", "interventions.0.eligibility.age: [40, 20] would select nobody"),
+    ("interventions: [{type: restart, eligibility: {age: [-5, 200]}}]", "interventions.0.eligibility.age"),
     ("interventions: [{type: restart, name: a.b}]", "interventions.0.name"),
     ("interventions: [{type: restart, name: " + "r" * 101 + "}]", "interventions.0.name"),
     ("integration_hubs: [{areas: {all: true}, cost_per_borough_year: .inf}]", "integration_hubs.0.cost_per_borough_year"),
