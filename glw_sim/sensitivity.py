@@ -491,6 +491,9 @@ class Store:
             self._lock.close()
             raise SweepError(f"{source}: the sweep is already running into {self.folder} (another glw-sim "
                              "process holds it); wait for it to finish, or use another --out") from None
+        # holding the lock, any half-written part (a temporary file of atomic_write_bytes) is a dead process's
+        for tmp in self.parts.glob(".part-*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def unlock(self) -> None:
         lock = getattr(self, "_lock", None)

@@ -387,3 +387,15 @@ def test_full_disk_during_a_sweep_is_one_line_keeping_finished_chunks(tmp_path, 
     parts = tmp_path / "out" / "ish" / "parts"
     assert [f.name for f in parts.iterdir()] == [calls[0].name]  # the finished chunk kept, no temporary file
     assert len(calls) == 2
+
+
+def test_half_written_parts_of_a_killed_sweep_are_removed(tmp_path):
+    from glw_sim.sensitivity import run_sweep
+
+    p = ishigami(tmp_path)
+    parts = tmp_path / "out" / "ish" / "parts"
+    parts.mkdir(parents=True)
+    half = parts / ".part-00000000-00000063.parquet.x1y2.tmp"  # killed between writing and renaming
+    half.write_bytes(b"PAR1 half")
+    run_sweep(p, out_dir=tmp_path / "out", workers=1, max_chunks=1)
+    assert not half.exists() and len(list(parts.glob("part-*.parquet"))) == 1
