@@ -593,7 +593,14 @@ def _run(sweep: Sweep, scenario: dict, X: np.ndarray, store: Store, folder: Path
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None) if scheduler == "local" else None
             try:
-                with Client(cluster if cluster is not None else scheduler) as client:
+                try:
+                    client = Client(cluster if cluster is not None else scheduler)
+                except (OSError, ValueError) as exc:  # (a scheduler address that is wrong or not answering)
+                    if cluster is not None:
+                        raise
+                    raise SweepError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())}); "
+                                     "expected 'local' or the tcp://HOST:PORT of a running Dask scheduler") from None
+                with client:
                     collect(dask_completed([client.submit(evaluate_chunk, scenario, sweep_json, c, X[c], pure=False)
                                             for c in chunks]))
             finally:

@@ -227,6 +227,7 @@ COMMANDS = [
     ("compare {dir}", "", "at least two"),
     ("sweep {dir} --quiet", "{dir}", "is a folder"),
     ("sweep {sweep} --workers 0 --quiet", "--workers", "expected a whole number above 0"),
+    ("sweep {sweep} --scheduler nonsense://x --out {dir} --quiet", "--scheduler nonsense://x", "cannot connect"),
     ("run {tiny} --months three --quiet", "--months", "invalid int value: 'three'"),
     ("run {tiny} --no-such-option", "--no-such-option", "unrecognized arguments"),
     ("compare {dir}/x {dir}/y", "{dir}/x", "no such results folder"),
