@@ -82,8 +82,20 @@ def _finish(fig, path: Path, run_id: str, note: str | None = None, source: str =
     fig.tight_layout(rect=(0, step * len(lines) + 0.01, 1, 1))
     for i, line in enumerate(reversed(lines)):
         fig.text(0.01, 0.006 + i * step, line, fontsize=8, color="#333333")
-    fig.savefig(path)
+    save(fig, path)
     plt.close(fig)
+
+
+def save(fig, path: Path) -> None:
+    """Write a figure atomically: to a temporary file in the same folder, then renamed over ``path``."""
+    import io
+
+    from glw_sim.io import atomic_write_bytes
+
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png")
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _dates(res: Results, months) -> pd.DatetimeIndex:

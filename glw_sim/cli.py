@@ -8,8 +8,25 @@ from pathlib import Path
 
 
 def _fail(msg: str) -> int:
-    print(f"glw-sim: error: {msg}", file=sys.stderr)
+    print(f"glw-sim: error: {' '.join(str(msg).split())}", file=sys.stderr)  # always one line
     return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line like every other error (the usage is one --help away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return n
 
 
 def cmd_validate(args) -> int:
@@ -25,7 +42,7 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from glw_sim.geography import load_geography
-    from glw_sim.runner import run_scenario
+    from glw_sim.runner import results_folder, run_scenario
     from glw_sim.scenario import load_scenario
 
     overrides: dict = {}
@@ -38,6 +55,7 @@ def cmd_run(args) -> int:
     if args.replications is not None:
         overrides["replications"] = args.replications
     sc = load_scenario(args.scenario, overrides)
+    results_folder(Path(args.results), sc.name)  # refused now, before any work, if results cannot go there
     total = sc.horizon.months * sc.replications
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
@@ -87,11 +105,13 @@ def cmd_run(args) -> int:
 
 def _run_folder(arg: str) -> Path:
     """A run folder, or a scenario's results folder (its newest run)."""
-    from glw_sim.results import latest_run
+    from glw_sim.results import ResultsError, latest_run
 
     p = Path(arg)
     if not p.exists():
-        raise FileNotFoundError(f"{arg}: no such results folder; expected results/<scenario>/<run-id>")
+        raise ResultsError(f"{arg}: no such results folder; expected results/<scenario>/<run-id>")
+    if not p.is_dir():
+        raise ResultsError(f"{arg}: is a file, not a folder; expected results/<scenario>/<run-id>")
     return p if (p / "manifest.json").exists() else latest_run(p)
 
 
@@ -112,7 +132,10 @@ def cmd_compare(args) -> int:
     if len(args.runs) < 2:
         return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
+    from glw_sim.runner import prepare_folder
+
     out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    prepare_folder(out, "comparison folder", "--out")
     path = write_comparison(folders, out)
     print(f"comparison: {path}")
     return 0
@@ -145,9 +168,12 @@ def cmd_sweep(args) -> int:
 
     from glw_sim.sensitivity import run_sweep
 
-    bar = tqdm(desc="runs", unit="run", disable=args.quiet, file=sys.stderr, smoothing=0.1)
+    bar = None  # drawn from the first report of progress: after every check, so an error stays one line
 
     def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc="runs", unit="run", disable=args.quiet, file=sys.stderr, smoothing=0.1)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -156,7 +182,8 @@ def cmd_sweep(args) -> int:
         indices = run_sweep(args.sweep, out_dir=args.out, scheduler=args.scheduler, workers=args.workers,
                             progress=progress)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if indices.empty:
         print("sweep incomplete; run the same command again to finish it")
         return 1
@@ -170,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from glw_sim.results import ResultsError
     from glw_sim.scenario import ScenarioError
 
-    p = argparse.ArgumentParser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
+    p = _Parser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a scenario and write results and charts")
     r.add_argument("scenario")
@@ -202,18 +229,26 @@ def main(argv: list[str] | None = None) -> int:
     w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
     w.add_argument("sweep")
     w.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or tcp://HOST:PORT (default: process pool)")
-    w.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    w.add_argument("--workers", type=_positive, help="worker processes (default: all cores)")
     w.add_argument("--out", default="sweeps/out", help="sweep results folder (default: sweeps/out)")
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_sweep)
     args = p.parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, ResultsError) as exc:
+    except (ScenarioError, ResultsError) as exc:  # the user's to fix: one line, exit 2
         return _fail(str(exc))
-    except (FileNotFoundError, ValueError) as exc:
-        return _fail(str(exc).splitlines()[0])
+    except OSError as exc:
+        # a file or folder the user named that cannot be read or written (a full or read-only disk, a file
+        # where a folder should be): one line; any other OSError is a bug and keeps its traceback
+        from glw_sim.runner import user_write_error
+
+        if exc.filename is None or not user_write_error(exc):
+            raise
+        return _fail(f"{exc.filename}: {exc.strerror or exc} (work already stored is kept)")
     except KeyboardInterrupt:
+        if args.command == "sweep":
+            return _fail("interrupted; the runs already finished are kept: run the same command to resume")
         return _fail("interrupted; no partial results were written")
 
 

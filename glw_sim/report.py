@@ -12,7 +12,7 @@ import base64
 import html
 import io
 import re
-import tempfile
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import __version__
-from glw_sim.io import atomic_write_bytes, atomic_write_text
+from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
 from glw_sim.results import OUTCOMES, Results, load_results, programme_label
 
@@ -364,11 +364,17 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
 
     res = load_results(folder)
     if charts:
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".charts-") as tmp:
-            paths = C.write_charts(res, Path(tmp), targets=targets or load_targets())
+        # drawn into a hidden folder named after this process, then each chart renamed into place (atomic);
+        # such folders left by a killed process are removed first
+        remove_stale(Path(folder), "charts")
+        tmp = make_owned_dir(Path(folder), "charts")
+        try:
+            paths = C.write_charts(res, tmp, targets=targets or load_targets())
             (Path(folder) / "charts").mkdir(exist_ok=True)
             for p in paths:
                 p.replace(Path(folder) / "charts" / p.name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res))
     atomic_write_text(Path(folder) / "report.html", render_report(res))
     return Path(folder) / "report.html"

@@ -9,15 +9,24 @@
 - ``charts/``: the briefing charts (:mod:`glw_sim.charts`);
 - ``report.html``: the self-contained briefing and ``summary.xlsx``, one sheet per table (:mod:`glw_sim.report`).
 
-The folder is built under a temporary name and renamed into place at the
-end, so an interrupted run leaves no half results.
+The results location is created and written to (a probe file) before any
+replication runs, so a bad ``--results`` path costs nothing. The folder is
+built under a hidden temporary name that carries its owner's process id
+(``.partial-<pid>-<start token>-*``) and renamed into place at the end, so an
+interrupted run leaves no half results; the next run into the same folder
+removes partial folders whose owner is dead. Run ids are the time, a hash of
+the scenario and a random part, so concurrent identical runs never collide.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
+import os
 import platform
+import secrets
 import shutil
 import sys
 import tempfile
@@ -31,10 +40,11 @@ import pandas as pd
 
 from glw_sim import __version__
 from glw_sim.calibration import load_fitted
-from glw_sim.io import atomic_write_text
+from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.metrics import BOROUGH_METRICS, GROUPINGS
 from glw_sim.model import GLWModel
 from glw_sim.paths import calibration_dir
+from glw_sim.results import ResultsError
 from glw_sim.scenario import Scenario
 from glw_sim.targets import load_targets
 
@@ -245,8 +255,62 @@ def manifest(scenario: Scenario, seeds: list[int], argv: list[str] | None) -> di
 
 
 def run_id(scenario: Scenario) -> str:
+    """``YYYYmmdd-HHMMSS-<scenario hash>-<random>``: sortable by time, unique across concurrent runs."""
     digest = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:8]
-    return datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{digest}"
+    return datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{digest}-{secrets.token_hex(3)}"
+
+
+#: errors writing to the user's results location that are the user's to fix (not bugs)
+WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR,
+                errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EIO}
+
+
+def user_write_error(exc: OSError) -> bool:
+    return isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS
+
+
+def prepare_folder(folder: Path, what: str = "results folder", option: str = "--results") -> Path:
+    """Create ``folder`` and write and remove a probe file in it, so a location that cannot take results is
+    refused before any work is done (:class:`ResultsError`, one line)."""
+    folder = Path(folder)
+    for p in (folder, *folder.parents):
+        if p.exists() or p.is_symlink():
+            if not p.is_dir():
+                raise ResultsError(f"{p}: is a file, not a folder; expected a {what} ({option} {folder})")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
+        try:
+            os.write(fd, b"glw-sim probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        if not user_write_error(exc):
+            raise
+        raise ResultsError(f"{folder}: cannot write there ({exc.strerror or exc}); expected a {what} you can "
+                           f"write to ({option})") from None
+    return folder
+
+
+def results_folder(results_dir: Path, name: str) -> Path:
+    """``results_dir/name``, created and probed (:func:`prepare_folder`), never outside ``results_dir``; stale
+    partial folders of dead runs under ``results_dir`` are removed (:func:`glw_sim.io.remove_stale`)."""
+    results_dir = Path(results_dir)
+    folder = results_dir / name
+    if Path(name).name != name or name in (".", "..") or name.startswith("."):
+        raise ResultsError(f"{name!r}: a scenario name must not be a path; expected a plain folder name")
+    prepare_folder(results_dir)
+    prepare_folder(folder)
+    if not folder.resolve().is_relative_to(results_dir.resolve()):
+        raise ResultsError(f"{folder}: leads outside the results folder {results_dir} (a link?); expected a "
+                           "folder inside it")
+    # partial folders of runs that died (killed, power lost), of this scenario and of any other in the folder
+    for sub in [folder, *(p for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))]:
+        remove_stale(sub, "partial")
+    return folder
 
 
 @dataclass
@@ -264,26 +328,52 @@ def run_scenario(
     argv: list[str] | None = None,
     charts: bool = True,
 ) -> RunResult:
-    """Run every replication, write the results folder atomically, return the tables."""
+    """Run every replication, write the results folder atomically, return the tables.
+
+    The results location is checked (created, probed) first; a write that fails for want of space or
+    permission raises :class:`ResultsError` and leaves nothing behind."""
+    parent = results_folder(results_dir, scenario.name)
     load_targets()
     seeds = replication_seeds(scenario.population.seed, scenario.replications)
     parts = [run_replication(scenario, s, r, progress) for r, s in enumerate(seeds)]
     ts = pd.concat(parts, ignore_index=True)
     summary = summarise(ts)
 
-    final = Path(results_dir) / scenario.name / run_id(scenario)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".partial-"))
     try:
-        ts.to_parquet(tmp / "timeseries.parquet", index=False)
+        tmp = make_owned_dir(parent, "partial")
+    except OSError as exc:
+        if not user_write_error(exc):
+            raise
+        raise ResultsError(f"{parent}: cannot write results ({exc.strerror or exc}); nothing was kept") from None
+    try:
+        buf = io.BytesIO()
+        ts.to_parquet(buf, index=False)
+        atomic_write_bytes(tmp / "timeseries.parquet", buf.getvalue())
         atomic_write_text(tmp / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-        meta = {"run_id": final.name, **manifest(scenario, seeds, argv)}
-        atomic_write_text(tmp / "manifest.json", json.dumps(meta, indent=2))
+        meta = manifest(scenario, seeds, argv)
+        final = parent / run_id(scenario)
+        atomic_write_text(tmp / "manifest.json", json.dumps({"run_id": final.name, **meta}, indent=2))
         if charts:
             from glw_sim.report import write_outputs
 
             write_outputs(tmp, targets=load_targets())
-        tmp.rename(final)
+        for _ in range(10):  # another run took this id (the same second, the same random part): take another
+            if not final.exists():
+                try:
+                    os.rename(tmp, final)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+            final = parent / run_id(scenario)
+            atomic_write_text(tmp / "manifest.json", json.dumps({"run_id": final.name, **meta}, indent=2))
+        else:
+            raise ResultsError(f"{parent}: could not find a free run id; nothing was kept")
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not user_write_error(exc):
+            raise
+        raise ResultsError(f"{parent}: cannot write results ({exc.strerror or exc}); nothing was kept") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -9,16 +9,28 @@ was expected (:class:`ScenarioError`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, ProgrammeSpec, with_defaults
-from glw_sim.months import check_month
+from glw_sim.months import add_months, check_month, parse_month
 from glw_sim.parameters import ASSUMPTIONS
+
+#: the calendar the calibration reaches (June 2025 data, trends from the 2010s): every month a scenario
+#: simulates lies in this window
+FIRST_MONTH, LAST_MONTH = "2015-01", "2045-12"
+
+#: names that become folder names: letters, digits, '_', '-' and '.', not starting with '.' (so never '.',
+#: '..' or hidden), no separators, at most 100 characters
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$"
+
+#: free text (descriptions) is copied into manifests and reports: at most this many characters
+MAX_TEXT = 10_000
 
 
 class ScenarioError(ValueError):
@@ -26,22 +38,47 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are refused in every float field (pydantic's own check)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Horizon(_Strict):
-    start: str = Field("2025-06", description="first month, YYYY-MM (calibrated to June 2025)")
-    months: int = Field(120, ge=1, le=600, description="months to simulate")
+    start: str = Field("2025-06", description=f"first month, YYYY-MM (calibrated to June 2025), {FIRST_MONTH} "
+                                              f"to {LAST_MONTH}")
+    months: int = Field(120, ge=1, le=600, description=f"months to simulate; the last must be {LAST_MONTH} or "
+                                                       "earlier")
 
     @field_validator("start", mode="before")
     @classmethod
     def _month(cls, v: Any) -> str:
-        return check_month(v)
+        v = check_month(v)
+        if not FIRST_MONTH <= v <= LAST_MONTH:
+            raise ValueError(f"{v} is outside the calibration's reach; expected a month from {FIRST_MONTH} to "
+                             f"{LAST_MONTH}")
+        return v
+
+    @model_validator(mode="after")
+    def _end(self):
+        if self.end > LAST_MONTH:
+            raise ValueError(f"months: {self.months} months from {self.start} end in {self.end}, after "
+                             f"{LAST_MONTH} (the calibration's reach); expected at most "
+                             f"{_months_between(self.start, LAST_MONTH)} months")
+        return self
+
+    @property
+    def end(self) -> str:
+        """The last month simulated (month ``months``), YYYY-MM."""
+        return add_months(parse_month(self.start), self.months).isoformat()[:7]
+
+
+def _months_between(a: str, b: str) -> int:
+    da, db = parse_month(a), parse_month(b)
+    return (db.year - da.year) * 12 + db.month - da.month
 
 
 class PopulationSpec(_Strict):
     scale: float = Field(0.01, gt=0, le=1, description="share of residents simulated; 1.0 = every Londoner")
-    seed: int = Field(20250601, ge=0, description="random seed (0 is a valid seed)")
+    seed: int = Field(20250601, ge=0, le=2**63 - 1, description="random seed (0 is a valid seed)")
 
 
 class Demography(_Strict):
@@ -50,7 +87,8 @@ class Demography(_Strict):
 
 class Shock(_Strict):
     month: str = Field(..., description="first month of the new level, YYYY-MM")
-    change: float = Field(..., gt=-1, description="proportional change in labour demand, e.g. -0.1")
+    change: float = Field(..., gt=-1, le=10, description="proportional change in labour demand, e.g. -0.1 "
+                                                         "(above -1, at most 10: an elevenfold rise)")
 
     @field_validator("month", mode="before")
     @classmethod
@@ -63,7 +101,8 @@ class LabourDemand(_Strict):
 
     enabled: bool = Field(True, description="false: no matching; every chance into work stands as calibrated "
                                             "(seekers and matches are not computed)")
-    vacancy_level: float = Field(1.0, gt=0, description="multiplier on June 2025 vacancies and their replenishment")
+    vacancy_level: float = Field(1.0, gt=0, le=100, description="multiplier on June 2025 vacancies and their "
+                                                                 "replenishment (at most 100)")
     growth_per_year: float = Field(0.0, gt=-0.5, lt=0.5, description="labour-demand growth, share per year")
     shocks: list[Shock] = Field(default_factory=list)
     matching_elasticity: float = Field(0.5, gt=0, lt=1, description="elasticity of matches to seekers (0.5-0.7)")
@@ -140,8 +179,9 @@ class Outputs(_Strict):
 
 
 class Scenario(_Strict):
-    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="used as the results folder name")
-    description: str = ""
+    name: str = Field(..., pattern=NAME_PATTERN, description="used as the results folder name: letters, digits, "
+                                                             "'_', '-', '.', not starting with '.'")
+    description: str = Field("", max_length=MAX_TEXT)
     horizon: Horizon = Horizon()
     population: PopulationSpec = PopulationSpec()
     replications: int = Field(5, ge=1, le=1000)
@@ -175,12 +215,57 @@ class Scenario(_Strict):
     @classmethod
     def _known_assumptions(cls, v: dict[str, float]) -> dict[str, float]:
         for k, x in v.items():
+            if not math.isfinite(x):
+                raise ValueError(f"{k}={x}: expected a finite number")
             if k not in ASSUMPTIONS:
                 raise ValueError(f"unknown assumption {k!r}; see glw_sim/parameters.py for the list")
             a = ASSUMPTIONS[k]
-            if a.low == a.low and not (a.low <= x <= a.high):  # nan-safe
-                raise ValueError(f"{k}={x} is outside its plausible range [{a.low}, {a.high}]")
+            if a.low == a.high and x != a.low:
+                raise ValueError(f"{k}={x:g}: this assumption is fixed at {a.low:g} (its range is "
+                                 f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")
+            if not (a.low <= x <= a.high):
+                raise ValueError(f"{k}={x:g} is outside its plausible range [{a.low:g}, {a.high:g}]")
         return v
+
+    @model_validator(mode="after")
+    def _dates_in_horizon(self):
+        """Dated levers must act within the horizon: a programme that starts after it ends, or ends before it
+        starts, would silently do nothing."""
+        first, last = self.horizon.start, self.horizon.end
+        window = f"the horizon runs {first} to {last}"
+
+        def reach(where: str, month: str | None) -> None:
+            if month is not None and not FIRST_MONTH <= month <= LAST_MONTH:
+                raise ValueError(f"{where}: {month} is outside the calibration's reach; expected a month from "
+                                 f"{FIRST_MONTH} to {LAST_MONTH}")
+
+        from glw_sim.states import MAX_AGE, MIN_AGE
+
+        for i, p in enumerate(self.interventions):
+            lo, hi = p.eligibility.age
+            if not MIN_AGE <= lo <= hi <= MAX_AGE:
+                raise ValueError(f"interventions.{i}.eligibility.age: [{lo}, {hi}] would select nobody or ages the "
+                                 f"model does not hold; expected [low, high] with {MIN_AGE} <= low <= high <= "
+                                 f"{MAX_AGE}")
+        for field, items in (("interventions", self.interventions), ("integration_hubs", self.integration_hubs)):
+            for i, p in enumerate(items):
+                reach(f"{field}.{i}.start", p.start)
+                reach(f"{field}.{i}.end", p.end)
+                if p.start > last:
+                    raise ValueError(f"{field}.{i}.start: {p.start} is after the horizon ends ({window}); the "
+                                     "programme would never run")
+                if p.end is not None and p.end < first:
+                    raise ValueError(f"{field}.{i}.end: {p.end} is before the horizon starts ({window}); the "
+                                     "programme would never run")
+        for i, e in enumerate(self.employability):
+            reach(f"employability.{i}.start", e.start)
+            if e.start is not None and e.start > last:
+                raise ValueError(f"employability.{i}.start: {e.start} is after the horizon ends ({window})")
+        for i, sh in enumerate(self.labour_demand.shocks):
+            reach(f"labour_demand.shocks.{i}.month", sh.month)
+            if sh.month > last:
+                raise ValueError(f"labour_demand.shocks.{i}.month: {sh.month} is after the horizon ends ({window})")
+        return self
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -190,41 +275,100 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (where YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: the base class says so
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r} (first given on line {first + 1})", key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path, what: str = "scenario") -> Any:
+    """Parse a YAML file, every problem a :class:`ScenarioError` of one line naming the file."""
     path = Path(path)
-    if path.resolve() in chain:
-        raise ScenarioError(f"{path}: extends: circular chain of scenarios")
-    if not path.exists():
-        raise ScenarioError(f"{path}: file not found; expected a scenario YAML file")
+    expected = f"expected a {what} YAML file"
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found; {expected}") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a folder; {expected}") from None
+    except PermissionError:
+        raise ScenarioError(f"{path}: cannot be read (permission denied); {expected}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a text file (byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is "
+                            f"not UTF-8); {expected}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc}); {expected}") from None
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ScenarioError(f"{path}: YAML syntax error{where}: {problem}") from None
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    path = Path(path)
+    if path.resolve() in chain:
+        raise ScenarioError(f"{path}: extends: circular chain of scenarios")
+    data = read_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping of keys (name:, horizon:, ...) at the top level")
     parent = data.pop("extends", None)
     if parent is not None:
-        base = _read_yaml(path.parent / str(parent), chain + (path.resolve(),))
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError(f"{path}: extends: expected the path of a parent scenario file (got {parent!r})")
+        try:
+            base = _read_yaml(path.parent / parent, chain + (path.resolve(),))
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: extends: {exc}") from None
         data = _merge(base, data)
     return data
 
 
 def _format(err: dict) -> str:
-    loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+    loc = ".".join(str(x) for x in err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{loc}: unknown key"
     if kind == "missing":
         return f"{loc}: required field is missing"
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
+        return (f"{loc}: expected letters, digits, '_', '-' or '.', not starting with '.', at most 100 characters "
+                f"(it names a folder; got {_short(err.get('input'))})")
+    if kind == "string_pattern_mismatch" and loc.split(".")[-1] == "name":
+        return (f"{loc}: expected a label without '.' or control characters (it becomes part of metric names; "
+                f"got {_short(err.get('input'))})")
     msg = err["msg"].removeprefix("Value error, ")
     inp = err.get("input")
-    shown = f" (got {inp!r})" if inp is not None and not isinstance(inp, (dict, list)) else ""
+    shown = f" (got {_short(inp)})" if inp is not None and not isinstance(inp, (dict, list)) else ""
+    if not loc:  # a check across fields (a model validator): the message names its fields
+        return msg if kind == "value_error" else f"(top level): {msg}{shown}"
     return f"{loc}: {msg}{shown}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value, cut short (a 50 MB description is not echoed back)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:

@@ -23,6 +23,9 @@ import hashlib
 import json
 import math
 import os
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -33,7 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from glw_sim.io import atomic_write_bytes, atomic_write_text
-from glw_sim.scenario import Scenario, ScenarioError, _format, _read_yaml
+from glw_sim.scenario import NAME_PATTERN, Scenario, ScenarioError, _format, _read_yaml, read_yaml
 
 
 class SweepError(ScenarioError):
@@ -41,20 +44,38 @@ class SweepError(ScenarioError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SweepInput(_Strict):
     path: str = Field(..., description="dotted path into the scenario, e.g. labour_demand.matching_elasticity")
-    bounds: tuple[float, float]
+    bounds: tuple[float, float] | tuple[float, float, float] = Field(
+        ..., description="unif: [low, high]; norm: [mean, standard deviation]; lognorm: [mean, standard deviation] "
+                         "of the log; triang: [low, high, peak as a share of the way from low to high]")
     dist: Literal["unif", "norm", "triang", "lognorm"] = "unif"
-    name: str | None = None
+    name: str | None = Field(None, max_length=100)
 
     @model_validator(mode="after")
     def _bounds(self):
-        lo, hi = self.bounds
-        if self.dist in ("unif", "triang") and not lo < hi:
-            raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
+        # SALib's own conditions (SALib.util), said in the sweep file's terms before SALib is called
+        b = list(self.bounds)
+        if self.dist == "triang":
+            if len(b) != 3:
+                raise ValueError(f"bounds: a triangular input needs [low, high, peak] (peak from 0 to below 1, "
+                                 f"the share of the way from low to high), got {b}")
+            lo, hi, peak = b
+            if not (lo < hi and 0 <= peak < 1):
+                raise ValueError(f"bounds: a triangular input needs [low, high, peak] with low < high and peak "
+                                 f"from 0 to below 1, got {b}")
+            return self
+        if len(b) != 2:
+            raise ValueError(f"bounds: a {self.dist} input needs two numbers, got {b}")
+        lo, hi = b
+        if self.dist == "unif" and not lo < hi:
+            raise ValueError(f"bounds must be [low, high] with low < high, got {b}")
+        if self.dist in ("norm", "lognorm") and not hi > 0:
+            raise ValueError(f"bounds: a {self.dist} input's bounds are [mean, standard deviation]; the standard "
+                             f"deviation must be above 0, got {hi:g}")
         return self
 
     @property
@@ -75,7 +96,7 @@ class SweepOutput(_Strict):
 
 
 class Sweep(_Strict):
-    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(..., pattern=NAME_PATTERN, description="names the sweep's output folder")
     scenario: str = Field(..., description="scenario YAML, relative to the sweep file")
     method: Literal["sobol", "morris", "fast", "rbd_fast"] = "sobol"
     samples: int = Field(64, ge=4, le=1_000_000, description="SALib N (trajectories for Morris)")
@@ -94,6 +115,13 @@ class Sweep(_Strict):
         if len(set(labels)) != len(labels):
             raise ValueError("inputs must have distinct paths (or names)")
         return v
+
+    @model_validator(mode="after")
+    def _salib(self):
+        # SALib's conditions on the sample size, in the sweep file's terms
+        if self.method == "fast" and self.samples <= 4 * 4 ** 2:
+            raise ValueError(f"samples: FAST (M=4) needs more than {4 * 4 ** 2} samples, got {self.samples}")
+        return self
 
     def needs_groups(self) -> bool:
         """Whether any output needs the counts by group (else the runs skip them: faster)."""
@@ -133,16 +161,19 @@ def set_path(data: dict, path: str, value: float) -> None:
 
 
 def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
-    """Read and validate a sweep file; returns it and the resolved scenario as a dict."""
+    """Read and validate a sweep file; returns it and the resolved scenario as a dict.
+
+    Everything that can be checked without running is checked here, each problem one line naming the file
+    and field (:class:`SweepError`): the sweep's fields, its scenario, every output (metric, area and group
+    exist for that scenario) and every input over the whole range the design gives it (both ends, and a
+    fractional value for a field that takes whole numbers) against the field's bounds and type."""
     path = Path(path)
-    if not path.exists():
-        raise SweepError(f"{path}: file not found; expected a sweep YAML file")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SweepError(f"{path}: YAML syntax error{where}: {getattr(exc, 'problem', None) or 'invalid YAML'}") from None
+        raw = read_yaml(path, "sweep")
+    except ScenarioError as exc:
+        raise SweepError(str(exc)) from None
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise SweepError(f"{path}: expected a mapping of keys (name:, scenario:, inputs:, ...) at the top level")
     try:
@@ -160,34 +191,145 @@ def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
         scen.setdefault("population", {})["scale"] = sweep.scale
     if sweep.months is not None:
         scen.setdefault("horizon", {})["months"] = sweep.months
-    for i, inp in enumerate(sweep.inputs):
-        trial = copy.deepcopy(scen)
-        try:
-            set_path(trial, inp.path, float(np.mean(inp.bounds)))
-            Scenario.model_validate(trial)
-        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
-            msg = _format(exc.errors()[0]) if isinstance(exc, ValidationError) else str(exc)
-            raise SweepError(f"{path}: inputs.{i}.path: {inp.path!r} is not a usable scenario field ({msg})") from None
     try:
-        Scenario.model_validate(scen)
+        base = Scenario.model_validate(scen)
     except ValidationError as exc:
-        raise SweepError(f"{scen_path}: {_format(exc.errors()[0])}") from None
+        raise SweepError(f"{path}: scenario: {scen_path}: {_format(exc.errors()[0])}") from None
+    check_outputs(sweep, base, path)
+    check_design(sweep, scen, sample(sweep, path), path)
     return sweep, scen
+
+
+def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[str, set[str]]:
+    """The metrics a run of ``scenario`` records (what :func:`glw_sim.runner.series` can give a sweep), by
+    kind of output: ``"london"`` (area London, group all), ``"group"`` (London, group ``name=level``) and
+    ``"borough"`` (an authority). Kept in step with the model by tests/test_failsafe.py."""
+    from glw_sim.metrics import BOROUGH_METRICS, GROUP_METRICS, REASON_NAMES
+
+    london = {"population", "employed", "unemployed", "inactive", "employment_rate", "unemployment_rate",
+              "inactivity_rate", "health_related_inactivity_rate", *GROUP_METRICS, "borough_employment_spread",
+              "borough_employment_sd", "gap_to_80", "vacancies", "seekers", "matches",
+              *(f"inactivity_rate_{r}" for r in REASON_NAMES)}
+    if collect_groups and scenario.horizon.months >= 3:
+        names = ("employed", "unemployed", "inactive")
+        london |= {f"quarterly_{a}_to_{b}" for a in names for b in names if a != b}
+    group = {"employment_rate", "unemployment_rate", "inactivity_rate"}
+    progs = scenario.interventions
+    for p in progs:
+        keys = ["referrals", "starts", "participants", "waiting", "spending", "capacity"]
+        keys += ["qualifications"] if p.skills is not None else []
+        london |= {f"programme.{p.label}.{k}" for k in keys}
+    if progs:
+        london |= {"spending_cumulative", "cost_per_net_extra_job"}
+    if scenario.employability or progs:
+        london |= {"net_extra_employed", "gross_extra_employed_helped", "displaced", "helped_residents"}
+        group |= {"net_extra_employed"}
+        if len(progs) == 1 or (len(progs) > 1 and scenario.outputs.attribution):
+            london |= {f"contribution.{p.label}" for p in progs}
+        if len(progs) > 1 and scenario.outputs.attribution:
+            london.add("contribution.interactions")
+    return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
+
+
+def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
+    """Every output names a metric, area and group a run of ``scenario`` records (:class:`SweepError`)."""
+    from glw_sim.geography import load_geography
+    from glw_sim.metrics import GROUPINGS
+
+    geo = load_geography()
+    metrics = available_metrics(scenario, sweep.needs_groups())
+    for j, out in enumerate(sweep.outputs):
+        where = f"{source}: outputs.{j}"
+        if out.area != "London":
+            try:
+                geo.index(out.area)
+            except KeyError:
+                raise SweepError(f"{where}.area: unknown area {out.area!r}; expected London or one of the 33 "
+                                 "London authorities (name or code, e.g. Newham or E09000025)") from None
+            if out.group != "all":
+                raise SweepError(f"{where}.group: a borough's metrics are for everyone; expected group: all")
+            kind = "borough"
+        elif out.group != "all":
+            g, _, lev = out.group.partition("=")
+            if g not in GROUPINGS or lev not in GROUPINGS[g]:
+                known = "; ".join(f"{k}={'|'.join(v)}" for k, v in GROUPINGS.items())
+                raise SweepError(f"{where}.group: unknown group {out.group!r}; expected all or one of {known}")
+            kind = "group"
+        else:
+            kind = "london"
+        if out.metric not in metrics[kind]:
+            scope = {"london": "London", "group": f"group {out.group}", "borough": f"area {out.area}"}[kind]
+            shown = ", ".join(sorted(m for m in metrics[kind] if not m.startswith(("programme.", "quarterly_"))))
+            raise SweepError(f"{where}.metric: no metric {out.metric!r} for {scope} in this scenario; expected "
+                             f"one of {shown} (or programme.<name>.starts etc.)")
+
+
+def _is_whole(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> None:
+    """Every input's column of the design, both ends and (for a field of whole numbers) a fractional value,
+    gives a valid scenario with the other inputs as the scenario has them (:class:`SweepError`)."""
+    for i, inp in enumerate(sweep.inputs):
+        col = X[:, i]
+        lo, hi = float(col.min()), float(col.max())
+        frac = next((float(v) for v in col if not _is_whole(v)), None)
+        trials = [lo, hi] + ([frac] if frac is not None else [])
+        for v in trials:
+            trial = copy.deepcopy(scenario)
+            try:
+                set_path(trial, inp.path, v)
+                Scenario.model_validate(trial)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                msg = _format(err)
+                if err["type"] == "int_from_float":
+                    raise SweepError(f"{source}: inputs.{i}.path: {inp.path} takes whole numbers, but the design "
+                                     f"gives it fractions such as {v:g}; expected a field of real numbers "
+                                     f"({msg})") from None
+                if not err["type"].startswith(("greater_than", "less_than", "finite", "value_error")):
+                    raise SweepError(f"{source}: inputs.{i}.path: {inp.path!r} is not a number the scenario can "
+                                     f"take ({msg})") from None
+                if v == lo == hi or len(trials) == 1:
+                    what = f"the value {v:g}"
+                else:
+                    what = f"values from {lo:g} to {hi:g}"
+                raise SweepError(f"{source}: inputs.{i}.bounds: the design gives {inp.path} {what}, which that "
+                                 f"field refuses at {v:g} ({msg})") from None
+            except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+                raise SweepError(f"{source}: inputs.{i}.path: {inp.path!r} is not a usable scenario field "
+                                 f"({exc})") from None
 
 
 # ----------------------------------------------------------------------------- sampling and analysis
 
-def sample(sweep: Sweep) -> np.ndarray:
+def sample(sweep: Sweep, source: str | Path = "sweep") -> np.ndarray:
+    """The design (runs x inputs), SALib's sampler seeded; SALib's refusals as one line (:class:`SweepError`)."""
+    import warnings
+
     from SALib.sample import fast_sampler, latin, morris, sobol
 
     problem = sweep.problem()
-    if sweep.method == "sobol":
-        return sobol.sample(problem, sweep.samples, calc_second_order=sweep.second_order, seed=sweep.seed)
-    if sweep.method == "morris":
-        return morris.sample(problem, sweep.samples, num_levels=4, seed=sweep.seed)
-    if sweep.method == "fast":
-        return fast_sampler.sample(problem, sweep.samples, M=4, seed=sweep.seed)
-    return latin.sample(problem, sweep.samples, seed=sweep.seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if sweep.method == "sobol":
+                X = sobol.sample(problem, sweep.samples, calc_second_order=sweep.second_order, seed=sweep.seed)
+            elif sweep.method == "morris":
+                X = morris.sample(problem, sweep.samples, num_levels=4, seed=sweep.seed)
+            elif sweep.method == "fast":
+                X = fast_sampler.sample(problem, sweep.samples, M=4, seed=sweep.seed)
+            else:
+                X = latin.sample(problem, sweep.samples, seed=sweep.seed)
+    except ValueError as exc:  # SALib's checks of the problem (bounds, distributions, sample size)
+        raise SweepError(f"{source}: method {sweep.method}, samples {sweep.samples}, inputs: SALib refused the "
+                         f"design: {' '.join(str(exc).split())}") from None
+    if not np.isfinite(X).all():
+        bad = int(np.argwhere(~np.isfinite(X))[0][1])
+        raise SweepError(f"{source}: inputs.{bad}.bounds: the {sweep.inputs[bad].dist} distribution gives values "
+                         "that are not finite; expected finite bounds")
+    return X
 
 
 def analyse(sweep: Sweep, X: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
@@ -239,7 +381,12 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
     data = copy.deepcopy(scenario)
     for inp, v in zip(sweep.inputs, values):
         set_path(data, inp.path, float(v))
-    scen = Scenario.model_validate(data)
+    try:
+        scen = Scenario.model_validate(data)
+    except ValidationError as exc:  # (each input's range is checked up front; this is a combination of them)
+        point = ", ".join(f"{inp.label}={v:g}" for inp, v in zip(sweep.inputs, values))
+        raise SweepError(f"inputs: the design point {point} gives an invalid scenario "
+                         f"({_format(exc.errors()[0])})") from None
     totals = np.zeros(len(sweep.outputs))
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
         model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
@@ -249,6 +396,30 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
                 raise SweepError(f"outputs.{j}: no metric {out.metric!r} for area {out.area!r}, group {out.group!r}")
             totals[j] += values[-1] - (values[0] if out.change else 0.0)
     return list(totals / sweep.replications)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def worker_init(parent: int) -> None:
+    """Pool workers die with the process that started them, even killed with SIGKILL: on Linux the kernel
+    sends them SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a watchdog thread exits once they are orphaned.
+    Otherwise an orphaned worker (and the resource tracker it keeps open) would wait forever on its pipe."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover (no prctl: the watchdog still works)
+            pass
+    if os.getppid() != parent:  # the parent died before we could ask
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="glw-sim-parent-watchdog").start()
 
 
 def evaluate_chunk(scenario: dict, sweep_json: str, indices: list[int], X: np.ndarray) -> pd.DataFrame:
@@ -296,7 +467,39 @@ class Store:
         files = sorted(self.parts.glob("part-*.parquet"))
         if not files:
             return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).drop_duplicates("run")
+        frames = []
+        for f in files:
+            try:
+                frames.append(pd.read_parquet(f))
+            except (OSError, ValueError) as exc:  # (pyarrow's errors are these) a part changed by hand
+                raise SweepError(f"{f}: unreadable part of the sweep ({' '.join(str(exc).split())[:200]}); delete "
+                                 "it and run the sweep again to recompute its runs") from None
+        return pd.concat(frames, ignore_index=True).drop_duplicates("run")
+
+    def lock(self, source: str) -> None:
+        """Hold an exclusive lock on the store while this process runs the sweep: a second ``glw-sim sweep``
+        of the same sweep into the same folder is refused instead of repeating its work. The kernel drops the
+        lock when the process ends, however it ends (no stale lock after kill -9)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover (Windows: no lock)
+            return
+        self._lock = open(self.folder / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise SweepError(f"{source}: the sweep is already running into {self.folder} (another glw-sim "
+                             "process holds it); wait for it to finish, or use another --out") from None
+        # holding the lock, any half-written part (a temporary file of atomic_write_bytes) is a dead process's
+        for tmp in self.parts.glob(".part-*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def unlock(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
+            self._lock = None
 
     def append(self, df: pd.DataFrame) -> None:
         import io
@@ -329,10 +532,27 @@ def run_sweep(
     LocalCluster, or ``"tcp://host:port"`` for a running Dask scheduler.
     ``max_chunks`` stops after that many chunks (used to test resuming).
     """
+    from glw_sim.runner import prepare_folder
+
     sweep, scenario = load_sweep(path)
-    X = sample(sweep)
-    folder = Path(out_dir) / sweep.name
-    store = Store(folder, sweep, scenario, str(path))
+    X = sample(sweep, path)
+    prepare_folder(Path(out_dir), "sweep output folder", "--out")
+    folder = prepare_folder(Path(out_dir) / sweep.name, "sweep output folder", "--out")
+    try:
+        store = Store(folder, sweep, scenario, str(path))
+    except json.JSONDecodeError:
+        raise SweepError(f"{folder / 'sweep.json'}: unreadable (not JSON); expected the record of the sweep "
+                         "begun there: delete that folder to start again") from None
+    store.lock(str(path))
+    try:
+        return _run(sweep, scenario, X, store, folder, scheduler=scheduler, workers=workers, chunk_size=chunk_size,
+                    progress=progress, max_chunks=max_chunks)
+    finally:
+        store.unlock()
+
+
+def _run(sweep: Sweep, scenario: dict, X: np.ndarray, store: Store, folder: Path, *, scheduler, workers, chunk_size,
+         progress, max_chunks) -> pd.DataFrame:
     done = store.done()
     finished = set(done["run"].tolist()) if len(done) else set()
     pending = [i for i in range(len(X)) if i not in finished]
@@ -359,8 +579,13 @@ def run_sweep(
         if scheduler is None:
             import multiprocessing as mp
 
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-                collect(as_completed([ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]))
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                     initializer=worker_init, initargs=(os.getpid(),)) as ex:
+                try:
+                    collect(as_completed([ex.submit(evaluate_chunk, scenario, sweep_json, c, X[c]) for c in chunks]))
+                except BaseException:  # (a full disk, Ctrl-C): stop now rather than run every chunk left
+                    ex.shutdown(wait=True, cancel_futures=True)
+                    raise
         else:
             from distributed import Client, LocalCluster
             from distributed import as_completed as dask_completed
@@ -368,7 +593,14 @@ def run_sweep(
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None) if scheduler == "local" else None
             try:
-                with Client(cluster if cluster is not None else scheduler) as client:
+                try:
+                    client = Client(cluster if cluster is not None else scheduler)
+                except (OSError, ValueError) as exc:  # (a scheduler address that is wrong or not answering)
+                    if cluster is not None:
+                        raise
+                    raise SweepError(f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())}); "
+                                     "expected 'local' or the tcp://HOST:PORT of a running Dask scheduler") from None
+                with client:
                     collect(dask_completed([client.submit(evaluate_chunk, scenario, sweep_json, c, X[c], pure=False)
                                             for c in chunks]))
             finally:

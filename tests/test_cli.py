@@ -109,3 +109,30 @@ def test_run_end_to_end_and_reproducible(tmp_path, capsys):
     other = pd.read_csv(next((tmp_path / "res3" / "tiny").iterdir()) / "summary.csv")
     o = other[(other.area == "London") & (other.metric == "employment_rate") & (other.group == "all")].iloc[0]
     assert o["mean"] != row["mean"] and abs(o["mean"] - row["mean"]) < 0.01
+
+
+def test_compare_out_that_is_a_file_is_one_line(runs, tmp_path, capsys):
+    package, base, _ = runs
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    code, _, err = run_cli(["compare", package.folder, base.folder, "--out", f], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(f) in err and "is a file" in err
+
+
+def test_report_rewrites_charts_atomically_and_clears_stale_temporaries(runs, capsys):
+    import subprocess
+    import sys
+
+    _, base, _ = runs
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    stale = base.folder / f".charts-{p.pid}-0-abc"  # left by a `glw-sim report` killed while drawing
+    (stale / "x").mkdir(parents=True)
+    before = {c.name: c.stat().st_ino for c in (base.folder / "charts").glob("*.png")}
+    code, out, err = run_cli(["report", base.folder], capsys)
+    assert code == 0, err
+    assert not stale.exists() and not list(base.folder.glob(".charts-*"))
+    after = {c.name: c.stat().st_ino for c in (base.folder / "charts").glob("*.png")}
+    assert set(after) == set(before)
+    assert all(after[n] != before[n] for n in after)  # each chart replaced by a new file (rename), not rewritten
+    assert not list(base.folder.rglob("*.tmp"))

@@ -137,12 +137,16 @@ PROGRAMME_PURPOSES = 1000
 class ProgrammeSpec(_Strict):
     type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
                   "generic"]
-    name: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\x00-\x1f]+$",
+                             description="label in results (metric programme.<name>.*): no '.', at most 100 "
+                                         "characters")
     areas: Areas = Areas(all=True)
     organised_by: Literal["borough", "srp", "icb", "london"] = "borough"
     start: str = "2025-06"
     end: str | None = None
-    places_per_year: float = Field(..., ge=0, description="starts a year across the programme's areas")
+    places_per_year: float = Field(..., ge=0, le=1_000_000, allow_inf_nan=False,
+                                   description="starts a year across the programme's areas (at most 1,000,000: "
+                                               "about a sixth of London's working-age residents)")
     support_months: int = Field(12, ge=1, le=36)
     pathways: dict[Literal["gp", "jobcentre", "council", "voluntary", "community"],
                    Annotated[float, Field(ge=0, le=1)]] = Field(
@@ -156,7 +160,8 @@ class ProgrammeSpec(_Strict):
     effect: Effect
     place: Place | None = Field(None, description="place-based delivery on targeted estates (JobsPlus)")
     skills: Skills | None = Field(None, description="a course raising the qualification held (adult skills)")
-    cost_per_start: float = Field(..., ge=0, description="GBP per start")
+    cost_per_start: float = Field(..., ge=0, le=1_000_000, allow_inf_nan=False,
+                                  description="GBP per start (at most 1,000,000)")
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -316,13 +321,14 @@ def with_defaults(spec: dict) -> dict:
 class Hub(_Strict):
     """Co-located / integrated services (No Wrong Door): more referrals and take-up where they run."""
 
-    name: str = "integration_hubs"
+    name: str = Field("integration_hubs", min_length=1, max_length=100)
     areas: Areas
     start: str = "2025-06"
     end: str | None = None
     referral_multiplier: float = Field(1.5, ge=1, le=5, description="ASSUMPTION, sweep 1.1-2.5")
     take_up_multiplier: float = Field(1.2, ge=1, le=3, description="ASSUMPTION, sweep 1.0-1.5")
-    cost_per_borough_year: float = Field(500_000, ge=0, description="GBP, ASSUMPTION (no published unit cost)")
+    cost_per_borough_year: float = Field(500_000, ge=0, le=1e9, allow_inf_nan=False,
+                                         description="GBP, ASSUMPTION (no published unit cost; at most 1bn)")
 
     @field_validator("start", "end", mode="before")
     @classmethod
