@@ -54,14 +54,13 @@ class Resident(mesa.Agent):
                 out[k] += t[k][x]
         return out
 
-    def _attrs(self, age_lead: int = 0) -> dict:
+    def _attrs(self) -> dict:
         return {c: int(getattr(self, c)) for c in ("borough", "sex", "health", "ethnicity", "qualification",
-                                                     "in_education", "young_children", "unpaid_carer")} | {
-            "age": min(int(self.age) + age_lead, 64)}
+                                                     "in_education", "young_children", "unpaid_carer", "age")}
 
     def refresh(self) -> None:
         m = self.model
-        pi = _softmax(self._logits(m.fitted.state_model, self._attrs(m.hazards.age_lead)))
+        pi = _softmax(self._logits(m.hazards.state_model, self._attrs()))
         self.pi_e, self.pi_u = pi[0], pi[1]
         if self.in_education:
             self.z = m.hazards.exit_mult_by_code[1]
@@ -164,7 +163,7 @@ class ReferenceModel(mesa.Model):
         super().__init__(seed=seed)
         self.fitted, self.hazards, self.start = source.fitted, source.hazards, source.start
         self.tables = {id(lm): {c: (lm.tables[c] + lm.priors[c]).tolist() for c in lm.columns}
-                       for lm in (self.fitted.state_model, self.fitted.reason_model)}
+                       for lm in (self.fitted.state_model, self.fitted.reason_model, self.hazards.state_model)}
         pop = source.population
         cols = {c: getattr(pop, c).tolist() for c in COLUMNS}
         for i in range(len(pop)):

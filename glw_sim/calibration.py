@@ -53,10 +53,13 @@ class FittedModel:
     wants_job_prob: np.ndarray  # [8] by reason code
     reason_codes: list[int] = field(default_factory=lambda: list(REASON_CODES))
     report: dict = field(default_factory=dict)
+    #: years ahead the hazards read the age effect, by age band (:func:`glw_sim.hazards.led_state_model`)
+    hazard_leads: np.ndarray = field(default_factory=lambda: np.ones(4))
 
     def copy(self) -> FittedModel:
         return FittedModel(self.state_model.copy(), self.reason_model.copy(), self.flow,
-                           self.wants_job_prob.copy(), list(self.reason_codes), dict(self.report))
+                           self.wants_job_prob.copy(), list(self.reason_codes), dict(self.report),
+                           np.array(self.hazard_leads, dtype=float))
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +70,7 @@ class FittedModel:
             "wants_job_prob": self.wants_job_prob.tolist(),
             "reason_codes": self.reason_codes,
             "report": self.report,
+            "hazard_leads": np.asarray(self.hazard_leads, dtype=float).tolist(),
         }
 
     @classmethod
@@ -78,6 +82,7 @@ class FittedModel:
             np.array(d["wants_job_prob"]),
             list(d["reason_codes"]),
             d.get("report", {}),
+            np.array(d.get("hazard_leads", [1.0, 1.0, 1.0, 1.0]), dtype=float),
         )
 
     def save(self, path: Path) -> None:
@@ -122,7 +127,9 @@ def borough_margin(targets: Targets) -> Margin:
     return Margin("borough E/U/I", "borough", np.arange(33), [[0], [1], [2]], counts)
 
 
-def state_margins(targets: Targets) -> list[Margin]:
+def state_margins(targets: Targets, students: float | None = None) -> list[Margin]:
+    """The published margins of the state model; ``students``: inactive residents in education (default: the
+    published student share of the inactive; :func:`fit_students` calibrates it to the NEET band)."""
     pop = targets.london_population
     margins = [borough_margin(targets)]
     for dim in ("sex", "health", "ethnicity", "qualification"):
@@ -134,31 +141,69 @@ def state_margins(targets: Targets) -> list[Margin]:
     for b, (lo, hi) in enumerate(AGE_BANDS):
         groups[lo:hi + 1] = b
     tgt = np.column_stack([g.population_share * g.employment_rate, g.population_share * (1 - g.employment_rate)]) * pop
-    margins.append(Margin("age band employment", "age", groups, [[0], [1, 2]], tgt))
-    # Inactive students = the student share of London's inactive (APS reasons).
+    margins.append(Margin("age band employment", "age", groups, [[0], [1, 2]], tgt, basis=age_basis()))
+    # 16-24: unemployed as published (APS), the rest of the band's non-employed inactive.
+    young = np.where(groups == 0, 0, -1)
+    u_young = targets.young_unemployed_share * g.population_share[0] * pop
+    margins.append(Margin("16-24 unemployment", "age", young, [[1], [0, 2]],
+                          np.array([[u_young, g.population_share[0] * pop - u_young]]),
+                          basis=age_basis()[:, :2] @ np.array([[1.0], [0.0]])))  # fading to 0 by 29.5
+    # In education or training: inactive = the student share of London's inactive (APS reasons); unemployed =
+    # the published share of unemployed 16-24s who are students; the rest in work (filled at fit time).
     inactive = targets.inactivity_rate * pop
-    students = targets.reason_share[0] * inactive
-    margins.append(Margin("students inactive", "in_education", np.array([0, 1]), [[2], [0, 1]], None))  # filled at fit time
-    margins[-1].target = np.array([[inactive - students, np.nan], [students, np.nan]])
+    students = targets.reason_share[0] * inactive if students is None else students
+    u_students = targets.unemployed_student_share * u_young
+    m = Margin("education by state", "in_education", np.array([0, 1]), [[0], [1], [2]], None)
+    m.target = np.array([[np.nan, targets.unemployed_share * pop - u_students, inactive - students],
+                         [np.nan, u_students, students]])
+    margins.append(m)
     return margins
 
 
 def _fill_education_margin(m: Margin, pop: Population) -> None:
-    """The non-inactive side of the education margin is the group's size minus its inactive target."""
+    """The in-work cell of the education margin is each group's size less its unemployed and inactive targets."""
     w = pop.weight.astype(np.float64)
     size = np.bincount(pop.in_education.astype(np.intp), weights=w, minlength=2)
-    m.target[:, 1] = size - m.target[:, 0]
+    m.target[:, 0] = size - m.target[:, 1] - m.target[:, 2]
 
 
 def reason_margins(targets: Targets, total_nonstudent: float) -> list[Margin]:
+    """Reasons of the inactive not in education: the long-term sick at their published count (the plan's
+    280,000), the other reasons sharing the rest in proportion to their published shares."""
     non_student = targets.reason_share[1:]
-    counts = non_student / non_student.sum() * total_nonstudent
+    lts = int(InactivityReason.LONG_TERM_SICK) - 2  # index among the non-student reasons
+    lts_count = min(targets.reason_share[1 + lts] * targets.inactivity_rate * targets.london_population,
+                    0.9 * total_nonstudent)
+    others = np.delete(non_student, lts)
+    counts = np.insert(others / others.sum() * (total_nonstudent - lts_count), lts, lts_count)
     margins = [Margin("reason shares", "in_education", np.array([0, -1]), [[i] for i in range(len(counts))], counts[None, :])]
     fem = targets.reason_female_share[1:]
     known = [i for i, f in enumerate(fem) if np.isfinite(f)]
     tgt = np.array([[counts[i] * (1 - fem[i]) for i in known], [counts[i] * fem[i] for i in known]])
     margins.append(Margin("reason by sex", "sex", np.array([0, 1]), [[i] for i in known], tgt))
     return margins
+
+
+# --------------------------------------------------------------------------- smooth age profile
+
+#: Knots of the age profiles the age-band margins rake: the centres of the age bands (flat outside them).
+AGE_KNOTS = np.array([(lo + hi) / 2.0 for lo, hi in AGE_BANDS])
+
+
+def age_basis(knots: np.ndarray = AGE_KNOTS) -> np.ndarray:
+    """(65 ages, knots) piecewise-linear hat functions at ``knots``, flat beyond the outer ones. Raking on
+    age-band margins through this basis (:attr:`glw_sim.loglinear.Margin.basis`) gives an age effect that is
+    continuous in age: constants per band would jump at the band edges (1.7 log-odds from 24 to 25 in the fit
+    of 2026-11), and a cohort crossing an edge would then lag far behind its new shares."""
+    ages = np.arange(65, dtype=float)
+    eye = np.eye(len(knots))
+    return np.column_stack([np.interp(ages, knots, eye[j]) for j in range(len(knots))])
+
+
+def age_profile_max_step(model: LogLinearModel) -> float:
+    """The largest change of any outcome's age log-odds (against inactivity) from one year of age to the next."""
+    t = model.tables["age"] + model.priors["age"]
+    return float(np.max(np.abs(np.diff(t[:, 16:65] - t[-1, 16:65], axis=1))))
 
 
 # --------------------------------------------------------------------------- run-time re-centring
@@ -219,6 +264,42 @@ def fit_flows(pi: np.ndarray, w: np.ndarray, target_q: np.ndarray, sample: int =
 
 # --------------------------------------------------------------------------- the fit
 
+def expected_neet(model: LogLinearModel, pop: Population) -> float:
+    """Month-0 NEET rate of 16-24s implied by the state model: not in work and not in education or training."""
+    pi = model.probabilities(pop)
+    w = pop.weight.astype(np.float64)
+    young = pop.age <= 24
+    neet = w * young * (1.0 - pi[int(LabourState.EMPLOYED)]) * ~pop.in_education
+    return float(neet.sum() / w[young].sum())
+
+
+def fit_students(model: LogLinearModel, pop: Population, targets: Targets, *, iterations: int = 4) -> tuple[float, float]:
+    """Calibrate the number of inactive residents in education so that month-0 NEET is the centre of its
+    published band (targets.neet_target), by secant steps on the raked state model (warm-started). The published
+    student count (Trust for London, APS 2018/19) is the first guess and is compared in the validation report.
+    Returns (students, NEET)."""
+    inactive = targets.inactivity_rate * targets.london_population
+    goal = targets.neet_target[0]
+
+    def neet_at(students: float) -> float:
+        margins = state_margins(targets, students)
+        _fill_education_margin(margins[-1], pop)
+        model.rake(pop, margins, tol=1e-5, max_sweeps=100)
+        return expected_neet(model, pop)
+
+    s0 = targets.reason_share[0] * inactive
+    n0 = neet_at(s0)
+    s1 = s0 * 1.05
+    n1 = neet_at(s1)
+    for _ in range(iterations):
+        if abs(n1 - goal) < 1e-4 or n1 == n0:
+            break
+        s2 = float(np.clip(s1 + (goal - n1) * (s1 - s0) / (n1 - n0), 0.5 * s0, min(2.0 * s0, 0.9 * inactive)))
+        s0, n0 = s1, n1
+        s1, n1 = s2, neet_at(s2)
+    return s1, n1
+
+
 def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> FittedModel:
     """Fit all three parts on a calibration population (deterministic for a seed)."""
     from glw_sim.synthesis import build_demography, draw_attributes
@@ -232,7 +313,13 @@ def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> Fitte
     state_priors(sm)
     margins = state_margins(targets)
     _fill_education_margin(margins[-1], pop)
+    sm.rake(pop, margins, tol=1e-5, max_sweeps=100)
+    students, neet0 = fit_students(sm, pop, targets)
+    margins = state_margins(targets, students)
+    _fill_education_margin(margins[-1], pop)
     state_err = sm.rake(pop, margins, tol=1e-6, max_sweeps=300)
+    age_step = age_profile_max_step(sm)
+    neet0 = expected_neet(sm, pop)
 
     pi = sm.probabilities(pop)
     pop.state[:] = systematic_categorical(pi, pop.borough, rng)
@@ -262,12 +349,22 @@ def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> Fitte
     fitted = FittedModel(sm, rm, flow, wants, list(REASON_CODES), {})
     flow, q_sim = refine_flows_by_simulation(fitted, targets, pi, pop.weight.astype(np.float64), q_model, rng)
     fitted.flow = flow
-    q_model = q_sim
+    leads, drift, band_drift = fit_hazard_leads(fitted, targets)
+    q_model = simulated_quarterly_flows(fitted, targets)
 
     report = {
         "state_margin_max_rel_error": state_err,
         "reason_margin_max_rel_error": reason_err,
+        "age_profile_max_step_logodds": age_step,
+        "students_inactive": students,
+        "students_inactive_published": float(targets.reason_share[0] * targets.inactivity_rate
+                                             * targets.london_population),
+        "neet_month0_expected": neet0,
+        "hazard_leads": [float(x) for x in leads],
+        "london_drift_pp_after_lead_fit": drift,
+        "band_drift_pp_after_lead_fit": [float(x) for x in band_drift],
         "flows_target_quarterly": targets.quarterly_flows.tolist(),
+        "flows_uk_quarterly": targets.quarterly_flows_uk.tolist(),
         "flows_model_quarterly": q_model.tolist(),
         "flows_period": targets.flows_period,
         "calibration_scale": scale,
@@ -307,15 +404,69 @@ def refine_flows_by_simulation(fitted: FittedModel, targets: Targets, pi: np.nda
     return fitted.flow, q_sim
 
 
+def baseline_drift(fitted: FittedModel, targets: Targets, *, scale: float, months: int,
+                   seeds: tuple[int, ...]) -> tuple[float, np.ndarray]:
+    """Mean change in London's employment rate, and in each age band's, from month 0 to the second half of a
+    no-change baseline of ``months`` months (percentage points; mean over ``seeds``)."""
+    from glw_sim.model import GLWModel
+    from glw_sim.states import AGE_BAND_LABELS
+
+    london, bands = 0.0, np.zeros(len(AGE_BAND_LABELS))
+    for seed in seeds:
+        m = GLWModel(scale=scale, seed=seed, fitted=fitted, targets=targets, collect_boroughs=False)
+        m.run(months)
+        e = np.array([r["employment_rate"] for r in m.records])
+        rates = np.array([[g[("age_band", b, "employment_rate")] for b in AGE_BAND_LABELS] for _, g in m.group_records])
+        london += 100.0 * (e[months // 2:].mean() - e[0])
+        bands += 100.0 * (rates[-(len(rates) // 2):].mean(axis=0) - rates[0])
+    return london / len(seeds), bands / len(seeds)
+
+
+def fit_hazard_leads(fitted: FittedModel, targets: Targets, *, scale: float = 0.05, months: int = 120,
+                     seeds: tuple[int, ...] = (11, 12), iterations: int = 3) -> tuple[np.ndarray, float, np.ndarray]:
+    """Fit the hazards' age lead of each age band (:func:`glw_sim.hazards.led_state_model`) so that every band's
+    employment rate, and so London's, holds still in the no-change baseline: damped secant steps on each band's
+    drift, under common seeds so the runs differ only by the leads. The best of the leads tried (least squared
+    drift of the bands, weighted by their populations) is kept. Returns the leads, London's drift left and each
+    band's (percentage points)."""
+    share = np.array([targets.age_sex_share[lo - 16:hi - 15].sum() for lo, hi in AGE_BANDS])
+
+    def drift(leads: np.ndarray) -> tuple[float, np.ndarray]:
+        fitted.hazard_leads = np.asarray(leads, dtype=float).copy()
+        return baseline_drift(fitted, targets, scale=scale, months=months, seeds=seeds)
+
+    tried = []
+    l0 = np.full(4, 1.0)
+    d0, b0 = drift(l0)
+    tried.append((l0, d0, b0))
+    l1 = np.full(4, 2.0)
+    d1, b1 = drift(l1)
+    tried.append((l1, d1, b1))
+    for _ in range(iterations):
+        diff = b1 - b0
+        slope = np.where(np.abs(diff) > 0.02, diff / np.where(l1 != l0, l1 - l0, 1.0), np.nan)
+        step = np.where(np.isfinite(slope), -0.7 * b1 / slope, 0.0)
+        l2 = np.clip(l1 + np.clip(step, -1.5, 1.5), 0.0, 4.0)
+        l0, b0 = l1, b1
+        l1 = l2
+        d1, b1 = drift(l1)
+        tried.append((l1, d1, b1))
+    best = min(tried, key=lambda t: float(np.dot(share, t[2] ** 2)))
+    fitted.hazard_leads = np.asarray(best[0], dtype=float)
+    return fitted.hazard_leads, float(best[1]), best[2]
+
+
 def fit_report_frame(fitted: FittedModel):
-    """One row per flow target: published, fitted, relative error."""
+    """One row per flow: the UK's published rate (LFS X02), London's target under the flow rule
+    (:func:`glw_sim.targets.london_flow_rule`), the model's, and the model's relative error against the target."""
     import pandas as pd
 
     names = ["employed", "unemployed", "inactive"]
     t = np.array(fitted.report["flows_target_quarterly"])
     m = np.array(fitted.report["flows_model_quarterly"])
-    rows = [{"target": f"quarterly {names[i]}->{names[j]}", "published": t[i, j], "model": m[i, j],
-             "relative_error": m[i, j] / t[i, j] - 1} for i, j in OFF_DIAGONAL]
+    uk = np.array(fitted.report.get("flows_uk_quarterly", t))
+    rows = [{"target": f"quarterly {names[i]}->{names[j]}", "uk_published": uk[i, j], "london_rule": t[i, j],
+             "model": m[i, j], "relative_error": m[i, j] / t[i, j] - 1} for i, j in OFF_DIAGONAL]
     return pd.DataFrame(rows)
 
 

@@ -103,6 +103,32 @@ class DurationTable:
         return np.minimum(out, MAX_DURATION - 1)
 
 
+#: Ages at which the hazards' age leads are given (the centres of the age bands); linear in between.
+LEAD_KNOTS = np.array([20.0, 29.5, 42.0, 57.0])
+
+
+def led_state_model(state_model, leads) -> "LogLinearModel":
+    """The state model the hazards pull residents towards: its age effect read ``lead(age)`` years ahead.
+
+    An ageing cohort lags behind its age profile (its members entered their state when younger), so hazards that
+    aimed at the shares of residents of the same age would leave every cohort short of its profile and the
+    cross-section would drift. Aiming at the shares of residents ``lead`` years older offsets the lag. ``leads``
+    is one lead per age band, at the band centres :data:`LEAD_KNOTS` and linear in between (fractions of a year
+    read the age table by linear interpolation); fitted so that the no-change baseline holds still
+    (:func:`glw_sim.calibration.fit_hazard_leads`)."""
+    model = state_model.copy()
+    leads = np.broadcast_to(np.asarray(leads, dtype=float), LEAD_KNOTS.shape)
+    ages = np.arange(16, 65, dtype=float)
+    read = np.clip(ages + np.interp(ages, LEAD_KNOTS, leads), 16.0, 64.0)
+    for tab in (model.tables, model.priors):
+        row = tab["age"]
+        out = row.copy()
+        for k in range(row.shape[0]):
+            out[k, 16:65] = np.interp(read, ages, row[k, 16:65])
+        tab["age"] = out
+    return model
+
+
 @lru_cache(maxsize=64)
 def duration_table(ratio_24m: float) -> DurationTable:
     """Cached :class:`DurationTable` (read-only; building one solves 400 root-finding problems)."""
@@ -125,7 +151,11 @@ class Hazards:
         self.exit_mult_by_code[1] = P.value("exit_mult_student", overrides)
         self.exit_mult_by_code[self.reason_codes] = self.reason_exit_mult
         self.switch_rate = P.value("reason_switch_rate", overrides)
-        self.age_lead = int(P.value("hazard_age_lead", overrides))
+        lead = P.value("hazard_age_lead", overrides)
+        #: years ahead the hazards read each age band's age effect (fitted, or one value for all set by the user)
+        self.age_leads = np.full(len(LEAD_KNOTS), lead) if np.isfinite(lead) else np.asarray(fitted.hazard_leads)
+        #: the state model with the age effect read ahead: the stationary shares the hazards aim at
+        self.state_model = led_state_model(fitted.state_model, self.age_leads)
 
     def reason_normaliser(self, pop, idx: np.ndarray) -> np.ndarray:
         """Z = sum_r tau_r m_r for residents ``idx``, so that m_r / Z averages to 1 over the stock."""

@@ -245,19 +245,15 @@ def _age_band(a):
     return _BAND_OF_AGE[a]
 
 
-N_CELLS = 33 * 2 * 4  # borough x sex x age band
+N_AGES = 49  # single years of age 16..64
+N_CELLS = 33 * 2 * N_AGES  # borough x sex x single year of age
 
 
 @nb.njit(cache=True, inline="always")
 def _cell(borough, sex, age):
-    """A resident's borough x sex x age-band cell (net migration keeps each cell's total)."""
-    return (np.int64(borough) * 2 + np.int64(sex)) * 4 + _age_band(age)
-
-
-@nb.njit(cache=True, inline="always")
-def _group_cell(borough, group):
-    """:func:`_cell` from the cached tally group (:func:`group_of`), whose leading digits are sex x age band."""
-    return np.int64(borough) * 8 + np.int64(group) // GROUP_CELL
+    """A resident's borough x sex x single-year-of-age cell (net migration keeps each cell's total, so the age
+    structure within the bands holds too)."""
+    return (np.int64(borough) * 2 + np.int64(sex)) * N_AGES + min(max(np.int64(age) - 16, 0), N_AGES - 1)
 
 
 @nb.njit(cache=True)
@@ -462,13 +458,12 @@ def state_share_table(s_tables, s_intercept, levels):
 
 @nb.njit(cache=True, inline="always")
 def group_of(sex, age, health, ethnicity, qualification, in_education):
-    """A resident's tally group: (sex, age band, health, ethnic group, qualification, in full-time education) in
-    mixed radix (N_GROUPS of them; sex x age band is ``group // GROUP_CELL``)."""
+    """A resident's tally group: (sex, age band, health, ethnic group, qualification, in education or training) in
+    mixed radix (N_GROUPS of them)."""
     return ((((np.int64(sex) * 4 + _age_band(age)) * 3 + health) * 6 + ethnicity) * 6 + qualification) * 2 \
         + np.int64(in_education)
 
 
-GROUP_CELL = 3 * 6 * 6 * 2  # groups per sex x age band
 
 
 @nb.njit(cache=True, inline="always")
@@ -648,19 +643,17 @@ def no_programmes(n: int) -> tuple:
 
 
 @nb.njit(cache=True, parallel=True)
-def desired_from_list(n, not_employed, not_employed_count, birth_month, this_birth_month, birthday, factor, weight,
-                      borough, group, desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
+def desired_from_list(n, not_employed, not_employed_count, birth_month, this_birth_month, birthday, weight,
+                      borough, desired_out, state, reason, months, pi_e, pi_u, z, k_eu, k_ei, k_ui, cycle,
                       hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, month, prog, use_prog):
     """Expected moves into work this month by home borough (the matching input): each resident's weighted chance
     into work (times programme effects, :func:`resident_multipliers` of ``prog``, if ``use_prog``, and
-    ``work_mult`` if ``use_work_mult``; weights taken as scaled by their cell's ``factor`` if it is not empty)
-    summed into ``desired_out`` (as ``np.bincount``) over the residents not in work: those :func:`month_transitions`
+    ``work_mult`` if ``use_work_mult``) summed into ``desired_out`` (as ``np.bincount``) over the residents not in work: those :func:`month_transitions`
     listed last month (chunk ``c``'s ``not_employed_count[c]`` from ``not_employed[_chunk(n, c)[0]]`` on), except
     this month's birthday residents (``birth_month == this_birth_month``), whose state may have changed since, and
     the ``birthday`` residents not in work."""
     (p_active, p_status, p_words, p_since, p_place, p_place_words, p_into_work, p_into_search, p_leave_work,
      p_after, p_exponential, p_half_life, p_spillover) = prog
-    defer = len(factor) > 0
     acc = np.zeros((2 * CHUNKS, 33))
     for task in nb.prange(2 * CHUNKS):  # listed and birthday residents alternate, so threads share the work evenly
         listed = task % 2 == 0
@@ -680,11 +673,7 @@ def desired_from_list(n, not_employed, not_employed_count, birth_month, this_bir
                 continue
             pe, _, _ = _move_p(state[i], reason[i], months[i], pi_e[i], pi_u[i], z[i], k_eu, k_ei, k_ui, cycle,
                                hbar_grid, h0_grid, profile, edges, exit_mult)
-            if defer:
-                w = np.float64(np.float32(weight[i] * factor[_group_cell(borough[i], group[i])]))
-            else:
-                w = np.float64(weight[i])
-            w = w * pe
+            w = np.float64(weight[i]) * pe
             if use_prog or use_work_mult:
                 mult = 1.0
                 if use_prog:
@@ -701,12 +690,17 @@ def desired_from_list(n, not_employed, not_employed_count, birth_month, this_bir
 
 
 @nb.njit(cache=True, parallel=True)
-def scale_weights(weight, borough, group, factor):
-    """Weights times their borough x sex x age-band cell's ``factor`` (net migration)."""
+def scale_weights(weight, borough, sex, age, factor, cells):
+    """Weights times their borough x sex x single-year cell's ``factor`` (net migration); each chunk ``c`` writes
+    the weight in each cell after scaling to ``cells[c]``."""
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(len(weight), ch)
+        acc = cells[ch]
+        acc[:] = 0.0
         for i in range(lo, hi):
-            weight[i] = weight[i] * factor[_group_cell(borough[i], group[i])]
+            c = _cell(borough[i], sex[i], age[i])
+            weight[i] = weight[i] * factor[c]
+            acc[c] += np.float64(weight[i])
 
 
 @nb.njit(cache=True, inline="always")
@@ -743,7 +737,7 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                       cycle, hbar_grid, h0_grid, profile, edges, exit_mult, work_mult, use_work_mult, prog, use_prog,
                       job_factor,
                       r_tables, r_intercept, r_feats, reason_codes, reason_exit_mult, wants_job_prob, switch_rate,
-                      ring, factor, not_employed, not_employed_count, cells, by_group, sum_cells):
+                      ring, not_employed, not_employed_count, by_group):
     """One month's E/U/I moves for everyone and the tally of the month's metrics, in one pass.
 
     With ``do_moves``: each resident draws a keyed uniform (``purposes``: move, reason, want, switch,
@@ -753,12 +747,10 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     ``use_work_mult``: employability levers) and the home borough's ``job_factor`` (matching); new inactivity
     spells draw a reason in proportion to share x exit multiplier and wants-a-job; inactive residents not in
     education who stayed inactive switch reason with ``switch_rate``. ``ring[month % 3]`` holds each resident's
-    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state. If ``factor``
-    is not empty, each weight is first scaled by its borough x sex x age-band cell's factor (net migration).
-    For next month's expected moves (:func:`desired_from_list`), each chunk ``c`` writes the residents not in work
+    state three months ago (255: not known, e.g. an entrant) and is overwritten with the new state (net migration
+    scales the weights before, :func:`scale_weights`). For next month's expected moves (:func:`desired_from_list`), each chunk ``c`` writes the residents not in work
     after the month, in index order, from ``not_employed[_chunk(n, c)[0]]`` on and their number to
-    ``not_employed_count[c]``, and (if ``sum_cells``: net migration needs them) the weight in each cell to
-    ``cells[c]``. Returns the counts of :func:`tally`; without ``by_group``, only those by borough, state and
+    ``not_employed_count[c]``. Returns the counts of :func:`tally`; without ``by_group``, only those by borough, state and
     reason (the group, wanting-a-job, long-term unemployed and flow counts are left at 0 and ``ring`` as it was)."""
     n = len(state)
     slot = month % 3
@@ -769,7 +761,6 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
     b_sw_reason = _key_base(key_seed, month, purposes[4])
     b_sw_want = _key_base(key_seed, month, purposes[5])
     k = r_tables.shape[1]
-    rescale = len(factor) > 0
     (p_active, p_status, p_words, p_since, p_place, p_place_words, p_into_work, p_into_search, p_leave_work,
      p_after, p_exponential, p_half_life, p_spillover) = prog
     groups = np.zeros((CHUNKS, N_GROUPS * 3))
@@ -782,8 +773,6 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
         g_acc = groups[ch]
         b_acc = boroughs[ch]
         x_acc = extra[ch]
-        c_acc = cells[ch]
-        c_acc[:] = 0.0
         listed = 0
         scratch = np.empty(k)
         for i in range(lo, hi):
@@ -832,15 +821,10 @@ def month_transitions(do_moves, key_seed, month, purposes, state, reason, months
                                                               r_intercept, r_feats, reason_exit_mult)]
                         wants_job[i] = _keyed(b_sw_want, i) < wants_job_prob[reason[i]]
             g = np.int64(group[i])
-            cell = _group_cell(borough[i], g)
-            if rescale:
-                weight[i] = weight[i] * factor[cell]
             s = state[i]
             # weighted counts by borough x state x reason and by (sex, age band, health, ethnicity, qualification,
             # in education) x state; the metrics' margins are summed from these (tally_from_groups)
             w = np.float64(weight[i])
-            if sum_cells:
-                c_acc[cell] += w
             if s != E:
                 not_employed[lo + listed] = i
                 listed += 1
@@ -959,13 +943,15 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
               cell_change, refresh):
     """Residents ``idx`` have their birthday (GLWModel._demography): age a year; those reaching 65 leave and their
     slot becomes a 16-year-old entrant (``leaver[j] = True``) with keyed draws of sex, ethnic group,
-    qualification, health, young children, caring and full-time education at the shares of new 16-year-olds,
+    qualification, health, young children, caring and education or training at the shares of new 16-year-olds,
     and a labour state drawn afresh; those entering a new age band get life events (health onset, young
-    children, caring at the new band's prevalence); some leave full-time education, and their labour state is
+    children, caring at the new band's prevalence); some leave education or training, and their labour state is
     drawn afresh. The weight moving between borough x sex x age-band cells goes to ``cell_change`` (per chunk).
     Every birthday resident's cached hazard inputs are then refreshed (:func:`refresh_hazard_inputs`; ``refresh``
-    holds its arguments after the state model's and the reason model's)."""
-    (age_feature, age_lead, s_levels, s_table, r_levels, z_table, z_student, pi_e, pi_u, z, group) = refresh
+    holds its arguments after the state model's and the reason model's, starting with the hazard tables: the state
+    model's, with the age effect read ahead, :attr:`glw_sim.hazards.Hazards.state_model`)."""
+    (h_tables, h_intercept, age_feature, age_lead, s_levels, s_table, r_levels, z_table, z_student, pi_e, pi_u, z,
+     group) = refresh
     b_edu = _key_base(key_seed, month, purposes[0])
     b_state = _key_base(key_seed, month, purposes[1])
     b_reason = _key_base(key_seed, month, purposes[2])
@@ -1037,7 +1023,7 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
             if now != was:
                 moved[was] -= np.float64(weight[i])
                 moved[now] += np.float64(weight[i])
-            _refresh_one(i, lg_s, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+            _refresh_one(i, lg_s, h_tables, h_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
                          qualification, group)
 

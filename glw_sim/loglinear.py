@@ -35,6 +35,11 @@ class Margin:
     groups: np.ndarray
     partition: list[list[int]]
     target: np.ndarray  # (n_groups, n_cells) weighted counts
+    #: (levels, functions) smooth functions of the level that carry the margin's adjustments (``None``: one
+    #: constant per group). With a basis, each raking step adds to every level the combination of the
+    #: functions whose weighted mean over each group is that group's step, so an age profile raked to age-band
+    #: margins stays continuous instead of jumping at the band edges.
+    basis: np.ndarray | None = None
 
 
 @dataclass
@@ -125,6 +130,16 @@ class LogLinearModel:
         codes = {m.column: getattr(pop, m.column) if index is None else getattr(pop, m.column)[index]
                  for m in margins}
         errors: dict[str, float] = {}
+        spread = {}  # margin -> (levels, groups) matrix turning group steps into level steps
+        for m in margins:
+            if m.basis is not None:
+                lw = np.bincount(codes[m.column].astype(np.intp), weights=w, minlength=len(m.groups))
+                ng = m.target.shape[0]
+                avg = np.zeros((ng, m.basis.shape[1]))
+                for gi in range(ng):
+                    sel = m.groups == gi
+                    avg[gi] = lw[sel] @ m.basis[sel] / lw[sel].sum()
+                spread[m.name] = m.basis @ np.linalg.pinv(avg)
         for _ in range(max_sweeps):
             worst = 0.0
             for m in margins:
@@ -143,6 +158,12 @@ class LogLinearModel:
                 worst = max(worst, errors[m.name])
                 delta = np.log(np.clip(ratio, 1e-12, 1e12))
                 table = self.tables[m.column]
+                if m.name in spread:
+                    level_delta = spread[m.name] @ delta  # (levels, cells)
+                    for c, cell in enumerate(m.partition):
+                        for kk in cell:
+                            table[kk] += level_delta[:, c]
+                    continue
                 levels = np.nonzero(m.groups >= 0)[0]
                 for c, cell in enumerate(m.partition):
                     for kk in cell:

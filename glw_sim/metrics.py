@@ -9,8 +9,8 @@ Definitions (ONS / GLW plan):
 - inactivity rate: inactive / residents; by reason: inactive for that reason / residents;
 - health-related inactivity rate: inactive because long-term sick / residents (Box E);
 - disability employment gap: employment rate of non-disabled minus disabled (Equality Act core);
-- NEET rate 16-24: not employed and not in full-time education / residents 16-24
-  (the APS-style proxy: LFS NEET also counts those in part-time training as not NEET);
+- NEET rate 16-24: not employed and not in education or training (full- or part-time: the official
+  definition; ``in_education``) / residents 16-24;
 - ethnicity employment gap: White minus all ethnic minority groups combined;
 - borough spread: highest minus lowest borough employment rate (and standard deviation);
 - gap to 80%: 80% of residents minus residents in work (the plan's 327,000).

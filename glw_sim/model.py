@@ -11,7 +11,7 @@ One month, in order:
 
 1. **Demography**: residents whose birthday month it is age a year; those
    reaching 65 leave and their slot is taken by a 16-year-old entering the
-   same borough; some leave full-time education. With ``migration="balance"``
+   same borough; some leave education or training. With ``migration="balance"``
    (the baseline) weights are then rescaled so each borough x sex x age-band
    cell keeps its 2025 size: net migration is assumed to carry residents like
    the cell's own (labelled assumption). Without programmes this rescaling is
@@ -35,7 +35,7 @@ from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
-from glw_sim.states import LabourState, age_band_of
+from glw_sim.states import AGE_BANDS, LabourState, age_band_of
 from glw_sim.synthesis import synthesise
 from glw_sim.targets import Targets, load_targets
 
@@ -44,6 +44,12 @@ E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourStat
 #: (scale, seed) -> synthesised population, re-centred model, RNG state after synthesis, fitted model used.
 #: Sweeps run many short simulations of the same population; synthesis is the costly part.
 _SYNTH_CACHE: dict = {}
+
+
+#: each net-migration cell's borough x sex x age-band (the band totals hold even when a single year empties)
+_CELL_BAND = ((np.arange(K.N_CELLS) // K.N_AGES) * len(AGE_BANDS)
+              + np.searchsorted([hi for _, hi in AGE_BANDS], np.arange(K.N_CELLS) % K.N_AGES + 16))
+_N_BANDS = K.N_CELLS // K.N_AGES * len(AGE_BANDS)
 
 
 class GLWModel(mesa.Model):
@@ -109,7 +115,8 @@ class GLWModel(mesa.Model):
         self.start = parse_month(start)
         self.targets = targets or load_targets()
         base = fitted or load_fitted()
-        cached = _SYNTH_CACHE.get((self.scale, seed)) if cache_population and seed is not None else None
+        key = (self.scale, seed, self.targets.borough_rates.tobytes())  # (drawn borough rates differ by seed)
+        cached = _SYNTH_CACHE.get(key) if cache_population and seed is not None else None
         pi = None
         if cached is not None and cached[3] is base:
             pop, model, state, _ = cached
@@ -120,7 +127,7 @@ class GLWModel(mesa.Model):
                                                           durations=False, return_probabilities=True)
             if cache_population and seed is not None:
                 _SYNTH_CACHE.clear()  # keep one population: memory stays bounded
-                _SYNTH_CACHE[(self.scale, seed)] = (self.population.copy(), self.fitted.copy(),
+                _SYNTH_CACHE[key] = (self.population.copy(), self.fitted.copy(),
                                                     self.rng.bit_generator.state, base)
         self.hazards = Hazards(self.fitted, assumptions)
         # months in the current state: each resident's stationary spell age under this run's hazards
@@ -137,10 +144,12 @@ class GLWModel(mesa.Model):
         # written by each monthly pass: the residents not in work (by chunk), and the weight in each cell
         self._not_employed = np.empty(n, dtype=np.int64)
         self._not_employed_count = np.zeros(K.CHUNKS, dtype=np.int64)
-        self._cell_chunks = np.zeros((K.CHUNKS, K.N_CELLS))
+        self._cell_chunks = np.zeros((K.CHUNKS, K.N_CELLS))  # weight in each cell after net migration, by chunk
         self._cell_change = np.zeros((K.CHUNKS, K.N_CELLS))  # weight moving between cells at this month's birthdays
         sm, rm = self.fitted.state_model, self.fitted.reason_model
         self._state_tables = (sm.stacked(), sm.intercept.astype(np.float64))
+        hm = self.hazards.state_model
+        self._hazard_tables = (hm.stacked(), hm.intercept.astype(np.float64))
         self._reason_tables = (rm.stacked(), rm.intercept.astype(np.float64))
         self._reason_codes = np.asarray(self.fitted.reason_codes, dtype=np.uint8)
         self._wants_job_prob = np.asarray(self.fitted.wants_job_prob, dtype=np.float64)
@@ -150,6 +159,7 @@ class GLWModel(mesa.Model):
         # each resident's state in the last three months, by month % 3 (255: not known, e.g. an entrant's slot)
         self._ring = np.full((3, n), 255, dtype=np.uint8)
         self._cell_target = K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
+        self._cells = self._cell_target.copy()  # the weight in each cell now
         self._work_multiplier = None  # see work_multiplier
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
         self._key_seed = int(self.rng.integers(2**62))
@@ -246,8 +256,9 @@ class GLWModel(mesa.Model):
         """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever
         changes a resident's attributes calls this).
 
-        Hazards pull each resident towards the shares of residents ``hazards.age_lead`` years older, so that a
-        cohort that keeps ageing tracks its age profile instead of lagging behind it."""
+        Hazards pull each resident towards the shares of residents ``hazards.age_leads`` years older (the state
+        model with its age effect read ahead, ``hazards.state_model``), so that a cohort that keeps ageing tracks
+        its age profile instead of lagging behind it."""
         if len(idx) == 0:
             return
         pop, hz = self.population, self.hazards
@@ -259,18 +270,18 @@ class GLWModel(mesa.Model):
             self._z_table = K.reason_z_table(*self._reason_tables, self._r_levels, hz.reason_exit_mult)
             self._s_levels = np.array(list(sm.columns.values()), dtype=np.int64)
             big = len(pop) > np.prod(self._s_levels, dtype=np.float64) / 2
-            self._s_table = (K.state_share_table(*self._state_tables, self._s_levels) if big
+            self._s_table = (K.state_share_table(*self._hazard_tables, self._s_levels) if big
                              else np.empty((2, 0), dtype=np.float32))
         K.refresh_hazard_inputs(
-            np.asarray(idx, dtype=np.int64), *self._state_tables, self._feats(sm), list(sm.columns).index("age"),
-            int(hz.age_lead), self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
+            np.asarray(idx, dtype=np.int64), *self._hazard_tables, self._feats(sm), list(sm.columns).index("age"),
+            0, self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
             pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, pop.sex, pop.age,
             pop.health, pop.ethnicity, pop.qualification, self._group)
 
     def _refresh_args(self) -> tuple:
         """What the birthday pass needs to refresh its residents (see :func:`glw_sim.kernels.birthdays`)."""
         sm, hz = self.fitted.state_model, self.hazards
-        return (list(sm.columns).index("age"), int(hz.age_lead), self._s_levels, self._s_table, self._r_levels,
+        return (*self._hazard_tables, list(sm.columns).index("age"), 0, self._s_levels, self._s_table, self._r_levels,
                 self._z_table, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, self._group)
 
     # ------------------------------------------------------------------ the month
@@ -391,23 +402,30 @@ class GLWModel(mesa.Model):
     def step(self) -> None:
         self.month += 1
         changed = self._demography()  # (refreshes the birthday residents' hazard inputs)
-        factor = self._migration_factors() if self.migration == "balance" else None
-        if factor is not None and self.programmes:
-            # programmes use this month's weights; without them the monthly pass applies the factors
-            K.scale_weights(self.population.weight, self.population.borough, self._group, factor)
-            factor = None
+        if self.migration == "balance":
+            pop = self.population
+            K.scale_weights(pop.weight, pop.borough, pop.sex, pop.age, self._migration_factors(), self._cell_chunks)
+            self._cells = self._cell_chunks.sum(axis=0)
         self._programmes()
         self._apply_employability()
-        self._transitions(changed, factor)
+        self._transitions(changed)
         self._collect()
 
     def _migration_factors(self) -> np.ndarray:
-        """Net migration (``migration="balance"``): the factor on each borough x sex x age-band cell's weights that
-        restores its start total. The cell totals are last month's (summed in the monthly pass) moved by this
-        month's birthdays (:func:`glw_sim.kernels.birthdays`), so no pass over the residents is needed."""
+        """Net migration (``migration="balance"``): the factor on each borough x sex x single-year-of-age cell's
+        weights that restores its start total, so the age structure holds within the bands too (band totals alone
+        let a bulge of ages move through a band and shift its rates). The cell totals are last month's (summed
+        when the weights were scaled) moved by this month's birthdays (:func:`glw_sim.kernels.birthdays`)."""
         cur = self._cells + self._cell_change.sum(axis=0)
+        target = self._cell_target
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(cur > 0, self._cell_target / cur, 1.0)
+            factor = np.where(cur > 0, target / cur, 1.0)
+            # a single year left with no residents (small scales) cannot be restored: the other years of its
+            # borough x sex x age band carry its weight, so the band's total still holds
+            band = _CELL_BAND
+            want = np.bincount(band, weights=target, minlength=_N_BANDS)
+            held = np.bincount(band, weights=np.where(cur > 0, target, 0.0), minlength=_N_BANDS)
+            return factor * np.where(held > 0, want / held, 1.0)[band]
 
     _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,
                                 LIFE_CHILDREN, LIFE_CARE, ENTRANT_ETHNICITY, ENTRANT_QUALIFICATION, ENTRANT_HEALTH,
@@ -429,7 +447,7 @@ class GLWModel(mesa.Model):
         """Birthdays: residents age a year. Those entering a new age band get life events (health onset and
         changes in caring, keeping each band's prevalence, so cohorts do not carry their younger profile as
         they age; health only worsens: none -> condition -> disabled, with the probabilities that lift the
-        previous band's shares to the new). Some leave full-time education: a labour-market entry, their state
+        previous band's shares to the new). Some leave education or training: a labour-market entry, their state
         drawn afresh from the shares of residents like them not in education. 65-year-olds leave and a
         16-year-old takes the slot in the same borough, with attributes drawn at London's shares (ethnic group and
         qualification as the whole working-age population, health, children, caring and education as 16-year-olds)
@@ -459,17 +477,17 @@ class GLWModel(mesa.Model):
         residents (the monthly pass sums the same over the residents it listed as not in work)."""
         n = len(self.population)
         counts = np.array([K._chunk(n, c)[1] - K._chunk(n, c)[0] for c in range(K.CHUNKS)], dtype=np.int64)
-        return self._expected_moves(np.arange(n, dtype=np.int64), counts, 255, np.zeros(0, dtype=np.int64), None,
+        return self._expected_moves(np.arange(n, dtype=np.int64), counts, 255, np.zeros(0, dtype=np.int64),
                                     with_programmes)
 
     def _expected_moves(self, listed: np.ndarray, counts: np.ndarray, this_birth_month: int, birthday: np.ndarray,
-                        factor: np.ndarray | None, with_programmes: bool) -> np.ndarray:
+                        with_programmes: bool) -> np.ndarray:
         """:func:`glw_sim.kernels.desired_from_list` over the ``listed`` residents (``counts`` per chunk) and the
-        ``birthday`` residents, weights scaled by ``factor`` if given."""
+        ``birthday`` residents."""
         pop = self.population
         out = np.zeros(33)
         K.desired_from_list(len(pop), listed, counts, pop.birth_month, this_birth_month, birthday,
-                            np.zeros(0) if factor is None else factor, pop.weight, pop.borough, self._group, out,
+                            pop.weight, pop.borough, out,
                             pop.state, pop.reason, pop.months_in_state, *self._hazard_args(), self._wm_or_empty(),
                             self._uses_work_multiplier and with_programmes, getattr(self, "month", 0),
                             self._programme_effects(), with_programmes and bool(getattr(self, "programmes", None)))
@@ -489,9 +507,8 @@ class GLWModel(mesa.Model):
 
     _PURPOSES = np.array([MOVE, REASON, WANT, SWITCH, SWITCH_REASON, SWITCH_WANT], dtype=np.int64)
 
-    def _month_pass(self, job_factor: np.ndarray | None, factor: np.ndarray | None = None) -> np.ndarray:
-        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass; weights
-        are first scaled by ``factor`` (net-migration cell factors) if given."""
+    def _month_pass(self, job_factor: np.ndarray | None) -> np.ndarray:
+        """E/U/I moves for everyone (unless ``job_factor`` is None) and the month's tally, in one pass."""
         pop, hz = self.population, self.hazards
         tables, intercept = self._reason_tables
         out = K.month_transitions(
@@ -500,27 +517,25 @@ class GLWModel(mesa.Model):
             *self._hazard_args(), self._wm_or_empty(), self._uses_work_multiplier, self._programme_effects(),
             bool(self.programmes), np.ones(33) if job_factor is None else job_factor, tables, intercept,
             self._feats(self.fitted.reason_model), self._reason_codes, hz.reason_exit_mult,
-            self._wants_job_prob, hz.switch_rate, self._ring, np.zeros(0) if factor is None else factor,
-            self._not_employed, self._not_employed_count, self._cell_chunks, self.collect_groups,
-            self.migration == "balance")
-        self._cells = self._cell_chunks.sum(axis=0)  # this month's weight by cell (for next month's migration)
+            self._wants_job_prob, hz.switch_rate, self._ring, self._not_employed, self._not_employed_count,
+            self.collect_groups)
         return out
 
-    def _transitions(self, birthday: np.ndarray, factor: np.ndarray | None) -> None:
+    def _transitions(self, birthday: np.ndarray) -> None:
         """E/U/I moves for everyone: probabilities, matching for moves into work, then one draw each; new
         inactivity spells draw a reason; some inactive residents' main reason changes. The month's metrics
-        are tallied in the same pass (kept for _collect). Weights are scaled by ``factor`` (net migration) first.
+        are tallied in the same pass (kept for _collect).
 
         The expected moves into work that matching needs are summed over the residents not in work only: those
         last month's pass listed, and this month's ``birthday`` residents (whose state may have changed). With
         matching switched off they are not needed: every chance into work stands as calibrated."""
         if not self.market.enabled:
-            self._tally = self._month_pass(self.market.unconstrained(self.month), factor)
+            self._tally = self._month_pass(self.market.unconstrained(self.month))
             return
         desired = self._expected_moves(self._not_employed, self._not_employed_count, self.current_month.month - 1,
-                                       birthday, factor, True)
+                                       birthday, True)
         job_factor = self.market.job_factors(desired, self.month)
-        self._tally = self._month_pass(job_factor, factor)
+        self._tally = self._month_pass(job_factor)
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:

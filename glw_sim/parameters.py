@@ -50,15 +50,20 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "prior_family_young_children": A(2.5, 1.5, 3.5, "log-odds", "looking after family/home with a child under 5"),
     "prior_family_carer": A(1.5, 0.5, 2.5, "log-odds", "looking after family/home while an unpaid carer"),
     "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50"),
-    "hazard_age_lead": A(1, 0, 3, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile (chosen so the no-change baseline is stationary; see README Design)"),
+    "hazard_age_lead": A(np.nan, 0.0, 3.0, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile; fitted by age band so the no-change baseline holds still (calibration/fitted, glw_sim.calibration.fit_hazard_leads); a value set here applies to every band"),
     # --- flow shape ---
     "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for sweeps"),
 }
 
-#: In full-time education, share by age (ASSUMPTION, shape of the LFS/APS education-status tables;
-#: checked against London's inactive-student total in the fit report). Ages not listed: 0.01.
+#: In education or training (full- or part-time, the official NEET definition), share by age. 16-17: DfE,
+#: "Participation in education, training and NEET age 16 to 17 by local authority" (England, 2025: 86.0% full-time
+#: education, 4.2% apprenticeship, 0.9% work-based learning, 0.1% part-time); 18: from DfE "Participation in
+#: education, training and employment age 16 to 18" (England, end of 2023: 83.6% of 16-18s in any education or
+#: training) less the 16-17 shares; 19-34: ASSUMPTION (the shape of the LFS/APS full-time education tables plus
+#: 5 points of part-time education and training at 19-24; 25-34 as full-time); checked in the validation report
+#: against London's inactive-student total and the NEET band. Ages not listed (35-64): 0.006, ASSUMPTION (adult full-time students are rare; UK LFS: most inactive students are 16-24).
 IN_EDUCATION_BY_AGE: dict[int, float] = {
-    16: 0.92, 17: 0.88, 18: 0.62, 19: 0.52, 20: 0.47, 21: 0.40, 22: 0.27, 23: 0.18, 24: 0.13,
+    16: 0.93, 17: 0.89, 18: 0.69, 19: 0.57, 20: 0.52, 21: 0.45, 22: 0.32, 23: 0.23, 24: 0.18,
     25: 0.08, 26: 0.06, 27: 0.05, 28: 0.04, 29: 0.035, 30: 0.03, 31: 0.025, 32: 0.02, 33: 0.02, 34: 0.02,
 }
 
@@ -77,7 +82,7 @@ def duration_profile(ratio_24m: float) -> np.ndarray:
 
 
 def in_education_share(age: np.ndarray) -> np.ndarray:
-    table = np.full(65, 0.01)
+    table = np.full(65, 0.006)
     for a, v in IN_EDUCATION_BY_AGE.items():
         table[a] = v
     return table[np.asarray(age, dtype=np.intp)]

@@ -25,7 +25,7 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "health": (np.dtype(np.uint8), "states.Health (long-term condition / Equality Act disability)"),
     "young_children": (np.dtype(np.bool_), "parent of a child aged under 5 in the household"),
     "unpaid_carer": (np.dtype(np.bool_), "provides unpaid care to someone with a condition or disability"),
-    "in_education": (np.dtype(np.bool_), "in full-time education"),
+    "in_education": (np.dtype(np.bool_), "in education or training, full- or part-time (the official NEET definition)"),
     "state": (np.dtype(np.uint8), "states.LabourState"),
     "reason": (np.dtype(np.uint8), "states.InactivityReason (NONE unless inactive)"),
     "wants_job": (np.dtype(np.bool_), "inactive and would like a job (APS)"),

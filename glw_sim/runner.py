@@ -54,9 +54,25 @@ def replication_seeds(seed: int, n: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
+def model_targets(scenario: Scenario, seed: int):
+    """The calibration targets of a replication: the shipped ones, or (``population.borough_rates: draw``) with
+    borough rates drawn from the small-area estimates' uncertainty by a generator keyed on the replication's
+    seed, so a programme run and its counterfactual start from the same draw."""
+    targets = load_targets()
+    if scenario.population.borough_rates == "estimate":
+        return targets
+    from dataclasses import replace
+
+    from glw_sim.smallarea import draw_borough_rates
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x626F726F]))  # "boro": apart from the model's
+    return replace(targets, borough_rates=draw_borough_rates(targets, rng))
+
+
 def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
            leave_out: int | None = None, collect_groups: bool = True) -> GLWModel:
     return GLWModel(
+        targets=model_targets(scenario, seed),
         scale=scenario.population.scale,
         seed=seed,
         start=scenario.horizon.start,

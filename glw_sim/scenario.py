@@ -79,6 +79,10 @@ def _months_between(a: str, b: str) -> int:
 class PopulationSpec(_Strict):
     scale: float = Field(0.01, gt=0, le=1, description="share of residents simulated; 1.0 = every Londoner")
     seed: int = Field(20250601, ge=0, le=2**63 - 1, description="random seed (0 is a valid seed)")
+    borough_rates: Literal["estimate", "draw"] = Field(
+        "estimate", description="'estimate': every borough starts on its small-area estimate; 'draw': each "
+                                "replication draws a plausible set of borough rates from the estimates' 95% "
+                                "intervals (London's totals kept; the same draw for its counterfactual)")
 
 
 class Demography(_Strict):

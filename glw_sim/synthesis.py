@@ -7,14 +7,14 @@ Order of construction (each step conditional on the ones before):
    largest-remainder counts. At small scales each borough keeps at least
    ``min_agents_per_borough`` residents; weights keep every borough's total.
 2. **Attributes.** Ethnicity, qualification, health, young children, unpaid
-   care and full-time education, conditional on age band and sex (published
+   care and education or training, conditional on age band and sex (published
    London shares; prevalence by age labelled as assumptions in
    :mod:`glw_sim.parameters`), allocated systematically within boroughs.
 3. **Labour state.** P(E, U, I | attributes) from the fitted log-linear state
    model (:mod:`glw_sim.calibration`), re-centred on this population so that
    every borough's expected stocks equal its APS stocks, then allocated
    systematically within boroughs: month 0 is right by construction.
-4. **Inactivity reason** (students are the inactive in full-time education;
+4. **Inactivity reason** (students are the inactive in education or training;
    the rest from the fitted reason model, re-centred on London's shares),
    **wants a job**, and **months in state** drawn from each resident's
    stationary spell-age distribution under the run's hazards.

@@ -60,6 +60,72 @@ def shift_by(rates: np.ndarray, offset: float) -> np.ndarray:
     return expit(logit(np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)) + offset)
 
 
+#: The flows the London rule keeps at the UK's rates: moving into work (from U and from I).
+INTO_WORK = ((1, 0), (2, 0))
+#: The flows the rule sets so that London's stocks are stationary, as close as possible to the UK's.
+BALANCING = ((0, 1), (0, 2), (1, 2), (2, 1))
+
+
+def london_flow_rule(uk: np.ndarray, stocks: np.ndarray) -> np.ndarray:
+    """London's quarterly transition probabilities from the UK's (rows and columns E, U, I).
+
+    No London or regional flow rates after 2011 are published. The rule: residents move into work at the UK's
+    rates (U->E, I->E unchanged): in the LFS panel, regional differences in moving into work are explained by
+    the regional employment rate (Curnock, Popham and Leyland 2014, J Epidemiol Community Health 68 Suppl 1:A46),
+    and London's rate (75.0%) is the UK's. The other four flows (E->U, E->I, U->I, I->U) are the closest to the
+    UK's, in squared log ratio, that make London's stocks ``stocks`` (shares E, U, I) stationary: London's larger
+    unemployed stock then comes from larger inflows, as the rule's source implies.
+    """
+    from scipy.optimize import minimize
+
+    uk = np.asarray(uk, float)
+    s = np.asarray(stocks, float) / np.sum(stocks)
+    x0 = np.log([uk[i, j] for i, j in BALANCING])
+
+    def build(x: np.ndarray) -> np.ndarray:
+        q = uk.copy()
+        for (i, j), v in zip(BALANCING, np.exp(x)):
+            q[i, j] = v
+        for i in range(3):
+            q[i, i] = 0.0
+            q[i, i] = 1.0 - q[i].sum()
+        return q
+
+    def balance(x: np.ndarray) -> np.ndarray:
+        q = build(x)
+        return 100.0 * (s @ q - s)[1:]  # two independent stock equations (the third follows)
+
+    sol = minimize(lambda x: float(np.sum((x - x0) ** 2)), x0, method="SLSQP",
+                   constraints=[{"type": "eq", "fun": balance}], options={"ftol": 1e-13, "maxiter": 1000})
+    if not sol.success and np.max(np.abs(balance(sol.x))) < 1e-10:  # feasible and still at the start: done
+        sol.success = True
+    if not sol.success or np.max(np.abs(balance(sol.x))) > 1e-9:
+        raise ValueError(f"London flow rule: no stationary flows near the UK's ({sol.message})")
+    return build(sol.x)
+
+
+def harmonise_weighted(rates: np.ndarray, weights: np.ndarray, total_rate: float, sd: np.ndarray) -> np.ndarray:
+    """Move ``rates`` to a weighted mean of ``total_rate``, each by as little as its uncertainty allows.
+
+    The smallest sum of squared logit moves, each in units of its rate's standard deviation (``sd``, on the rate
+    scale, taken to the logit scale at the rate), subject to the total: rates that are published move little,
+    assumptions more. At the solution each logit move is proportional to its variance times the total's
+    sensitivity to it (share x r(1 - r)), the first-order condition the tests check."""
+    from scipy.optimize import minimize
+
+    r = np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)
+    w = np.asarray(weights, float) / np.sum(weights)
+    s = np.asarray(sd, float) / (r * (1 - r))
+    lg = logit(r)
+    sol = minimize(lambda d: float(np.sum((d / s) ** 2)), np.zeros(len(r)), method="SLSQP",
+                   constraints=[{"type": "eq", "fun": lambda d: 100.0 * (float(np.dot(w, expit(lg + d))) - total_rate)}],
+                   options={"ftol": 1e-15, "maxiter": 500})
+    out = expit(lg + sol.x)
+    if not sol.success or abs(float(np.dot(w, out)) - total_rate) > 1e-9:
+        raise ValueError(f"cannot harmonise rates {rates} to {total_rate} ({sol.message})")
+    return out
+
+
 @dataclass(frozen=True)
 class GroupTarget:
     """Population shares and employment rates of one grouping (e.g. ethnicity), London 16-64."""
@@ -88,8 +154,12 @@ class Targets:
     reason_share: np.ndarray  # [len(REASONS)] share of inactive, sums to 1
     reason_female_share: np.ndarray  # [len(REASONS)] share of each reason's inactive who are women (nan = none)
     wants_job_total: float  # inactive who want a job
-    quarterly_flows: np.ndarray  # [3, 3] quarterly transition probabilities (rows: from E, U, I)
+    young_unemployed_share: float  # unemployed 16-24 / residents 16-24 (APS)
+    unemployed_student_share: float  # share of unemployed 16-24s who are in education (LFS)
+    neet_target: tuple[float, float, float]  # NEET 16-24: central, low, high (published band)
+    quarterly_flows: np.ndarray  # [3, 3] London's quarterly transition probabilities (the rule, rows: E, U, I)
     flows_period: str
+    quarterly_flows_uk: np.ndarray  # [3, 3] the UK's (LFS X02), which the rule starts from
     # [33, 3 (E, U, I), 2 (low, high)] 95% intervals of the borough estimates, moved by the same logit offsets
     # as the estimates (None if the table has no intervals); glw_sim.smallarea.draw_borough_rates draws from them
     borough_rate_interval: np.ndarray | None = None
@@ -158,10 +228,16 @@ def load_targets(directory: Path | None = None) -> Targets:
     for dim, sub in g.groupby("dimension", sort=False):
         share = sub["population_share"].to_numpy(float)
         share = share / share.sum()
-        rate = shift_to_total(sub["employment_rate"].to_numpy(float) / 100.0, share, emp_rate)
+        sd = sub["employment_rate_sd"].to_numpy(float) if "employment_rate_sd" in sub else np.full(len(sub), np.nan)
+        if np.all(np.isfinite(sd)):  # published rates move little, assumptions more
+            rate = harmonise_weighted(sub["employment_rate"].to_numpy(float) / 100.0, share, emp_rate, sd / 100.0)
+        else:
+            rate = shift_to_total(sub["employment_rate"].to_numpy(float) / 100.0, share, emp_rate)
         groups[str(dim)] = GroupTarget(str(dim), tuple(sub["group"]), share, rate)
     if "age_band" in groups and groups["age_band"].levels != AGE_BAND_LABELS:
         raise ValueError(f"{d / 'group_rates.csv'}: age bands must be {AGE_BAND_LABELS}")
+
+    young = _read(d / "youth.csv", {"metric", "value"}).set_index("metric")["value"].astype(float)
 
     rs = _read(d / "inactivity_reasons.csv", {"reason", "share_of_inactive", "female_share"}).set_index("reason")
     names = [r.name.lower() for r in REASONS]
@@ -180,6 +256,7 @@ def load_targets(directory: Path | None = None) -> Targets:
     for i in range(3):
         q[i, i] = 0.0
         q[i, i] = 1.0 - q[i].sum()
+    q_london = london_flow_rule(q, np.array([emp_rate, unemp_share, inact_rate]))
 
     return Targets(
         geography=geo,
@@ -196,7 +273,11 @@ def load_targets(directory: Path | None = None) -> Targets:
         reason_share=reason_share,
         reason_female_share=rs["female_share"].to_numpy(float),
         wants_job_total=float(head["inactive_want_a_job"]),
-        quarterly_flows=q,
+        young_unemployed_share=float(young["unemployed"] / young[["employed", "unemployed", "inactive"]].sum()),
+        unemployed_student_share=float(young["unemployed_students_share"]),
+        neet_target=(float(young["neet_rate"]), float(young["neet_low"]), float(young["neet_high"])),
+        quarterly_flows=q_london,
         flows_period=str(fl["period"].iloc[0]),
+        quarterly_flows_uk=q,
         borough_rate_interval=interval,
     )
