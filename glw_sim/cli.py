@@ -1,4 +1,5 @@
-"""Command line: ``glw-sim run | report | compare | validate | calibrate | sweep``. Parses and dispatches only."""
+"""Command line: ``glw-sim run | report | compare | validate | validation | calibrate | sweep``. Parses and
+dispatches only."""
 
 from __future__ import annotations
 
@@ -26,6 +27,23 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return n
+
+
+def _scale(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share of residents in (0, 1], got {text!r}") from None
+    if not 0 < x <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share of residents in (0, 1], got {text!r}")
+    return x
+
+
+def _months(text: str) -> int:
+    n = _positive(text)
+    if n > 600:
+        raise argparse.ArgumentTypeError(f"expected at most 600 months, got {text!r}")
     return n
 
 
@@ -141,6 +159,28 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_validation(args) -> int:
+    from tqdm import tqdm
+
+    from glw_sim.validation import run_validation
+
+    with tqdm(total=args.months * args.replications, desc="validation", unit="month", disable=args.quiet,
+              file=sys.stderr) as bar:
+        folder, df = run_validation(Path(args.results), scale=args.scale, replications=args.replications,
+                                    months=args.months, seed=args.seed, progress=bar.update)
+    n, k = len(df), int(df["within"].sum())
+    print(f"{k} of {n} checks within ({100 * k / n:.0f}%); "
+          f"fitted targets {int(df[df['fitted']]['within'].sum())} of {int(df['fitted'].sum())}, "
+          f"checks not fitted {int(df[~df['fitted']]['within'].sum())} of {int((~df['fitted']).sum())}")
+    out = df[~df["within"]]
+    if len(out):
+        print("outside:")
+        for _, r in out.iterrows():
+            print(f"  {r['check']}: model {r['model']:.4g}, band {r['low']:.4g} to {r['high']:.4g}")
+    print(f"report: {folder / 'validation.html'}\ntable: {folder / 'validation.csv'}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     if args.programmes:
         from glw_sim.interventions.fit import fit_all
@@ -220,6 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="check a scenario file")
     v.add_argument("scenario")
     v.set_defaults(func=cmd_validate)
+    vr = sub.add_parser("validation", help="run the no-change baseline and write the validation report "
+                                           "(validation.html, validation.csv)")
+    vr.add_argument("--results", default="results", help="results folder (default: results; the report goes to "
+                                                          "results/validation/<run-id>)")
+    vr.add_argument("--scale", type=_scale, default=0.2, help="share of residents simulated (default 0.2)")
+    vr.add_argument("--replications", type=_positive, default=5, help="replications (default 5)")
+    vr.add_argument("--months", type=_months, default=120, help="months of the drift checks (default 120)")
+    vr.add_argument("--seed", type=int, default=20250601, help="seed of the first replication")
+    vr.add_argument("--quiet", action="store_true", help="no progress bar")
+    vr.set_defaults(func=cmd_validation)
     c = sub.add_parser("calibrate", help="fit the baseline to calibration/targets")
     c.add_argument("--scale", type=float, default=0.03)
     c.add_argument("--seed", type=int, default=20250601)

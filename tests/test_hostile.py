@@ -151,6 +151,9 @@ def nothing_simulated(monkeypatch):
 
     monkeypatch.setattr(runner, "run_replication", refuse)
     monkeypatch.setattr(runner, "simulate", refuse)
+    from glw_sim import validation
+
+    monkeypatch.setattr(validation, "simulate_baseline", refuse)
 
 
 def check(capsys, argv, *fragments):
@@ -233,6 +236,10 @@ COMMANDS = [
     ("compare {dir}/x {dir}/y", "{dir}/x", "no such results folder"),
     ("sweep {sweep} --out {file} --quiet", "{file}", "is a file, not a folder"),
     ("sweep {sweep} --out {file}/deeper --quiet", "{file}", "is a file, not a folder"),
+    ("validation --results {file} --quiet", "{file}", "is a file, not a folder"),
+    ("validation --scale 2 --quiet", "--scale", "expected a share of residents in (0, 1]"),
+    ("validation --replications 0 --quiet", "--replications", "expected a whole number above 0"),
+    ("validation --months 601 --quiet", "--months", "expected at most 600 months"),
 ]
 
 
