@@ -146,7 +146,6 @@ def checks(models: list, months: int) -> list[Check]:
     # ---- borough unemployment against the claimant count (not fitted)
     cc = pd.read_csv(targets_dir() / "claimant_count_borough_2001_2025.csv")
     last = cc[cc["year"] == cc["year"].max()].set_index("area_code").reindex(list(geo.codes))
-    prev = cc[cc["year"] == 2023].set_index("area_code").reindex(list(geo.codes))
     u0 = np.array([m.borough_records[0][1][:, 1] for m in models]).mean(axis=0)
     from scipy.stats import spearmanr
 
@@ -155,10 +154,6 @@ def checks(models: list, months: int) -> list[Check]:
         (float(rho), np.nan, np.nan), "correlation",
         "ONS claimant count, % of residents 16-64 (regional labour market release, Jan 2026); band: rank "
         "correlation at least 0.5", False)
-    rise = (last["claimant_count_pct_of_16_64"] - prev["claimant_count_pct_of_16_64"]).to_numpy(float)[boroughs]
-    add("Claimant count 2023-2025: boroughs rising (direction the baseline starts from)", "claimant",
-        float((rise > 0).mean() * 100), 0.0, 100.0, (float((rise > 0).mean() * 100), np.nan, np.nan), "% of boroughs",
-        "ONS claimant count 2023 and 2025; recorded, not fitted: the baseline holds 2025 still (no trend)", False)
     # ---- group rates (fitted to harmonised values; checked against the published ones)
     g = pd.read_csv(targets_dir() / "group_rates.csv")
     rates0 = [dict(m.group_records[0][1]) for m in models]
