@@ -314,7 +314,7 @@ def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> Fitte
     margins = state_margins(targets)
     _fill_education_margin(margins[-1], pop)
     sm.rake(pop, margins, tol=1e-5, max_sweeps=100)
-    students, neet0 = fit_students(sm, pop, targets)
+    students, _ = fit_students(sm, pop, targets)
     margins = state_margins(targets, students)
     _fill_education_margin(margins[-1], pop)
     state_err = sm.rake(pop, margins, tol=1e-6, max_sweeps=300)

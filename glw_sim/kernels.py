@@ -247,6 +247,10 @@ def _age_band(a):
 
 N_AGES = 49  # single years of age 16..64
 N_CELLS = 33 * 2 * N_AGES  # borough x sex x single year of age
+#: each cell's borough x sex x age band (N_CELL_BANDS of them): net migration holds the band totals even where a
+#: single year has emptied
+CELL_BAND = np.arange(N_CELLS) // N_AGES * 4 + _BAND_OF_AGE[np.arange(N_CELLS) % N_AGES + 16]
+N_CELL_BANDS = 33 * 2 * 4
 
 
 @nb.njit(cache=True, inline="always")
@@ -360,15 +364,13 @@ def _softmax_into(out, col, lg, mx):
 
 
 @nb.njit(cache=True, inline="always")
-def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
+def _loglinear_one(tables, intercept, feats, i, lg):
     """Log-odds of resident ``i`` into ``lg``; returns their maximum (as :func:`loglinear_probs_columns`)."""
     nf, k, _ = tables.shape
     for a in range(k):
         lg[a] = intercept[a]
     for f in range(nf):  # each feature read once (a tuple indexed at run time is slow); sums in the same order
         c = np.int64(feats[f][i])
-        if f == age_feature:
-            c = min(c + age_lead, 64)
         for a in range(k):
             lg[a] += tables[f, a, c]
     mx = -np.inf
@@ -379,10 +381,9 @@ def _loglinear_one(tables, intercept, feats, i, age_feature, age_lead, lg):
 
 
 @nb.njit(cache=True, parallel=True)
-def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead):
+def loglinear_probs_columns(tables, intercept, feats, idx):
     """Softmax of intercept + sum_f tables[f, :, x_f] for residents ``idx``, reading feature ``f`` of resident
-    ``idx[j]`` from ``feats[f]`` (a tuple of uint8 columns); feature ``age_feature`` (if >= 0) is read as
-    ``min(age + age_lead, 64)``. Returns (k, n) probabilities."""
+    ``idx[j]`` from ``feats[f]`` (a tuple of uint8 columns). Returns (k, n) probabilities."""
     k = tables.shape[1]
     n = len(idx)
     out = np.empty((k, n))
@@ -390,7 +391,7 @@ def loglinear_probs_columns(tables, intercept, feats, idx, age_feature, age_lead
         lo, hi = _chunk(n, ch)
         lg = np.empty(k)
         for j in range(lo, hi):
-            mx = _loglinear_one(tables, intercept, feats, idx[j], age_feature, age_lead, lg)
+            mx = _loglinear_one(tables, intercept, feats, idx[j], lg)
             _softmax_into(out, j, lg, mx)
     return out
 
@@ -467,7 +468,7 @@ def group_of(sex, age, health, ethnicity, qualification, in_education):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats, r_levels,
+def _refresh_one(i, lg, s_tables, s_intercept, s_feats, s_levels, s_table, r_feats, r_levels,
                  z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity, qualification, group):
     """:func:`refresh_hazard_inputs` for resident ``i`` (``lg``: scratch of the state model's size)."""
     ks = s_tables.shape[1]
@@ -477,18 +478,13 @@ def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s
     if use_table:
         key = 0
         for f in range(ns):
-            c = np.int64(s_feats[f][i])
-            if f == age_feature:
-                c = min(c + age_lead, 64)
-            key = key * s_levels[f] + c
+            key = key * s_levels[f] + np.int64(s_feats[f][i])
         pi_e[i] = s_table[0, key]
         pi_u[i] = s_table[1, key]
     elif ks == 3:  # E, U, I: the same sums in the same order, in registers (about twice as fast)
         s0, s1, s2 = s_intercept[0], s_intercept[1], s_intercept[2]
         for f in range(ns):
             c = np.int64(s_feats[f][i])
-            if f == age_feature:
-                c = min(c + age_lead, 64)
             s0 += s_tables[f, 0, c]
             s1 += s_tables[f, 1, c]
             s2 += s_tables[f, 2, c]
@@ -500,7 +496,7 @@ def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s
         pi_e[i] = e0 / tot
         pi_u[i] = e1 / tot
     else:
-        tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, age_feature, age_lead, lg))
+        tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, lg))
         pi_e[i] = lg[0] / tot
         pi_u[i] = lg[1] / tot
     if in_education[i]:
@@ -514,18 +510,17 @@ def _refresh_one(i, lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s
 
 
 @nb.njit(cache=True, parallel=True)
-def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
-                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
-                          qualification, group):
-    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (state model, ages read
-    ``age_lead`` years older; from :func:`state_share_table` if ``s_table`` is not empty) and the reason-exit
+def refresh_hazard_inputs(idx, s_tables, s_intercept, s_feats, s_levels, s_table, r_feats, r_levels, z_table,
+                          in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity, qualification, group):
+    """Cached hazard inputs of residents ``idx``: stationary shares of E and U (from the hazards' state model,
+    whose age effect is read ahead, :func:`glw_sim.hazards.led_state_model`; from :func:`state_share_table` if
+    ``s_table`` is not empty) and the reason-exit
     normaliser (:func:`reason_z_table`; students: ``z_student``); and their tally group (:func:`group_of`)."""
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(len(idx), ch)
         lg = np.empty(s_tables.shape[1])
         for j in range(lo, hi):
-            _refresh_one(idx[j], lg, s_tables, s_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
-                         r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
+            _refresh_one(idx[j], lg, s_tables, s_intercept, s_feats, s_levels, s_table, r_feats, r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
                          qualification, group)
 
 
@@ -708,7 +703,7 @@ def _draw_reason(i, u, entry, scratch, r_tables, r_intercept, r_feats, reason_ex
     """Index of the reason drawn with uniform ``u`` for resident ``i`` from the reason model (as
     :func:`loglinear_probs_columns` and ``synthesis.assign_reasons``; ``entry``: weighted by exit multipliers)."""
     k = r_tables.shape[1]
-    tot = _exp_total(scratch, _loglinear_one(r_tables, r_intercept, r_feats, i, -1, 0, scratch))
+    tot = _exp_total(scratch, _loglinear_one(r_tables, r_intercept, r_feats, i, scratch))
     for a in range(k):
         scratch[a] = scratch[a] / tot
     if entry:
@@ -905,7 +900,7 @@ def split_tally(a):
 def _redraw_one(i, b_state, b_reason, b_want, state, reason, months, wants_job, in_education, s_tables, s_intercept,
                 s_feats, r_tables, r_intercept, r_feats, reason_codes, wants_job_prob, lg, lr):
     """A fresh labour state (and reason) for resident ``i`` from their stationary shares (GLWModel._redraw_state)."""
-    tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, -1, 0, lg))
+    tot = _exp_total(lg, _loglinear_one(s_tables, s_intercept, s_feats, i, lg))
     p0 = lg[0] / tot
     p1 = lg[1] / tot
     u = _keyed(b_state, i)
@@ -950,8 +945,7 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
     Every birthday resident's cached hazard inputs are then refreshed (:func:`refresh_hazard_inputs`; ``refresh``
     holds its arguments after the state model's and the reason model's, starting with the hazard tables: the state
     model's, with the age effect read ahead, :attr:`glw_sim.hazards.Hazards.state_model`)."""
-    (h_tables, h_intercept, age_feature, age_lead, s_levels, s_table, r_levels, z_table, z_student, pi_e, pi_u, z,
-     group) = refresh
+    (h_tables, h_intercept, s_levels, s_table, r_levels, z_table, z_student, pi_e, pi_u, z, group) = refresh
     b_edu = _key_base(key_seed, month, purposes[0])
     b_state = _key_base(key_seed, month, purposes[1])
     b_reason = _key_base(key_seed, month, purposes[2])
@@ -1023,7 +1017,7 @@ def birthdays(idx, key_seed, month, purposes, age, sex, ethnicity, qualification
             if now != was:
                 moved[was] -= np.float64(weight[i])
                 moved[now] += np.float64(weight[i])
-            _refresh_one(i, lg_s, h_tables, h_intercept, s_feats, age_feature, age_lead, s_levels, s_table, r_feats,
+            _refresh_one(i, lg_s, h_tables, h_intercept, s_feats, s_levels, s_table, r_feats,
                          r_levels, z_table, in_education, z_student, pi_e, pi_u, z, sex, age, health, ethnicity,
                          qualification, group)
 

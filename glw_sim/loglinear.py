@@ -88,18 +88,16 @@ class LogLinearModel:
             out[f, :, : self.columns[c]] = self.tables[c] + self.priors[c]
         return out
 
-    def probabilities(self, pop: Population, index: np.ndarray | None = None, age_lead: int = 0) -> np.ndarray:
-        """(k, n) probabilities (columns sum to 1), by a compiled kernel. ``age_lead``: read every resident's
-        age as ``min(age + age_lead, 64)``."""
+    def probabilities(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
+        """(k, n) probabilities (columns sum to 1), by a compiled kernel."""
         from glw_sim import kernels as K
 
         idx = np.arange(len(pop)) if index is None else np.asarray(index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
-        age_f = list(self.columns).index("age") if (age_lead and "age" in self.columns) else -1
         return K.loglinear_probs_columns(self.stacked(), self.intercept.astype(np.float64), feats,
-                                         idx.astype(np.int64, copy=False), age_f, int(age_lead))
+                                         idx.astype(np.int64, copy=False))
 
     def probabilities_numpy(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
         """Reference numpy implementation of :meth:`probabilities`."""

@@ -12,10 +12,10 @@ One month, in order:
 1. **Demography**: residents whose birthday month it is age a year; those
    reaching 65 leave and their slot is taken by a 16-year-old entering the
    same borough; some leave education or training. With ``migration="balance"``
-   (the baseline) weights are then rescaled so each borough x sex x age-band
-   cell keeps its 2025 size: net migration is assumed to carry residents like
-   the cell's own (labelled assumption). Without programmes this rescaling is
-   applied in the transitions pass (same numbers, one pass fewer).
+   (the baseline) weights are then rescaled so each borough x sex x single year
+   of age keeps its 2025 size: net migration is assumed to carry residents like
+   the cell's own (labelled assumption); a year left with no residents at a
+   small scale is carried by its band's other years (``GLWModel._migration_factors``).
 2. **Transitions** between E, U and I from :mod:`glw_sim.hazards`, one
    uniform draw per resident; new inactivity spells draw a reason; some
    inactive residents' main reason changes.
@@ -35,7 +35,7 @@ from glw_sim import parameters as P
 from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
-from glw_sim.states import AGE_BANDS, LabourState, age_band_of
+from glw_sim.states import LabourState, age_band_of
 from glw_sim.synthesis import synthesise
 from glw_sim.targets import Targets, load_targets
 
@@ -44,12 +44,6 @@ E, U, I = int(LabourState.EMPLOYED), int(LabourState.UNEMPLOYED), int(LabourStat
 #: (scale, seed) -> synthesised population, re-centred model, RNG state after synthesis, fitted model used.
 #: Sweeps run many short simulations of the same population; synthesis is the costly part.
 _SYNTH_CACHE: dict = {}
-
-
-#: each net-migration cell's borough x sex x age-band (the band totals hold even when a single year empties)
-_CELL_BAND = ((np.arange(K.N_CELLS) // K.N_AGES) * len(AGE_BANDS)
-              + np.searchsorted([hi for _, hi in AGE_BANDS], np.arange(K.N_CELLS) % K.N_AGES + 16))
-_N_BANDS = K.N_CELLS // K.N_AGES * len(AGE_BANDS)
 
 
 class GLWModel(mesa.Model):
@@ -141,7 +135,7 @@ class GLWModel(mesa.Model):
         self._z = np.empty(n, dtype=np.float32)  # cached reason-exit normaliser
         self._group = np.empty(n, dtype=np.uint16)  # cached tally group (kernels.group_of)
         self._no_programmes = K.no_programmes(n)
-        # written by each monthly pass: the residents not in work (by chunk), and the weight in each cell
+        # written by each monthly pass: the residents not in work (by chunk)
         self._not_employed = np.empty(n, dtype=np.int64)
         self._not_employed_count = np.zeros(K.CHUNKS, dtype=np.int64)
         self._cell_chunks = np.zeros((K.CHUNKS, K.N_CELLS))  # weight in each cell after net migration, by chunk
@@ -273,15 +267,14 @@ class GLWModel(mesa.Model):
             self._s_table = (K.state_share_table(*self._hazard_tables, self._s_levels) if big
                              else np.empty((2, 0), dtype=np.float32))
         K.refresh_hazard_inputs(
-            np.asarray(idx, dtype=np.int64), *self._hazard_tables, self._feats(sm), list(sm.columns).index("age"),
-            0, self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
+            np.asarray(idx, dtype=np.int64), *self._hazard_tables, self._feats(sm), self._s_levels, self._s_table, self._feats(rm), self._r_levels, self._z_table,
             pop.in_education, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, pop.sex, pop.age,
             pop.health, pop.ethnicity, pop.qualification, self._group)
 
     def _refresh_args(self) -> tuple:
         """What the birthday pass needs to refresh its residents (see :func:`glw_sim.kernels.birthdays`)."""
-        sm, hz = self.fitted.state_model, self.hazards
-        return (*self._hazard_tables, list(sm.columns).index("age"), 0, self._s_levels, self._s_table, self._r_levels,
+        hz = self.hazards
+        return (*self._hazard_tables, self._s_levels, self._s_table, self._r_levels,
                 self._z_table, float(hz.exit_mult_by_code[1]), self._pi[0], self._pi[1], self._z, self._group)
 
     # ------------------------------------------------------------------ the month
@@ -422,9 +415,9 @@ class GLWModel(mesa.Model):
             factor = np.where(cur > 0, target / cur, 1.0)
             # a single year left with no residents (small scales) cannot be restored: the other years of its
             # borough x sex x age band carry its weight, so the band's total still holds
-            band = _CELL_BAND
-            want = np.bincount(band, weights=target, minlength=_N_BANDS)
-            held = np.bincount(band, weights=np.where(cur > 0, target, 0.0), minlength=_N_BANDS)
+            band = K.CELL_BAND
+            want = np.bincount(band, weights=target, minlength=K.N_CELL_BANDS)
+            held = np.bincount(band, weights=np.where(cur > 0, target, 0.0), minlength=K.N_CELL_BANDS)
             return factor * np.where(held > 0, want / held, 1.0)[band]
 
     _DEMOG_PURPOSES = np.array([EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH,

@@ -51,8 +51,7 @@ def logit_offset(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> f
 
 def shift_to_total(rates: np.ndarray, weights: np.ndarray, total_rate: float) -> np.ndarray:
     """Shift ``rates`` by one common logit offset so their weighted mean is ``total_rate``."""
-    rates = np.clip(np.asarray(rates, float), 1e-6, 1 - 1e-6)
-    return expit(logit(rates) + logit_offset(rates, weights, total_rate))
+    return shift_by(rates, logit_offset(rates, weights, total_rate))
 
 
 def shift_by(rates: np.ndarray, offset: float) -> np.ndarray:

@@ -291,22 +291,29 @@ def run_validation(results: Path, *, scale: float = 0.2, replications: int = 5, 
                    seed: int = 20250601, progress=None) -> tuple[Path, pd.DataFrame]:
     """Run the baselines, write the report into ``results/validation/<run-id>/``; returns (folder, table).
 
-    The location is created and probed before anything is simulated; the report is built in a hidden partial
-    folder and renamed into place when complete, so an interrupted run never leaves a folder that looks done."""
+    The location is created and probed before anything is simulated (:func:`glw_sim.runner.results_folder`, which
+    also removes partial folders of dead runs); the report is built in a hidden partial folder owned by this
+    process (:func:`glw_sim.io.make_owned_dir`, so no other run takes it for a dead one's) and renamed into place
+    when complete, so an interrupted run never leaves a folder that looks done."""
     import secrets
+    import shutil
 
     import glw_sim
-    from glw_sim.runner import prepare_folder
+    from glw_sim.io import make_owned_dir
+    from glw_sim.runner import results_folder
 
-    parent = prepare_folder(Path(results) / "validation")
+    parent = results_folder(Path(results), "validation")
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{secrets.token_hex(3)}"
     models = simulate_baseline(scale, replications, months, seed, progress)
     rows = checks(models, months)
     meta = {"run_id": run_id, "scale": scale, "replications": replications, "months": months, "seed": seed,
             "version": getattr(glw_sim, "__version__", "")}
-    partial = parent / f".partial-{run_id}"
-    partial.mkdir()
-    write_report(rows, partial, meta)
-    folder = parent / run_id
-    os.rename(partial, folder)
+    partial = make_owned_dir(parent, "partial")
+    try:
+        write_report(rows, partial, meta)
+        folder = parent / run_id
+        os.rename(partial, folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return folder, frame(rows)

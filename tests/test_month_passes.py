@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from glw_sim import kernels as K
-from glw_sim.model import _CELL_BAND, _N_BANDS, GLWModel
+from glw_sim.model import GLWModel
 from glw_sim.scenario import Scenario
 
 
@@ -53,8 +53,8 @@ def test_net_migration_cell_totals_follow_the_residents(fitted):
         np.testing.assert_allclose(m._cells, K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
         # every borough x sex x age band holds its start total (a single year that has emptied at this small
         # scale is carried by the band's other years) and so does London
-        band = np.bincount(_CELL_BAND, weights=m._cells, minlength=_N_BANDS)
-        np.testing.assert_allclose(band, np.bincount(_CELL_BAND, weights=m._cell_target), rtol=1e-5)  # float32
+        band = np.bincount(K.CELL_BAND, weights=m._cells, minlength=K.N_CELL_BANDS)
+        np.testing.assert_allclose(band, np.bincount(K.CELL_BAND, weights=m._cell_target), rtol=1e-5)  # float32
         full = m._cells > 0
         np.testing.assert_allclose(m._cells.sum(), m._cell_target.sum(), rtol=1e-6)
         assert full.mean() > 0.97
