@@ -108,7 +108,7 @@ def assign_reasons(
 ) -> None:
     """Reason and wants-a-job for inactive residents ``idx``.
 
-    Students are the inactive in full-time education. With ``entry=True`` the
+    Students are the inactive in education or training. With ``entry=True`` the
     reasons are drawn in proportion to share x exit multiplier (the mix of
     *new* spells that keeps the stock mix stationary). ``uniforms`` (reason,
     wants-a-job; aligned with ``idx``) replace ``rng`` for independent draws,
