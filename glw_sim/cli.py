@@ -47,6 +47,19 @@ def _months(text: str) -> int:
     return n
 
 
+def _precision(text: str):
+    """``REL,ABS`` (e.g. 0.1,300), ``REL`` alone (300 residents), or ``off``."""
+    if text.strip().lower() == "off":
+        return False
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected REL,ABS such as 0.1,300 (or off), got {text!r}") from None
+    if len(parts) not in (1, 2) or not 0 < parts[0] <= 1 or (len(parts) == 2 and not 0 < parts[1] <= 1e6):
+        raise argparse.ArgumentTypeError(f"expected REL in (0, 1] and ABS in (0, 1e6], got {text!r}")
+    return {"relative": parts[0], **({"absolute": parts[1]} if len(parts) == 2 else {})}
+
+
 def cmd_validate(args) -> int:
     from glw_sim.scenario import load_scenario
 
@@ -59,7 +72,6 @@ def cmd_validate(args) -> int:
 def cmd_run(args) -> int:
     from tqdm import tqdm
 
-    from glw_sim.geography import load_geography
     from glw_sim.runner import results_folder, run_scenario
     from glw_sim.scenario import load_scenario
 
@@ -72,49 +84,25 @@ def cmd_run(args) -> int:
         overrides.setdefault("horizon", {})["months"] = args.months
     if args.replications is not None:
         overrides["replications"] = args.replications
+    if args.precision is not None:
+        overrides["precision"] = args.precision or None
+    elif args.scale is not None or args.replications is not None:
+        overrides["precision"] = None  # a scale or number of replications given by hand is used as given
     sc = load_scenario(args.scenario, overrides)
     results_folder(Path(args.results), sc.name)  # refused now, before any work, if results cannot go there
     total = sc.horizon.months * sc.replications
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
-        res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
-    s = res.summary.set_index(["area", "group", "metric"])
+        def report(msg: str, months: int | None = None) -> None:
+            if not args.quiet:
+                bar.write(msg, file=sys.stderr)
+            if months is not None:
+                bar.reset(total=months)
 
-    def line(label, key, pct=True, area="London", pp=False):
-        r = s.loc[(area, "all", key)]
-        if pp:
-            return f"  {label:<42} {100 * r['month_0']:5.1f}pp  {100 * r['mean']:5.1f}pp  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
-        if pct:
-            return f"  {label:<42} {100 * r['month_0']:6.1f}%  {100 * r['mean']:6.1f}%  ({100 * r['low_95']:.1f} to {100 * r['high_95']:.1f})"
-        return f"  {label:<42} {r['month_0']:>7,.0f}  {r['mean']:>7,.0f}  ({r['low_95']:,.0f} to {r['high_95']:,.0f})"
+        res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv, workers=args.workers,
+                           report=report)
+    from glw_sim.results import console_summary, load_results
 
-    end = sc.horizon.months
-    print(f"\n{sc.name}: {sc.replications} replications, scale {sc.population.scale}, month 0 -> month {end}")
-    print(f"  {'metric':<42} {'month 0':>7}  {'month ' + str(end):>7}  (95% range)")
-    for label, key in [("Employment rate 16-64", "employment_rate"), ("Unemployment rate", "unemployment_rate"),
-                       ("Inactivity rate", "inactivity_rate"), ("Health-related inactivity", "health_related_inactivity_rate"),
-                       ("Female employment rate", "female_employment_rate"), ("NEET rate 16-24", "neet_rate_16_24")]:
-        print(line(label, key))
-    for label, key in [("Disability employment gap", "disability_employment_gap"),
-                       ("Ethnicity employment gap (White - minority)", "ethnicity_employment_gap"),
-                       ("Borough spread (highest - lowest)", "borough_employment_spread")]:
-        print(line(label, key, pp=True))
-    print(line("Gap to 80% (residents)", "gap_to_80", pct=False))
-    if ("London", "all", "net_extra_employed") in s.index:
-        print(line("Net extra residents in work", "net_extra_employed", pct=False))
-        print(line("Gross extra in work among the helped", "gross_extra_employed_helped", pct=False))
-        print(line("Displaced (gross - net)", "displaced", pct=False))
-    if ("London", "all", "spending_cumulative") in s.index:
-        print(line("Spending to date (GBP)", "spending_cumulative", pct=False))
-        print(line("Cost per net extra job (GBP)", "cost_per_net_extra_job", pct=False))
-        for key in s.index:
-            if key[0] == "London" and key[2].startswith("programme.") and key[2].endswith(".waiting"):
-                name = key[2].split(".")[1]
-                print(line(f"  {name}: participants", f"programme.{name}.participants", pct=False))
-                print(line(f"  {name}: waiting list", f"programme.{name}.waiting", pct=False))
-    geo = load_geography()
-    for b in sc.outputs.boroughs:
-        code = geo.codes[geo.index(b)]
-        print(line(f"{geo.names[geo.index(b)]} employment rate", "employment_rate", area=code))
+    print("\n" + console_summary(load_results(res.folder), sc.outputs.boroughs))
     print(f"\nresults: {res.folder}")
     if (res.folder / "report.html").exists():
         print(f"briefing: {res.folder / 'report.html'}")
@@ -246,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--seed", type=int)
     r.add_argument("--months", type=int)
     r.add_argument("--replications", type=int)
+    r.add_argument("--precision", type=_precision, metavar="REL,ABS",
+                   help="choose scale and replications so every contribution is known to +/-REL (a share) or "
+                        "+/-ABS residents, whichever is larger (95%%, simulation noise), e.g. 0.1,300; 'off' to "
+                        "use the scenario's scale and replications")
+    r.add_argument("--workers", type=_positive, default=None,
+                   help="processes running replications side by side (default: 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
     rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder")

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import __version__
+from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
-from glw_sim.results import OUTCOMES, Results, load_results, programme_label
+from glw_sim.results import OUTCOMES, Results, load_results, programme_label, ranking_sentence
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",
@@ -117,34 +118,53 @@ def headline_cards(res: Results) -> list[dict]:
          "id": "gap-to-80"},
     ]
     if "net_extra_employed" in h:
-        cards.append({"label": "Net extra residents in work", "value": num(h["net_extra_employed"]["mean"]),
-                      "detail": f"95% range {ci('count', h['net_extra_employed'])}; "
+        n = h["net_extra_employed"]
+        cards.append({"label": "Net extra residents in work", "value": num(n["mean"]),
+                      "detail": f"95% interval {ci('count', n)} (simulation noise ±{num(n['noise_high_95'] - n['mean'])}"
+                                f", with the evidence ±{num(n['high_95'] - n['mean'])}); "
                                 f"{pct(h['share_of_gap']['mean'])} of the gap at month 0",
                       "id": "net-extra"})
     if "spending" in h:
         cards.append({"label": "Programme spending", "value": gbp(h["spending"]["mean"]),
-                      "detail": f"over {res.horizon} months", "id": "spending"})
-    if "cost_per_net_extra_job" in h:
-        c = h["cost_per_net_extra_job"]
-        cards.append({"label": "Cost per net additional job", "value": gbp(c["mean"]),
-                      "detail": f"95% range {ci('gbp', c)}" if np.isfinite(c["low_95"]) else "no net gain",
-                      "id": "cost-per-job"})
+                      "detail": f"over {res.horizon} months; 95% interval {ci('gbp', h['spending'])}",
+                      "id": "spending"})
+    for key, label, ident in (("cost_per_net_extra_job", "Cost per net extra job", "cost-per-job"),
+                              ("cost_per_net_extra_employment_year", "Cost per net extra employment-year",
+                               "cost-per-employment-year")):
+        if key in h:
+            c = h[key]
+            cards.append({"label": label, "value": gbp(c["mean"]),
+                          "detail": (f"95% interval {ci('gbp', c)}" if np.isfinite(c["low_95"])
+                                     else "not bounded: the net gain is within its uncertainty of zero"),
+                          "id": ident})
     return cards
 
 
 def intervention_rows(res: Results) -> list[dict]:
     rows = []
+
+    def money(r, key):
+        if pd.isna(r[key]):
+            return "", ""
+        bounded = pd.notna(r[f"{key}_low_95"])
+        return gbp(r[key]), (f"{gbp(r[f'{key}_low_95'])} to {gbp(r[f'{key}_high_95'])}" if bounded
+                             else "not bounded")
+
     for _, r in res.interventions().iterrows():
         has = pd.notna(r["net_extra_jobs"])
+        cost, cost_ci = money(r, "cost_per_net_job")
+        year, year_ci = money(r, "cost_per_employment_year")
         rows.append({
             "programme": programme_label(str(r["programme"])),
             "net": num(r["net_extra_jobs"]) if has else "",
             "net_ci": f"{num(r['net_extra_jobs_low_95'])} to {num(r['net_extra_jobs_high_95'])}" if has else "",
+            "noise": (f"±{num(r['net_extra_jobs_noise_se'] * 1.96)} / ±{num(r['net_extra_jobs_evidence_sd'] * 1.96)}"
+                      if has and pd.notna(r["net_extra_jobs_noise_se"]) else ""),
+            "within_noise": has and not bool(r["distinct_from_zero"]),
+            "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
             "spending": gbp(r["spending"]) if pd.notna(r["spending"]) else "",
-            "cost": gbp(r["cost_per_net_job"]) if pd.notna(r["cost_per_net_job"]) else "",
-            "cost_ci": (f"{gbp(r['cost_per_net_job_low_95'])} to {gbp(r['cost_per_net_job_high_95'])}"
-                        if pd.notna(r["cost_per_net_job_low_95"]) else ""),
+            "cost": cost, "cost_ci": cost_ci, "year_cost": year, "year_cost_ci": year_ci,
             "waiting": num(r["waiting_at_horizon"]) if pd.notna(r["waiting_at_horizon"]) else "",
         })
     return rows
@@ -212,22 +232,44 @@ def chart_list(folder: Path) -> list[dict]:
 
 
 def uncertainty_text(res: Results) -> list[str]:
+    from glw_sim.results import uncertainty_note
+
     sc = res.scenario
     n = res.headline()["employment_rate"]["replications"]
     scale = sc["population"]["scale"]
     agents = int(round(6_540_000 * scale))
-    return [
-        f"Ranges are the 2.5th to 97.5th percentiles across {n} replications (independent seeds from "
-        f"{sc['population']['seed']}), each with about {agents:,} agents (scale {scale:g}). They measure the model's "
-        "own randomness and sampling at this scale, not uncertainty about its inputs.",
-        "Input uncertainty (effect sizes, referral and take-up rates, labour demand) is explored with sensitivity "
-        "sweeps (glw-sim sweep; see sweeps/route-package-morris.yaml); the assumptions below list the ranges.",
-        "Net effects compare the scenario with the same residents and the same random numbers under no new policy, "
-        "so differences are not blurred by sampling noise; with few replications the ranges themselves are rough.",
-        "Known limits: the baseline is calibrated to UK flow rates adjusted to London's stocks (London flows are "
-        "not published recently), and drifts slowly over ten years (see the README); programme effects are "
-        "fitted to trial evidence which for WorkWell, Restart and the Youth Guarantee is a proxy or an assumption.",
+    out = [
+        f"{uncertainty_note(res)}. Each replication has its own seed (from {sc['population']['seed']}) and about "
+        f"{agents:,} agents (scale {scale:g}); when the evidence is drawn, each replication also draws every "
+        "programme effect and key assumption the scenario leaves at its default from its evidence "
+        "(calibration/evidence), and its counterfactual and leave-one-out runs share the draw and the random numbers.",
+        "Each figure is the expected value over the evidence, with the draws used as control variates; its 95% "
+        "interval combines the simulation noise (the Monte Carlo error of that estimate, which more replications "
+        "or a larger scale shrink) and the evidence (how much the figure moves across the plausible inputs, which "
+        "no amount of computing shrinks). Unit costs add their evidence to spending exactly, without simulation.",
     ]
+    figs = res.figures()
+    f = figs.get("net_extra_employed")
+    if f is not None:
+        text = (f"For London's net extra residents in work at {res.dates[1]}: {num(f.estimate)}, simulation noise "
+                f"±{num(f.noise_half_width)}, evidence ±{num(f.evidence_half_width)}, together ±{num(f.half_width)}.")
+        if f.drivers():
+            text += " The inputs that drive its interval most: " + "; ".join(
+                f"{res.input_label(k)} ({100 * v:.0f}% of the evidence variance)" for k, v in f.drivers()) + "."
+        out.append(text)
+    out += [
+        "Cost per net extra job is all programme spending to the date divided by the net extra residents in work "
+        "on that date (the package against the same residents with no new policy). Cost per net extra "
+        "employment-year divides the same spending by the net extra residents in work summed over every month to "
+        "the date, over 12: the measure evaluations of employment programmes (DWP cost-benefit analyses) set beside "
+        "each other. Both intervals are Fieller's, from the spending's and the outcome's joint uncertainty; "
+        "'not bounded' means the outcome cannot be told apart from zero.",
+        "Known limits: the baseline is calibrated to UK flow rates adjusted to London's stocks (London flows are "
+        "not published recently); programme effects are fitted to trial evidence which for WorkWell, Restart and "
+        "the Youth Guarantee is a proxy or an assumption; the evidence part assumes the outcome responds about "
+        "linearly to the drawn inputs across their ranges.",
+    ]
+    return out
 
 
 TEMPLATE = jinja2.Template("""<!doctype html>
@@ -271,14 +313,20 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
 {% for ch in charts[:1] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% if interventions %}
 <h2>What each intervention contributes and costs</h2>
-<table id="interventions"><tr><th>Programme</th><th class="n">Net extra in work</th><th class="n">95% range</th>
-<th class="n">Starts</th><th class="n">Spending</th><th class="n">Cost per net job</th><th class="n">95% range</th>
-<th class="n">Waiting at end</th></tr>
-{% for r in interventions %}<tr><td>{{ r.programme }}</td><td class="n">{{ r.net }}</td><td class="n">{{ r.net_ci }}</td>
+<table id="interventions"><tr><th>Part</th><th class="n">Net extra in work</th><th class="n">95% interval</th>
+<th class="n">noise / evidence</th><th class="n">Employment-years</th>
+<th class="n">Starts</th><th class="n">Spending</th><th class="n">Cost per net job</th><th class="n">95% interval</th>
+<th class="n">Cost per employment-year</th><th class="n">95% interval</th><th class="n">Waiting at end</th></tr>
+{% for r in interventions %}<tr><td>{{ r.programme }}{% if r.within_noise %} <em>(within uncertainty of zero)</em>{% endif %}</td>
+<td class="n">{{ r.net }}</td><td class="n">{{ r.net_ci }}</td><td class="n">{{ r.noise }}</td><td class="n">{{ r.years }}</td>
 <td class="n">{{ r.starts }}</td><td class="n">{{ r.spending }}</td><td class="n">{{ r.cost }}</td><td class="n">{{ r.cost_ci }}</td>
+<td class="n">{{ r.year_cost }}</td><td class="n">{{ r.year_cost_ci }}</td>
 <td class="n">{{ r.waiting }}</td></tr>{% endfor %}</table>
-<p class="small">Contribution: the package minus the package without that programme, same random numbers; "interactions" is
-what the programmes add together beyond their separate contributions. Spending: starts times cost per start over the horizon.</p>
+<p class="small">Contribution: the package minus the package without that part (a programme, or the integration hubs), same
+random numbers and the same evidence draw; "interactions" is what the parts add together beyond their separate
+contributions. Spending: starts times cost per start (and, for place-based programmes, residents of the place times the
+cost per resident-month) over the horizon; the hubs' spending is their cost per borough-year. Costs per net job and per
+employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}
 <h2>Outcome metrics</h2>
 <table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% range</th></tr>
@@ -324,7 +372,7 @@ def render_report(res: Results) -> str:
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
         charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
         outcomes=outcome_rows(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
-        programmes=programme_rows(res), assumptions=assumptions,
+        programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
     return TEMPLATE.render(title=f"glw-sim: {res.name} ({res.run_id})", body=body, version=__version__,
                            written=datetime.now().strftime("%Y-%m-%d %H:%M"))
@@ -384,7 +432,9 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
 #: the comparison's rows: the headline figures, then the Box E outcome metrics
 COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in work", "count"),
                                ("spending_cumulative", "Programme spending", "gbp"),
-                               ("cost_per_net_extra_job", "Cost per net additional job", "gbp")] + OUTCOMES[2:8]
+                               ("cost_per_net_extra_job", "Cost per net additional job", "gbp"),
+                               ("cost_per_net_extra_employment_year", "Cost per net extra employment-year", "gbp")
+                               ] + OUTCOMES[2:8]
 
 
 def comparison_table(runs: list[Results]) -> pd.DataFrame:
@@ -392,13 +442,14 @@ def comparison_table(runs: list[Results]) -> pd.DataFrame:
     rows = []
     for metric, label, kind in COMPARE_ROWS:
         for r in runs:
-            if metric == "cost_per_net_extra_job":
-                d = r.headline().get("cost_per_net_extra_job")
+            h = r.headline()
+            key = "spending" if metric == "spending_cumulative" else metric
+            if key in h:  # the headline's figures (cost per net job: its one definition)
+                d = h[key]
+            elif r.has(metric):
+                d = r.figure(metric).as_row()
             else:
                 d = None
-                if r.has(metric):
-                    s = r.at(metric)
-                    d = {"mean": s.mean(), "low_95": s.quantile(0.025), "high_95": s.quantile(0.975)}
             if d is not None:
                 rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
                              "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
@@ -422,8 +473,16 @@ def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
             end = C._band(ax, C._dates(r, wide.index), wide, C.PALETTE[i % len(C.PALETTE)], r.name, 100).iloc[-1]
             ends.append((end, r.name))
         ax.axhline(80, color=C.TARGET, ls="--", lw=1.5, label="80% ambition")
-        best = max(ends)
-        ax.set_title(f"{best[1]} ends highest, at {best[0]:.1f}% employment")
+        figs = [(r.figure("employment_rate"), r.name) for r in runs]
+        best = max(figs, key=lambda x: x[0].estimate)
+        rest = [f for f in figs if f is not best]
+        if rest and all(U.separated(best[0], f[0]) for f in rest):
+            ax.set_title(f"{best[1]} ends highest, at {100 * best[0].estimate:.1f}% employment, beyond the "
+                         "uncertainty of each difference")
+        elif rest:
+            ax.set_title("The runs end within each other's uncertainty: no run can be said to end highest")
+        else:
+            ax.set_title(f"{best[1]} ends at {100 * best[0].estimate:.1f}% employment")
         ax.set_ylabel("Employment rate, residents 16-64 (%)")
         ax.set_xlabel("Month")
         ax.legend(loc="lower right")
@@ -442,10 +501,16 @@ def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
                         fmt="none", color="#222222", capsize=3, lw=1)
             ax.set_yticks(y, [r.name for r in with_net])
             ax.set_xlabel("Net extra residents in work at the horizon vs no new policy (thousands)")
-            top = with_net[int(np.argmax(v))]
-            ax.set_title(f"{top.name} adds the most: {v.max():,.1f}k of the 327k needed")
+            figs = [r.figures()["net_extra_employed"] for r in with_net]
+            i = int(np.argmax(v))
+            if len(figs) > 1 and all(U.separated(figs[i], f) for j, f in enumerate(figs) if j != i):
+                ax.set_title(f"{with_net[i].name} adds the most: {v.max():,.1f}k of the 327k needed")
+            elif len(figs) > 1:
+                ax.set_title("No run adds clearly more than the others: the differences are within their uncertainty")
+            else:
+                ax.set_title(f"{with_net[i].name} adds {v.max():,.1f}k of the 327k needed")
             out.append(folder / "net_extra_by_run.png")
-            C._finish(fig, out[-1], run_ids, "Bars: 95% range across replications.")
+            C._finish(fig, out[-1], run_ids, "Bars: 95% interval (simulation noise and, where drawn, the evidence).")
     return out
 
 
@@ -456,7 +521,9 @@ COMPARE_BODY = jinja2.Environment(autoescape=True).from_string("""
 <table id="comparison"><tr><th>Metric at the horizon</th>{% for r in runs %}<th class="n">{{ r.name }}</th>{% endfor %}</tr>
 {% for row in table %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
 </table>
-<p class="small">Second line: 95% range across replications. Runs with different horizons are compared at their own horizon.</p>
+<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs with
+different horizons are compared at their own horizon. Runs are separate simulations: their differences carry both
+runs' uncertainty, so a ranking is given only where the intervals of the difference leave out zero.</p>
 {% for ch in charts %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% for r in runs %}<h2>{{ r.name }}</h2><p>{{ r.paragraph() }}</p>{% endfor %}
 """)

@@ -6,9 +6,12 @@
 >>> res.interventions()                             # contribution, spending, cost per net job
 >>> print(res.paragraph())                          # the headline paragraph, written from the numbers
 
-Every figure comes from ``timeseries.parquet`` (all replications, every month) and ``manifest.json``;
-nothing is recomputed from the model. Intervals are the 2.5th-97.5th percentiles across replications
-(simulation uncertainty at fixed inputs; parameter uncertainty is what sensitivity sweeps are for).
+Every figure comes from ``timeseries.parquet`` (all replications, every month), ``draws.csv`` (each
+replication's draw of the uncertain inputs, when the run drew them) and ``manifest.json``; nothing is
+recomputed from the model. Each figure is an estimate with a 95% interval that holds simulation noise and,
+when drawn, the evidence on programme effects, unit costs and key assumptions, with the two parts and the
+drivers reported separately (:mod:`glw_sim.uncertainty`). Ratios (cost per net extra job, per net extra
+employment-year) have one definition, :meth:`Results.cost_ratio`, used by every output.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from glw_sim import uncertainty as U
 from glw_sim.metrics import GROUPINGS
 
 #: Box E outcome metrics, in the order the plan lists them: (metric, label, kind) where kind is
@@ -46,9 +50,24 @@ class ResultsError(ValueError):
 
 
 def _interval(values: pd.Series) -> dict[str, float]:
+    """Mean and 2.5th-97.5th percentiles across replications (the spread of single replications; figures a
+    briefing quotes use :meth:`Results.figure` instead)."""
     v = values.astype(float)
     return {"mean": float(v.mean()), "low_95": float(v.quantile(0.025)), "high_95": float(v.quantile(0.975)),
             "replications": int(v.count())}
+
+
+#: metrics that can be negative (differences); every other metric is a count, a rate or a sum of money
+SIGNED_PREFIXES = ("net_extra", "contribution.", "displaced", "gross_extra", "moved_in_work", "gap_to_80",
+                   "ethnicity_employment_gap", "disability_employment_gap")
+
+
+def nonnegative(metric: str) -> bool:
+    return not metric.startswith(SIGNED_PREFIXES)
+
+
+def _row(fig: U.Figure) -> dict[str, float]:
+    return fig.as_row()
 
 
 LEVEL_LABELS = {"none": "None", "long_term_condition": "Long-term condition", "disabled": "Disabled",
@@ -77,8 +96,9 @@ class Results:
 
     folder: Path
     timeseries: pd.DataFrame
-    summary: pd.DataFrame
+    summary: pd.DataFrame | None
     manifest: dict
+    draws: pd.DataFrame | None = None  # replication, input, label, value, z (draws.csv)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -123,75 +143,200 @@ class Results:
     def has(self, metric: str) -> bool:
         return bool((self.timeseries["metric"] == metric).any())
 
+    # ------------------------------------------------------------------ uncertainty
+    @property
+    def drawn_inputs(self) -> tuple[str, ...]:
+        """The inputs the replications drew (empty: simulation noise only)."""
+        if self.draws is None or not len(self.draws):
+            return ()
+        return tuple(dict.fromkeys(self.draws["input"]))
+
+    def input_label(self, name: str) -> str:
+        if self.draws is not None and len(self.draws) and name in set(self.draws["input"]):
+            return str(self.draws.loc[self.draws["input"] == name, "label"].iloc[0])
+        return name
+
+    def _z(self, replications) -> np.ndarray | None:
+        names = self.drawn_inputs
+        if not names:
+            return None
+        wide = self.draws.pivot_table(index="replication", columns="input", values="z")
+        return wide.reindex(index=list(replications), columns=list(names)).to_numpy(dtype=np.float64)
+
+    def fit(self, per_replication: pd.Series | pd.DataFrame, metrics: list[str] | None = None) -> list[U.Figure]:
+        """Figures from values per replication (a Series, or a DataFrame with one column per figure); with the
+        ``metrics`` named, the intervals of those that cannot be negative stop at zero."""
+        frame = per_replication.to_frame() if isinstance(per_replication, pd.Series) else per_replication
+        Y = frame.to_numpy(dtype=np.float64)
+        floors = None
+        if metrics is not None:
+            floors = np.array([0.0 if nonnegative(m) and np.nanmin(Y[:, j], initial=0.0) >= 0 else -np.inf
+                               for j, m in enumerate(metrics)])
+        figs, _ = U.fit_many(Y, self._z(frame.index), self.drawn_inputs, floors)
+        return figs
+
+    def figure(self, metric: str, month: int | None = None, area: str = "London", group: str = "all") -> U.Figure:
+        """One metric's estimate and uncertainty at a month (default: the horizon)."""
+        return self.fit(self.at(metric, month, area, group), [metric])[0]
+
+    def _cost_loadings(self, spending_by_programme: dict[str, float]) -> dict[str, float]:
+        """Spending's evidence from unit costs: each programme's spending times its cost's relative standard
+        deviation (:func:`glw_sim.evidence.cost_relative_sd`), as known loadings."""
+        from glw_sim.evidence import cost_relative_sd
+
+        specs = {p.label: p for p in self._scenario_model().interventions} if self._scenario_model() else {}
+        if not self.drawn_inputs:
+            return {}
+        out = {}
+        for p, spend in spending_by_programme.items():
+            spec = specs.get(p)
+            rel = cost_relative_sd(spec) if spec is not None else 0.0
+            if rel > 0 and spend > 0:
+                out[f"cost.{p}"] = spend * rel
+        return out
+
+    def _scenario_model(self):
+        if not hasattr(self, "_sc_cache"):
+            from glw_sim.scenario import Scenario
+
+            try:
+                self._sc_cache = Scenario.model_validate(self.scenario)
+            except Exception:  # a folder written by an older version: no cost evidence
+                self._sc_cache = None
+        return self._sc_cache
+
+    def programme_spending(self, month: int | None = None) -> pd.DataFrame:
+        """Spending to ``month`` (default: the horizon) by programme, replications x programmes."""
+        ts = self.timeseries
+        m = self.horizon if month is None else month
+        lon = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["month"] <= m)]
+        cols = {p: lon[lon["metric"] == f"programme.{p}.spending"].groupby("replication")["value"].sum()
+                for p in self.programmes()}
+        return pd.DataFrame(cols)
+
+    def employment_years(self, metric: str = "net_extra_employed", month: int | None = None) -> pd.Series:
+        """Net extra residents in work summed over the months to ``month`` (months 1 to m), divided by 12:
+        employment-years, per replication."""
+        ts = self.timeseries
+        m = self.horizon if month is None else month
+        d = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["metric"] == metric) & (ts["month"] >= 1)
+               & (ts["month"] <= m)]
+        return d.groupby("replication")["value"].sum() / 12.0
+
+    def cost_ratio(self, spending: pd.Series, outcome: pd.Series, loadings: dict[str, float] | None = None) -> U.Ratio:
+        """THE cost per unit of outcome (per net extra job, per net extra employment-year): the estimate of
+        spending over the estimate of the outcome, with Fieller's 95% interval from both figures' noise and
+        evidence (unbounded when the outcome cannot be told apart from zero). Every output shows this."""
+        frame = pd.DataFrame({"s": spending.astype(float), "o": outcome.astype(float)}).dropna()
+        z = self._z(frame.index)
+        figs, resid = U.fit_many(frame.to_numpy(), z, self.drawn_inputs)
+        spend = U.add_known(figs[0], loadings or {})
+        return U.ratio(spend, figs[1], U.noise_cov(resid, 0, 1, z))
+
     # ------------------------------------------------------------------ the briefing's numbers
     def headline(self) -> dict[str, dict[str, float]]:
-        """The headline figures, each {mean, low_95, high_95, replications} (month 0 as ``*_start``)."""
+        """The headline figures, each {mean, low_95, high_95, noise_se, noise_low_95, noise_high_95, evidence_sd,
+        replications} (month 0 as ``*_start``); ratios {mean, low_95, high_95} (nan bounds: not bounded)."""
         out = {
-            "employment_rate_start": _interval(self.at("employment_rate", 0)),
-            "employment_rate": _interval(self.at("employment_rate")),
-            "gap_to_80_start": _interval(self.at("gap_to_80", 0)),
-            "gap_to_80": _interval(self.at("gap_to_80")),
+            "employment_rate_start": _row(self.figure("employment_rate", 0)),
+            "employment_rate": _row(self.figure("employment_rate")),
+            "gap_to_80_start": _row(self.figure("gap_to_80", 0)),
+            "gap_to_80": _row(self.figure("gap_to_80")),
         }
         if self.has_counterfactual:
             net = self.at("net_extra_employed")
-            out["net_extra_employed"] = _interval(net)
-            out["gross_extra_employed_helped"] = _interval(self.at("gross_extra_employed_helped"))
+            out["net_extra_employed"] = _row(self.fit(net)[0])
+            out["gross_extra_employed_helped"] = _row(self.figure("gross_extra_employed_helped"))
             gap0 = self.at("gap_to_80", 0)
-            out["share_of_gap"] = _interval(net / gap0)
+            out["share_of_gap"] = _row(self.fit(net / gap0)[0])
+            out["net_extra_employment_years"] = _row(self.fit(self.employment_years())[0])
         if self.has("spending_cumulative"):
             spend = self.at("spending_cumulative")
-            out["spending"] = _interval(spend)
+            by_prog = self.programme_spending().mean().to_dict()
+            loadings = self._cost_loadings(by_prog)
+            out["spending"] = _row(U.add_known(self.fit(spend)[0], loadings))
             if self.has_counterfactual:
-                out["cost_per_net_extra_job"] = self._cost(spend, self.at("net_extra_employed"))
+                out["cost_per_net_extra_job"] = self.cost_ratio(spend, self.at("net_extra_employed"),
+                                                                loadings).as_row()
+                out["cost_per_net_extra_employment_year"] = self.cost_ratio(spend, self.employment_years(),
+                                                                            loadings).as_row()
         return out
 
-    @staticmethod
-    def _cost(spend: pd.Series, jobs: pd.Series) -> dict[str, float]:
-        """Cost per net extra job: ratio of the means; the interval over replications with a net gain."""
-        s, j = spend.astype(float), jobs.astype(float)
-        ok = j > 0
-        ratio = (s[ok] / j[ok]) if ok.any() else pd.Series([np.nan])
-        mean = float(s.mean() / j.mean()) if j.mean() > 0 else float("nan")
-        return {"mean": mean, "low_95": float(ratio.quantile(0.025)), "high_95": float(ratio.quantile(0.975)),
-                "replications": int(ok.sum())}
+    def figures(self) -> dict[str, U.Figure]:
+        """The headline figures as :class:`glw_sim.uncertainty.Figure` (for drivers and comparisons): London's
+        net extra residents in work and each part's contribution at the horizon."""
+        out = {}
+        if self.has_counterfactual:
+            out["net_extra_employed"] = self.fit(self.at("net_extra_employed"))[0]
+        for p in self.parts():
+            out[f"contribution.{p}"] = self.figure(f"contribution.{p}")
+        return out
+
+    def parts(self) -> list[str]:
+        """Labels of the parts with a contribution of their own (programmes, integration hubs)."""
+        ms = self.timeseries["metric"].unique()
+        return sorted(m.split(".", 1)[1] for m in ms if m.startswith("contribution.") and m != "contribution.interactions")
 
     def programmes(self) -> list[str]:
         ms = self.timeseries["metric"].unique()
         return sorted({m.split(".")[1] for m in ms if m.startswith("programme.") and m.endswith(".starts")})
 
     def interventions(self) -> pd.DataFrame:
-        """Per programme: net extra jobs it contributes at the horizon, starts, spending, cost per net job,
-        waiting list at the horizon (means with 95% intervals across replications)."""
+        """Per part (programmes, integration hubs): net extra residents in work it contributes at the horizon
+        (the package minus the package without it), net extra employment-years, starts, spending, cost per net
+        extra job and per net extra employment-year (:meth:`cost_ratio`), waiting list at the horizon;
+        ``distinct_from_zero`` says whether the contribution's 95% interval leaves out zero."""
         ts = self.timeseries
         lon = ts[(ts["area"] == "London") & (ts["group"] == "all")]
         rows = []
         progs = self.programmes()
-        for p in progs:
-            per_rep = lon[lon["metric"] == f"programme.{p}.spending"].groupby("replication")["value"].sum()
-            starts = lon[lon["metric"] == f"programme.{p}.starts"].groupby("replication")["value"].sum()
+        spend_all = self.programme_spending()
+        hubs_label = "integration_hubs"
+        parts = list(progs) + ([hubs_label] if self.has(f"contribution.{hubs_label}") else [])
+        for p in parts:
+            if p == hubs_label:
+                total = self.at("spending_cumulative")
+                per_rep = total - (spend_all.sum(axis=1).reindex(total.index).fillna(0.0) if len(spend_all.columns)
+                                   else 0.0)
+                row = {"programme": p}
+                loadings = {}
+            else:
+                per_rep = spend_all[p]
+                starts = lon[lon["metric"] == f"programme.{p}.starts"].groupby("replication")["value"].sum()
+                row = {"programme": p, "starts": starts.mean(), "waiting_at_horizon": self.at(f"programme.{p}.waiting").mean()}
+                loadings = self._cost_loadings({p: float(per_rep.mean())})
+            row["spending"] = float(per_rep.mean())
             key = f"contribution.{p}"
-            contrib = self.at(key) if self.has(key) else pd.Series(dtype=float)
-            row = {"programme": p, "starts": starts.mean(), "spending": per_rep.mean(),
-                   "waiting_at_horizon": self.at(f"programme.{p}.waiting").mean()}
-            if len(contrib):
-                ci = _interval(contrib)
-                row.update({"net_extra_jobs": ci["mean"], "net_extra_jobs_low_95": ci["low_95"],
-                            "net_extra_jobs_high_95": ci["high_95"]})
-                cost = self._cost(per_rep.reindex(contrib.index), contrib)
-                row.update({"cost_per_net_job": cost["mean"], "cost_per_net_job_low_95": cost["low_95"],
-                            "cost_per_net_job_high_95": cost["high_95"]})
+            if self.has(key):
+                contrib = self.at(key)
+                f = self.fit(contrib)[0]
+                years = self.employment_years(key)
+                fy = self.fit(years)[0]
+                row.update({"net_extra_jobs": f.estimate, "net_extra_jobs_low_95": f.low,
+                            "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
+                            "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero(),
+                            "net_extra_employment_years": fy.estimate})
+                cost = self.cost_ratio(per_rep.reindex(contrib.index), contrib, loadings)
+                row.update({"cost_per_net_job": cost.estimate, "cost_per_net_job_low_95": cost.low,
+                            "cost_per_net_job_high_95": cost.high})
+                cy = self.cost_ratio(per_rep.reindex(years.index), years, loadings)
+                row.update({"cost_per_employment_year": cy.estimate, "cost_per_employment_year_low_95": cy.low,
+                            "cost_per_employment_year_high_95": cy.high})
             rows.append(row)
         if self.has("contribution.interactions"):
-            ci = _interval(self.at("contribution.interactions"))
-            rows.append({"programme": "interactions", "net_extra_jobs": ci["mean"],
-                         "net_extra_jobs_low_95": ci["low_95"], "net_extra_jobs_high_95": ci["high_95"]})
-        if self.has("spending_cumulative") and progs:
+            f = self.figure("contribution.interactions")
+            rows.append({"programme": "interactions", "net_extra_jobs": f.estimate, "net_extra_jobs_low_95": f.low,
+                         "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
+                         "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero()})
+        elif self.has("spending_cumulative") and progs and not self.has(f"contribution.{hubs_label}"):
             other = self.at("spending_cumulative").mean() - sum(r.get("spending", 0.0) for r in rows)
             if other > 0.5:
                 rows.append({"programme": "integration hubs", "spending": other})
         return pd.DataFrame(rows, columns=[
-            "programme", "net_extra_jobs", "net_extra_jobs_low_95", "net_extra_jobs_high_95", "starts", "spending",
-            "cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95", "waiting_at_horizon"])
+            "programme", "net_extra_jobs", "net_extra_jobs_low_95", "net_extra_jobs_high_95", "net_extra_jobs_noise_se",
+            "net_extra_jobs_evidence_sd", "distinct_from_zero", "net_extra_employment_years", "starts", "spending",
+            "cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95", "cost_per_employment_year",
+            "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon"])
 
     def outcomes(self) -> pd.DataFrame:
         """Box E outcome metrics for London: month 0 and the horizon (mean, 95% interval)."""
@@ -199,9 +344,10 @@ class Results:
         for metric, label, kind in OUTCOMES:
             if not self.has(metric):
                 continue
-            h = _interval(self.at(metric))
+            h = self.figure(metric)
             rows.append({"metric": metric, "label": label, "kind": kind, "month_0": self.at(metric, 0).mean(),
-                         "horizon": h["mean"], "low_95": h["low_95"], "high_95": h["high_95"]})
+                         "horizon": h.estimate, "low_95": h.low, "high_95": h.high,
+                         "noise_half_width": h.noise_half_width, "evidence_half_width": h.evidence_half_width})
         return pd.DataFrame(rows)
 
     def boroughs(self, targets=None) -> pd.DataFrame:
@@ -214,13 +360,16 @@ class Results:
         rows = []
         for i, code in enumerate(geo.codes):
             d = b[b["area"] == code]
-            emp = d[(d["metric"] == "employment_rate") & (d["month"] == self.horizon)]["value"]
+            emp = d[(d["metric"] == "employment_rate") & (d["month"] == self.horizon)].set_index("replication")["value"]
+            e = self.fit(emp)[0]
             row = {"code": code, "name": geo.names[i], "srp": geo.srp[i],
                    "employment_rate_month_0": d[(d["metric"] == "employment_rate") & (d["month"] == 0)]["value"].mean(),
-                   "employment_rate": emp.mean(), "low_95": emp.quantile(0.025), "high_95": emp.quantile(0.975)}
-            extra = d[(d["metric"] == "net_extra_employed") & (d["month"] == self.horizon)]["value"]
+                   "employment_rate": e.estimate, "low_95": e.low, "high_95": e.high}
+            extra = d[(d["metric"] == "net_extra_employed") & (d["month"] == self.horizon)].set_index("replication")["value"]
             if len(extra):
-                row["net_extra_employed"] = extra.mean()
+                x = self.fit(extra)[0]
+                row.update({"net_extra_employed": x.estimate, "net_extra_low_95": x.low, "net_extra_high_95": x.high,
+                            "net_extra_distinct_from_zero": x.excludes_zero()})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -231,8 +380,12 @@ class Results:
             for lev in levels:
                 s = self.at("net_extra_employed", group=f"{g}={lev}")
                 if len(s):
-                    rows.append({"grouping": g, "level": lev, **_interval(s)})
-        return pd.DataFrame(rows, columns=["grouping", "level", "mean", "low_95", "high_95", "replications"])
+                    f = self.fit(s)[0]
+                    rows.append({"grouping": g, "level": lev, "mean": f.estimate, "low_95": f.low,
+                                 "high_95": f.high, "replications": f.replications,
+                                 "distinct_from_zero": f.excludes_zero()})
+        return pd.DataFrame(rows, columns=["grouping", "level", "mean", "low_95", "high_95", "replications",
+                                           "distinct_from_zero"])
 
     def paragraph(self) -> str:
         """The headline paragraph for a briefing, written from the numbers."""
@@ -253,23 +406,147 @@ class Results:
         if "net_extra_employed" in h:
             net, share = h["net_extra_employed"], h["share_of_gap"]
             text += (f"Against the same population with no new policy, the scenario adds {net['mean']:,.0f} residents "
-                     f"in work ({net['low_95']:,.0f} to {net['high_95']:,.0f}), {100 * share['mean']:.1f}% of the "
-                     f"327,000 needed. ")
-            iv = self.interventions()
-            iv = iv[iv["programme"] != "interactions"].dropna(subset=["net_extra_jobs"])
-            if len(iv) > 1:
-                top = iv.sort_values("net_extra_jobs", ascending=False).iloc[0]
-                text += (f"The largest contribution comes from {programme_label(top['programme'])} "
-                         f"({top['net_extra_jobs']:,.0f} net extra jobs). ")
+                     f"in work (95% interval {net['low_95']:,.0f} to {net['high_95']:,.0f}, holding "
+                     f"{'simulation noise and the evidence' if self.drawn_inputs else 'simulation noise only'}), "
+                     f"{100 * share['mean']:.1f}% of the 327,000 needed. ")
+            rank = ranking_sentence(self)
+            if rank:
+                text += rank + " "
         if "spending" in h:
             sp = h["spending"]["mean"]
             text += f"Programme spending over the period is £{sp / 1e6:,.0f}m"
             c = h.get("cost_per_net_extra_job")
-            if c and np.isfinite(c["mean"]):
-                text += f", about £{c['mean']:,.0f} per net additional job."
+            y = h.get("cost_per_net_extra_employment_year")
+            if c and np.isfinite(c["mean"]) and c["mean"] > 0:
+                bound = (f"95% interval £{c['low_95']:,.0f} to £{c['high_95']:,.0f}" if np.isfinite(c["low_95"])
+                         else "not bounded: the net gain is within its uncertainty of zero")
+                text += f", £{c['mean']:,.0f} per net extra job ({bound})"
+                if y and np.isfinite(y["mean"]):
+                    text += f" and £{y['mean']:,.0f} per net extra employment-year."
+                else:
+                    text += "."
             else:
                 text += "; the net gain is too small to give a cost per job."
         return text.strip()
+
+
+def _fmt_value(kind: str, v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    if kind == "rate":
+        return f"{100 * v:.1f}%"
+    if kind == "gap":
+        return f"{100 * v:.1f}pp"
+    if kind == "gbp":
+        return f"£{v:,.0f}"
+    return f"{v:,.0f}"
+
+
+def _fmt_width(kind: str, v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "-"
+    if kind in ("rate", "gap"):
+        return f"±{100 * v:.2f}"
+    return f"±{v:,.0f}"
+
+
+def uncertainty_note(res: Results) -> str:
+    """What the intervals hold, in one sentence."""
+    names = res.drawn_inputs
+    n = int(res.timeseries["replication"].nunique())
+    if not names:
+        return (f"95% intervals over {n} replications hold simulation noise only (no evidence drawn: "
+                "uncertainty.evidence is off or the run has no programme)")
+    return (f"95% intervals over {n} replications hold simulation noise and the evidence on "
+            f"{len(names)} drawn inputs (programme effects and key assumptions) and on unit costs")
+
+
+def console_summary(res: Results, boroughs: list[str] = ()) -> str:
+    """The run's summary for the terminal: the same numbers as summary.csv and the report."""
+    start, end = res.dates
+    sc = res.scenario
+    lines = [f"{res.name}: {sc['replications']} replications, scale {sc['population']['scale']}, {start} -> {end}",
+             "  " + uncertainty_note(res) + ".",
+             f"  {'metric':<44} {start:>9} {end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
+
+    def line(label: str, f: U.Figure, kind: str, month0: float | None) -> str:
+        first = _fmt_value(kind, month0) if month0 is not None else ""
+        return (f"  {label:<44} {first:>9} {_fmt_value(kind, f.estimate):>10}  "
+                f"{_fmt_value(kind, f.low) + ' to ' + _fmt_value(kind, f.high):<24} "
+                f"{_fmt_width(kind, f.noise_half_width):>9} {_fmt_width(kind, f.evidence_half_width):>9}")
+
+    for metric, label, kind in OUTCOMES:
+        if res.has(metric):
+            lines.append(line(label, res.figure(metric), kind, res.at(metric, 0).mean()))
+    h = res.headline()
+    if res.has_counterfactual:
+        for metric, label in (("net_extra_employed", "Net extra residents in work"),
+                              ("gross_extra_employed_helped", "Gross extra in work among the helped"),
+                              ("displaced", "Displaced (gross - net)")):
+            lines.append(line(label, res.figure(metric), "count", None))
+        y = h["net_extra_employment_years"]
+        lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {_fmt_value('count', y['mean']):>10}  "
+                     f"{_fmt_value('count', y['low_95'])} to {_fmt_value('count', y['high_95'])}")
+    if "spending" in h:
+        sp = h["spending"]
+        lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {_fmt_value('gbp', sp['mean']):>10}  "
+                     f"{_fmt_value('gbp', sp['low_95'])} to {_fmt_value('gbp', sp['high_95'])}")
+    for key, label in (("cost_per_net_extra_job", "Cost per net extra job (GBP)"),
+                       ("cost_per_net_extra_employment_year", "Cost per net extra employment-year (GBP)")):
+        if key in h:
+            c = h[key]
+            rng = (f"{_fmt_value('gbp', c['low_95'])} to {_fmt_value('gbp', c['high_95'])}"
+                   if np.isfinite(c["low_95"]) else "not bounded: the net gain is within its uncertainty of zero")
+            lines.append(f"  {label:<44} {'':>9} {_fmt_value('gbp', c['mean']):>10}  {rng}")
+    iv = res.interventions()
+    if len(iv) and iv["net_extra_jobs"].notna().any():
+        lines.append("  Contributions at the horizon (the package minus the package without the part):")
+        for _, r in iv.dropna(subset=["net_extra_jobs"]).iterrows():
+            mark = "" if bool(r["distinct_from_zero"]) else "  (within uncertainty of zero)"
+            lines.append(f"    {programme_label(str(r['programme'])):<42} {r['net_extra_jobs']:>+10,.0f}  "
+                         f"{r['net_extra_jobs_low_95']:,.0f} to {r['net_extra_jobs_high_95']:,.0f}{mark}")
+        rank = ranking_sentence(res)
+        if rank:
+            lines.append("  " + rank)
+    figs = res.figures()
+    if "net_extra_employed" in figs and figs["net_extra_employed"].drivers():
+        d = ", ".join(f"{res.input_label(k)} {100 * v:.0f}%" for k, v in figs["net_extra_employed"].drivers())
+        lines.append(f"  Evidence behind the net's interval (share of its variance): {d}")
+    if boroughs:
+        from glw_sim.geography import load_geography
+
+        geo = load_geography()
+        for b in boroughs:
+            code = geo.codes[geo.index(b)]
+            lines.append(line(f"{geo.names[geo.index(b)]} employment rate", res.figure("employment_rate", area=code),
+                              "rate", res.at("employment_rate", 0, area=code).mean()))
+    return "\n".join(lines)
+
+
+def ranking_sentence(res: Results) -> str:
+    """Which parts' contributions can be ranked: the largest only if it is separated from every other part by
+    its joint uncertainty (the paired difference across replications); otherwise says which cannot be told
+    apart."""
+    parts = res.parts()
+    if len(parts) < 2:
+        return ""
+    diffs = {}
+    values = {p: res.at(f"contribution.{p}") for p in parts}
+    top = max(parts, key=lambda p: values[p].mean())
+    tied = []
+    for p in parts:
+        if p == top:
+            continue
+        d = res.fit(values[top] - values[p])[0]
+        diffs[p] = d
+        if not d.excludes_zero():
+            tied.append(p)
+    if not tied:
+        return (f"{programme_label(top)} contributes the most, beyond the uncertainty of its difference from each "
+                "other part.")
+    names = ", ".join(programme_label(p) for p in tied)
+    return (f"No ranking: {programme_label(top)}'s contribution cannot be told apart from {names} (their "
+            "difference's 95% interval holds zero).")
 
 
 def load_results(folder: str | Path) -> Results:
@@ -283,9 +560,10 @@ def load_results(folder: str | Path) -> Results:
         ts = pd.read_parquet(folder / "timeseries.parquet")
         summary = pd.read_csv(folder / "summary.csv")
         manifest = json.loads((folder / "manifest.json").read_text())
+        draws = pd.read_csv(folder / "draws.csv") if (folder / "draws.csv").is_file() else None
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{folder}: unreadable results ({str(exc).splitlines()[0]})") from None
-    return Results(folder, ts, summary, manifest)
+    return Results(folder, ts, summary, manifest, draws)
 
 
 def latest_run(scenario_dir: str | Path) -> Path:

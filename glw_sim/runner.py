@@ -5,7 +5,9 @@
 - ``manifest.json``: the resolved scenario, seeds, package and library
   versions, and SHA-256 hashes of every calibration file used;
 - ``timeseries.parquet``: tidy rows (replication, month, date, area, group, metric, value);
-- ``summary.csv``: each metric at the horizon, mean and 95% interval across replications;
+- ``summary.csv``: each metric at the horizon, its estimate and 95% interval (noise and evidence), the
+  two parts and the spread of single replications (:func:`summarise`);
+- ``draws.csv``: each replication's draw of the uncertain inputs (when the run drew them);
 - ``charts/``: the briefing charts (:mod:`glw_sim.charts`);
 - ``report.html``: the self-contained briefing and ``summary.xlsx``, one sheet per table (:mod:`glw_sim.report`).
 
@@ -69,8 +71,17 @@ def model_targets(scenario: Scenario, seed: int):
     return replace(targets, borough_rates=draw_borough_rates(targets, rng))
 
 
+#: the leave-one-out component that is the integration hubs (programmes are numbered from 0)
+HUBS = "hubs"
+
+#: label of the hubs' contribution in results (metric contribution.<label>)
+HUBS_LABEL = "integration_hubs"
+
+
 def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
-           leave_out: int | None = None, collect_groups: bool = True) -> GLWModel:
+           leave_out: int | str | None = None, collect_groups: bool = True) -> GLWModel:
+    """A replication's model: the scenario, its counterfactual (no levers), or the scenario without one
+    component (``leave_out``: a programme's index, or :data:`HUBS`)."""
     return GLWModel(
         targets=model_targets(scenario, seed),
         scale=scenario.population.scale,
@@ -83,10 +94,19 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         employability=[] if counterfactual else scenario.employability,
         interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         programme_keys=None if counterfactual else [i for i in range(len(scenario.interventions)) if i != leave_out],
-        integration_hubs=[] if counterfactual else scenario.integration_hubs,
+        integration_hubs=[] if counterfactual or leave_out == HUBS else scenario.integration_hubs,
         cache_population=cache_population,
         collect_groups=collect_groups,
     )
+
+
+def components(scenario: Scenario) -> list[tuple[int | str, str]]:
+    """The parts of a package that get their own contribution: each programme, and the integration hubs
+    (as one part) when there are any: (leave-out key, label)."""
+    parts: list[tuple[int | str, str]] = [(i, p.label) for i, p in enumerate(scenario.interventions)]
+    if scenario.integration_hubs:
+        parts.append((HUBS, HUBS_LABEL))
+    return parts
 
 
 def _employed(model: GLWModel) -> float:
@@ -125,11 +145,28 @@ def _employed_by(model: GLWModel) -> tuple[dict[tuple[str, str], float], np.ndar
 
 
 def compare_groups(model: GLWModel, base: GLWModel) -> tuple[dict[tuple[str, str, str], float], np.ndarray]:
-    """Net extra residents in work, scenario minus counterfactual, by group level and by borough."""
+    """Net extra residents in work, scenario minus counterfactual, by group level (the group a resident is in
+    without the package) and by borough; with courses that raise qualifications, also the residents in work
+    counted in a higher qualification group than they would be (``moved_in_work``: they sum to zero)."""
     (gs, bs), (gb, bb) = _employed_by(model), _employed_by(base)
     if not model.collect_groups:  # (no counts by group)
         return {}, bs - bb
-    return {(g, lev, "net_extra_employed"): gs[(g, lev)] - gb[(g, lev)] for g, lev in gs}, bs - bb
+    out = {(g, lev, "net_extra_employed"): gs[(g, lev)] - gb[(g, lev)] for g, lev in gs}
+    if any(p.spec.skills is not None for p in model.programmes):
+        # courses move residents between qualification groups: count each resident in the group they hold
+        # without the package (the counterfactual's, the same resident by common random numbers), and show the
+        # movers apart: residents in work who hold a higher qualification than they would have
+        from glw_sim.states import LabourState
+
+        ps, pb = model.population, base.population
+        diff = (np.where(ps.state == LabourState.EMPLOYED, ps.weight, 0.0)
+                - np.where(pb.state == LabourState.EMPLOYED, pb.weight, 0.0))
+        by_base = np.bincount(pb.qualification, weights=diff, minlength=len(GROUPINGS["qualification"]))
+        for i, lev in enumerate(GROUPINGS["qualification"]):
+            current = out[("qualification", lev, "net_extra_employed")]
+            out[("qualification", lev, "net_extra_employed")] = float(by_base[i])
+            out[("qualification", lev, "moved_in_work")] = current - float(by_base[i])
+    return out, bs - bb
 
 
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
@@ -143,12 +180,13 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
     model = _model(scenario, seed, cache_population=cache_population, collect_groups=collect_groups)
     base = (_model(scenario, seed, counterfactual=True, cache_population=cache_population,
                    collect_groups=collect_groups) if levers else None)
-    # attribution: each programme's contribution is the package minus the package without it (same seed)
-    k = len(scenario.interventions)
-    leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=i,
-                          collect_groups=collect_groups) for i in range(k)]
-                  if k > 1 and scenario.outputs.attribution else [])
-    labels = [p.label for p in scenario.interventions]
+    # attribution: each part's contribution is the package minus the package without it (same seed); the hubs
+    # are a part of their own
+    parts = components(scenario)
+    leave_outs = ([_model(scenario, seed, cache_population=cache_population, leave_out=key,
+                          collect_groups=collect_groups) for key, _ in parts]
+                  if len(parts) > 1 and scenario.outputs.attribution else [])
+    labels = [lab for _, lab in parts]
 
     def compare() -> dict:
         out = compare_step(model, base)
@@ -159,7 +197,7 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
                 out[f"contribution.{lab}"] = c
                 contributions += c
             out["contribution.interactions"] = out["net_extra_employed"] - contributions
-        elif k == 1:
+        elif len(parts) == 1:
             out[f"contribution.{labels[0]}"] = out["net_extra_employed"]
         return out
 
@@ -230,20 +268,86 @@ def run_replication(scenario: Scenario, seed: int, replication: int,
     return df
 
 
-def summarise(ts: pd.DataFrame) -> pd.DataFrame:
-    """Horizon values: mean and 95% interval (2.5th-97.5th percentile) across replications."""
+def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dict | None = None) -> pd.DataFrame:
+    """Each metric at the horizon: its estimate and 95% interval (simulation noise and, when the replications
+    drew their inputs, the evidence: :mod:`glw_sim.uncertainty`), the two parts, the spread of single
+    replications (``sd``) and month 0. The headline figures that are ratios or sums over months (cost per net
+    extra job and per employment-year, spending with its cost evidence, net extra employment-years) are the
+    ones :meth:`glw_sim.results.Results.headline` computes, so every output shows the same numbers."""
+    from glw_sim.results import Results
+
+    res = Results(Path("."), ts, None, {"scenario": (manifest or {}).get("scenario", {})}, draws)
     last = ts[ts["month"] == ts["month"].max()]
-    g = last.groupby(["area", "group", "metric"], sort=True)["value"]
-    out = pd.DataFrame({
-        "mean": g.mean(),
-        "low_95": g.quantile(0.025),
-        "high_95": g.quantile(0.975),
-        "sd": g.std(ddof=1),
-        "replications": g.count(),
-    }).reset_index()
+    wide = last.pivot_table(index="replication", columns=["area", "group", "metric"], values="value")
+    figs = res.fit(wide, [c[2] for c in wide.columns])
+    out = pd.DataFrame([f.as_row() for f in figs], index=wide.columns).reset_index()
+    out["sd"] = wide.std(ddof=1).to_numpy()
+    out["replications"] = wide.count().to_numpy()
+    h = res.headline() if manifest is not None else {}
+    for key, metric in (("spending", "spending_cumulative"), ("cost_per_net_extra_job", "cost_per_net_extra_job"),
+                        ("net_extra_employment_years", "net_extra_employment_years"),
+                        ("cost_per_net_extra_employment_year", "cost_per_net_extra_employment_year")):
+        if key not in h:
+            continue
+        sel = (out["area"] == "London") & (out["group"] == "all") & (out["metric"] == metric)
+        if not sel.any():
+            out.loc[len(out), ["area", "group", "metric"]] = ["London", "all", metric]
+            sel = (out["area"] == "London") & (out["group"] == "all") & (out["metric"] == metric)
+        for col in out.columns:
+            if col in ("area", "group", "metric"):
+                continue
+            out.loc[sel, col] = h[key].get(col, np.nan)
+    out = out.sort_values(["area", "group", "metric"], kind="stable").reset_index(drop=True)
     first = ts[ts["month"] == 0].groupby(["area", "group", "metric"])["value"].mean()
     out["month_0"] = out.set_index(["area", "group", "metric"]).index.map(first)
     return out
+
+
+def _replication_job(args) -> tuple[int, pd.DataFrame]:
+    scenario, seed, r = args
+    return r, run_replication(scenario, seed, r)
+
+
+def replicate(scenario: Scenario, seeds: list[int], *, first: int = 0, progress: Callable[[], None] | None = None,
+              workers: int | None = None) -> tuple[list[pd.DataFrame], list]:
+    """Run replications ``first, first + 1, ...`` with ``seeds``, each on its own draw of the evidence
+    (:func:`glw_sim.evidence.draw`); on ``workers`` processes when more than one (progress then moves a
+    replication at a time). The tables come back in replication order whatever finishes first, so the
+    results do not depend on the number of workers."""
+    from glw_sim.evidence import draw
+
+    drawn = [draw(scenario, s) for s in seeds]
+    jobs = [(d.scenario, s, first + i) for i, (s, d) in enumerate(zip(seeds, drawn))]
+    if not workers or workers <= 1 or len(jobs) <= 1:
+        return [run_replication(sc, s, r, progress) for sc, s, r in jobs], drawn
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from glw_sim.sensitivity import worker_init
+
+    out: dict[int, pd.DataFrame] = {}
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
+                             initializer=worker_init, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(_replication_job, job) for job in jobs]
+        try:
+            for fut in as_completed(futures):
+                r, df = fut.result()
+                out[r] = df
+                if progress is not None:
+                    for _ in range(scenario.horizon.months):
+                        progress()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return [out[first + i] for i in range(len(jobs))], drawn
+
+
+def draws_table(draws: list, labels: dict[str, str]) -> pd.DataFrame:
+    """Each replication's draw: replication, input, label, value, z (standardised)."""
+    rows = [(r, name, labels.get(name, name), d.values[name], d.z[name]) for r, d in enumerate(draws)
+            for name in d.values]
+    return pd.DataFrame(rows, columns=["replication", "input", "label", "value", "z"])
 
 
 def _hash(path: Path) -> str:
@@ -343,17 +447,38 @@ def run_scenario(
     progress: Callable[[], None] | None = None,
     argv: list[str] | None = None,
     charts: bool = True,
+    workers: int | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every replication, write the results folder atomically, return the tables.
 
     The results location is checked (created, probed) first; a write that fails for want of space or
-    permission raises :class:`ResultsError` and leaves nothing behind."""
+    permission raises :class:`ResultsError` and leaves nothing behind. ``workers``: processes running
+    replications side by side (default 1: in this process). With ``scenario.precision`` the scale and number
+    of replications are chosen to reach it (:mod:`glw_sim.precision`), and ``report`` is told what was chosen."""
     parent = results_folder(results_dir, scenario.name)
     load_targets()
+    from glw_sim.evidence import labels
+
+    choice = None
+    if scenario.precision is not None:
+        from glw_sim.precision import choose
+
+        choice = choose(scenario, workers=workers, progress=progress, report=report)
+        scenario = choice.scenario
     seeds = replication_seeds(scenario.population.seed, scenario.replications)
-    parts = [run_replication(scenario, s, r, progress) for r, s in enumerate(seeds)]
+    parts, drawn = replicate(scenario, seeds, progress=progress, workers=workers)
+    if choice is not None:
+        from glw_sim.precision import top_up
+
+        scenario, seeds, parts, drawn = top_up(choice, scenario, seeds, parts, drawn, workers=workers,
+                                               progress=progress, report=report)
     ts = pd.concat(parts, ignore_index=True)
-    summary = summarise(ts)
+    draws = draws_table(drawn, labels(scenario))
+    meta = manifest(scenario, seeds, argv)
+    if choice is not None:
+        meta["precision"] = choice.record()
+    summary = summarise(ts, draws, meta)
 
     try:
         tmp = make_owned_dir(parent, "partial")
@@ -366,7 +491,8 @@ def run_scenario(
         ts.to_parquet(buf, index=False)
         atomic_write_bytes(tmp / "timeseries.parquet", buf.getvalue())
         atomic_write_text(tmp / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-        meta = manifest(scenario, seeds, argv)
+        if len(draws):
+            atomic_write_text(tmp / "draws.csv", draws.to_csv(index=False, float_format="%.8g"))
         final = parent / run_id(scenario)
         atomic_write_text(tmp / "manifest.json", json.dumps({"run_id": final.name, **meta}, indent=2))
         if charts:

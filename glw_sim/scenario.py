@@ -182,6 +182,25 @@ class Outputs(_Strict):
         return v
 
 
+class Uncertainty(_Strict):
+    """What a run's intervals cover besides simulation noise (see glw_sim/uncertainty.py)."""
+
+    evidence: Literal["auto", "on", "off"] = Field(
+        "auto", description="draw the uncertain inputs (programme effects, key assumptions: calibration/evidence) "
+                            "across replications: 'on', 'off', or 'auto' (on when the scenario has programmes or "
+                            "levers)")
+
+
+class Precision(_Strict):
+    """A stated precision: the run chooses scale and replications so that each programme's contribution, the
+    hubs' and London's net extra residents in work meet it (95% half-width of the simulation noise)."""
+
+    relative: float = Field(0.10, gt=0, le=1, description="half-width as a share of the figure (0.10 = +/-10%)")
+    absolute: float = Field(300.0, gt=0, le=1e6, description="or this many residents, whichever is larger")
+    max_scale: float = Field(1.0, gt=0, le=1, description="largest share of residents to simulate")
+    max_replications: int = Field(40, ge=4, le=1000, description="most replications to run")
+
+
 class Scenario(_Strict):
     name: str = Field(..., pattern=NAME_PATTERN, description="used as the results folder name: letters, digits, "
                                                              "'_', '-', '.', not starting with '.'")
@@ -198,6 +217,9 @@ class Scenario(_Strict):
     integration_hubs: list[Hub] = Field(default_factory=list)
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
+    uncertainty: Uncertainty = Uncertainty()
+    precision: Precision | None = Field(None, description="choose scale and replications to reach this precision "
+                                                          "(glw-sim run --precision); none: as given")
 
     @field_validator("interventions", mode="before")
     @classmethod

@@ -1,0 +1,240 @@
+"""What a headline figure's interval holds: simulation noise and the evidence behind the inputs.
+
+Each replication of a run has its own seed (simulation noise) and, when the run draws its evidence, its own
+draw of the uncertain inputs (programme effects, key assumptions; :mod:`glw_sim.evidence`), shared by the
+replication's counterfactual and leave-one-out runs (common random numbers). From the replications' values
+``y`` and their standardised draws ``Z`` (each input's draw minus its distribution's mean, over its standard
+deviation), a figure is summarised by ordinary least squares of ``y`` on ``[1, Z]``:
+
+- the **estimate** is the intercept: the expected value over the evidence with the draws used as control
+  variates, so the luck of which draws came up does not move it (with no draws it is the plain mean);
+- the **simulation noise** is its Monte Carlo standard error (residual variance times the intercept's entry of
+  ``(X'X)^-1``): the part more replications or a larger scale shrink;
+- the **evidence** part is the standard deviation of the outcome across the evidence distribution,
+  ``sqrt(b'b)`` (the draws are independent with unit variance), with each input's share ``b_k^2 / b'b``: the
+  drivers; each fitted ``b_k^2`` is first reduced by its sampling variance (the noise a regression on few
+  replications would otherwise read as the input's effect), so an input that does nothing gets no share;
+- the **95% interval** is the estimate +/- 1.96 standard deviations of both together (a normal approximation
+  of a linear response: ``r2`` says how much of the replications' spread the linear fit explains).
+
+Costs need no simulation: spending scales with each programme's cost per unit, so its evidence enters as a
+known column (:func:`add_known`), not through the regression. A ratio (cost per net extra job) gets Fieller's
+interval from the numerator's and denominator's joint uncertainty, which always contains the point estimate and
+is unbounded when the denominator cannot be told apart from zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure's estimate and uncertainty (see the module docstring)."""
+
+    estimate: float
+    noise_se: float  # Monte Carlo standard error of the estimate
+    noise_df: int  # degrees of freedom of the noise estimate (for its t interval)
+    evidence: np.ndarray = field(repr=False)  # evidence loadings: outcome change per standard deviation of each input
+    inputs: tuple[str, ...] = ()
+    replications: int = 0
+    r2: float = float("nan")  # share of the replications' variance the linear fit explains
+    floor: float = float("-inf")  # the figure cannot go below this (a count, a rate): intervals stop there
+
+    @property
+    def evidence_sd(self) -> float:
+        return float(np.sqrt(np.sum(self.evidence ** 2)))
+
+    @property
+    def total_sd(self) -> float:
+        return float(np.hypot(self.noise_se, self.evidence_sd))
+
+    @property
+    def noise_half_width(self) -> float:
+        """95% half-width of the simulation noise alone (t with the residual's degrees of freedom)."""
+        if not np.isfinite(self.noise_se):
+            return float("nan")
+        t = stats.t.ppf(0.975, self.noise_df) if self.noise_df > 0 else float("inf")
+        return float(t * self.noise_se)
+
+    @property
+    def evidence_half_width(self) -> float:
+        return Z95 * self.evidence_sd
+
+    @property
+    def half_width(self) -> float:
+        """95% half-width of noise and evidence together."""
+        return float(np.hypot(self.noise_half_width, self.evidence_half_width))
+
+    @property
+    def low(self) -> float:
+        return max(self.estimate - self.half_width, self.floor)
+
+    @property
+    def high(self) -> float:
+        return self.estimate + self.half_width
+
+    @property
+    def noise_low(self) -> float:
+        return max(self.estimate - self.noise_half_width, self.floor)
+
+    @property
+    def noise_high(self) -> float:
+        return self.estimate + self.noise_half_width
+
+    def excludes_zero(self) -> bool:
+        """The 95% interval (noise and evidence) leaves out zero: the figure's sign is known."""
+        return bool(np.isfinite(self.half_width) and abs(self.estimate) > self.half_width)
+
+    def drivers(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` inputs with the largest share of the evidence variance, largest first."""
+        var = self.evidence ** 2
+        total = var.sum()
+        if not len(var) or total <= 0:
+            return []
+        order = np.argsort(-var, kind="stable")[:k]
+        return [(self.inputs[i], float(var[i] / total)) for i in order if var[i] > 0]
+
+    def as_row(self) -> dict[str, float]:
+        return {"mean": self.estimate, "low_95": self.low, "high_95": self.high, "noise_se": self.noise_se,
+                "noise_low_95": self.noise_low, "noise_high_95": self.noise_high, "evidence_sd": self.evidence_sd,
+                "replications": self.replications}
+
+
+def _design(Z: np.ndarray | None, n: int) -> np.ndarray:
+    Z = np.zeros((n, 0)) if Z is None else np.asarray(Z, dtype=np.float64).reshape(n, -1)
+    return np.column_stack([np.ones(n), Z])
+
+
+def usable_inputs(n: int, p: int) -> bool:
+    """Whether ``n`` replications can carry a regression on ``p`` drawn inputs with at least 3 residual degrees
+    of freedom (otherwise the draws are averaged over, not used as control variates)."""
+    return n - p - 1 >= 3
+
+
+def fit_many(Y: np.ndarray, Z: np.ndarray | None, inputs: tuple[str, ...] = (),
+             floors: np.ndarray | None = None) -> tuple[list[Figure], np.ndarray]:
+    """Summarise each column of ``Y`` (replications x figures) against the draws ``Z`` (replications x inputs);
+    also returns the residuals (replications x figures) for joint uncertainty (:func:`ratio`). ``floors``: the
+    least value each figure can take (intervals are cut there)."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    n, m = Y.shape
+    p = 0 if Z is None else np.asarray(Z).reshape(n, -1).shape[1]
+    if p and not usable_inputs(n, p):
+        # too few replications to separate the inputs' effects from noise: the plain mean, whose standard error
+        # then holds the evidence's spread too (said by an empty evidence part and inputs named)
+        Z, p = None, 0
+        inputs = ()
+    X = _design(Z, n)
+    if n == 0:
+        nan = float("nan")
+        return [Figure(nan, nan, 0, np.zeros(0), inputs, 0) for _ in range(m)], np.zeros((0, m))
+    coef, *_ = np.linalg.lstsq(X, Y, rcond=None)
+    resid = Y - X @ coef
+    df = n - p - 1
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    figures = []
+    for j in range(m):
+        s2 = float(resid[:, j] @ resid[:, j] / df) if df > 0 else float("nan")
+        se = float(np.sqrt(max(s2, 0.0) * xtx_inv[0, 0])) if df > 0 else float("nan")
+        tss = float(((Y[:, j] - Y[:, j].mean()) ** 2).sum())
+        r2 = 1.0 - float(resid[:, j] @ resid[:, j]) / tss if tss > 0 and p else float("nan")
+        floor = float("-inf") if floors is None else float(floors[j])
+        # each fitted loading b_k overstates b_k^2 by its sampling variance (noise fitted as if it were the
+        # input's effect): shrink it so its square is the unbiased estimate max(b_k^2 - var(b_k), 0)
+        b = coef[1:, j].copy()
+        if df > 0 and len(b):
+            var_b = max(s2, 0.0) * np.diag(xtx_inv)[1:]
+            b = np.sign(b) * np.sqrt(np.maximum(b * b - var_b, 0.0))
+        figures.append(Figure(float(coef[0, j]), se, df, b, tuple(inputs), n, r2, floor))
+    return figures, resid
+
+
+def fit(y, Z=None, inputs: tuple[str, ...] = ()) -> Figure:
+    """:func:`fit_many` for one figure."""
+    return fit_many(np.asarray(y, dtype=np.float64)[:, None], Z, inputs)[0][0]
+
+
+def add_known(fig: Figure, loadings: dict[str, float]) -> Figure:
+    """``fig`` with evidence of known size added (outcome change per standard deviation of each named input),
+    e.g. spending's dependence on each programme's unit cost, which needs no simulation."""
+    names = list(fig.inputs) + [k for k in loadings if k not in fig.inputs]
+    ev = np.zeros(len(names))
+    ev[:len(fig.inputs)] = fig.evidence
+    for k, v in loadings.items():
+        ev[names.index(k)] += v
+    return Figure(fig.estimate, fig.noise_se, fig.noise_df, ev, tuple(names), fig.replications, fig.r2, fig.floor)
+
+
+def _aligned(a: Figure, b: Figure) -> tuple[np.ndarray, np.ndarray]:
+    names = list(dict.fromkeys(a.inputs + b.inputs))
+    va, vb = np.zeros(len(names)), np.zeros(len(names))
+    for fig, v in ((a, va), (b, vb)):
+        for k, x in zip(fig.inputs, fig.evidence):
+            v[names.index(k)] = x
+    return va, vb
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio's point estimate and 95% interval (Fieller): ``bounded`` false when the denominator's interval
+    holds zero, and then ``low``/``high`` are nan."""
+
+    estimate: float
+    low: float
+    high: float
+    bounded: bool
+
+    def as_row(self) -> dict[str, float]:
+        return {"mean": self.estimate, "low_95": self.low, "high_95": self.high}
+
+
+def ratio(num: Figure, den: Figure, noise_cov: float = 0.0) -> Ratio:
+    """Fieller's 95% interval for ``num / den`` from their joint normal uncertainty: noise (standard errors,
+    with covariance ``noise_cov``) and evidence (loadings on shared inputs)."""
+    a, b = num.estimate, den.estimate
+    if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
+        return Ratio(float("nan"), float("nan"), float("nan"), False)
+    ea, eb = _aligned(num, den)
+    se_a, se_b = (0.0 if not np.isfinite(x) else x for x in (num.noise_se, den.noise_se))
+    vaa = se_a ** 2 + ea @ ea
+    vbb = se_b ** 2 + eb @ eb
+    vab = noise_cov + ea @ eb
+    z2 = Z95 ** 2
+    # (a - r b)^2 <= z2 (vaa - 2 r vab + r^2 vbb): a quadratic in r
+    qa = b * b - z2 * vbb
+    qb = -2.0 * (a * b - z2 * vab)
+    qc = a * a - z2 * vaa
+    point = a / b
+    disc = qb * qb - 4 * qa * qc
+    if qa <= 0 or disc < 0:
+        return Ratio(point, float("nan"), float("nan"), False)
+    r1, r2 = sorted(((-qb - np.sqrt(disc)) / (2 * qa), (-qb + np.sqrt(disc)) / (2 * qa)))
+    return Ratio(point, float(r1), float(r2), True)
+
+
+def noise_cov(resid: np.ndarray, i: int, j: int, Z: np.ndarray | None) -> float:
+    """Monte Carlo covariance of two fitted estimates (columns ``i`` and ``j`` of :func:`fit_many`'s residuals)."""
+    n = resid.shape[0]
+    p = 0 if Z is None or not usable_inputs(n, np.asarray(Z).reshape(n, -1).shape[1]) else np.asarray(Z).reshape(n, -1).shape[1]
+    df = n - p - 1
+    if df <= 0:
+        return 0.0
+    X = _design(None if p == 0 else Z, n)
+    return float(resid[:, i] @ resid[:, j] / df * np.linalg.pinv(X.T @ X)[0, 0])
+
+
+def separated(a: Figure, b: Figure, noise_cov_ab: float = 0.0) -> bool:
+    """Whether two figures of one run differ beyond their joint 95% uncertainty (their difference's interval
+    leaves out zero): only then may a report rank them."""
+    ea, eb = _aligned(a, b)
+    se_a, se_b = (0.0 if not np.isfinite(x) else x for x in (a.noise_se, b.noise_se))
+    var = se_a ** 2 + se_b ** 2 - 2 * noise_cov_ab + float((ea - eb) @ (ea - eb))
+    return bool(abs(a.estimate - b.estimate) > Z95 * np.sqrt(max(var, 0.0)))
