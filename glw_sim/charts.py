@@ -118,15 +118,19 @@ def employment_trajectory(res: Results, path: Path) -> None:
     wide = res.london("employment_rate")
     x = _dates(res, wide.index)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    end = _band(ax, x, wide, PALETTE[0], f"{res.name} (mean; band: 95% range of {wide.shape[1]} replications)",
+    end = _band(ax, x, wide, PALETTE[0], f"{res.name} (mean; band: spread of {wide.shape[1]} replications)",
                 100).iloc[-1]
     if res.has_counterfactual:
         base = (res.london("employed") - res.london("net_extra_employed")) / res.london("population")
         _band(ax, x, base, GREY, "no new policy (same random numbers)", 100)
     ax.axhline(80, color=TARGET, ls="--", lw=1.5, label="80% ambition")
-    gap = res.headline()["gap_to_80"]["mean"]
+    h = res.headline()
+    gap = h["gap_to_80"]["mean"]
+    e = h["employment_rate"]
+    end = 100 * e["mean"]
     verdict = "reaches" if end >= 80 else f"{80 - end:.1f} points ({gap / 1000:,.0f}k residents) short of"
-    ax.set_title(f"London's employment rate ends at {end:.1f}%, {verdict} 80%")
+    ax.set_title(f"London's employment rate ends at {end:.1f}% ({100 * e['low_95']:.1f} to {100 * e['high_95']:.1f}), "
+                 f"{verdict} 80%")
     ax.set_ylabel("Employment rate, residents 16-64 (%)")
     ax.set_xlabel("Month")
     lo = min(70.0, float(np.floor(wide.min().min() * 100)) - 1)
@@ -138,7 +142,8 @@ def employment_trajectory(res: Results, path: Path) -> None:
 def route_waterfall(res: Results, path: Path, gap: float) -> None:
     """Net extra residents in work at the horizon by intervention, stacked towards the gap, and what is left."""
     iv = res.interventions().dropna(subset=["net_extra_jobs"])
-    net = res.headline()["net_extra_employed"]["mean"]
+    nh = res.headline()["net_extra_employed"]
+    net = nh["mean"]
     names = [programme_label(p) for p in iv["programme"]]
     vals = iv["net_extra_jobs"].to_numpy(float) / 1000
     if not len(iv):  # one programme or none attributed: the whole net effect
@@ -158,8 +163,10 @@ def route_waterfall(res: Results, path: Path, gap: float) -> None:
     ax.set_xlabel("Net extra residents in work vs no new policy (thousands)")
     ax.axvline(0, color="#222222", lw=0.8)
     share = 100 * net / gap
-    ax.set_title(f"The package adds {net / 1000:,.1f}k residents in work, {share:.1f}% of the {gap / 1000:,.0f}k "
-                 "needed for 80%")
+    ax.errorbar(net / 1000, y[-1], xerr=[[(net - nh["low_95"]) / 1000], [(nh["high_95"] - net) / 1000]],
+                color="#222222", capsize=3, lw=1)
+    ax.set_title(f"The package adds {net / 1000:,.1f}k residents in work ({nh['low_95'] / 1000:,.1f}k to "
+                 f"{nh['high_95'] / 1000:,.1f}k), {share:.1f}% of the {gap / 1000:,.0f}k needed for 80%")
     # bottom: the same at the scale of the gap
     ax2.barh([1], [max(net, 0) / 1000], color=PALETTE[0], height=0.5, label="net extra in work (package)")
     ax2.barh([1], [(gap - max(net, 0)) / 1000], left=[max(net, 0) / 1000], color="#DDDDDD", height=0.5,
@@ -171,8 +178,9 @@ def route_waterfall(res: Results, path: Path, gap: float) -> None:
     ax2.set_xlabel("Residents in work (thousands), on the scale of the gap to 80%")
     ax2.set_title(f"{(gap - net) / 1000:,.0f}k still needed at the horizon", fontsize=10)
     ax2.legend(loc="upper center", ncol=3)
-    _finish(fig, path, res.run_id, "Contribution: the package minus the package without that programme (same "
-            "random numbers); 'interactions' is the rest of the net total. Bars: 95% range across replications.")
+    _finish(fig, path, res.run_id, "Contribution: the package minus the package without that part (same random "
+            "numbers); 'interactions' is the rest of the net total. Bars: 95% interval (simulation noise and, where "
+            "drawn, the evidence on effects and key assumptions).")
 
 
 def borough_rates(res: Results, path: Path, targets) -> None:
@@ -293,14 +301,29 @@ def cost_per_job(res: Results, path: Path) -> None:
     if len(iv) and v.max() > 20 * max(v.min(), 1e-9):  # costs an order of magnitude apart: a log axis
         ax.set_xscale("log")
         ax.set_xlabel("Programme spending per net additional resident in work (GBP thousands, log scale)")
+    bounded = iv["cost_per_net_job_low_95"].notna().to_numpy()
+    for yi, vi, b in zip(y, v, bounded):
+        if not b:
+            ax.annotate("interval not bounded", (vi, yi), xytext=(6, -3), textcoords="offset points", fontsize=8)
     if len(iv):
-        best = iv.iloc[int(np.argmin(v))]
-        ax.set_title(f"{programme_label(best['programme'])} costs least per net additional job: "
-                     f"£{best['cost_per_net_job'] / 1000:,.0f}k")
+        i = int(np.argmin(v))
+        best = iv.iloc[i]
+        others = [j for j in range(len(iv)) if j != i]
+        clear = bool(bounded[i]) and all(bounded[j] and iv["cost_per_net_job_high_95"].iloc[i] <
+                                         iv["cost_per_net_job_low_95"].iloc[j] for j in others)
+        if clear and others:
+            ax.set_title(f"{programme_label(best['programme'])} costs least per net additional job: "
+                         f"£{best['cost_per_net_job'] / 1000:,.0f}k, its interval clear of the others'")
+        elif others:
+            ax.set_title("No programme costs clearly less per net additional job: the intervals overlap")
+        else:
+            ax.set_title(f"{programme_label(best['programme'])}: £{best['cost_per_net_job'] / 1000:,.0f}k per net "
+                         "additional job")
     else:
         ax.set_title("No intervention adds net jobs at the horizon, so no cost per job can be given")
-    _finish(fig, path, res.run_id, "Spending over the whole horizon / net extra residents in work at the horizon "
-            "(leave-one-out contribution). Bars: 95% range over replications with a net gain.")
+    _finish(fig, path, res.run_id, "Spending to the horizon / net extra residents in work at the horizon (the part's "
+            "leave-one-out contribution). Bars: Fieller 95% intervals from noise and evidence; 'not bounded': the "
+            "contribution cannot be told apart from zero.")
 
 
 def who_gains(res: Results, path: Path) -> None:
@@ -318,14 +341,29 @@ def who_gains(res: Results, path: Path) -> None:
         ax.axvline(0, color="#222222", lw=0.8)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("Net extra in work\n(thousands)")
-    net = res.headline()["net_extra_employed"]["mean"]
-    health = g[(g["grouping"] == "health") & (g["level"] != "none")]["mean"].sum()
-    young = g[(g["grouping"] == "age_band") & (g["level"] == "16-24")]["mean"].sum()
-    head = (f"Who gains: {100 * health / net:.0f}% of the net extra jobs go to disabled residents or those with a "
-            f"long-term condition, {100 * young / net:.0f}% to 16-24s") if net > 0 else "Who gains: no net gain"
+    ts = res.timeseries
+    last = ts[(ts["month"] == res.horizon) & (ts["area"] == "London")]
+
+    def group_sum(grouping: str, levels) -> object:
+        d = last[(last["metric"] == "net_extra_employed") & last["group"].isin([f"{grouping}={x}" for x in levels])]
+        return res.fit(d.groupby("replication")["value"].sum())[0]
+
+    health = group_sum("health", ["long_term_condition", "disabled"])
+    young = group_sum("age_band", ["16-24"])
+
+    def said(f) -> str:
+        return f"{f.estimate / 1000:+,.1f}k ({f.low / 1000:,.1f}k to {f.high / 1000:,.1f}k)"
+
+    head = (f"Who gains: disabled residents or those with a long-term condition {said(health)}, 16-24s "
+            f"{said(young)}")
     fig.suptitle(head, x=0.01, ha="left", fontweight="bold", fontsize=11.5)
-    _finish(fig, path, res.run_id, "Residents in work in the scenario minus the same residents with no new "
-            "policy (common random numbers), at the horizon. Bars: 95% range across replications.")
+    note = ("Residents in work in the scenario minus the same residents with no new policy (common random numbers), "
+            "at the horizon, by the group each would be in without the package. Bars: 95% interval.")
+    if res.has("moved_in_work"):
+        moved = last[(last["metric"] == "moved_in_work") & (last["group"].str.startswith("qualification="))]
+        up = moved[moved["value"] > 0].groupby("replication")["value"].sum().mean() if len(moved) else 0.0
+        note += f" Courses moved about {up:,.0f} residents in work up a qualification group (not counted as gains)."
+    _finish(fig, path, res.run_id, note)
 
 
 def labour_market(res: Results, path: Path) -> None:
@@ -361,14 +399,18 @@ def gross_net(res: Results, path: Path) -> None:
                         ("net_extra_employed", PALETTE[0], "net: extra Londoners in work")):
         wide = res.london(m)
         ends[m] = _band(ax, _dates(res, wide.index), wide, col, lab, 1 / 1000).iloc[-1]
-    g, n = ends["gross_extra_employed_helped"], ends["net_extra_employed"]
-    share = f": {100 * (1 - n / g):.0f}% displaced or deadweight" if g > 0 else ""
+    h = res.headline()
+    g, n = h["gross_extra_employed_helped"]["mean"] / 1000, h["net_extra_employed"]["mean"] / 1000
+    disp = res.figure("displaced")
+    share = (f": {disp.estimate / 1000:,.1f}k ({disp.low / 1000:,.1f}k to {disp.high / 1000:,.1f}k) displaced"
+             if g > 0 else "")
     ax.set_title(f"{n:,.1f}k net extra jobs from {g:,.1f}k gross{share}")
     ax.set_ylabel("Residents in work vs no new policy (thousands)")
     ax.set_xlabel("Month")
     ax.axhline(0, color="#222222", lw=0.8)
     ax.legend(loc="upper left")
-    _finish(fig, path, res.run_id, "Bands: 95% range across replications.")
+    _finish(fig, path, res.run_id, "Bands: spread of single replications (2.5th-97.5th percentiles); the title's "
+            "intervals are those of the estimates (noise and evidence).")
 
 
 def write_charts(res: Results, folder: Path, *, targets) -> list[Path]:
