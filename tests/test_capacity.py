@@ -14,7 +14,7 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 def test_small_providers_fill_their_places_on_average():
     # Youth Guarantee is run by each borough: about 150 concurrent places each, against agents that stand for
     # about 500 residents at scale 0.002. Without carrying unused places nobody would ever start.
-    sc = load_scenario(SCENARIOS / "youth-guarantee.yaml", {"population": {"scale": 0.002, "seed": 3},
+    sc = load_scenario(SCENARIOS / "youth-guarantee.yaml", {"population": {"scale": 0.002, "seed": 3}, "precision": None,
                                                             "horizon": {"months": 40}, "replications": 1})
     m = simulate(sc, 5)
     rec = m.records[22:]  # a year after the April 2026 start
