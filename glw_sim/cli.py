@@ -47,10 +47,16 @@ def _months(text: str) -> int:
     return n
 
 
+def _warn(msg: str) -> None:
+    print(f"glw-sim: warning: {' '.join(str(msg).split())}", file=sys.stderr)  # always one line
+
+
 def cmd_validate(args) -> int:
-    from glw_sim.scenario import load_scenario
+    from glw_sim.scenario import hub_warnings, load_scenario
 
     sc = load_scenario(args.scenario)
+    for w in hub_warnings(sc, args.scenario):
+        _warn(w)
     print(f"{args.scenario}: ok ({sc.name}, {sc.horizon.months} months from {sc.horizon.start}, "
           f"scale {sc.population.scale}, {sc.replications} replications)")
     return 0
@@ -61,7 +67,7 @@ def cmd_run(args) -> int:
 
     from glw_sim.geography import load_geography
     from glw_sim.runner import results_folder, run_scenario
-    from glw_sim.scenario import load_scenario
+    from glw_sim.scenario import hub_warnings, load_scenario
 
     overrides: dict = {}
     if args.scale is not None:
@@ -74,6 +80,8 @@ def cmd_run(args) -> int:
         overrides["replications"] = args.replications
     sc = load_scenario(args.scenario, overrides)
     results_folder(Path(args.results), sc.name)  # refused now, before any work, if results cannot go there
+    for w in hub_warnings(sc, args.scenario):
+        _warn(w)
     total = sc.horizon.months * sc.replications
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv)
