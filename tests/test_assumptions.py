@@ -70,3 +70,17 @@ def test_calibration_prior_changes_what_the_fit_starts_from(fitted, monkeypatch,
     a = P.ASSUMPTIONS[name]
     monkeypatch.setitem(P.ASSUMPTIONS, name, dataclasses.replace(a, value=a.high if a.high != a.value else a.low))
     assert not np.array_equal(priors(), before, equal_nan=True), f"{name} does not reach the fit's priors"
+
+
+def test_report_lists_the_assumptions_a_run_reads():
+    from types import SimpleNamespace
+
+    from glw_sim.report import assumption_rows
+
+    rows = assumption_rows(SimpleNamespace(scenario={"assumptions": {"exit_mult_retired": 0.2}}))
+    assert [r["name"] for r in rows] == RUN
+    assert [r["name"] for r in rows if r["overridden"]] == ["exit_mult_retired"]
+    # a results folder from before the refusal may hold a non-run override: shown, marked as not read
+    old = assumption_rows(SimpleNamespace(scenario={"assumptions": {"cycle_share": 0.4}}))
+    row = next(r for r in old if r["name"] == "cycle_share")
+    assert row["overridden"] and row["value"] == "0.4" and "not read by the run" in row["note"]
