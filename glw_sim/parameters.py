@@ -104,7 +104,11 @@ def in_education_share(age: np.ndarray) -> np.ndarray:
 
 
 def not_settable(name: str) -> str | None:
-    """Why a scenario or sweep may not set assumption ``name`` (a run would not read it), or None if it may."""
+    """Why a scenario or sweep may not set assumption ``name`` (unknown, or a run would not read it), or None if
+    it may."""
+    if name not in ASSUMPTIONS:
+        return (f"unknown assumption {name!r}; expected one a run reads: {', '.join(run_assumptions())} (see "
+                "glw_sim/parameters.py)")
     a = ASSUMPTIONS[name]
     if a.acts == "calibration":
         return "acts only when the baseline is fitted (glw-sim calibrate), not in a run; it cannot be set or swept"
