@@ -226,7 +226,8 @@ def check_inputs(sweep: Sweep, source: Path) -> None:
 def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[str, set[str]]:
     """The metrics a run of ``scenario`` records (what :func:`glw_sim.runner.series` can give a sweep), by
     kind of output: ``"london"`` (area London, group all), ``"group"`` (London, group ``name=level``) and
-    ``"borough"`` (an authority). Kept in step with the model by tests/test_failsafe.py."""
+    ``"borough"`` (an authority). Kept in step with the model by tests/test_failsafe.py. With matching switched
+    off (``labour_demand.enabled: false``) a run records seekers and matches as NaN: they are not offered."""
     from glw_sim.metrics import BOROUGH_METRICS, GROUP_METRICS, REASON_NAMES
 
     london = {"population", "employed", "unemployed", "inactive", "employment_rate", "unemployment_rate",
