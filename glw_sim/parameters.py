@@ -115,8 +115,8 @@ def not_settable(name: str) -> str | None:
     if a.acts == "fitted":
         return "not read by a run (fitted in calibration/fitted; it cannot be set or swept)"
     if a.acts == "fixed":
-        return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is [{a.low:g}, {a.high:g}]); "
-                "it cannot be changed or swept")
+        return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is "
+                f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")
     return None
 
 

@@ -257,6 +257,14 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
     return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
 
 
+#: London metrics with no value at month 0, so a change from month 0 is undefined
+NO_MONTH_0 = {
+    "cost_per_net_extra_job": "no net extra jobs yet",
+    "seekers": "matching has not run yet",
+    "matches": "matching has not run yet",
+}
+
+
 def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
     """Every output names a metric, area and group a run of ``scenario`` records (:class:`SweepError`)."""
     from glw_sim.geography import load_geography
@@ -292,13 +300,6 @@ def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
             raise SweepError(f"{where}.change: {out.metric} has no value at month 0 ({NO_MONTH_0[out.metric]}), so "
                              "its change would be NaN in every run; expected change: false")
 
-
-#: London metrics with no value at month 0, so a change from month 0 is undefined
-NO_MONTH_0 = {
-    "cost_per_net_extra_job": "no net extra jobs yet",
-    "seekers": "matching has not run yet",
-    "matches": "matching has not run yet",
-}
 
 
 def _is_whole(x: float) -> bool:
@@ -360,19 +361,15 @@ def check_combinations(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path
     if k < 2:
         return
     points = np.unique(X, axis=0)
-    if len(points) > MAX_CHECKED_POINTS:
-        lo, hi = X.min(axis=0), X.max(axis=0)
-        cols, points = [], []
-        for a in range(k):
-            for b in range(a + 1, k):
-                for va in (lo[a], hi[a]):
-                    for vb in (lo[b], hi[b]):
-                        cols.append((a, b))
-                        points.append((va, vb))
-        pairs = [((a, b), p) for (a, b), p in zip(cols, points)]
+    what = "the design point"
+    if len(points) <= MAX_CHECKED_POINTS:
+        trials = [(tuple(range(k)), tuple(p)) for p in points]
     else:
-        pairs = [(tuple(range(k)), tuple(p)) for p in points]
-    for idx, values in pairs:
+        what = "the ends of their sampled ranges"
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        trials = [((a, b), (va, vb)) for a in range(k) for b in range(a + 1, k)
+                  for va in (lo[a], hi[a]) for vb in (lo[b], hi[b])]
+    for idx, values in trials:
         trial = copy.deepcopy(scenario)
         for j, v in zip(idx, values):
             set_path(trial, sweep.inputs[j].path, float(v))
@@ -380,7 +377,7 @@ def check_combinations(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path
             Scenario.model_validate(trial)
         except ValidationError as exc:
             point = ", ".join(f"{sweep.inputs[j].path}={v:g}" for j, v in zip(idx, values))
-            raise SweepError(f"{source}: inputs: the design point {point} gives an invalid scenario "
+            raise SweepError(f"{source}: inputs: {what} {point} gives an invalid scenario "
                              f"({_format(exc.errors()[0])}); expected ranges that are valid together") from None
 
 

@@ -230,7 +230,8 @@ def test_combinations_beyond_the_limit_are_checked_at_the_corners(tmp_path, caps
     msg = refused(tmp_path, capsys, programme_sweep(
         tmp_path, "[{path: interventions.0.eligibility.age.0, bounds: [16, 40]}, "
                   "{path: interventions.0.eligibility.age.1, bounds: [31, 64]}]"))
-    assert "the design point interventions.0.eligibility.age.0=40, interventions.0.eligibility.age.1=31" in msg
+    assert ("inputs: the ends of their sampled ranges interventions.0.eligibility.age.0=40, "
+            "interventions.0.eligibility.age.1=31 gives an invalid scenario") in msg
 
 
 @pytest.mark.parametrize("inputs,outputs,extra,fragment", [
