@@ -60,10 +60,16 @@ def _precision(text: str):
     return {"relative": parts[0], **({"absolute": parts[1]} if len(parts) == 2 else {})}
 
 
+def _warn(msg: str) -> None:
+    print(f"glw-sim: warning: {' '.join(str(msg).split())}", file=sys.stderr)  # always one line
+
+
 def cmd_validate(args) -> int:
-    from glw_sim.scenario import load_scenario
+    from glw_sim.scenario import hub_warnings, load_scenario
 
     sc = load_scenario(args.scenario)
+    for w in hub_warnings(sc, args.scenario):
+        _warn(w)
     print(f"{args.scenario}: ok ({sc.name}, {sc.horizon.months} months from {sc.horizon.start}, "
           f"scale {sc.population.scale}, {sc.replications} replications)")
     return 0
@@ -73,7 +79,7 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from glw_sim.runner import results_folder, run_scenario
-    from glw_sim.scenario import load_scenario
+    from glw_sim.scenario import hub_warnings, load_scenario
 
     overrides: dict = {}
     if args.scale is not None:
@@ -90,6 +96,8 @@ def cmd_run(args) -> int:
         overrides["precision"] = None  # a scale or number of replications given by hand is used as given
     sc = load_scenario(args.scenario, overrides)
     results_folder(Path(args.results), sc.name)  # refused now, before any work, if results cannot go there
+    for w in hub_warnings(sc, args.scenario):
+        _warn(w)
     total = sc.horizon.months * sc.replications
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         def report(msg: str, months: int | None = None) -> None:

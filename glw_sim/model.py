@@ -61,7 +61,8 @@ class GLWModel(mesa.Model):
             state and inactivity reason, and the metrics that need the rest (:data:`glw_sim.metrics.GROUP_METRICS`,
             group rates, flows) are NaN: faster, for runs that ask for none of them (e.g. sweeps).
         fitted, targets: calibration (default: the shipped files).
-        assumptions: overrides of :data:`glw_sim.parameters.ASSUMPTIONS` values.
+        assumptions: overrides of :data:`glw_sim.parameters.ASSUMPTIONS` values (only those whose ``acts`` is
+            ``"run"`` are read; scenarios and sweeps refuse the others).
         labour_demand: :class:`glw_sim.scenario.LabourDemand` (or a dict of its fields).
         employability: levers (:class:`glw_sim.scenario.Employability`) on chances of moving into work.
         cache_population: reuse the synthesised population of the last model with the same scale and

@@ -4,13 +4,27 @@ Each :class:`Assumption` has a value, a plausible range for sensitivity sweeps,
 a unit and a note saying what it rests on. Published figures live in
 ``calibration/targets/`` instead; fitted values in ``calibration/fitted/``.
 Dotted names (``assumptions.<name>``) are what a sweep file varies.
+
+Each assumption also says where it acts (:attr:`Assumption.acts`): only those that act in a run (``"run"``) may
+be set by a scenario or varied by a sweep; the others are refused by name (:func:`not_settable`), because a run
+would silently ignore them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+#: where an assumption acts:
+#: ``"run"``: read by every run (glw_sim.hazards.Hazards, from the scenario's ``assumptions:``), so a scenario may
+#: set it and a sweep vary it;
+#: ``"calibration"``: read only when the baseline is fitted (glw_sim.calibration.fit, ``glw-sim calibrate``); a
+#: run reads the fitted files, so setting it in a scenario changes nothing;
+#: ``"fitted"``: not a setting at all: the value is fitted to data (calibration/fitted) and listed for reference;
+#: ``"fixed"``: a constant of the code, read without the scenario's overrides.
+Acts = Literal["run", "calibration", "fitted", "fixed"]
 
 
 @dataclass(frozen=True)
@@ -20,39 +34,40 @@ class Assumption:
     high: float
     unit: str
     note: str
+    acts: Acts
 
 
 A = Assumption
 
 ASSUMPTIONS: dict[str, Assumption] = {
     # --- synthesis ---------------------------------------------------------
-    "min_agents_per_borough": A(400, 400, 400, "residents", "floor on agents per authority at small scales, so every borough's rate is resolved to 0.25 pp; weights keep totals"),
+    "min_agents_per_borough": A(400, 400, 400, "residents", "floor on agents per authority at small scales, so every borough's rate is resolved to 0.25 pp; weights keep totals", "fixed"),
     # --- unemployment duration dependence (U exits by completed months unemployed) ---
     # ONS (2013) 'Moving between unemployment and employment': unemployed < 3 months were 3.2x as
     # likely to move into work as those unemployed > 2 years. Intermediate steps interpolate geometrically.
-    "duration_ratio_24m": A(1 / 3.2, 0.2, 0.5, "ratio", "U-exit hazard at 24+ months relative to < 3 months (ONS 2013: 1/3.2)"),
+    "duration_ratio_24m": A(1 / 3.2, 0.2, 0.5, "ratio", "U-exit hazard at 24+ months relative to < 3 months (ONS 2013: 1/3.2)", "run"),
     # --- inactivity reasons --------------------------------------------------
-    "exit_mult_student": A(1.0, 0.6, 1.5, "ratio", "relative monthly exit from inactivity, students (most leave through leaving education)"),
-    "exit_mult_family_home": A(0.9, 0.6, 1.2, "ratio", "relative exit from inactivity, looking after family/home"),
-    "exit_mult_temp_sick": A(2.5, 1.5, 4.0, "ratio", "relative exit, temporarily sick (short spells by definition)"),
-    "exit_mult_long_term_sick": A(0.35, 0.2, 0.6, "ratio", "relative exit, long-term sick; 3.6% of health-inactive in work a year later vs 42% of unemployed (UK LFS 1998-2013, 2014 study)"),
-    "exit_mult_discouraged": A(2.5, 1.5, 4.0, "ratio", "relative exit, discouraged workers (want work)"),
-    "exit_mult_retired": A(0.25, 0.1, 0.5, "ratio", "relative exit, retired"),
-    "exit_mult_other": A(1.3, 0.8, 1.8, "ratio", "relative exit, other reasons"),
-    "reason_switch_rate": A(0.01, 0.0, 0.03, "per month", "probability an inactive resident's main reason is re-drawn in a month"),
+    "exit_mult_student": A(1.0, 0.6, 1.5, "ratio", "relative monthly exit from inactivity, students (most leave through leaving education)", "run"),
+    "exit_mult_family_home": A(0.9, 0.6, 1.2, "ratio", "relative exit from inactivity, looking after family/home", "run"),
+    "exit_mult_temp_sick": A(2.5, 1.5, 4.0, "ratio", "relative exit, temporarily sick (short spells by definition)", "run"),
+    "exit_mult_long_term_sick": A(0.35, 0.2, 0.6, "ratio", "relative exit, long-term sick; 3.6% of health-inactive in work a year later vs 42% of unemployed (UK LFS 1998-2013, 2014 study)", "run"),
+    "exit_mult_discouraged": A(2.5, 1.5, 4.0, "ratio", "relative exit, discouraged workers (want work)", "run"),
+    "exit_mult_retired": A(0.25, 0.1, 0.5, "ratio", "relative exit, retired", "run"),
+    "exit_mult_other": A(1.3, 0.8, 1.8, "ratio", "relative exit, other reasons", "run"),
+    "reason_switch_rate": A(0.01, 0.0, 0.03, "per month", "probability an inactive resident's main reason is re-drawn in a month", "run"),
     # --- priors (log-odds) the raking keeps: structure no margin pins down ---
-    "prior_young_children_employed": A(-0.5, -1.0, 0.0, "log-odds", "parents of under-5s less often employed, before margins"),
-    "prior_carer_employed": A(-0.3, -0.8, 0.0, "log-odds", "unpaid carers less often employed, before margins"),
-    "prior_age_50plus_employed_slope": A(-0.08, -0.15, -0.03, "log-odds per year", "within 50-64, employment falls with age (shape kept by raking)"),
-    "prior_lts_no_condition": A(-3.0, -5.0, -1.5, "log-odds", "long-term sick without a recorded condition is rare"),
-    "prior_lts_disabled": A(1.5, 0.5, 2.5, "log-odds", "long-term sick more likely among disabled"),
-    "prior_temp_sick_no_condition": A(-1.0, -2.0, 0.0, "log-odds", "temporarily sick without a condition less likely"),
-    "prior_family_young_children": A(2.5, 1.5, 3.5, "log-odds", "looking after family/home with a child under 5"),
-    "prior_family_carer": A(1.5, 0.5, 2.5, "log-odds", "looking after family/home while an unpaid carer"),
-    "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50"),
-    "hazard_age_lead": A(np.nan, 0.0, 3.0, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile; fitted by age band so the no-change baseline holds still (calibration/fitted, glw_sim.calibration.fit_hazard_leads); a value set here applies to every band"),
+    "prior_young_children_employed": A(-0.5, -1.0, 0.0, "log-odds", "parents of under-5s less often employed, before margins", "calibration"),
+    "prior_carer_employed": A(-0.3, -0.8, 0.0, "log-odds", "unpaid carers less often employed, before margins", "calibration"),
+    "prior_age_50plus_employed_slope": A(-0.08, -0.15, -0.03, "log-odds per year", "within 50-64, employment falls with age (shape kept by raking)", "calibration"),
+    "prior_lts_no_condition": A(-3.0, -5.0, -1.5, "log-odds", "long-term sick without a recorded condition is rare", "calibration"),
+    "prior_lts_disabled": A(1.5, 0.5, 2.5, "log-odds", "long-term sick more likely among disabled", "calibration"),
+    "prior_temp_sick_no_condition": A(-1.0, -2.0, 0.0, "log-odds", "temporarily sick without a condition less likely", "calibration"),
+    "prior_family_young_children": A(2.5, 1.5, 3.5, "log-odds", "looking after family/home with a child under 5", "calibration"),
+    "prior_family_carer": A(1.5, 0.5, 2.5, "log-odds", "looking after family/home while an unpaid carer", "calibration"),
+    "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50", "calibration"),
+    "hazard_age_lead": A(np.nan, 0.0, 3.0, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile; fitted by age band so the no-change baseline holds still (calibration/fitted, glw_sim.calibration.fit_hazard_leads); a value set here applies to every band", "run"),
     # --- flow shape ---
-    "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for sweeps"),
+    "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for reference", "fitted"),
 }
 
 #: In education or training (full- or part-time, the official NEET definition), share by age. 16-17: DfE,
@@ -86,6 +101,28 @@ def in_education_share(age: np.ndarray) -> np.ndarray:
     for a, v in IN_EDUCATION_BY_AGE.items():
         table[a] = v
     return table[np.asarray(age, dtype=np.intp)]
+
+
+def not_settable(name: str) -> str | None:
+    """Why a scenario or sweep may not set assumption ``name`` (unknown, or a run would not read it), or None if
+    it may."""
+    if name not in ASSUMPTIONS:
+        return (f"unknown assumption {name!r}; expected one a run reads: {', '.join(run_assumptions())} (see "
+                "glw_sim/parameters.py)")
+    a = ASSUMPTIONS[name]
+    if a.acts == "calibration":
+        return "acts only when the baseline is fitted (glw-sim calibrate), not in a run; it cannot be set or swept"
+    if a.acts == "fitted":
+        return "not read by a run (fitted in calibration/fitted; it cannot be set or swept)"
+    if a.acts == "fixed":
+        return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is "
+                f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")
+    return None
+
+
+def run_assumptions() -> list[str]:
+    """The assumptions a run reads (a scenario may set them, a sweep vary them)."""
+    return [k for k, a in ASSUMPTIONS.items() if a.acts == "run"]
 
 
 def value(name: str, overrides: dict[str, float] | None = None) -> float:

@@ -185,17 +185,21 @@ def borough_rows(res: Results) -> list[dict]:
 
 
 def assumption_rows(res: Results) -> list[dict]:
-    """The labelled assumptions this run used (scenario overrides marked), with their sweep ranges."""
+    """The labelled assumptions a run reads (scenario overrides marked), with their sweep ranges. The others
+    (``Assumption.acts`` other than ``"run"``: the calibration's priors, the fitted cycle share, the fixed floor
+    of agents per borough) are not rows: a run does not read them, and scenarios and sweeps cannot set them. A
+    results folder written before that rule may hold an override of one; it is shown, marked as not read."""
     from glw_sim.parameters import ASSUMPTIONS
 
     over = res.scenario.get("assumptions") or {}
     rows = []
     for name, a in ASSUMPTIONS.items():
-        if name.startswith("prior_") and name not in over:
+        if a.acts != "run" and name not in over:
             continue
         v = over.get(name, a.value)
+        note = a.note if a.acts == "run" else f"set by this scenario but not read by the run ({a.acts}); {a.note}"
         rows.append({"name": name, "value": f"{v:g}" if np.isfinite(v) else "fitted",
-                     "range": f"{a.low:g} to {a.high:g}", "unit": a.unit, "note": a.note,
+                     "range": f"{a.low:g} to {a.high:g}", "unit": a.unit, "note": note,
                      "overridden": name in over})
     return rows
 
@@ -346,7 +350,9 @@ employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking 
 {% for r in programmes %}<tr><td>{{ r.label }}</td><td>{{ r.settings }}</td><td>{{ r.effect }}</td><td>{{ r.source }}</td></tr>{% endfor %}
 </table>{% endif %}
 <h3>Labelled model assumptions</h3>
-<p class="small">Values no published table pins down; the range is what a sensitivity sweep should explore.
+<p class="small">Values no published table pins down that a run reads; the range is what a sensitivity sweep should
+explore. The priors the baseline's fit starts from, its fitted circulation and the floor of agents per borough are not
+read by a run, so a scenario or sweep cannot set them (glw_sim/parameters.py lists all, with where each acts).
 {% if any_override %}Rows in bold are set by this scenario.{% endif %}</p>
 <table id="assumptions"><tr><th>Assumption</th><th class="n">Value</th><th class="n">Range</th><th>Unit</th><th>What it rests on</th></tr>
 {% for r in assumptions %}<tr{% if r.overridden %} style="font-weight:bold"{% endif %}><td>{{ r.name }}</td><td class="n">{{ r.value }}</td>

@@ -237,21 +237,23 @@ class Scenario(_Strict):
             seen.add(p.label)
         return v
 
-    @field_validator("assumptions")
-    @classmethod
-    def _known_assumptions(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, x in v.items():
-            if not math.isfinite(x):
-                raise ValueError(f"{k}={x}: expected a finite number")
-            if k not in ASSUMPTIONS:
-                raise ValueError(f"unknown assumption {k!r}; see glw_sim/parameters.py for the list")
+    @model_validator(mode="after")
+    def _known_assumptions(self):
+        """Each assumption set is known, read by a run (:attr:`glw_sim.parameters.Assumption.acts`) and in its
+        range; one set that a run would ignore is refused by name."""
+        from glw_sim.parameters import not_settable
+
+        for k, x in self.assumptions.items():
+            where = f"assumptions.{k}"
+            why = not_settable(k)
+            if why is not None:
+                raise ValueError(f"{where}: {why}")
             a = ASSUMPTIONS[k]
-            if a.low == a.high and x != a.low:
-                raise ValueError(f"{k}={x:g}: this assumption is fixed at {a.low:g} (its range is "
-                                 f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")
+            if not math.isfinite(x):
+                raise ValueError(f"{where}: {x}: expected a finite number")
             if not (a.low <= x <= a.high):
-                raise ValueError(f"{k}={x:g} is outside its plausible range [{a.low:g}, {a.high:g}]")
-        return v
+                raise ValueError(f"{where}: {x:g} is outside its plausible range [{a.low:g}, {a.high:g}]")
+        return self
 
     @model_validator(mode="after")
     def _dates_in_horizon(self):
@@ -292,6 +294,40 @@ class Scenario(_Strict):
             if sh.month > last:
                 raise ValueError(f"labour_demand.shocks.{i}.month: {sh.month} is after the horizon ends ({window})")
         return self
+
+
+def hub_warnings(scenario: Scenario, source: str | Path) -> list[str]:
+    """One warning line per integration hub that runs where no programme does: a hub only raises programmes'
+    referrals and take-up in its boroughs (:meth:`glw_sim.interventions.base.Programme.referral_table`), so in a
+    borough where no programme runs while it does (areas and dates; a programme of no places runs nowhere) it
+    changes nothing but the spending. Not an error: the scenario runs as written."""
+    geo = load_geography()
+    horizon_start, horizon_end = scenario.horizon.start, scenario.horizon.end
+    out = []
+    for i, hub in enumerate(scenario.integration_hubs):
+        first = max(hub.start, horizon_start)
+        last = min(hub.end or horizon_end, horizon_end)
+        area = hub.areas.mask()
+        served, anywhere = area.copy(), area.copy()  # hub boroughs with no programme while it runs / ever
+        for p in scenario.interventions:
+            if p.places_per_year > 0:
+                anywhere &= ~p.areas.mask()
+                if p.start <= last and (p.end is None or p.end >= first):
+                    served &= ~p.areas.mask()
+        if not served.any():
+            continue
+        where = f"{source}: integration_hubs.{i} ({hub.name})"
+        names = [geo.names[b] for b in range(geo.n) if served[b]]
+        if len(names) > 5 and served.sum() == area.sum():
+            what = f"no programme runs in any of its {len(names)} boroughs"
+        else:
+            what = f"no programme runs in {', '.join(names)}"
+        if not scenario.interventions:
+            what += " (the scenario has no programmes)"
+        if (served != anywhere).any():  # programmes run there, but not while the hubs do
+            what += f" while the hubs run ({first} to {last})"
+        out.append(f"{where}: {what}; hubs there change nothing (their cost is still counted)")
+    return out
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -195,21 +195,47 @@ def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
         base = Scenario.model_validate(scen)
     except ValidationError as exc:
         raise SweepError(f"{path}: scenario: {scen_path}: {_format(exc.errors()[0])}") from None
+    check_inputs(sweep, path)
     check_outputs(sweep, base, path)
     check_design(sweep, scen, sample(sweep, path), path)
     return sweep, scen
 
 
+#: scenario fields a sweep's runs do not read: each run's replications and random numbers come from the sweep
+INERT_IN_SWEEP = {
+    "replications": "a sweep's runs take their replications from the sweep file (its replications:), not the "
+                    "scenario, so varying it changes nothing; set replications: in the sweep file",
+    "population.seed": "a sweep's runs take their random numbers from the sweep file's seed (common random "
+                       "numbers across the design), not the scenario's, so varying it changes nothing",
+}
+
+
+def check_inputs(sweep: Sweep, source: Path) -> None:
+    """Every input is a field a sweep's runs read (:class:`SweepError`, one line naming the sweep file and the
+    input): an assumption that acts in a run (:attr:`glw_sim.parameters.Assumption.acts`), and not a scenario
+    field the sweep itself decides (:data:`INERT_IN_SWEEP`)."""
+    from glw_sim.parameters import not_settable
+
+    for i, inp in enumerate(sweep.inputs):
+        head, _, name = inp.path.partition(".")
+        why = INERT_IN_SWEEP.get(inp.path) or (not_settable(name) if head == "assumptions" else None)
+        if why is not None:
+            raise SweepError(f"{source}: inputs.{i}.path: {inp.path}: {why}")
+
+
 def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[str, set[str]]:
     """The metrics a run of ``scenario`` records (what :func:`glw_sim.runner.series` can give a sweep), by
     kind of output: ``"london"`` (area London, group all), ``"group"`` (London, group ``name=level``) and
-    ``"borough"`` (an authority). Kept in step with the model by tests/test_failsafe.py."""
+    ``"borough"`` (an authority). Kept in step with the model by tests/test_failsafe.py. With matching switched
+    off (``labour_demand.enabled: false``) a run records seekers and matches as NaN: they are not offered."""
     from glw_sim.metrics import BOROUGH_METRICS, GROUP_METRICS, REASON_NAMES
 
     london = {"population", "employed", "unemployed", "inactive", "employment_rate", "unemployment_rate",
               "inactivity_rate", "health_related_inactivity_rate", *GROUP_METRICS, "borough_employment_spread",
-              "borough_employment_sd", "gap_to_80", "vacancies", "seekers", "matches",
+              "borough_employment_sd", "gap_to_80", "vacancies",
               *(f"inactivity_rate_{r}" for r in REASON_NAMES)}
+    if scenario.labour_demand.enabled:  # (matching switched off: no seekers or matches are computed)
+        london |= {"seekers", "matches"}
     if collect_groups and scenario.horizon.months >= 3:
         names = ("employed", "unemployed", "inactive")
         london |= {f"quarterly_{a}_to_{b}" for a in names for b in names if a != b}
@@ -229,6 +255,14 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
         if len(progs) > 1 and scenario.outputs.attribution:
             london.add("contribution.interactions")
     return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
+
+
+#: London metrics with no value at month 0, so a change from month 0 is undefined
+NO_MONTH_0 = {
+    "cost_per_net_extra_job": "no net extra jobs yet",
+    "seekers": "matching has not run yet",
+    "matches": "matching has not run yet",
+}
 
 
 def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
@@ -262,15 +296,27 @@ def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
             shown = ", ".join(sorted(m for m in metrics[kind] if not m.startswith(("programme.", "quarterly_"))))
             raise SweepError(f"{where}.metric: no metric {out.metric!r} for {scope} in this scenario; expected "
                              f"one of {shown} (or programme.<name>.starts etc.)")
+        if out.change and kind == "london" and out.metric in NO_MONTH_0:
+            raise SweepError(f"{where}.change: {out.metric} has no value at month 0 ({NO_MONTH_0[out.metric]}), so "
+                             "its change would be NaN in every run; expected change: false")
+
 
 
 def _is_whole(x: float) -> bool:
     return float(x).is_integer()
 
 
+#: design points whose combination of inputs is validated one by one before the first run (beyond this many
+#: distinct points, every pair of inputs at the four corners of their sampled ranges)
+MAX_CHECKED_POINTS = 20_000
+
+
 def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> None:
-    """Every input's column of the design, both ends and (for a field of whole numbers) a fractional value,
-    gives a valid scenario with the other inputs as the scenario has them (:class:`SweepError`)."""
+    """Before the first run, the design (:class:`SweepError`, one line naming the sweep file and the input):
+
+    - every input's column, both ends and (for a field of whole numbers) a fractional value, gives a valid
+      scenario with the other inputs as the scenario has them, whose runs record every output;
+    - every design point (the inputs together: e.g. an age range's two ends) gives a valid scenario."""
     for i, inp in enumerate(sweep.inputs):
         col = X[:, i]
         lo, hi = float(col.min()), float(col.max())
@@ -280,7 +326,7 @@ def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> N
             trial = copy.deepcopy(scenario)
             try:
                 set_path(trial, inp.path, v)
-                Scenario.model_validate(trial)
+                valid = Scenario.model_validate(trial)
             except ValidationError as exc:
                 err = exc.errors()[0]
                 msg = _format(err)
@@ -300,6 +346,39 @@ def check_design(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> N
             except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
                 raise SweepError(f"{source}: inputs.{i}.path: {inp.path!r} is not a usable scenario field "
                                  f"({exc})") from None
+            try:
+                check_outputs(sweep, valid, source)
+            except SweepError as exc:  # an output the runs at this end of the range would not record
+                raise SweepError(f"{exc} (at inputs.{i}: {inp.path} = {v:g}, which the design reaches)") from None
+    check_combinations(sweep, scenario, X, source)
+
+
+def check_combinations(sweep: Sweep, scenario: dict, X: np.ndarray, source: Path) -> None:
+    """Every design point gives a valid scenario (each input's own range is checked by :func:`check_design`;
+    this is the inputs together). At most :data:`MAX_CHECKED_POINTS` distinct points one by one; beyond, every
+    pair of inputs at the corners of their sampled ranges."""
+    k = X.shape[1]
+    if k < 2:
+        return
+    points = np.unique(X, axis=0)
+    what = "the design point"
+    if len(points) <= MAX_CHECKED_POINTS:
+        trials = [(tuple(range(k)), tuple(p)) for p in points]
+    else:
+        what = "the ends of their sampled ranges"
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        trials = [((a, b), (va, vb)) for a in range(k) for b in range(a + 1, k)
+                  for va in (lo[a], hi[a]) for vb in (lo[b], hi[b])]
+    for idx, values in trials:
+        trial = copy.deepcopy(scenario)
+        for j, v in zip(idx, values):
+            set_path(trial, sweep.inputs[j].path, float(v))
+        try:
+            Scenario.model_validate(trial)
+        except ValidationError as exc:
+            point = ", ".join(f"{sweep.inputs[j].path}={v:g}" for j, v in zip(idx, values))
+            raise SweepError(f"{source}: inputs: {what} {point} gives an invalid scenario "
+                             f"({_format(exc.errors()[0])}); expected ranges that are valid together") from None
 
 
 # ----------------------------------------------------------------------------- sampling and analysis

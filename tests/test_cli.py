@@ -53,10 +53,14 @@ def test_scenario_errors_are_one_line(tmp_path, capsys, text, field):
 
 
 def test_run_with_matching_switched_off(tmp_path, capsys):
-    # no seekers or matches to chart: the run still writes its briefing, and the chart says matching is off
-    s = small(tmp_path, "labour_demand: {enabled: false}\n")
+    # no seekers or matches to chart: the run still writes its briefing, and the chart says matching is off;
+    # (issue 16) hubs where no programme runs: one warning line, and the run goes on (exit code 0)
+    s = small(tmp_path, "labour_demand: {enabled: false}\nintegration_hubs: [{areas: {boroughs: [Newham]}}]\n")
     code, out, err = run_cli(["run", s, "--results", tmp_path / "res", "--quiet"], capsys)
     assert code == 0, err
+    assert err.strip().splitlines() == [f"glw-sim: warning: {s}: integration_hubs.0 (integration_hubs): no programme "
+                                        "runs in Newham (the scenario has no programmes); hubs there change nothing "
+                                        "(their cost is still counted)"]
     folder = next((tmp_path / "res" / "tiny").iterdir())
     assert (folder / "charts" / "labour_market.png").exists() and (folder / "report.html").exists()
     df = pd.read_parquet(folder / "timeseries.parquet")
@@ -136,3 +140,48 @@ def test_report_rewrites_charts_atomically_and_clears_stale_temporaries(runs, ca
     assert set(after) == set(before)
     assert all(after[n] != before[n] for n in after)  # each chart replaced by a new file (rename), not rewritten
     assert not list(base.folder.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("hubs,programmes,fragment", [
+    ("[{areas: {boroughs: [Hackney, Newham]}}]", "[{type: restart, areas: {boroughs: [Hackney]}}]",
+     "integration_hubs.0 (integration_hubs): no programme runs in Newham; hubs there change nothing"),
+    ("[{name: nwd, areas: {boroughs: [Hackney, Newham]}}]", "[]",
+     "integration_hubs.0 (nwd): no programme runs in Hackney, Newham (the scenario has no programmes); hubs there "
+     "change nothing"),
+    ("[{areas: {all: true}}]", "[]", "no programme runs in any of its 33 boroughs"),
+    ("[{areas: {boroughs: [Hackney]}, end: 2026-12}]", "[{type: restart, start: 2027-01}]",
+     "no programme runs in Hackney while the hubs run (2025-06 to 2026-12)"),
+])
+def test_hubs_where_no_programme_runs_warn_once(tmp_path, capsys, hubs, programmes, fragment):
+    p = write(tmp_path, f"extends: {SCENARIOS / 'baseline.yaml'}\nname: hubs\nhorizon: {{months: 24}}\n"
+              f"interventions: {programmes}\nintegration_hubs: {hubs}\n")
+    code, out, err = run_cli(["validate", p], capsys)
+    assert code == 0 and "ok" in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"glw-sim: warning: {p}: ") and fragment in lines[0], err
+
+
+def test_hubs_with_programmes_everywhere_do_not_warn(tmp_path, capsys):
+    from glw_sim.scenario import hub_warnings, load_scenario
+
+    p = write(tmp_path, f"extends: {SCENARIOS / 'baseline.yaml'}\nname: hubs\n"
+              "interventions: [{type: restart}]\nintegration_hubs: [{areas: {boroughs: [Hackney, Newham]}}]\n")
+    code, _, err = run_cli(["validate", p], capsys)
+    assert code == 0 and err == ""
+    for shipped in sorted(SCENARIOS.glob("*.yaml")):
+        assert hub_warnings(load_scenario(shipped), shipped) == [], shipped
+
+
+@pytest.mark.parametrize("name,fragment", [
+    ("cycle_share", "assumptions.cycle_share: not read by a run (fitted in calibration/fitted; it cannot be set or "
+                    "swept)"),
+    ("prior_carer_employed", "assumptions.prior_carer_employed: acts only when the baseline is fitted (glw-sim "
+                             "calibrate), not in a run"),
+])
+def test_run_refuses_an_assumption_it_does_not_read(tmp_path, capsys, name, fragment):
+    s = small(tmp_path, f"assumptions: {{{name}: 0.1}}\n")
+    for cmd in (["run", s, "--results", tmp_path / "res", "--quiet"], ["validate", s]):
+        code, _, err = run_cli(cmd, capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith(f"glw-sim: error: {s}: {fragment}"), err
+    assert not (tmp_path / "res").exists()

@@ -74,6 +74,13 @@ SCENARIO_LINES = [
     ("employability: [{multiplier: 2, start: 2040-01}]", "employability.0.start: 2040-01 is after the horizon"),
     ("assumptions: {cycle_share: .inf}", "assumptions.cycle_share"),
     ("assumptions: {min_agents_per_borough: 500}", "is fixed at 400"),
+    # (issue 16) an assumption a run does not read is refused by name, whatever its value
+    ("assumptions: {min_agents_per_borough: 400}", "assumptions.min_agents_per_borough: not read from a scenario"),
+    ("assumptions: {cycle_share: 0.5}", "assumptions.cycle_share: not read by a run (fitted in calibration/fitted; "
+                                        "it cannot be set or swept)"),
+    ("assumptions: {prior_lts_disabled: 1.0}", "assumptions.prior_lts_disabled: acts only when the baseline is "
+                                               "fitted (glw-sim calibrate), not in a run"),
+    ("assumptions: {no_such: 1}", "assumptions.no_such: unknown assumption 'no_such'; expected one a run reads"),
     ("assumptions: {duration_ratio_24m: .nan}", "assumptions.duration_ratio_24m"),
     ("assumptions: {duration_ratio_24m: 0.9}", "outside its plausible range"),
     ("extends: /no/such/parent.yaml", "extends: /no/such/parent.yaml: file not found"),
@@ -109,7 +116,19 @@ SWEEP_LINES = [
     ("inputs: [{path: labour_demand.matching_elasticity, bounds: [-0.5, 0.6]}]", "inputs.0.bounds"),
     ("inputs: [{path: labour_demand.matching_elasticity, bounds: [0.5, -0.1], dist: norm}]", "the standard deviation must be above 0"),
     ("inputs: [{path: labour_demand.matching_elasticity, bounds: [0.5, 0.6], dist: norm}]", "inputs.0.bounds"),
-    ("inputs: [{path: replications, bounds: [1, 3]}]", "inputs.0.path: replications takes whole numbers"),
+    ("inputs: [{path: replications, bounds: [1, 4]}]", "inputs.0.path: replications: a sweep's runs take their "
+                                                       "replications from the sweep file"),
+    ("inputs: [{path: population.seed, bounds: [1, 4]}]", "inputs.0.path: population.seed: a sweep's runs take "
+                                                          "their random numbers from the sweep file's seed"),
+    ("inputs: [{path: assumptions.cycle_share, bounds: [0.2, 0.8]}]", "inputs.0.path: assumptions.cycle_share: not "
+                                                                      "read by a run"),
+    ("inputs: [{path: assumptions.prior_family_carer, bounds: [1, 2]}]", "inputs.0.path: "
+        "assumptions.prior_family_carer: acts only when the baseline is fitted (glw-sim calibrate)"),
+    ("inputs: [{path: assumptions.no_such, bounds: [0, 1]}]", "inputs.0.path: assumptions.no_such: unknown "
+                                                              "assumption"),
+    ("inputs: [{path: population.scale, bounds: [0.001, 1.5]}]", "inputs.0.bounds: the design gives "
+                                                                 "population.scale values from 0.001 to 1.5"),
+    ("outputs: [{metric: seekers, change: true}]", "outputs.0.change: seekers has no value at month 0"),
     ("inputs: [{path: horizon.months, bounds: [1, 3]}]", "inputs.0.path: horizon.months takes whole numbers"),
     ("inputs: [{path: assumptions.min_agents_per_borough, bounds: [300, 500]}]", "is fixed at 400"),
     ("inputs: [{path: no_such.key, bounds: [0, 1]}]", "inputs.0.path"),

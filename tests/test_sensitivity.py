@@ -166,3 +166,94 @@ def test_sweep_runs_collect_only_what_their_outputs_need(monkeypatch):
     assert seen == [False, True]
     assert lean == full[:3]
     assert np.isfinite(full[3])
+
+
+# --------------------------------------------------------------------------- checks before the first run (issue 16)
+
+def programme_sweep(tmp_path, inputs, outputs="[{metric: employment_rate}]", extra=""):
+    """A sweep of a one-programme scenario whose programme names its age range (so both ends can be swept)."""
+    scen = write(tmp_path, "prog.yaml", f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: prog\n"
+                 "horizon: {months: 12}\npopulation: {scale: 0.002, seed: 4}\nreplications: 1\n"
+                 f"interventions: [{{type: restart, start: 2025-07, eligibility: {{age: [18, 64]}}}}]\n{extra}")
+    return write(tmp_path, "checks.yaml", f"name: checks\nscenario: {scen.name}\nmethod: morris\nsamples: 4\n"
+                 f"inputs: {inputs}\noutputs: {outputs}\n")
+
+
+@pytest.fixture
+def no_runs(monkeypatch):
+    from glw_sim import runner
+
+    def refuse(*a, **k):
+        raise AssertionError("a run started before the sweep's checks refused it")
+
+    monkeypatch.setattr(runner, "simulate", refuse)
+
+
+def refused(tmp_path, capsys, sweep):
+    code = main(["sweep", str(sweep), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(sweep) in err[0] and "Traceback" not in err[0], err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("sweep.json"))
+    return err[0]
+
+
+@pytest.mark.parametrize("inputs,fragment", [
+    # Morris at 4 levels: [6, 12] gives 6, 8, 10, 12 (whole: valid); [6, 12.5] gives fractions; [0, 12] reaches 0
+    ("[{path: interventions.0.support_months, bounds: [6, 12.5]}]",
+     "inputs.0.path: interventions.0.support_months takes whole numbers, but the design gives it fractions"),
+    ("[{path: interventions.0.support_months, bounds: [0, 12]}]",
+     "inputs.0.bounds: the design gives interventions.0.support_months values from 0 to 12, which that field "
+     "refuses at 0"),
+    ("[{path: interventions.0.support_months, bounds: [12, 48]}]", "refuses at 48"),
+    # each end alone is valid, together they are not: low age 40 above high age 31 (levels 16, 24, 32, 40 and
+    # 31, 42, 53, 64)
+    ("[{path: interventions.0.eligibility.age.0, bounds: [16, 40]}, "
+     "{path: interventions.0.eligibility.age.1, bounds: [31, 64]}]",
+     "inputs: the design point interventions.0.eligibility.age.0=32, interventions.0.eligibility.age.1=31 gives "
+     "an invalid scenario (interventions.0.eligibility.age: [32, 31] would select nobody"),
+])
+def test_design_refused_before_the_first_run(tmp_path, capsys, no_runs, inputs, fragment):
+    assert fragment in refused(tmp_path, capsys, programme_sweep(tmp_path, inputs))
+
+
+def test_whole_levels_of_an_integer_field_are_accepted(tmp_path):
+    from glw_sim.sensitivity import load_sweep, sample
+
+    sweep, _ = load_sweep(programme_sweep(tmp_path, "[{path: interventions.0.support_months, bounds: [6, 12]}]"))
+    assert sorted(set(sample(sweep)[:, 0])) == [6, 8, 10, 12]
+
+
+def test_combinations_beyond_the_limit_are_checked_at_the_corners(tmp_path, capsys, no_runs, monkeypatch):
+    from glw_sim import sensitivity
+
+    monkeypatch.setattr(sensitivity, "MAX_CHECKED_POINTS", 1)
+    msg = refused(tmp_path, capsys, programme_sweep(
+        tmp_path, "[{path: interventions.0.eligibility.age.0, bounds: [16, 40]}, "
+                  "{path: interventions.0.eligibility.age.1, bounds: [31, 64]}]"))
+    assert ("inputs: the ends of their sampled ranges interventions.0.eligibility.age.0=40, "
+            "interventions.0.eligibility.age.1=31 gives an invalid scenario") in msg
+
+
+@pytest.mark.parametrize("inputs,outputs,extra,fragment", [
+    # an output a run at one end of an input's range does not record (no quarterly flows in under 3 months)
+    ("[{path: horizon.months, bounds: [1, 4]}]", "[{metric: quarterly_employed_to_unemployed}]", "",
+     "outputs.0.metric: no metric 'quarterly_employed_to_unemployed' for London"),
+    # a change from month 0 of a metric with no value at month 0 is NaN in every run
+    ("[{path: labour_demand.vacancy_level, bounds: [0.5, 1.5]}]", "[{metric: cost_per_net_extra_job, change: true}]",
+     "", "outputs.0.change: cost_per_net_extra_job has no value at month 0 (no net extra jobs yet)"),
+    # matching switched off: no seekers or matches are computed
+    ("[{path: labour_demand.vacancy_level, bounds: [0.5, 1.5]}]", "[{metric: matches}]",
+     "labour_demand: {enabled: false}\n", "outputs.0.metric: no metric 'matches' for London"),
+])
+def test_outputs_refused_before_the_first_run(tmp_path, capsys, no_runs, inputs, outputs, extra, fragment):
+    msg = refused(tmp_path, capsys, programme_sweep(tmp_path, inputs, outputs, extra))
+    assert fragment in msg
+    if "horizon.months" in inputs:
+        assert "(at inputs.0: horizon.months = 1, which the design reaches)" in msg
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_sweeps_pass_their_checks(path):
+    from glw_sim.sensitivity import load_sweep
+
+    load_sweep(path)
