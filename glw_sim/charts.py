@@ -266,23 +266,24 @@ def outcomes_dashboard(res: Results, path: Path) -> None:
         ax.set_title(f"{label}\n{mean.iloc[0]:.1f}{unit} -> {mean.iloc[-1]:.1f}{unit}", fontsize=9.5)
         ax.set_ylabel(UNITS.get(metric, "percentage points"))
         ax.tick_params(axis="x", labelrotation=30)
-        # a move counts only if the 95% range of its change across replications leaves out zero
+        # a move counts only if the 95% interval of its change (noise and evidence) leaves out zero
         change = (wide.iloc[-1] - wide.iloc[0]) * 100
-        lo, hi = (change.quantile(0.025), change.quantile(0.975)) if len(change) > 1 else (np.nan, np.nan)
-        if lo > 0 or hi < 0:
+        f = res.fit(change)[0] if len(change) > 1 else None
+        lo, hi = (f.low, f.high) if f is not None else (np.nan, np.nan)
+        if f is not None and f.excludes_zero():
             moves.append((abs(mean.iloc[-1] - mean.iloc[0]), label, mean.iloc[-1] - mean.iloc[0], unit, lo, hi))
     for ax in axes.flat:
         ax.set_xlabel("Month", fontsize=9)
     if moves:
         big = max(moves)
         pts = big[3].replace('%', 'points')
-        title = (f"Outcome metrics: the largest move beyond noise is in the {big[1]} ({big[2]:+.2f} {pts}; 95% range "
-                 f"{big[4]:+.2f} to {big[5]:+.2f} across replications)")
+        title = (f"Outcome metrics: the largest move beyond its uncertainty is in the {big[1]} ({big[2]:+.2f} {pts}; "
+                 f"95% interval {big[4]:+.2f} to {big[5]:+.2f})")
     else:
-        title = "Outcome metrics: none moves beyond the 95% range of its change across replications"
+        title = "Outcome metrics: none moves beyond the 95% interval of its change"
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     _finish(fig, path, res.run_id, "Rates: health-related inactivity and NEET per resident of the age group; "
-            "gaps in percentage points. Bands: 95% range across replications.")
+            "gaps in percentage points. Bands: spread of single replications.")
 
 
 def cost_per_job(res: Results, path: Path) -> None:

@@ -111,10 +111,10 @@ def headline_cards(res: Results) -> list[dict]:
     h = res.headline()
     cards = [
         {"label": f"Employment rate, month {res.horizon}", "value": pct(h["employment_rate"]["mean"]),
-         "detail": f"95% range {ci('rate', h['employment_rate'])}; month 0 {pct(h['employment_rate_start']['mean'])}",
+         "detail": f"95% interval {ci('rate', h['employment_rate'])}; month 0 {pct(h['employment_rate_start']['mean'])}",
          "id": "employment-rate"},
         {"label": "Gap to 80% (residents)", "value": num(h["gap_to_80"]["mean"]),
-         "detail": f"95% range {ci('count', h['gap_to_80'])}; month 0 {num(h['gap_to_80_start']['mean'])}",
+         "detail": f"95% interval {ci('count', h['gap_to_80'])}; month 0 {num(h['gap_to_80_start']['mean'])}",
          "id": "gap-to-80"},
     ]
     if "net_extra_employed" in h:
@@ -317,7 +317,7 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
 {% for ch in charts[:1] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% if interventions %}
 <h2>What each intervention contributes and costs</h2>
-<table id="interventions"><tr><th>Part</th><th class="n">Net extra in work</th><th class="n">95% interval</th>
+<div style="overflow-x:auto"><table id="interventions" style="font-size:.82em"><tr><th>Part</th><th class="n">Net extra in work</th><th class="n">95% interval</th>
 <th class="n">noise / evidence</th><th class="n">Employment-years</th>
 <th class="n">Starts</th><th class="n">Spending</th><th class="n">Cost per net job</th><th class="n">95% interval</th>
 <th class="n">Cost per employment-year</th><th class="n">95% interval</th><th class="n">Waiting at end</th></tr>
@@ -325,7 +325,7 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
 <td class="n">{{ r.net }}</td><td class="n">{{ r.net_ci }}</td><td class="n">{{ r.noise }}</td><td class="n">{{ r.years }}</td>
 <td class="n">{{ r.starts }}</td><td class="n">{{ r.spending }}</td><td class="n">{{ r.cost }}</td><td class="n">{{ r.cost_ci }}</td>
 <td class="n">{{ r.year_cost }}</td><td class="n">{{ r.year_cost_ci }}</td>
-<td class="n">{{ r.waiting }}</td></tr>{% endfor %}</table>
+<td class="n">{{ r.waiting }}</td></tr>{% endfor %}</table></div>
 <p class="small">Contribution: the package minus the package without that part (a programme, or the integration hubs), same
 random numbers and the same evidence draw; "interactions" is what the parts add together beyond their separate
 contributions. Spending: starts times cost per start (and, for place-based programmes, residents of the place times the
@@ -333,13 +333,13 @@ cost per resident-month) over the horizon; the hubs' spending is their cost per 
 employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}
 <h2>Outcome metrics</h2>
-<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% range</th></tr>
+<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
 {% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
 </table>
 <h2>Charts</h2>
 {% for ch in charts[1:] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 <details><summary>Employment rate by local authority</summary>
-<table id="boroughs"><tr><th>Authority</th><th>Sub-region</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% range</th><th class="n">Net extra in work</th></tr>
+<table id="boroughs"><tr><th>Authority</th><th>Sub-region</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th><th class="n">Net extra in work</th></tr>
 {% for r in boroughs %}<tr><td>{{ r.name }}</td><td>{{ r.srp }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td><td class="n">{{ r.extra }}</td></tr>{% endfor %}
 </table></details>
 <h2>Uncertainty</h2>
@@ -493,7 +493,7 @@ def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
         ax.set_xlabel("Month")
         ax.legend(loc="lower right")
         out.append(folder / "employment_rate_by_run.png")
-        C._finish(fig, out[-1], run_ids, "Bands: 95% range across each run's replications.")
+        C._finish(fig, out[-1], run_ids, "Bands: spread of each run's single replications; the title compares the estimates' intervals.")
 
         with_net = [r for r in runs if r.has_counterfactual]
         if with_net:

@@ -398,8 +398,8 @@ class Results:
         about = (sc.get("description") or "no description").strip().rstrip(".")
         text = (f"In the '{self.name}' scenario ({about}), London's employment "
                 f"rate for residents aged 16-64 moves from {100 * e0:.1f}% in {start} to {100 * e1['mean']:.1f}% "
-                f"in {end} (95% range across {n} replications {100 * e1['low_95']:.1f}% to "
-                f"{100 * e1['high_95']:.1f}%), {years:g} years on. ")
+                f"in {end} (95% interval {100 * e1['low_95']:.1f}% to {100 * e1['high_95']:.1f}%, from {n} "
+                f"replications), {years:g} years on. ")
         g = h["gap_to_80"]
         text += (f"Reaching 80% would then need {g['mean']:,.0f} more residents in work "
                  f"({h['gap_to_80_start']['mean']:,.0f} at the start). ")
