@@ -396,7 +396,17 @@ def workbook_bytes(res: Results) -> bytes:
         ("seed", res.scenario["population"]["seed"]), ("replications", res.scenario["replications"]),
         ("glw_sim_version", res.manifest.get("glw_sim_version")), ("created_utc", res.manifest.get("created_utc")),
     ], columns=["field", "value"])
-    sheets = {"headline": headline, "outcomes": res.outcomes(), "interventions": res.interventions(),
+    unc = []
+    for name, f in res.figures().items():
+        row = {"figure": name, "estimate": f.estimate, "noise_half_width_95": f.noise_half_width,
+               "evidence_half_width_95": f.evidence_half_width, "half_width_95": f.half_width,
+               "replications": f.replications}
+        for k, (inp, share) in enumerate(f.drivers(), start=1):
+            row[f"driver_{k}"] = res.input_label(inp)
+            row[f"driver_{k}_share"] = share
+        unc.append(row)
+    sheets = {"headline": headline, "uncertainty": pd.DataFrame(unc), "outcomes": res.outcomes(),
+              "interventions": res.interventions(),
               "boroughs": res.boroughs(), "who_gains": res.who_gains(), "all_metrics": res.summary,
               "manifest": manifest}
     buf = io.BytesIO()

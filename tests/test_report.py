@@ -104,7 +104,7 @@ def test_report_html_is_self_contained_with_every_chart(runs):
 def test_workbook_has_one_sheet_per_table(runs):
     res, _, _ = runs
     wb = openpyxl.load_workbook(res.folder / "summary.xlsx", read_only=True)
-    assert wb.sheetnames == ["headline", "outcomes", "interventions", "boroughs", "who_gains", "all_metrics",
+    assert wb.sheetnames == ["headline", "uncertainty", "outcomes", "interventions", "boroughs", "who_gains", "all_metrics",
                              "manifest"]
     head = pd.read_excel(res.folder / "summary.xlsx", sheet_name="headline").set_index("figure")
     assert head.loc["net_extra_employed", "mean"] == pytest.approx(res.headline()["net_extra_employed"]["mean"])
