@@ -180,7 +180,10 @@ def borough_rows(res: Results) -> list[dict]:
     b = res.boroughs().sort_values("employment_rate")
     return [{"name": r["name"], "srp": r["srp"], "start": pct(r["employment_rate_month_0"]),
              "end": pct(r["employment_rate"]), "ci": f"{pct(r['low_95'])} to {pct(r['high_95'])}",
-             "extra": num(r["net_extra_employed"]) if "net_extra_employed" in r and pd.notna(r.get("net_extra_employed")) else ""}
+             "extra": num(r["net_extra_employed"]) if "net_extra_employed" in r and pd.notna(r.get("net_extra_employed")) else "",
+             "extra_ci": (f"{num(r['net_extra_low_95'])} to {num(r['net_extra_high_95'])}"
+                          + ("" if r["net_extra_distinct_from_zero"] else " (within uncertainty of zero)"))
+                         if "net_extra_low_95" in r and pd.notna(r.get("net_extra_low_95")) else ""}
             for _, r in b.iterrows()]
 
 
@@ -339,8 +342,8 @@ employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking 
 <h2>Charts</h2>
 {% for ch in charts[1:] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 <details><summary>Employment rate by local authority</summary>
-<table id="boroughs"><tr><th>Authority</th><th>Sub-region</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th><th class="n">Net extra in work</th></tr>
-{% for r in boroughs %}<tr><td>{{ r.name }}</td><td>{{ r.srp }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td><td class="n">{{ r.extra }}</td></tr>{% endfor %}
+<table id="boroughs"><tr><th>Authority</th><th>Sub-region</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th><th class="n">Net extra in work</th><th class="n">95% interval</th></tr>
+{% for r in boroughs %}<tr><td>{{ r.name }}</td><td>{{ r.srp }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td><td class="n">{{ r.extra }}</td><td class="n">{{ r.extra_ci }}</td></tr>{% endfor %}
 </table></details>
 <h2>Uncertainty</h2>
 {% for t in uncertainty %}<p>{{ t }}</p>{% endfor %}
