@@ -304,7 +304,10 @@ def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dic
 
 
 def _replication_job(args) -> tuple[int, pd.DataFrame]:
-    scenario, seed, r = args
+    import numba
+
+    scenario, seed, r, threads = args
+    numba.set_num_threads(threads)  # the workers share the cores: compiled kernels must not oversubscribe them
     return r, run_replication(scenario, seed, r)
 
 
@@ -326,7 +329,10 @@ def replicate(scenario: Scenario, seeds: list[int], *, first: int = 0, progress:
     from glw_sim.sensitivity import worker_init
 
     out: dict[int, pd.DataFrame] = {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
+    n = min(workers, len(jobs))
+    threads = max(1, (os.cpu_count() or 1) // n)
+    jobs = [(*job, threads) for job in jobs]
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
                              initializer=worker_init, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_replication_job, job) for job in jobs]
         try:
