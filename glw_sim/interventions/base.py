@@ -197,8 +197,8 @@ DEFAULTS: dict[str, dict] = {
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": False},
         "effect": {"into_work": 1.9, "after_months": 6,
-                   "source": "Health-led Employment Trials (DWP RR 1025/1034): +4 pp at 12 months in the West Midlands, "
-                             "none in Sheffield City Region; central +2 pp (range 0 to +4 pp)"},
+                   "source": "Health-led Employment Trials (DWP RR 1025/1034): +4 pp at 12 months in the West "
+                             "Midlands, none in Sheffield City Region; central +2 pp (range 0 to +4 pp)"},
         "cost_per_start": 1085,  # GBP 64m / 59,000 targeted (derived)
     },
     "connect_to_work": {

@@ -1,4 +1,5 @@
-"""Programme evidence: each built-in type's effect and costs with their ranges (``calibration/evidence/programmes.csv``).
+"""Programme evidence: each built-in type's effect and costs with their ranges
+(``calibration/evidence/programmes.csv``).
 
 One row per type and parameter: ``effect`` (participants' employment gain at the follow-up named in ``unit``,
 as a proportion: 0.02 = +2 percentage points), ``cost_per_start`` (GBP) and, for JobsPlus,
