@@ -1,5 +1,5 @@
-"""Command line: ``glw-sim run | report | compare | validate | validation | calibrate | sweep``. Parses and
-dispatches only."""
+"""Command line: ``glw-sim run | report | compare | validate | validation | calibrate | programmes | sweep``.
+Parses and dispatches only."""
 
 from __future__ import annotations
 
@@ -182,8 +182,11 @@ def cmd_calibrate(args) -> int:
         from glw_sim.interventions.fit import fit_all
 
         for kind, rec in fit_all().items():
-            print(f"{kind}: into-work multiplier {rec['into_work']} gives {100 * rec['measured_effect']:.1f} pp "
-                  f"(target {100 * rec['target_effect']:.1f} pp at {rec['follow_up_months']} months)")
+            par = f"achieve {rec['achieve']}" if "achieve" in rec else f"into-work multiplier {rec['into_work']}"
+            rng = ", ".join(f"{lv} {100 * p['effect']:+.1f} pp: {p.get('achieve', p['into_work'])}"
+                            for lv, p in rec.get("range", {}).items())
+            print(f"{kind}: {par} gives {100 * rec['measured_effect']:.2f} pp (target {100 * rec['target_effect']:.1f}"
+                  f" pp at {rec['follow_up_months']} months); {rng}")
         return 0
     from glw_sim.calibration import default_fitted_path, fit, fit_report_frame
     from glw_sim.io import atomic_write_text
@@ -196,6 +199,13 @@ def cmd_calibrate(args) -> int:
     atomic_write_text(out.with_name("fit_report.csv"), rep.to_csv(index=False, float_format="%.5g"))
     print(rep.to_string(index=False))
     print(f"fitted parameters: {out}")
+    return 0
+
+
+def cmd_programmes(args) -> int:
+    from glw_sim.interventions.catalogue import print_programmes
+
+    print_programmes()
     return 0
 
 
@@ -278,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out")
     c.add_argument("--programmes", action="store_true", help="fit programme effects to their evidence instead")
     c.set_defaults(func=cmd_calibrate)
+    pg = sub.add_parser("programmes", help="print every programme type's defaults with their evidence")
+    pg.set_defaults(func=cmd_programmes)
     w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
     w.add_argument("sweep")
     w.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or tcp://HOST:PORT (default: process pool)")

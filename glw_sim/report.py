@@ -209,8 +209,10 @@ def assumption_rows(res: Results) -> list[dict]:
 
 def programme_rows(res: Results) -> list[dict]:
     """Each intervention as the run resolved it (from the manifest), with the evidence its effect is fitted to
-    (:data:`glw_sim.interventions.fit.TARGETS`)."""
-    from glw_sim.interventions.fit import TARGETS
+    (``calibration/evidence/programmes.csv``, :func:`glw_sim.interventions.evidence.effect_targets`)."""
+    from glw_sim.interventions.evidence import effect_targets
+
+    targets = effect_targets()
 
     rows = []
 
@@ -220,7 +222,7 @@ def programme_rows(res: Results) -> list[dict]:
     for spec in res.scenario.get("interventions") or []:
         kind = spec.get("type", "")
         eff = dict(spec.get("effect") or {})
-        src = eff.pop("source", None) or (TARGETS[kind][2] if kind in TARGETS else "defined in the scenario")
+        src = eff.pop("source", None) or (targets[kind]["source"] if kind in targets else "defined in the scenario")
         keys = ("places_per_year", "support_months", "referral_rate", "take_up", "cost_per_start", "start", "end")
         rows.append({"label": programme_label(spec.get("label") or kind), "type": kind,
                      "settings": ", ".join(f"{k.replace('_', ' ')} {show(spec[k])}" for k in keys

@@ -179,10 +179,11 @@ class ProgrammeSpec(_Strict):
         return self.name or self.type
 
 
-#: Defaults per type: evidence and derivations in calibration/SOURCES.md ("Programmes"). Values marked
-#: ASSUMPTION there are for sensitivity sweeps. ``effect.into_work`` is fitted (calibration/fitted/programmes.json)
-#: so that participants' employment at the source's follow-up exceeds comparable non-participants' by the
-#: source's effect.
+#: Defaults per type: evidence and derivations in calibration/SOURCES.md ("Programmes"); each effect and cost with
+#: its range and source in calibration/evidence/programmes.csv (costs here are its central values). Values marked
+#: ASSUMPTION are for sensitivity sweeps. ``effect.into_work`` is fitted (calibration/fitted/programmes.json) so
+#: that participants' employment at the source's follow-up exceeds comparable non-participants' by the evidence's
+#: central effect (adult skills: ``skills.achieve`` is fitted instead).
 DEFAULTS: dict[str, dict] = {
     "workwell": {
         "areas": {"icb": ["North Central London", "North West London"]},
@@ -196,7 +197,8 @@ DEFAULTS: dict[str, dict] = {
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": False},
         "effect": {"into_work": 1.9, "after_months": 6,
-                   "source": "Health-led Employment Trials, WMCA: +4 pp in work 13+ weeks within 12 months (DWP RR 1025/1034)"},
+                   "source": "Health-led Employment Trials (DWP RR 1025/1034): +4 pp at 12 months in the West "
+                             "Midlands, none in Sheffield City Region; central +2 pp (range 0 to +4 pp)"},
         "cost_per_start": 1085,  # GBP 64m / 59,000 targeted (derived)
     },
     "connect_to_work": {
@@ -210,22 +212,24 @@ DEFAULTS: dict[str, dict] = {
         "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
                         "wants_job_only": True},
         "effect": {"into_work": 1.9, "after_months": 6,
-                   "source": "IPS-LITE, Health-led Employment Trials WMCA +4 pp at 12 months (DWP RR 1025); "
-                             "EQOLISE IPS for SMI +26.9 pp (16.4-37.4) at 18 months (Burns et al. 2007) as upper range"},
+                   "source": "IPS-LITE, Health-led Employment Trials (DWP RR 1025/1034): +4 pp at 12 months in the "
+                             "West Midlands, none in Sheffield City Region; central +2 pp (range 0 to +4 pp); EQOLISE "
+                             "(IPS for severe mental illness) not used: another population"},
         "cost_per_start": 3670,  # GBP 54m a year in London (GLW plan) / 14,700 places (derived)
     },
     "restart": {
         "areas": {"all": True},
         "organised_by": "london",
-        "places_per_year": 50000,  # GBP 127m a year in London (GLW plan) / GBP 2,500 per participant (NAO 2022)
+        "places_per_year": 50000,  # GBP 127m a year in London (GLW plan) / about GBP 2,500 per start (NAO 2022)
         "support_months": 12,
         "pathways": {"jobcentre": 0.216},  # ASSUMPTION: Jobcentre referral (mandatory) of eligible claimants,
         # 0.15 a month on average; sweep x0.33-x2
         "take_up": 0.85,  # 450,000 started of 530,000 referred (DWP Restart statistics 2023)
         "eligibility": {"states": ["unemployed"], "min_months_in_state": 9},
         "effect": {"into_work": 1.3, "after_months": 6,
-                   "source": "ASSUMPTION +5 pp at 12 months (no impact estimate published; gross job outcomes 25%)"},
-        "cost_per_start": 2500,  # NAO (2022): GBP 1.7bn for ~692,000 participants
+                   "source": "DWP business case: about 6% additionality, read as +6 pp at 12 months (ASSUMPTION; "
+                             "no impact estimate published; range 0 to +10 pp)"},
+        "cost_per_start": 2430,  # Public Accounts Committee (2023): GBP 1.68bn for about 692,000 starts
     },
     "youth_guarantee": {
         "areas": {"all": True},
@@ -238,8 +242,10 @@ DEFAULTS: dict[str, dict] = {
         "eligibility": {"states": ["unemployed", "inactive"], "age": [16, 24], "in_education": False},
         "effect": {"into_work": 1.2, "after_months": 6,
                    "source": "DWP Employment Data Lab, Talent Match Plus: -1 to +3 pp employment at 2 years "
-                             "(not significant); +1 pp midpoint (ASSUMPTION)"},
-        "cost_per_start": 7000,  # Kickstart, about GBP 7,000 per participant (NAO 2021)
+                             "(not significant), +1 pp midpoint; up to about +4% (Mawn et al. 2017 meta-analysis)"},
+        # a guidance and brokerage offer: midpoint of DfE Youth Contract 16-17 (up to GBP 2,200 a young person,
+        # IES 2014) and Talent Match (about GBP 4,200 a young person, 2014-18); not Kickstart's wage subsidy
+        "cost_per_start": 3200,
     },
     "jobs_plus": {
         # today: three London pilots on housing-association estates in Leyton (Waltham Forest), Penge (Bromley)
@@ -257,10 +263,13 @@ DEFAULTS: dict[str, dict] = {
         "take_up": 0.6,  # ASSUMPTION (open access, voluntary), sweep 0.4-0.8
         "eligibility": {"states": ["unemployed", "inactive"]},
         "effect": {"into_work": 1.5, "after_months": 36,
-                   "source": "Jobs-Plus demonstration, 3 fully implemented US sites: +16% annual earnings over 7 "
-                             "years, effects persisting 3 years after the programme (Bloom, Riccio & Verma 2005; "
-                             "Riccio 2010, MDRC); employment share of the gain derived (ASSUMPTION)"},
-        "cost_per_start": 2500,  # ASSUMPTION (UK pilot unit cost not published), sweep 1,500-5,000
+                   "source": "Jobs Plus replication at 24 US sites (MDRC for HUD, 2014-2020): no measurable "
+                             "employment effect; central +0.5 pp for the estates' residents at 36 months "
+                             "(ASSUMPTION, range 0 to +1.5 pp)"},
+        # about GBP 188 per targeted resident per month (MDRC 2005: USD 150, uplifted and converted; see
+        # calibration/evidence/programmes.csv) x ~4,560 targeted residents x 12 / 500 starts (derived, interim:
+        # a per-start equivalent until the cost is charged per resident-month)
+        "cost_per_start": 20600,
     },
     "childcare": {
         # funded childcare and help to arrange it for parents of under-5s who are inactive looking after family
@@ -274,10 +283,9 @@ DEFAULTS: dict[str, dict] = {
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["inactive"], "reasons": ["family_home"], "young_children": True},
         "effect": {"into_work": 2.0, "into_search": 2.0, "after_months": 12,
-                   "source": "Brewer, Cattan, Crawford & Rabe (2022, Labour Economics 74:102100; IFS BN189): full-time "
-                             "free childcare raised employment of mothers whose youngest child was eligible by 3.5 pp "
-                             "and participation by 5.7 pp after a year; per non-working mother (~40%) about +9 pp "
-                             "(derived)"},
+                   "source": "Brewer, Cattan, Crawford & Rabe (2022, Labour Economics 74:102100): full-time free "
+                             "childcare raised mothers' employment by 3.5 pp from a base of 58% after a year, about "
+                             "+8.3 pp per non-working mother (derived; range 0 to +25 pp)"},
         "cost_per_start": 6000,  # ASSUMPTION: a year of part-funded childcare in London, sweep 3,000-12,000
     },
     "adult_skills": {
@@ -293,11 +301,13 @@ DEFAULTS: dict[str, dict] = {
         "take_up": 0.5,  # ASSUMPTION, sweep 0.3-0.8
         "eligibility": {"states": ["unemployed", "inactive"], "age": [19, 64], "in_education": False,
                         "qualifications": ["none", "rqf1", "rqf2", "other"]},
-        "skills": {"achieve": 0.5, "levels": 1},
+        "skills": {"achieve": 0.5, "levels": 1},  # achieve is fitted (calibration/fitted/programmes.json) so the
+        # qualification gives the ASSUMPTION +2 pp at 24 months (range 0 to +4 pp)
         "effect": {"into_work": 0.9, "after_months": 0,
-                   "source": "lock-in while studying: training programmes' short-run effects are small or negative, "
-                             "larger after 2-3 years (Card, Kluve & Weber 2018, JEEA 16(3):894-931); 0.9 ASSUMPTION, "
-                             "sweep 0.7-1.0"},
+                   "source": "ASSUMPTION +2 pp at 24 months (range 0 to +4 pp; returns positive but unquantified, "
+                             "BIS 2012-13) from the qualification gained (skills.achieve fitted); into_work 0.9 is "
+                             "lock-in while studying (Card, Kluve & Weber 2018, JEEA 16(3):894-931; ASSUMPTION, "
+                             "sweep 0.7-1.0)"},
         "cost_per_start": 2000,  # ASSUMPTION, sweep 1,000-4,000
     },
 }
