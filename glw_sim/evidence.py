@@ -29,9 +29,6 @@ from glw_sim.paths import calibration_dir
 #: key of the evidence draws' generator (with the replication's seed): apart from every other stream
 EVIDENCE_KEY = 0x65766964  # "evid"
 
-COLUMNS = ["central", "low", "high", "distribution"]
-
-
 @dataclass(frozen=True)
 class Distribution:
     central: float
@@ -72,92 +69,73 @@ def evidence_dir() -> Path:
     return calibration_dir() / "evidence"
 
 
-def _read(path: Path, key: list[str]) -> dict:
-    if not path.exists():
-        return {}
-    df = pd.read_csv(path)
-    out = {}
-    for _, r in df.iterrows():
-        k = tuple(str(r[c]) for c in key)
-        out[k if len(k) > 1 else k[0]] = Distribution(float(r["central"]), float(r["low"]), float(r["high"]),
-                                                      str(r["distribution"]), str(r.get("source", "")))
-    return out
-
-
-@lru_cache(maxsize=4)
-def _programme_evidence(folder: str) -> dict:
-    return _read(Path(folder) / "programmes.csv", ["type", "parameter"])
-
-
-@lru_cache(maxsize=4)
-def _assumption_evidence(folder: str) -> dict:
-    return _read(Path(folder) / "assumptions.csv", ["input"])
-
-
 def programme_evidence() -> dict[tuple[str, str], Distribution]:
-    """(type, parameter) -> distribution, parameter one of effect, cost_per_start, cost_per_resident_month."""
-    return _programme_evidence(str(evidence_dir()))
+    """(type, parameter) -> distribution, parameter one of effect, cost_per_start, cost_per_resident_month
+    (``calibration/evidence/programmes.csv``, read by :mod:`glw_sim.interventions.evidence`)."""
+    from glw_sim.interventions.evidence import evidence_path, load_evidence
+
+    if not evidence_path().exists():
+        return {}
+    return {(str(r["type"]), str(r["parameter"])): Distribution(float(r["central"]), float(r["low"]),
+                                                                float(r["high"]), str(r["distribution"]),
+                                                                str(r["source"]))
+            for _, r in load_evidence().iterrows()}
+
+
+@lru_cache(maxsize=4)
+def _assumption_evidence(path: str, mtime: int) -> dict:
+    df = pd.read_csv(path)
+    return {str(r["input"]): Distribution(float(r["central"]), float(r["low"]), float(r["high"]),
+                                          str(r["distribution"]), str(r["source"])) for _, r in df.iterrows()}
 
 
 def assumption_evidence() -> dict[str, Distribution]:
-    """Scenario path (e.g. ``labour_demand.matching_elasticity``) -> distribution."""
-    return _assumption_evidence(str(evidence_dir()))
+    """Scenario path (e.g. ``labour_demand.matching_elasticity``) -> distribution
+    (``calibration/evidence/assumptions.csv``)."""
+    path = evidence_dir() / "assumptions.csv"
+    return _assumption_evidence(str(path), path.stat().st_mtime_ns) if path.exists() else {}
 
 
-def _fitted_points(kind: str) -> list[tuple[float, dict[str, float]]]:
-    """(effect, {field: value}) points of a type's fitted effect: low, central, high where fitted."""
+def _fitted_points(kind: str) -> list[tuple[float, float]]:
+    """(effect, value of the type's fitted parameter) at its fitted low, central and high effect."""
+    from glw_sim.interventions.fit import parameter_of
+
     path = calibration_dir() / "fitted" / "programmes.json"
     if not path.exists():
         return []
-    from glw_sim.interventions.fit import NOT_FITTED
-
     rec = json.loads(path.read_text()).get(kind)
-    if not rec or "target_effect" not in rec:
+    param = parameter_of(kind)
+    if not rec or "target_effect" not in rec or param not in rec:
         return []
-    central = {k: float(v) for k, v in (rec.get("central") or {}).items() if k != "effect"}
-    if kind not in NOT_FITTED:
-        central.setdefault("into_work", float(rec["into_work"]))
-    if not central:
-        return []  # an effect from the mechanism, with no fitted parameter to draw
-    pts = [(float(rec["target_effect"]), central)]
+    pts = [(float(rec["target_effect"]), float(rec[param]))]
     for end in ("low", "high"):
         r = (rec.get("range") or {}).get(end)
-        if r:
-            pts.append((float(r["effect"]), {k: float(v) for k, v in r.items() if k != "effect"}))
-    return sorted(pts, key=lambda p: p[0])
-
-
-#: where a fitted field lives in a programme's spec
-FIELD_PATHS = {"into_work": ("effect", "into_work"), "into_search": ("effect", "into_search"),
-               "achieve": ("skills", "achieve")}
+        if r and param in r:
+            pts.append((float(r["effect"]), float(r[param])))
+    return sorted(pts)
 
 
 def effect_fields(kind: str, effect: float) -> dict[tuple[str, str], float]:
-    """The spec fields that give a programme of type ``kind`` the employment effect ``effect``."""
-    from glw_sim.interventions.fit import TIED
+    """The spec fields that give a programme of type ``kind`` the employment effect ``effect``: its fitted
+    parameter (the into-work multiplier, or adult skills' chance of gaining a qualification) interpolated
+    piecewise-linearly through the fitted points (extrapolated from the end segments; without fitted end points,
+    linearly through no effect and the central fit)."""
+    from glw_sim.interventions.fit import parameter_of, setting
 
     pts = _fitted_points(kind)
     if not pts:
         return {}
-    if len(pts) == 1:  # no fitted end points: linear through no effect (multiplier 1) and the central fit
-        e0, f0 = pts[0]
-        pts = [(0.0, {k: 1.0 for k in f0}), pts[0]] if e0 > 0 else pts
-    fields = sorted(set.intersection(*(set(f) for _, f in pts)))
+    if len(pts) == 1 and parameter_of(kind) == "into_work" and pts[0][0] > 0:
+        pts = [(0.0, 1.0), pts[0]]
     xs = np.array([p[0] for p in pts])
-    out = {}
-    for name in fields:
-        ys = np.array([p[1][name] for p in pts])
-        if len(xs) == 1:
-            v = ys[0]
-        else:  # piecewise linear, extrapolated from the end segments
-            i = int(np.clip(np.searchsorted(xs, effect) - 1, 0, len(xs) - 2))
-            v = ys[i] + (ys[i + 1] - ys[i]) * (effect - xs[i]) / (xs[i + 1] - xs[i]) if xs[i + 1] > xs[i] else ys[i]
-        lo = 0.0
-        out[FIELD_PATHS[name]] = float(max(v, lo))
-        if name == "into_work":
-            for tied in TIED.get(kind, ()):
-                out[FIELD_PATHS[tied]] = float(max(v, lo))
-    return out
+    ys = np.array([p[1] for p in pts])
+    if len(xs) == 1:
+        v = float(ys[0])
+    else:
+        i = int(np.clip(np.searchsorted(xs, effect) - 1, 0, len(xs) - 2))
+        v = float(ys[i] + (ys[i + 1] - ys[i]) * (effect - xs[i]) / (xs[i + 1] - xs[i]))
+    v = min(max(v, 0.0), 1.0) if parameter_of(kind) == "achieve" else max(v, 0.0)
+    return {(block, name): float(x) for block, fields in setting(kind, v).items() for name, x in fields.items()}
 
 
 @dataclass(frozen=True)
@@ -195,12 +173,17 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     levers = bool(scenario.interventions or scenario.employability)
     if mode == "off" or (mode == "auto" and not levers):
         return []
+    from glw_sim.interventions.fit import default_value, parameter_of
+
     out = []
     prog = programme_evidence()
     for i, p in enumerate(scenario.interventions):
         d = prog.get((p.type, "effect"))
-        default = DEFAULTS.get(p.type, {}).get("effect", {}).get("into_work")
-        if d is not None and default is not None and p.effect.into_work == default and effect_fields(p.type, d.central):
+        if d is None or p.type not in DEFAULTS or not effect_fields(p.type, d.central):
+            continue
+        value = (p.skills.achieve if p.skills is not None else None) if parameter_of(p.type) == "achieve" \
+            else p.effect.into_work
+        if value == default_value(p.type):  # left at the evidence's central fit: drawn
             out.append((f"interventions.{i}.effect", f"{p.label} effect", d))
     defaults = Scenario(name="x").model_dump()
     data = scenario.model_dump()

@@ -140,7 +140,6 @@ def test_each_replication_draws_the_evidence_left_at_defaults(tmp_path, monkeypa
     base = _scenario(tmp_path, "name: b\n", "b.yaml")
     assert evidence.drawn_inputs(base) == []
     assert evidence.drawn_inputs(_scenario(tmp_path, "name: b\nuncertainty: {evidence: 'on'}\n", "on.yaml"))
-    evidence._programme_evidence.cache_clear()
 
 
 def test_replications_on_two_processes_give_the_same_tables(tmp_path):
