@@ -244,7 +244,9 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                     if ((eligible >> np.uint64(p)) & np.uint64(1)) == 0 or np.int64(months[i]) < min_months[p] \
                             or (has_place[p] and not place[i, p]):
                         status[i, p] = 0
-                        left[ch, p, provider_of_borough[p, b]] += np.float64(weight[i])
+                        # (booked with the resident's provider; residents never change borough, so one
+                        # outside the areas was put on the list by hand: booked with the first)
+                        left[ch, p, max(provider_of_borough[p, b], 0)] += np.float64(weight[i])
                         continue
                     n_wait[ch, p] += 1
                     continue
