@@ -393,6 +393,9 @@ class Provider(mesa.Agent):
         self.caseload = 0.0
         self.waiting = 0.0
         self.carry = 0.0  # place-months left unused while people waited (negative: used beyond capacity)
+        pop = model.population
+        here = boroughs[pop.borough]  # one agent's weight in its boroughs (the carry's bound when nobody waits)
+        self.agent_weight = float(pop.weight[here].mean(dtype=np.float64)) if here.any() else 0.0
 
     def step(self) -> None:
         """Start residents from the waiting list as places free up (the month's pass has discharged finished
@@ -561,15 +564,16 @@ class Programme:
         self._queues = [queue[cuts[j]:cuts[j + 1]] for j in range(len(self.providers))]
 
     def admit(self, provider: Provider) -> None:
+        """Start residents from ``provider``'s waiting list, first come first served, as its places allow. The
+        list holds only residents still eligible (the month's pass has re-checked it); under the participation
+        rule (:class:`Participation`) residents supported by another employment programme are held on the list
+        or declined. Spending: ``cost_per_start`` per start, plus ``place.cost_per_resident_month`` per resident
+        of the provider's part of the place while the programme runs."""
         pop, month = self.model.population, self.model.month
         j = provider.slot
         w = pop.weight
         provider.caseload = float(self._caseload[j])
         waiting = self._queues[j]
-        # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
-        # the average caseload equals capacity even when one agent stands for more residents than a provider
-        # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
-        # places); at large scales the carry stays below one agent's weight.
         provider.left = float(self._left[j])
         # participation: residents supported by another employment programme (this month's starts included:
         # providers start in the scenario's order) wait, keeping their place in the queue, or are declined
@@ -585,14 +589,28 @@ class Programme:
         free = provider.capacity - provider.caseload + provider.carry if self.active() else 0.0
         starts = 0.0
         take = waiting[:0]
+        # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
+        # the average caseload equals capacity even when one agent stands for more residents than a provider
+        # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
+        # places); an agent starts once the places cover half its weight (rounding, not truncation, so waits
+        # are not lengthened by an agent's size); at large scales the carry stays below one agent's weight.
         if len(waiting) and free > 0:
-            n_take = int(np.searchsorted(np.cumsum(w[waiting].astype(np.float64)), free, side="right"))
+            wq = w[waiting].astype(np.float64)
+            n_take = int(np.searchsorted(np.cumsum(wq) - 0.5 * wq, free, side="right"))
             take = waiting[:n_take]
             self.status[take] = self.SUPPORTED
             self.since[take] = month
             self.ever_started[take] = True
             starts = float(w[take].sum())
-        provider.carry = free - starts if (self.active() and len(take) < len(waiting)) else 0.0
+        # while nobody startable is left waiting, the carry is kept within one agent's weight either way: at
+        # small scales a list holding no agent stands for one holding fewer residents than an agent (lists
+        # re-checked at start empty more often than lists that kept everyone)
+        if not self.active():
+            provider.carry = 0.0
+        elif len(take) < len(waiting):
+            provider.carry = free - starts
+        else:
+            provider.carry = min(max(free - starts, -provider.agent_weight), provider.agent_weight)
         provider.starts = starts
         provider.spending = starts * self.spec.cost_per_start
         if self._place_weight is not None:
