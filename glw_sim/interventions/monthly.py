@@ -1,7 +1,8 @@
 """Every programme's monthly work on the residents, in compiled passes over all programmes at once.
 
 A month of programmes (:meth:`glw_sim.model.GLWModel._programmes`) needs, for each programme, the eligible
-residents who are referred and join its waiting list, the supports and after-periods that end, each
+residents who are referred and join its waiting list, the waiting residents no longer eligible (who leave the
+list unstarted), the supports and after-periods that end, each
 provider's caseload and waiting list, and then (after providers start residents from their lists) the
 multipliers on each resident's chances. Written as numpy, that is about fifteen passes over the whole
 population per programme and month; here it is one pass for all programmes (:func:`refer_and_discharge`,
