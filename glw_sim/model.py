@@ -70,6 +70,9 @@ class GLWModel(mesa.Model):
         programme_keys: each programme's key for its keyed draws (default: its position in ``interventions``);
             a run that leaves programmes out passes the others' positions in the full list, so their residents
             draw the same numbers as in the full package.
+        participation: the rule for being in more than one programme
+            (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
+            programme at a time, the others waiting).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class GLWModel(mesa.Model):
         integration_hubs=None,
         cache_population: bool = False,
         programme_keys: list[int] | None = None,
+        participation=None,
     ) -> None:
         super().__init__(seed=seed, rng=rng)
         from glw_sim.scenario import LabourDemand
@@ -178,6 +182,19 @@ class GLWModel(mesa.Model):
         if len(keys) != len(specs) or len(set(keys)) != len(keys):
             raise ValueError(f"programme_keys must give each of the {len(specs)} programmes its own key, got {keys}")
         self.programmes = [Programme(self, spec, i, keys[i]) for i, spec in enumerate(specs)]
+        from glw_sim.interventions.base import Participation
+
+        if participation is None:
+            participation = Participation()
+        elif isinstance(participation, dict):
+            participation = Participation(**participation)
+        self.participation = participation
+        if participation.rule == "one_at_a_time":
+            for prog in self.programmes:
+                others = [q.index for q in self.programmes if q is not prog and q.employment]
+                if prog.employment and others:
+                    prog.blocked_by = np.array(others, dtype=np.intp)
+                    prog.decline = participation.while_in_another == "decline"
         self._prog_tables = ProgrammeTables(self.programmes)
         # who lives in each place-based programme's place (no rows if none)
         placed = any(p.place is not None for p in self.programmes)
@@ -313,7 +330,9 @@ class GLWModel(mesa.Model):
         return mask
 
     def _programmes(self) -> None:
-        """Referrals, then every provider (a mesa.Agent) discharges and starts residents."""
+        """Referrals, the waiting lists' re-check (residents no longer eligible leave, unstarted) and discharges
+        in one compiled pass, then every provider (a mesa.Agent) starts residents from its list, under the
+        participation rule (:class:`glw_sim.interventions.base.Participation`)."""
         if not self.programmes:
             return
         self.hub_referral[:] = 1.0
@@ -328,23 +347,29 @@ class GLWModel(mesa.Model):
 
         pop, t = self.population, self._prog_tables
         self._prog_active[:] = [p.active() for p in self.programmes]
-        referred, caseload, waiting, start = refer_and_discharge(
+        referred, caseload, waiting, start, left = refer_and_discharge(
             self.month, self._key_seed, t.purposes, self._prog_active, self._prog_status, words(self._prog_status),
             self._prog_since, pop.state,
             pop.health, pop.age, pop.months_in_state, pop.wants_job, pop.in_education, pop.reason, pop.young_children,
             pop.qualification, pop.borough, pop.weight, t.state_ok, t.static_bits, t.state_bits, t.borough_bits, t.min_months,
             t.provider_of_borough, self._places, t.has_place, np.stack([p.referral_table() for p in self.programmes]),
             np.stack([p.take_up_table() for p in self.programmes]), t.support_months, t.after_months, t.skills_row,
-            self._prog_done, t.n_providers)
+            self._prog_done, t.n_providers, t.employment_bits, self._declines)
         for j, prog in enumerate(self.programmes):
             done = None
             if t.skills_row[j] >= 0:
                 row = self._prog_done[t.skills_row[j]]
                 done = np.flatnonzero(row)
                 row[done] = False
-            prog.prepare(referred[j], caseload[j, :len(prog.providers)], waiting[start[j]:start[j + 1]], done)
+            prog.prepare(referred[j], caseload[j, :len(prog.providers)], waiting[start[j]:start[j + 1]], done,
+                         left[j, :len(prog.providers)])
         self.agents_by_type[self._provider_type].do("step")
         self.spending += sum(p.books()["spending"] for p in self.programmes)
+
+    @property
+    def _declines(self) -> bool:
+        """Participation one at a time, declined while in another, with more than one employment programme."""
+        return any(p.decline for p in self.programmes)
 
     def participants(self) -> np.ndarray:
         """Residents who have started any programme."""

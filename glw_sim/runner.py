@@ -95,6 +95,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         programme_keys=None if counterfactual else [i for i in range(len(scenario.interventions)) if i != leave_out],
         integration_hubs=[] if counterfactual or leave_out == HUBS else scenario.integration_hubs,
+        participation=scenario.participation,
         cache_population=cache_population,
         collect_groups=collect_groups,
     )

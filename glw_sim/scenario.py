@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from glw_sim.geography import load_geography
-from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, ProgrammeSpec, with_defaults
+from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, Participation, ProgrammeSpec, with_defaults
 from glw_sim.months import add_months, check_month, parse_month
 from glw_sim.parameters import ASSUMPTIONS
 
@@ -215,6 +215,9 @@ class Scenario(_Strict):
                                                description=f"at most {MAX_PROGRAMMES} programmes (the monthly "
                                                            "pass's bit masks)")
     integration_hubs: list[Hub] = Field(default_factory=list)
+    participation: Participation = Field(Participation(), description="the rule for being in more than one "
+                                         "programme: {rule: one_at_a_time | concurrent, while_in_another: wait | "
+                                         "decline}")
     assumptions: dict[str, float] = Field(default_factory=dict)
     outputs: Outputs = Outputs()
     uncertainty: Uncertainty = Uncertainty()

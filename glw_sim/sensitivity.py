@@ -242,7 +242,7 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
     group = {"employment_rate", "unemployment_rate", "inactivity_rate"}
     progs = scenario.interventions
     for p in progs:
-        keys = ["referrals", "starts", "participants", "waiting", "spending", "capacity"]
+        keys = ["referrals", "starts", "participants", "waiting", "left_list", "spending", "capacity"]
         keys += ["qualifications"] if p.skills is not None else []
         london |= {f"programme.{p.label}.{k}" for k in keys}
     if progs:

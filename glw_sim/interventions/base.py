@@ -124,6 +124,41 @@ class Place(_Strict):
                                                                "(ASSUMPTION, sweep 1-4)")
     spillover: float = Field(0.3, ge=0, le=1, description="share of the participants' effect reaching other residents "
                                                           "of the place (ASSUMPTION, sweep 0-0.6)")
+    cost_per_resident_month: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False,
+                                                  description="GBP per resident of the targeted place per month while "
+                                                              "the programme runs (place-based delivery is costed "
+                                                              "per targeted resident), added to cost_per_start x "
+                                                              "starts; none: starts only")
+
+
+#: Employment programmes: under ``participation: {rule: one_at_a_time}`` (the default) a resident supported by one
+#: of them is not started by another while supported. The enabling services (childcare, adult skills) remove a
+#: barrier (care, a qualification) rather than offer employment support, so they combine with an employment
+#: programme and with each other: the effects multiply.
+EMPLOYMENT_TYPES = frozenset({"workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "generic"})
+ENABLING_TYPES = frozenset({"childcare", "adult_skills"})
+
+
+class Participation(_Strict):
+    """The rule for being in more than one programme (scenario key ``participation``).
+
+    ``one_at_a_time`` (default): a resident supported by one employment programme (:data:`EMPLOYMENT_TYPES`) is
+    not started by another until that support ends (its after-period does not count); while supported they stay
+    on the other's waiting list and start when their support ends if still eligible (``while_in_another: wait``,
+    default), or they are not referred to it and leave its waiting list (``decline``, counted in
+    ``programme.<name>.left_list``). Enabling services (childcare, adult skills) combine with any programme.
+    ``concurrent``: no rule; a resident may be supported by several employment programmes at once, their effects
+    multiplied (``while_in_another`` is then refused unless left at its default)."""
+
+    rule: Literal["one_at_a_time", "concurrent"] = "one_at_a_time"
+    while_in_another: Literal["wait", "decline"] = "wait"
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.rule == "concurrent" and self.while_in_another != "wait":
+            raise ValueError("while_in_another applies to rule one_at_a_time only (concurrent: residents are started "
+                             "by every programme that has them)")
+        return self
 
 
 #: a model runs at most this many programmes: the monthly pass holds a resident's eligibility as 64-bit masks
@@ -364,9 +399,13 @@ class Provider(mesa.Agent):
         self.capacity = capacity  # concurrent places (residents, weighted)
         self.starts = 0.0
         self.spending = 0.0
+        self.left = 0.0  # residents who left the waiting list unstarted this month (weighted)
         self.caseload = 0.0
         self.waiting = 0.0
         self.carry = 0.0  # place-months left unused while people waited (negative: used beyond capacity)
+        pop = model.population
+        here = boroughs[pop.borough]  # one agent's weight in its boroughs (the carry's bound when nobody waits)
+        self.agent_weight = float(pop.weight[here].mean(dtype=np.float64)) if here.any() else 0.0
 
     def step(self) -> None:
         """Start residents from the waiting list as places free up (the month's pass has discharged finished
@@ -393,6 +432,14 @@ class Programme:
         # draw the same numbers for it in every run
         self.refer_purpose = PROGRAMME_PURPOSES + 4 * (index if key is None else key)
         self.achieved = 0.0  # this month's qualifications gained (weighted)
+        self.employment = spec.type in EMPLOYMENT_TYPES
+        # participation (set by the model): the columns of the other employment programmes whose support keeps a
+        # resident from starting this one (None: no rule applies), and whether such residents are declined
+        self.blocked_by: np.ndarray | None = None
+        self.decline = False
+        self._left = np.zeros(0)  # per provider: this month's leavers of the waiting list before the starts
+        self._left_reset = 0.0  # waiting residents who left at 65 since the last month's pass
+        self._place_weight = None  # per provider: weighted residents of the place this month (per-resident cost)
         area = spec.areas.mask()
         geo = model.targets.geography
         pop_b = model.targets.borough_population
@@ -495,13 +542,29 @@ class Programme:
         """Chance a referred resident takes the place up, by borough (integration hubs raise it)."""
         return np.minimum(self.spec.take_up * self.model.hub_take_up, 1.0)
 
-    def prepare(self, referrals: float, caseload: np.ndarray, waiting: np.ndarray, done: np.ndarray | None) -> None:
+    def prepare(self, referrals: float, caseload: np.ndarray, waiting: np.ndarray, done: np.ndarray | None,
+                left: np.ndarray | None = None) -> None:
         """After the month's referral and discharge pass (:func:`glw_sim.interventions.monthly.refer_and_discharge`):
-        its referrals, each provider's caseload, the courses that ended (``done``: qualifications are awarded)
-        and each provider's waiting list in queue order (first come, first served, ties in keyed random order)."""
+        its referrals, each provider's caseload, the courses that ended (``done``: qualifications are awarded),
+        each provider's residents who left the waiting list as no longer eligible (``left``, weighted) and each
+        provider's waiting list in queue order (first come, first served, ties in keyed random order)."""
         self.referrals = float(referrals)
         self._caseload = caseload
+        self._left = np.zeros(len(self.providers)) if left is None else left
+        if self._left_reset:
+            self._left = self._left.copy()
+            self._left[0] += self._left_reset  # (London-wide book: booked with the first provider)
+            self._left_reset = 0.0
         self.achieved = 0.0
+        pl = self.spec.place
+        if pl is not None and pl.cost_per_resident_month is not None and self.active():
+            pop = self.model.population
+            if getattr(self, "_place_idx", None) is None:
+                self._place_idx = np.flatnonzero(self.place)  # (fixed: drawn once; a leaver's slot keeps it)
+            per_borough = np.bincount(pop.borough[self._place_idx], weights=pop.weight[self._place_idx], minlength=33)
+            self._place_weight = np.array([per_borough[p.boroughs].sum() for p in self.providers])
+        else:
+            self._place_weight = None
         if self.spec.skills is not None and done is not None:
             self._qualify(done)
         who = self.provider_of_borough[self.model.population.borough[waiting]]
@@ -511,30 +574,61 @@ class Programme:
         self._queues = [queue[cuts[j]:cuts[j + 1]] for j in range(len(self.providers))]
 
     def admit(self, provider: Provider) -> None:
+        """Start residents from ``provider``'s waiting list, first come first served, as its places allow. The
+        list holds only residents still eligible (the month's pass has re-checked it); under the participation
+        rule (:class:`Participation`) residents supported by another employment programme are held on the list
+        or declined. Spending: ``cost_per_start`` per start, plus ``place.cost_per_resident_month`` per resident
+        of the provider's part of the place while the programme runs."""
         pop, month = self.model.population, self.model.month
         j = provider.slot
         w = pop.weight
         provider.caseload = float(self._caseload[j])
         waiting = self._queues[j]
-        # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
-        # the average caseload equals capacity even when one agent stands for more residents than a provider
-        # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
-        # places); at large scales the carry stays below one agent's weight.
+        provider.left = float(self._left[j])
+        # participation: residents supported by another employment programme (this month's starts included:
+        # providers start in the scenario's order) wait, keeping their place in the queue, or are declined
+        held = waiting[:0]
+        if self.blocked_by is not None and len(waiting):
+            busy = (self.model._prog_status[np.ix_(waiting, self.blocked_by)] == self.SUPPORTED).any(axis=1)
+            if busy.any():
+                held, waiting = waiting[busy], waiting[~busy]
+                if self.decline:
+                    self.status[held] = 0
+                    provider.left += float(w[held].sum(dtype=np.float64))
+                    held = held[:0]
         free = provider.capacity - provider.caseload + provider.carry if self.active() else 0.0
         starts = 0.0
         take = waiting[:0]
+        # Unused place-months carry over while people wait (and a caseload above capacity is paid back), so
+        # the average caseload equals capacity even when one agent stands for more residents than a provider
+        # has places (at scale 0.01 one agent is 100 people, more than a small borough provider's monthly
+        # places); an agent starts once the places cover half its weight (rounding, not truncation, so waits
+        # are not lengthened by an agent's size); at large scales the carry stays below one agent's weight.
         if len(waiting) and free > 0:
-            n_take = int(np.searchsorted(np.cumsum(w[waiting].astype(np.float64)), free, side="right"))
+            wq = w[waiting].astype(np.float64)
+            n_take = int(np.searchsorted(np.cumsum(wq) - 0.5 * wq, free, side="right"))
             take = waiting[:n_take]
             self.status[take] = self.SUPPORTED
             self.since[take] = month
             self.ever_started[take] = True
             starts = float(w[take].sum())
-        provider.carry = free - starts if (self.active() and len(take) < len(waiting)) else 0.0
+        # while nobody startable is left waiting, the carry is kept within one agent's weight either way: at
+        # small scales a list holding no agent stands for one holding fewer residents than an agent (lists
+        # re-checked at start empty more often than lists that kept everyone)
+        if not self.active():
+            provider.carry = 0.0
+        elif len(take) < len(waiting):
+            provider.carry = free - starts
+        else:
+            provider.carry = min(max(free - starts, -provider.agent_weight), provider.agent_weight)
         provider.starts = starts
         provider.spending = starts * self.spec.cost_per_start
+        if self._place_weight is not None:
+            provider.spending += float(self._place_weight[j]) * self.spec.place.cost_per_resident_month
         provider.caseload += starts
         provider.waiting = float(w[waiting[len(take):]].sum(dtype=np.float64))
+        if len(held):
+            provider.waiting += float(w[held].sum(dtype=np.float64))
 
     def exposure(self) -> tuple[np.ndarray, np.ndarray]:
         """(residents, strength): who the effect reaches this month and how much of it (1 while supported,
@@ -592,7 +686,11 @@ class Programme:
         self.model._refresh(up)
 
     def reset(self, idx: np.ndarray) -> None:
-        """Residents ``idx`` left (65th birthday); the 16-year-olds taking their slots start afresh."""
+        """Residents ``idx`` left (65th birthday); the 16-year-olds taking their slots start afresh. Those who were
+        waiting left the list unstarted (``left_list``)."""
+        waited = idx[self.status[idx] == self.WAITING]
+        if len(waited):
+            self._left_reset += float(self.model.population.weight[waited].sum(dtype=np.float64))
         self.status[idx] = 0
         self.ever_started[idx] = False
         self.qualified[idx] = False
@@ -602,5 +700,6 @@ class Programme:
         extra = {"qualifications": self.achieved} if self.spec.skills is not None else {}
         return {**extra, "referrals": self.referrals, "starts": sum(x.starts for x in p),
                 "participants": sum(x.caseload for x in p), "waiting": sum(x.waiting for x in p),
+                "left_list": sum(x.left for x in p),
                 "spending": sum(x.spending for x in p), "capacity": sum(x.capacity for x in p)}
 

@@ -1,7 +1,8 @@
 """Every programme's monthly work on the residents, in compiled passes over all programmes at once.
 
 A month of programmes (:meth:`glw_sim.model.GLWModel._programmes`) needs, for each programme, the eligible
-residents who are referred and join its waiting list, the supports and after-periods that end, each
+residents who are referred and join its waiting list, the waiting residents no longer eligible (who leave the
+list unstarted), the supports and after-periods that end, each
 provider's caseload and waiting list, and then (after providers start residents from their lists) the
 multipliers on each resident's chances. Written as numpy, that is about fifteen passes over the whole
 population per programme and month; here it is one pass for all programmes (:func:`refer_and_discharge`,
@@ -89,6 +90,7 @@ class ProgrammeTables:
         self.skills_row = np.full(p, -1, dtype=np.int64)
         self.purposes = np.zeros(p, dtype=np.int64)
         self.n_providers = max([len(x.providers) for x in programmes] + [1])
+        self.employment_bits = np.uint64(0)  # the employment programmes (participation: EMPLOYMENT_TYPES)
         self.static_bits = np.zeros(STATIC_KEYS, dtype=np.uint64)
         self.state_bits = np.zeros(STATE_KEYS, dtype=np.uint64)
         self.borough_bits = np.zeros(33, dtype=np.uint64)
@@ -104,6 +106,8 @@ class ProgrammeTables:
             self.static_bits[static_keys[ok.ravel()]] |= bit
             self.state_bits[state_keys[dyn.ravel()]] |= bit
             self.borough_bits[prog.provider_of_borough >= 0] |= bit
+            if prog.employment:
+                self.employment_bits |= bit
             self.state_ok[j, [LabourState[x.upper()] for x in e.states]] = True
             self.min_months[j] = e.min_months_in_state
             self.provider_of_borough[j] = prog.provider_of_borough
@@ -144,22 +148,28 @@ def state_key(state, reason, wants_job):
 def refer_and_discharge(month, key_seed, purposes, active, status, status_words, since, state, health, age, months,
                         wants_job, in_education, reason, young_children, qualification, borough, weight, state_ok,
                         static_bits, state_bits, borough_bits, min_months, provider_of_borough, place, has_place, refer_p,
-                        take_p, support_months, after_months, skills_row, done, n_providers):
+                        take_p, support_months, after_months, skills_row, done, n_providers, employment_bits, decline):
     """One month of every programme ``p`` (column ``p`` of ``status`` and ``since``), resident by resident:
 
     1. referral: a resident not in the programme (status 0) who is eligible (the rules of
        ``Programme.eligible``, as :class:`ProgrammeTables`' bit masks), while the programme is
        ``active``, is referred with chance ``refer_p[p, borough, state, health, age band]`` and joins the
        waiting list (status WAITING, ``since`` = month) with that chance times ``take_p[p, borough]``; one keyed
-       uniform (purpose ``purposes[p]``) decides both;
-    2. discharge: a support that has lasted ``support_months[p]`` moves to the after-period (and, for a
+       uniform (purpose ``purposes[p]``) decides both. With ``decline`` (participation one at a time, declined
+       while in another), a resident supported by an employment programme (``employment_bits``) is not referred
+       to another;
+    2. re-check of the waiting lists: a waiting resident who no longer meets the programme's eligibility rules
+       (the same bit masks, months in state and place; for any reason: found work, aged out, changed state,
+       reason or health, ...) leaves the list (status 0), never started: their weight is counted per programme
+       x provider;
+    3. discharge: a support that has lasted ``support_months[p]`` moves to the after-period (and, for a
        skills programme, flags the resident in ``done[skills_row[p]]``); an after-period that has lasted
        ``after_months[p]`` ends (status 0).
 
     Employed residents in no programme (``status_words``: the statuses 8 at a time) are skipped at once unless a
     programme takes employed residents. Returns (weighted referrals per programme, weighted caseload per
-    programme x provider, the waiting residents of all programmes in index order, and where each programme's
-    start in that array)."""
+    programme x provider, the waiting residents of all programmes in index order, where each programme's
+    start in that array, and the weighted leavers of the waiting lists per programme x provider)."""
     n = status.shape[0]
     n_prog = len(purposes)
     employed_ok = False
@@ -179,6 +189,7 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
             active_bits |= np.uint64(1) << np.uint64(p)
     referred = np.zeros((CHUNKS, n_prog))
     caseload = np.zeros((CHUNKS, n_prog, n_providers))
+    left = np.zeros((CHUNKS, n_prog, n_providers))
     n_wait = np.zeros((CHUNKS, n_prog), dtype=np.int64)
     for ch in nb.prange(CHUNKS):
         lo, hi = _chunk(n, ch)
@@ -194,6 +205,13 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
             if bits == 0:
                 continue
             d = np.int64(months[i])
+            if decline and not _quiet(status_words, i):
+                for q in range(n_prog):  # supported by an employment programme: not referred to another
+                    if status[i, q] == SUPPORTED and ((employment_bits >> np.uint64(q)) & np.uint64(1)) != 0:
+                        bits &= ~employment_bits
+                        break
+                if bits == 0:
+                    continue
             for p in range(n_prog):
                 if ((bits >> np.uint64(p)) & np.uint64(1)) == 0 or status[i, p] != 0 or d < min_months[p] \
                         or (has_place[p] and not place[i, p]):
@@ -207,16 +225,30 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                 if u < rp * take_p[p, b]:
                     status[i, p] = WAITING
                     since[i, p] = month
-        # discharge, caseloads and waiting lists: residents in a programme
+        # re-check of the waiting lists, discharge, caseloads and waiting lists: residents in a programme
         for i in range(lo, hi):
             if _quiet(status_words, i):
                 continue
             b = borough[i]
+            eligible = np.uint64(0)
+            checked = False
             for p in range(n_prog):
                 s = status[i, p]
                 if s == 0:
                     continue
                 if s == WAITING:
+                    if not checked:  # the resident's eligibility now, by the referral's rules (once)
+                        eligible = (static_bits[static_key(health[i], in_education[i], young_children[i],
+                                                           qualification[i], age[i])]
+                                    & state_bits[state_key(state[i], reason[i], wants_job[i])] & borough_bits[b])
+                        checked = True
+                    if ((eligible >> np.uint64(p)) & np.uint64(1)) == 0 or np.int64(months[i]) < min_months[p] \
+                            or (has_place[p] and not place[i, p]):
+                        status[i, p] = 0
+                        # (booked with the resident's provider; residents never change borough, so one
+                        # outside the areas was put on the list by hand: booked with the first)
+                        left[ch, p, max(provider_of_borough[p, b], 0)] += np.float64(weight[i])
+                        continue
                     n_wait[ch, p] += 1
                     continue
                 if s == SUPPORTED and month - since[i, p] >= support_months[p]:
@@ -232,9 +264,11 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                     caseload[ch, p, provider_of_borough[p, b]] += np.float64(weight[i])
     ref_out = np.zeros(n_prog)
     case_out = np.zeros((n_prog, n_providers))
+    left_out = np.zeros((n_prog, n_providers))
     for ch in range(CHUNKS):  # fixed order: the same sums on any number of threads
         ref_out += referred[ch]
         case_out += caseload[ch]
+        left_out += left[ch]
     # the waiting lists: each chunk writes its residents, in index order, at its own offset
     start = np.zeros(n_prog + 1, dtype=np.int64)
     offset = np.zeros((CHUNKS, n_prog), dtype=np.int64)
@@ -257,7 +291,7 @@ def refer_and_discharge(month, key_seed, purposes, active, status, status_words,
                 if status[i, p] == WAITING:
                     waiting[pos[p]] = i
                     pos[p] += 1
-    return ref_out, case_out, waiting, start
+    return ref_out, case_out, waiting, start, left_out
 
 
 @nb.njit(cache=True, parallel=True)
