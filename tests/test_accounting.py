@@ -346,7 +346,7 @@ def test_jobs_plus_cost_per_targeted_resident_month_adds_to_the_cost_of_starts(f
         mine = p.place & prov.boroughs[m.population.borough]
         assert prov.spending == pytest.approx(w[mine].sum() * 120.0 + prov.starts * 2500, rel=1e-9)
     # without the per-resident cost, starts only; and nothing while the programme is not running
-    m2 = model(fitted, {**entry, "place": {"share_of_borough": 0.05}})
+    m2 = model(fitted, {**entry, "place": {"share_of_borough": 0.05, "cost_per_resident_month": None}})
     m2._programmes()
     assert books(m2.programmes[0])["spending"] == 0
     m3 = model(fitted, {**entry, "start": "2026-06"})
@@ -358,4 +358,10 @@ def test_cost_per_resident_month_is_validated():
     for bad in (-1, 10_001, float("nan"), float("inf")):
         with pytest.raises(ValueError):
             specs({"type": "jobs_plus", "place": {"share_of_borough": 0.01, "cost_per_resident_month": bad}})
-    assert DEFAULTS["jobs_plus"]["place"].get("cost_per_resident_month") is None  # (chosen elsewhere)
+    # the default is the evidence's central value (calibration/evidence/programmes.csv), JobsPlus charged per
+    # targeted resident-month only
+    from glw_sim.interventions.evidence import evidence_row
+
+    assert DEFAULTS["jobs_plus"]["place"]["cost_per_resident_month"] == evidence_row("jobs_plus",
+                                                                                 "cost_per_resident_month")["central"]
+    assert DEFAULTS["jobs_plus"]["cost_per_start"] == 0

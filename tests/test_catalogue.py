@@ -14,8 +14,9 @@ def test_evidence_file_has_every_type_and_parameter():
     assert set(ev["type"]) == set(TYPES) == set(DEFAULTS)
     for kind in TYPES:
         params = set(ev.loc[ev["type"] == kind, "parameter"])
-        assert {"effect", "cost_per_start"} <= params, kind
-        assert ("cost_per_resident_month" in params) == (kind == "jobs_plus"), kind
+        # every type is costed per start, except JobsPlus: per targeted resident-month
+        cost = {"cost_per_resident_month"} if kind == "jobs_plus" else {"cost_per_start"}
+        assert params == {"effect"} | cost, kind
     assert set(ev["distribution"]) <= {"triangular", "uniform"}
     assert (ev["source"].str.len() > 20).all()  # every row says where it comes from
     assert (ev["low"] <= ev["central"]).all() and (ev["central"] <= ev["high"]).all()
@@ -33,9 +34,13 @@ def test_table_matches_defaults_and_every_default_lies_in_its_range():
         row, d = table.loc[kind], DEFAULTS[kind]
         assert row["places_per_year"] == d["places_per_year"]
         assert row["cost_per_start"] == d["cost_per_start"]
-        cost = ev.loc[(kind, "cost_per_start")]
-        assert cost["low"] <= d["cost_per_start"] <= cost["high"], kind
-        assert d["cost_per_start"] == cost["central"], kind  # the defaults are the evidence's central values
+        if kind == "jobs_plus":
+            cost, value = ev.loc[(kind, "cost_per_resident_month")], d["place"]["cost_per_resident_month"]
+            assert d["cost_per_start"] == 0
+        else:
+            cost, value = ev.loc[(kind, "cost_per_start")], d["cost_per_start"]
+        assert cost["low"] <= value <= cost["high"], kind
+        assert value == cost["central"], kind  # the defaults are the evidence's central values
         t = targets[kind]
         assert (row["effect_central"], row["effect_low"], row["effect_high"]) == (t["central"], t["low"], t["high"])
         assert t["low"] <= t["central"] <= t["high"]

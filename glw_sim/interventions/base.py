@@ -289,7 +289,10 @@ DEFAULTS: dict[str, dict] = {
         "organised_by": "borough",
         "place": {"share_of_borough": 0.008,  # ASSUMPTION: one estate of ~1,500 working-age residents per borough
                                                # of ~190,000 (derived), sweep 0.003-0.02
-                  "workless_odds": 2.0, "spillover": 0.3},
+                  "workless_odds": 2.0, "spillover": 0.3,
+                  # GBP 188 per targeted working-age resident per month, range 122-188 (MDRC 2005: USD 150,
+                  # uplifted and converted: calibration/evidence/programmes.csv, calibration/SOURCES.md)
+                  "cost_per_resident_month": 188},
         "places_per_year": 500,  # ASSUMPTION: ~170 starts a year per site (a third of the estate's non-working
                                  # residents), sweep 250-1,000
         "support_months": 12,
@@ -301,10 +304,7 @@ DEFAULTS: dict[str, dict] = {
                    "source": "Jobs Plus replication at 24 US sites (MDRC for HUD, 2014-2020): no measurable "
                              "employment effect; central +0.5 pp for the estates' residents at 36 months "
                              "(ASSUMPTION, range 0 to +1.5 pp)"},
-        # about GBP 188 per targeted resident per month (MDRC 2005: USD 150, uplifted and converted; see
-        # calibration/evidence/programmes.csv) x ~4,560 targeted residents x 12 / 500 starts (derived, interim:
-        # a per-start equivalent until the cost is charged per resident-month)
-        "cost_per_start": 20600,
+        "cost_per_start": 0,  # costed per targeted resident-month (place), not per start
     },
     "childcare": {
         # funded childcare and help to arrange it for parents of under-5s who are inactive looking after family

@@ -81,15 +81,15 @@ def programme_table() -> pd.DataFrame:
         per_month = (kind, "cost_per_resident_month") in ev.index
         row = {"type": kind, "places_per_year": spec.places_per_year, "support_months": spec.support_months,
                "cost_per_start": spec.cost_per_start,
-               "cost_per_resident_month": float(ev.loc[(kind, "cost_per_resident_month"), "central"])
+               "cost_per_resident_month": (spec.place.cost_per_resident_month if spec.place is not None else None)
                if per_month else None,
                "eligibility": eligibility_words(spec), "referral_routes": referral_words(spec),
                "effect_central": float(eff["central"]), "effect_low": float(eff["low"]),
                "effect_high": float(eff["high"]), "follow_up_months": follow_up_months(eff["unit"]),
                "into_work": spec.effect.into_work, "effect_source": DEFAULTS[kind]["effect"].get("source", "")}
         if per_month:
-            row["cost"] = (f"GBP {row['cost_per_resident_month']:,.0f} per targeted resident-month "
-                           f"(interim GBP {spec.cost_per_start:,.0f} per start)")
+            per_start = f" plus GBP {spec.cost_per_start:,.0f} per start" if spec.cost_per_start else ""
+            row["cost"] = f"GBP {row['cost_per_resident_month']:,.0f} per targeted resident-month{per_start}"
         else:
             row["cost"] = f"GBP {spec.cost_per_start:,.0f} per start"
         row["effect"] = (f"{100 * row['effect_central']:+.1f} pp ({100 * row['effect_low']:+.1f} to "
