@@ -105,7 +105,7 @@ def components(scenario: Scenario) -> list[tuple[int | str, str]]:
     """The parts of a package that get their own contribution: each programme, and the integration hubs
     (as one part) when there are any: (leave-out key, label)."""
     parts: list[tuple[int | str, str]] = [(i, p.label) for i, p in enumerate(scenario.interventions)]
-    if scenario.integration_hubs:
+    if scenario.integration_hubs and scenario.interventions:  # (hubs act only through programmes)
         parts.append((HUBS, HUBS_LABEL))
     return parts
 

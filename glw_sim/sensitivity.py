@@ -250,9 +250,14 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
     if scenario.employability or progs:
         london |= {"net_extra_employed", "gross_extra_employed_helped", "displaced", "helped_residents"}
         group |= {"net_extra_employed"}
-        if len(progs) == 1 or (len(progs) > 1 and scenario.outputs.attribution):
-            london |= {f"contribution.{p.label}" for p in progs}
-        if len(progs) > 1 and scenario.outputs.attribution:
+        if any(p.skills is not None for p in progs):
+            group |= {"moved_in_work"}  # (qualification groups: residents a course moved up a group)
+        from glw_sim.runner import components
+
+        parts = components(scenario)
+        if len(parts) == 1 or (len(parts) > 1 and scenario.outputs.attribution):
+            london |= {f"contribution.{label}" for _, label in parts}
+        if len(parts) > 1 and scenario.outputs.attribution:
             london.add("contribution.interactions")
     return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
 
