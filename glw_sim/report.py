@@ -163,6 +163,7 @@ def intervention_rows(res: Results) -> list[dict]:
             "within_noise": has and not bool(r["distinct_from_zero"]),
             "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
+            "left": num(r["left_list"]) if pd.notna(r["left_list"]) else "",
             "spending": gbp(r["spending"]) if pd.notna(r["spending"]) else "",
             "cost": cost, "cost_ci": cost_ci, "year_cost": year, "year_cost_ci": year_ci,
             "waiting": num(r["waiting_at_horizon"]) if pd.notna(r["waiting_at_horizon"]) else "",
@@ -247,7 +248,10 @@ def uncertainty_text(res: Results) -> list[str]:
     n = res.headline()["employment_rate"]["replications"]
     scale = sc["population"]["scale"]
     agents = int(round(6_540_000 * scale))
+    from glw_sim.results import precision_note
+
     out = [
+        *([precision_note(res) + "."] if precision_note(res) else []),
         f"{uncertainty_note(res)}. Each replication has its own seed (from {sc['population']['seed']}) and about "
         f"{agents:,} agents (scale {scale:g}); when the evidence is drawn, each replication also draws every "
         "programme effect and key assumption the scenario leaves at its default from its evidence "
@@ -324,16 +328,17 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
 <h2>What each intervention contributes and costs</h2>
 <div style="overflow-x:auto"><table id="interventions" style="font-size:.82em"><tr><th>Part</th><th class="n">Net extra in work</th><th class="n">95% interval</th>
 <th class="n">noise / evidence</th><th class="n">Employment-years</th>
-<th class="n">Starts</th><th class="n">Spending</th><th class="n">Cost per net job</th><th class="n">95% interval</th>
-<th class="n">Cost per employment-year</th><th class="n">95% interval</th><th class="n">Waiting at end</th></tr>
+<th class="n">Starts</th><th class="n">Left the list</th><th class="n">Spending</th><th class="n">Cost per net job</th>
+<th class="n">95% interval</th><th class="n">Cost per employment-year</th><th class="n">95% interval</th><th class="n">Waiting at end</th></tr>
 {% for r in interventions %}<tr><td>{{ r.programme }}{% if r.within_noise %} <em>(within uncertainty of zero)</em>{% endif %}</td>
 <td class="n">{{ r.net }}</td><td class="n">{{ r.net_ci }}</td><td class="n">{{ r.noise }}</td><td class="n">{{ r.years }}</td>
-<td class="n">{{ r.starts }}</td><td class="n">{{ r.spending }}</td><td class="n">{{ r.cost }}</td><td class="n">{{ r.cost_ci }}</td>
-<td class="n">{{ r.year_cost }}</td><td class="n">{{ r.year_cost_ci }}</td>
+<td class="n">{{ r.starts }}</td><td class="n">{{ r.left }}</td><td class="n">{{ r.spending }}</td><td class="n">{{ r.cost }}</td>
+<td class="n">{{ r.cost_ci }}</td><td class="n">{{ r.year_cost }}</td><td class="n">{{ r.year_cost_ci }}</td>
 <td class="n">{{ r.waiting }}</td></tr>{% endfor %}</table></div>
 <p class="small">Contribution: the package minus the package without that part (a programme, or the integration hubs), same
 random numbers and the same evidence draw; "interactions" is what the parts add together beyond their separate
-contributions. Spending: starts times cost per start (and, for place-based programmes, residents of the place times the
+contributions. Left the list: residents who stopped being eligible (found work, aged out, moved state) while
+waiting, never started or costed. One employment programme at a time (scenario key <code>participation</code>). Spending: starts times cost per start (and, for place-based programmes, residents of the place times the
 cost per resident-month) over the horizon; the hubs' spending is their cost per borough-year. Costs per net job and per
 employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}

@@ -283,7 +283,8 @@ class Results:
 
     def interventions(self) -> pd.DataFrame:
         """Per part (programmes, integration hubs): net extra residents in work it contributes at the horizon
-        (the package minus the package without it), net extra employment-years, starts, spending, cost per net
+        (the package minus the package without it), net extra employment-years, starts, residents who left a
+        waiting list before starting (no longer eligible: never started or costed), spending, cost per net
         extra job and per net extra employment-year (:meth:`cost_ratio`), waiting list at the horizon;
         ``distinct_from_zero`` says whether the contribution's 95% interval leaves out zero."""
         ts = self.timeseries
@@ -303,7 +304,9 @@ class Results:
             else:
                 per_rep = spend_all[p]
                 starts = lon[lon["metric"] == f"programme.{p}.starts"].groupby("replication")["value"].sum()
-                row = {"programme": p, "starts": starts.mean(), "waiting_at_horizon": self.at(f"programme.{p}.waiting").mean()}
+                left = lon[lon["metric"] == f"programme.{p}.left_list"].groupby("replication")["value"].sum()
+                row = {"programme": p, "starts": starts.mean(), "left_list": left.mean() if len(left) else np.nan,
+                       "waiting_at_horizon": self.at(f"programme.{p}.waiting").mean()}
                 loadings = self._cost_loadings({p: float(per_rep.mean())})
             row["spending"] = float(per_rep.mean())
             key = f"contribution.{p}"
@@ -334,7 +337,8 @@ class Results:
                 rows.append({"programme": "integration hubs", "spending": other})
         return pd.DataFrame(rows, columns=[
             "programme", "net_extra_jobs", "net_extra_jobs_low_95", "net_extra_jobs_high_95", "net_extra_jobs_noise_se",
-            "net_extra_jobs_evidence_sd", "distinct_from_zero", "net_extra_employment_years", "starts", "spending",
+            "net_extra_jobs_evidence_sd", "distinct_from_zero", "net_extra_employment_years", "starts", "left_list",
+            "spending",
             "cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95", "cost_per_employment_year",
             "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon"])
 
@@ -461,12 +465,25 @@ def uncertainty_note(res: Results) -> str:
             f"{len(names)} drawn inputs (programme effects and key assumptions) and on unit costs")
 
 
+def precision_note(res: Results) -> str:
+    """What the stated precision chose and whether it was met (empty without one)."""
+    p = res.manifest.get("precision")
+    if not p:
+        return ""
+    met = {True: "met", False: "not met (see achieved in manifest.json)", None: "not checked"}[p.get("met")]
+    return (f"Precision asked: each contribution to +/-{100 * p['relative']:.0f}% or +/-{p['absolute']:,.0f} residents "
+            f"(95%, simulation noise); chose scale {p['chosen_scale']:g} and {p['chosen_replications']} replications "
+            f"from a pilot of {p['pilot']['replications']} at scale {p['pilot']['scale']:g}; {met}; "
+            f"{p['seconds']:,.0f} s in all")
+
+
 def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     """The run's summary for the terminal: the same numbers as summary.csv and the report."""
     start, end = res.dates
     sc = res.scenario
     lines = [f"{res.name}: {sc['replications']} replications, scale {sc['population']['scale']}, {start} -> {end}",
              "  " + uncertainty_note(res) + ".",
+             *(["  " + precision_note(res) + "."] if precision_note(res) else []),
              f"  {'metric':<44} {start:>9} {end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
     def line(label: str, f: U.Figure, kind: str, month0: float | None) -> str:
