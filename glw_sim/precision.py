@@ -69,7 +69,7 @@ def governed(res) -> dict:
 
 
 def _results(scenario, parts: list[pd.DataFrame], drawn: list):
-    from glw_sim.evidence import labels
+    from glw_sim.draws import labels
     from glw_sim.results import Results
     from glw_sim.runner import draws_table
 
@@ -90,7 +90,7 @@ def _with(scenario, scale: float, replications: int, evidence: str | None = None
 
 
 def min_replications(scenario) -> int:
-    from glw_sim.evidence import drawn_inputs
+    from glw_sim.draws import drawn_inputs
 
     return len(drawn_inputs(scenario)) + 6
 

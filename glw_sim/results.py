@@ -181,8 +181,8 @@ class Results:
 
     def _cost_loadings(self, spending_by_programme: dict[str, float]) -> dict[str, float]:
         """Spending's evidence from unit costs: each programme's spending times its cost's relative standard
-        deviation (:func:`glw_sim.evidence.cost_relative_sd`), as known loadings."""
-        from glw_sim.evidence import cost_relative_sd
+        deviation (:func:`glw_sim.draws.cost_relative_sd`), as known loadings."""
+        from glw_sim.draws import cost_relative_sd
 
         specs = {p.label: p for p in self._scenario_model().interventions} if self._scenario_model() else {}
         if not self.drawn_inputs:

@@ -315,10 +315,10 @@ def _replication_job(args) -> tuple[int, pd.DataFrame]:
 def replicate(scenario: Scenario, seeds: list[int], *, first: int = 0, progress: Callable[[], None] | None = None,
               workers: int | None = None) -> tuple[list[pd.DataFrame], list]:
     """Run replications ``first, first + 1, ...`` with ``seeds``, each on its own draw of the evidence
-    (:func:`glw_sim.evidence.draw`); on ``workers`` processes when more than one (progress then moves a
+    (:func:`glw_sim.draws.draw`); on ``workers`` processes when more than one (progress then moves a
     replication at a time). The tables come back in replication order whatever finishes first, so the
     results do not depend on the number of workers."""
-    from glw_sim.evidence import draw
+    from glw_sim.draws import draw
 
     drawn = [draw(scenario, s) for s in seeds]
     jobs = [(d.scenario, s, first + i) for i, (s, d) in enumerate(zip(seeds, drawn))]
@@ -465,7 +465,7 @@ def run_scenario(
     of replications are chosen to reach it (:mod:`glw_sim.precision`), and ``report`` is told what was chosen."""
     parent = results_folder(results_dir, scenario.name)
     load_targets()
-    from glw_sim.evidence import labels
+    from glw_sim.draws import labels
 
     choice = None
     if scenario.precision is not None:

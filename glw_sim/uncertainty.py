@@ -1,7 +1,7 @@
 """What a headline figure's interval holds: simulation noise and the evidence behind the inputs.
 
 Each replication of a run has its own seed (simulation noise) and, when the run draws its evidence, its own
-draw of the uncertain inputs (programme effects, key assumptions; :mod:`glw_sim.evidence`), shared by the
+draw of the uncertain inputs (programme effects, key assumptions; :mod:`glw_sim.draws`), shared by the
 replication's counterfactual and leave-one-out runs (common random numbers). From the replications' values
 ``y`` and their standardised draws ``Z`` (each input's draw minus its distribution's mean, over its standard
 deviation), a figure is summarised by ordinary least squares of ``y`` on ``[1, Z]``:

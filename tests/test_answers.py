@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glw_sim import evidence
+from glw_sim import draws as evidence
 from glw_sim.report import workbook_bytes
 from glw_sim.results import console_summary, load_results
 from glw_sim.runner import replicate, replication_seeds, run_scenario

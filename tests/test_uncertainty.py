@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from glw_sim import uncertainty as U
-from glw_sim.evidence import Distribution
+from glw_sim.draws import Distribution
 
 
 def _synthetic(rng, n, b=(3.0, 0.0), noise=1.0, a=10.0):

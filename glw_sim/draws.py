@@ -1,4 +1,4 @@
-"""The evidence behind a run's uncertain inputs, and each replication's draw of them.
+"""Each replication's draw of the uncertain inputs, from their evidence.
 
 ``calibration/evidence/programmes.csv`` gives each programme type's employment effect and unit cost as a
 central value, a range and a distribution, with its source; ``calibration/evidence/assumptions.csv`` does the
