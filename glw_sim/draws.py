@@ -26,6 +26,10 @@ import pandas as pd
 
 from glw_sim.paths import calibration_dir
 
+#: key assumptions in words (for the drivers of an interval)
+ASSUMPTION_LABELS = {"labour_demand.matching_elasticity": "matching elasticity",
+                     "labour_demand.vacancy_response": "employers' vacancy response (displacement)"}
+
 #: key of the evidence draws' generator (with the replication's seed): apart from every other stream
 EVIDENCE_KEY = 0x65766964  # "evid"
 
@@ -167,6 +171,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     scenario leaves at their defaults; none when ``uncertainty.evidence`` is off (or, for ``auto``, when the
     scenario has no programme or lever)."""
     from glw_sim.interventions.base import DEFAULTS
+    from glw_sim.results import programme_label
     from glw_sim.scenario import Scenario
 
     mode = scenario.uncertainty.evidence
@@ -184,7 +189,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
         value = (p.skills.achieve if p.skills is not None else None) if parameter_of(p.type) == "achieve" \
             else p.effect.into_work
         if value == default_value(p.type):  # left at the evidence's central fit: drawn
-            out.append((f"interventions.{i}.effect", f"{p.label} effect", d))
+            out.append((f"interventions.{i}.effect", f"{programme_label(p.label)} effect", d))
     defaults = Scenario(name="x").model_dump()
     data = scenario.model_dump()
     for path, d in assumption_evidence().items():
@@ -193,7 +198,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
                 continue  # set by the scenario: the user's value stays
         except (KeyError, IndexError, TypeError):
             continue
-        out.append((path, path, d))
+        out.append((path, f"{ASSUMPTION_LABELS.get(path, path)} ({path})", d))
     return out
 
 

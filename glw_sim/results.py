@@ -77,7 +77,8 @@ LEVEL_LABELS = {"none": "None", "long_term_condition": "Long-term condition", "d
 
 PROGRAMME_LABELS = {"workwell": "WorkWell", "connect_to_work": "Connect to Work", "restart": "Restart",
                     "youth_guarantee": "Youth Guarantee", "jobs_plus": "JobsPlus", "jobsplus": "JobsPlus",
-                    "childcare": "Childcare support", "adult_skills": "Adult skills", "interactions": "interactions"}
+                    "childcare": "Childcare support", "adult_skills": "Adult skills", "interactions": "interactions",
+                    "integration_hubs": "Integration hubs"}
 
 
 def programme_label(name: str) -> str:
@@ -442,7 +443,7 @@ def _fmt_value(kind: str, v: float) -> str:
     if kind == "gap":
         return f"{100 * v:.1f}pp"
     if kind == "gbp":
-        return f"£{v:,.0f}"
+        return f"£{v / 1e6:,.1f}m" if abs(v) >= 1e7 else f"£{v:,.0f}"
     return f"{v:,.0f}"
 
 
