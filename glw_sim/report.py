@@ -330,12 +330,13 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
 <th class="n">noise / evidence</th><th class="n">Employment-years</th>
 <th class="n">Starts</th><th class="n">Left the list</th><th class="n">Spending</th><th class="n">Cost per net job</th>
 <th class="n">95% interval</th><th class="n">Cost per employment-year</th><th class="n">95% interval</th><th class="n">Waiting at end</th></tr>
-{% for r in interventions %}<tr><td>{{ r.programme }}{% if r.within_noise %} <em>(within uncertainty of zero)</em>{% endif %}</td>
-<td class="n">{{ r.net }}</td><td class="n">{{ r.net_ci }}</td><td class="n">{{ r.noise }}</td><td class="n">{{ r.years }}</td>
+{% for r in interventions %}<tr><td>{{ r.programme }}</td>
+<td class="n">{{ r.net }}{% if r.within_noise %}&nbsp;&dagger;{% endif %}</td><td class="n">{{ r.net_ci }}</td><td class="n">{{ r.noise }}</td><td class="n">{{ r.years }}</td>
 <td class="n">{{ r.starts }}</td><td class="n">{{ r.left }}</td><td class="n">{{ r.spending }}</td><td class="n">{{ r.cost }}</td>
 <td class="n">{{ r.cost_ci }}</td><td class="n">{{ r.year_cost }}</td><td class="n">{{ r.year_cost_ci }}</td>
 <td class="n">{{ r.waiting }}</td></tr>{% endfor %}</table></div>
-<p class="small">Contribution: the package minus the package without that part (a programme, or the integration hubs), same
+<p class="small">&dagger; The 95% interval holds zero: this part's contribution cannot be told apart from none.
+Contribution: the package minus the package without that part (a programme, or the integration hubs), same
 random numbers and the same evidence draw; "interactions" is what the parts add together beyond their separate
 contributions. Left the list: residents who stopped being eligible (found work, aged out, moved state) while
 waiting, never started or costed. One employment programme at a time (scenario key <code>participation</code>). Spending: starts times cost per start (and, for place-based programmes, residents of the place times the
