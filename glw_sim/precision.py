@@ -10,7 +10,7 @@ The noise variance of a replication's paired difference falls about as 1 / scale
 scale x 6.5m residents), so the estimate's variance is about ``c / (scale x replications)``. A pilot at a small
 scale, at the evidence's central values (so its spread is noise alone), measures ``c`` for every figure; the run
 then takes at least enough replications to carry the evidence
-draws as control variates (drawn inputs + 6) and the smallest scale on a fixed grid that reaches the precision
+draws as control variates (twice the drawn inputs + 8) and the smallest scale on a fixed grid that reaches the precision
 with them, or, at the largest scale allowed, more replications. If the pilot's estimate was optimistic, one
 top-up adds replications (same seeds as a larger run would have had) until the precision is met or the limit
 is reached, and the record says which. Everything is seeded: the same scenario and seed choose the same run.
@@ -90,9 +90,13 @@ def _with(scenario, scale: float, replications: int, evidence: str | None = None
 
 
 def min_replications(scenario) -> int:
+    """Replications a run with evidence draws needs: two per drawn input plus 8, so the regression that
+    separates the inputs' effects from noise has at least p + 7 residual degrees of freedom (with p + 6, two
+    runs of one package at different seeds estimated a programme's evidence part at 70 and 345 residents)."""
     from glw_sim.draws import drawn_inputs
 
-    return len(drawn_inputs(scenario)) + 6
+    p = len(drawn_inputs(scenario))
+    return 2 * p + 8 if p else 8
 
 
 def choose(scenario, *, workers: int | None = None, progress: Callable[[], None] | None = None,
@@ -118,7 +122,9 @@ def choose(scenario, *, workers: int | None = None, progress: Callable[[], None]
     for name, f in governed(res).items():
         if not np.isfinite(f.noise_se) or f.noise_df <= 0:
             continue
-        t = stats.t.ppf(0.975, max(r_min - 1 - (min_replications(scenario) - 6), 1))  # the run's residual df
+        from glw_sim.draws import drawn_inputs
+
+        t = stats.t.ppf(0.975, max(r_min - 1 - len(drawn_inputs(scenario)), 1))  # the run's residual df
         sd_rep = f.noise_se * math.sqrt(f.replications)  # one replication's noise at the pilot's scale
         h = target_half_width(f.estimate, spec)
         k = (t * sd_rep / h) ** 2 * pilot_scale  # scale x replications needed
