@@ -259,6 +259,20 @@ class Scenario(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _participation_acts(self):
+        """The participation rule decides between employment programmes: set with fewer than two it would do
+        nothing, so it is refused."""
+        from glw_sim.interventions.base import EMPLOYMENT_TYPES
+
+        if "participation" in self.model_fields_set and self.participation != Participation():
+            n = sum(p.type in EMPLOYMENT_TYPES for p in self.interventions)
+            if n < 2:
+                raise ValueError(f"participation: the rule decides between employment programmes "
+                                 f"({', '.join(sorted(EMPLOYMENT_TYPES))}) and this scenario has {n}; it would change "
+                                 "nothing: remove it, or add the programmes it should decide between")
+        return self
+
+    @model_validator(mode="after")
     def _dates_in_horizon(self):
         """Dated levers must act within the horizon: a programme that starts after it ends, or ends before it
         starts, would silently do nothing."""

@@ -323,6 +323,14 @@ def test_participation_is_a_scenario_key_passed_to_the_model(tmp_path):
         f.write_text(f"name: s\nparticipation: {bad}\n")
         with pytest.raises(ScenarioError, match="participation"):
             load_scenario(f)
+    # a rule that has fewer than two employment programmes to decide between would do nothing: refused
+    for progs in ("[]", "[{type: restart}]", "[{type: restart}, {type: childcare}]"):
+        f.write_text(f"name: s\nparticipation: {{rule: concurrent}}\ninterventions: {progs}\n")
+        with pytest.raises(ScenarioError, match="participation: the rule decides between employment programmes"):
+            load_scenario(f)
+    f.write_text("name: s\nparticipation: {rule: one_at_a_time, while_in_another: wait}\ninterventions: "
+                 "[{type: restart}]\n")
+    assert load_scenario(f).participation == Participation()  # the default, spelt out, changes nothing: allowed
 
 
 # ------------------------------------------------------------------------------------- place-based cost
