@@ -64,6 +64,48 @@ def _warn(msg: str) -> None:
     print(f"glw-sim: warning: {' '.join(str(msg).split())}", file=sys.stderr)  # always one line
 
 
+def _compiled_marker() -> Path | None:
+    """A file whose presence says this machine has compiled this version of the model's kernels (numba caches
+    them beside the code): ``$XDG_CACHE_HOME/glw-sim/compiled-<hash of the kernels' source and numba>``."""
+    import hashlib
+    import os
+
+    import numba
+
+    from glw_sim.paths import PACKAGE_DIR
+
+    h = hashlib.sha256(numba.__version__.encode())
+    for f in sorted(PACKAGE_DIR.rglob("*.py")):
+        text = f.read_bytes()
+        if b"numba" in text:  # the compiled modules
+            h.update(text)
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glw-sim"
+    return root / f"compiled-{h.hexdigest()[:16]}"
+
+
+def _note_compiling(quiet: bool) -> Path | None:
+    """Say, before a first run, that it compiles the model once (its progress estimate is meaningless until
+    then); returns the marker to write once the run has finished."""
+    try:
+        marker = _compiled_marker()
+    except OSError:
+        return None
+    if not marker.exists() and not quiet:
+        print("glw-sim: the first run of this version on this machine compiles the model (once, a few minutes; "
+              "the progress bar's time estimate means nothing until then)", file=sys.stderr)
+    return marker
+
+
+def _mark_compiled(marker: Path | None) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # only a hint: a read-only home costs the message, nothing else
+        pass
+
+
 def cmd_validate(args) -> int:
     from glw_sim.scenario import hub_warnings, load_scenario
 
@@ -99,6 +141,7 @@ def cmd_run(args) -> int:
     for w in hub_warnings(sc, args.scenario):
         _warn(w)
     total = sc.horizon.months * sc.replications
+    marker = _note_compiling(args.quiet)
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         def report(msg: str, months: int | None = None) -> None:
             if not args.quiet:
@@ -108,6 +151,7 @@ def cmd_run(args) -> int:
 
         res = run_scenario(sc, Path(args.results), progress=bar.update, argv=sys.argv, workers=args.workers,
                            report=report)
+    _mark_compiled(marker)
     from glw_sim.results import console_summary, load_results
 
     print("\n" + console_summary(load_results(res.folder), sc.outputs.boroughs))
@@ -245,13 +289,18 @@ def main(argv: list[str] | None = None) -> int:
 
     p = _Parser(prog="glw-sim", description="Agent-based labour-market simulator of London.")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run a scenario and write results and charts")
-    r.add_argument("scenario")
+    r = sub.add_parser("run", help="run a scenario and write results and charts",
+                       description="Run a scenario's replications and write results/<scenario>/<run-id>/ "
+                                   "(report.html, summary.xlsx, summary.csv, timeseries.parquet, charts). The first "
+                                   "run on a machine compiles the model once (a few minutes); later runs start in "
+                                   "seconds.")
+    r.add_argument("scenario", help="a scenario YAML file, e.g. scenarios/route-to-80.yaml")
     r.add_argument("--results", default="results", help="results folder (default: results)")
-    r.add_argument("--scale", type=float)
-    r.add_argument("--seed", type=int)
-    r.add_argument("--months", type=int)
-    r.add_argument("--replications", type=int)
+    r.add_argument("--scale", type=float, help="share of residents simulated, in (0, 1]; 1 = every Londoner "
+                                               "(turns a stated precision off)")
+    r.add_argument("--seed", type=int, help="seed of the first replication (same seed, same results)")
+    r.add_argument("--months", type=int, help="months to simulate from the scenario's start (e.g. 60 to June 2030)")
+    r.add_argument("--replications", type=int, help="independent replications (turns a stated precision off)")
     r.add_argument("--precision", type=_precision, metavar="REL,ABS",
                    help="choose scale and replications so every contribution is known to +/-REL (a share) or "
                         "+/-ABS residents, whichever is larger (95%%, simulation noise), e.g. 0.1,300; 'off' to "
@@ -270,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     cp.add_argument("--results", default="results", help="results folder for the default output")
     cp.set_defaults(func=cmd_compare)
     v = sub.add_parser("validate", help="check a scenario file")
-    v.add_argument("scenario")
+    v.add_argument("scenario", help="a scenario YAML file")
     v.set_defaults(func=cmd_validate)
     vr = sub.add_parser("validation", help="run the no-change baseline and write the validation report "
                                            "(validation.html, validation.csv)")
@@ -283,19 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     vr.add_argument("--quiet", action="store_true", help="no progress bar")
     vr.set_defaults(func=cmd_validation)
     c = sub.add_parser("calibrate", help="fit the baseline to calibration/targets")
-    c.add_argument("--scale", type=float, default=0.03)
-    c.add_argument("--seed", type=int, default=20250601)
-    c.add_argument("--out")
+    c.add_argument("--scale", type=float, default=0.03, help="share of residents the fit simulates (default 0.03)")
+    c.add_argument("--seed", type=int, default=20250601, help="seed of the fit (default 20250601)")
+    c.add_argument("--out", help="where to write the fitted baseline (default calibration/fitted/baseline.json)")
     c.add_argument("--programmes", action="store_true", help="fit programme effects to their evidence instead")
     c.set_defaults(func=cmd_calibrate)
     pg = sub.add_parser("programmes", help="print every programme type's defaults with their evidence")
     pg.set_defaults(func=cmd_programmes)
     w = sub.add_parser("sweep", help="run (or resume) a sensitivity sweep")
-    w.add_argument("sweep")
+    w.add_argument("sweep", help="a sweep YAML file, e.g. sweeps/baseline-uncertainty.yaml")
     w.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or tcp://HOST:PORT (default: process pool)")
     w.add_argument("--workers", type=_positive, help="worker processes (default: all cores)")
     w.add_argument("--out", default="sweeps/out", help="sweep results folder (default: sweeps/out)")
-    w.add_argument("--quiet", action="store_true")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=cmd_sweep)
     args = p.parse_args(argv)
     try:

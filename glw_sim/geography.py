@@ -49,6 +49,15 @@ class Geography:
                 return i
         raise KeyError(f"unknown borough {name_or_code!r}")
 
+    def unknown(self, name: str) -> str:
+        """The one-line refusal of an unknown borough, with the nearest names ("did you mean ...?")."""
+        import difflib
+
+        near = difflib.get_close_matches(str(name).strip().lower(), [n.lower() for n in self.names], n=2, cutoff=0.6)
+        named = [n for n in self.names if n.lower() in near]
+        hint = f"did you mean {' or '.join(repr(n) for n in named)}? " if named else ""
+        return f"unknown borough {name!r}; {hint}expected one of the 33 London authorities (e.g. 'Newham')"
+
     def members(self, *, srp: str | None = None, icb: str | None = None) -> np.ndarray:
         """Boolean mask over authorities belonging to an SRP or an ICB."""
         if srp is not None:

@@ -148,7 +148,7 @@ class Employability(_Strict):
                     try:
                         geo.index(b)
                     except KeyError:
-                        raise ValueError(f"unknown borough {b!r}; expected one of the 33 London authorities") from None
+                        raise ValueError(geo.unknown(b)) from None
             elif key == "age_band":
                 for b in values:
                     if b not in states.AGE_BAND_LABELS:
@@ -178,7 +178,7 @@ class Outputs(_Strict):
             try:
                 geo.index(b)
             except KeyError:
-                raise ValueError(f"unknown borough {b!r}; expected one of the 33 London authorities, e.g. 'Newham'") from None
+                raise ValueError(geo.unknown(b)) from None
         return v
 
 

@@ -185,3 +185,29 @@ def test_run_refuses_an_assumption_it_does_not_read(tmp_path, capsys, name, frag
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith(f"glw-sim: error: {s}: {fragment}"), err
     assert not (tmp_path / "res").exists()
+
+
+def test_a_first_run_says_it_compiles_once_and_help_describes_every_run_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    sc = tmp_path / "s.yaml"
+    sc.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: s\nhorizon: {{months: 1}}\n"
+                  "population: {scale: 0.002}\nreplications: 1\n")
+    args = ["run", str(sc), "--results", str(tmp_path / "r")]
+    assert main(args) == 0
+    assert "compiles the model (once" in capsys.readouterr().err
+    assert main(args) == 0
+    assert "compiles the model" not in capsys.readouterr().err  # only the first time
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = capsys.readouterr().out
+    for opt in ("--scale", "--seed", "--months", "--replications", "--precision", "--workers", "--results"):
+        line = next(x for x in out.splitlines() if x.strip().startswith(opt))
+        assert len(line.split(opt, 1)[1].strip()) > 5 or opt == "--replications", opt  # (a help text follows)
+
+
+def test_a_misspelt_borough_gets_a_did_you_mean(tmp_path, capsys):
+    sc = tmp_path / "s.yaml"
+    sc.write_text("name: s\noutputs: {boroughs: [Hackny]}\n")
+    assert main(["validate", str(sc)]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'Hackney'?" in err and len(err.strip().splitlines()) == 1

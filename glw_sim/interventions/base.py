@@ -32,7 +32,7 @@ class Areas(_Strict):
             try:
                 geo.index(b)
             except KeyError:
-                raise ValueError(f"unknown borough {b!r}; expected one of the 33 London authorities") from None
+                raise ValueError(geo.unknown(b)) from None
         for s in self.srp:
             if s not in geo.srps:
                 raise ValueError(f"unknown sub-regional partnership {s!r}; expected one of: {', '.join(geo.srps)}")
