@@ -396,6 +396,48 @@ def render_report(res: Results) -> str:
 
 
 # ---------------------------------------------------------------------------- Excel
+#: Excel number formats: shares as percentages (gaps and spreads too: a difference of shares), residents as
+#: whole numbers with thousands separators, money in pounds
+PCT, COUNT, GBP, SHARE = "0.0%", "#,##0", "£#,##0", "0%"
+_VALUE_COLUMNS = ("mean", "low_95", "high_95", "noise_low_95", "noise_high_95", "noise_se", "evidence_sd", "sd",
+                  "month_0", "horizon", "estimate", "noise_half_width", "evidence_half_width")
+
+
+def _kind_of(metric: str) -> str:
+    """How a metric's values read: a share, money or residents."""
+    m = str(metric)
+    if m.startswith(("spending", "cost", "programme.")) and ("spending" in m or "cost" in m):
+        return GBP
+    if m.endswith(("_rate", "_gap", "_spread", "_sd")) or "rate" in m.split(".")[-1] or m in (
+            "employment_rate_start", "share_of_gap") or m.startswith("inactivity_rate_"):
+        return PCT
+    return COUNT
+
+
+def _number_formats(ws, df: pd.DataFrame, sheet: str) -> None:
+    """Set each value cell's number format from what it holds (by row for tables of mixed figures)."""
+    cols = list(df.columns)
+    row_key = {"headline": "figure", "all_metrics": "metric", "outcomes": "metric", "uncertainty": "figure"}.get(sheet)
+    for j, col in enumerate(cols, start=1):
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            continue
+        for i in range(len(df)):
+            if row_key is not None and col in _VALUE_COLUMNS + ("half_width_95", "noise_half_width_95",
+                                                                "evidence_half_width_95"):
+                fmt = _kind_of(df[row_key].iloc[i])
+            elif col.endswith("share") or col == "share":
+                fmt = SHARE
+            elif "cost" in col or "spending" in col:
+                fmt = GBP
+            elif "rate" in col or (sheet == "boroughs" and col in ("low_95", "high_95")):
+                fmt = PCT
+            elif col in ("replications", "month", "horizon_months", "follow_up_months"):
+                continue
+            else:
+                fmt = COUNT
+            ws.cell(row=i + 2, column=j).number_format = fmt
+
+
 def workbook_bytes(res: Results) -> bytes:
     """``summary.xlsx``: one sheet per table (headline, outcomes, interventions, boroughs, groups, all metrics,
     manifest)."""
@@ -425,6 +467,7 @@ def workbook_bytes(res: Results) -> bytes:
         for name, df in sheets.items():
             df.to_excel(xl, sheet_name=name, index=False)
             ws = xl.sheets[name]
+            _number_formats(ws, df, name)
             for col in ws.columns:
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in col[:200])
                 ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)

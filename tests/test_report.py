@@ -155,3 +155,24 @@ def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
     code = main(["report", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "missing timeseries.parquet" in err and len(err.strip().splitlines()) == 1
+
+
+def test_workbook_cells_are_formatted_as_what_they_hold(runs):
+    res, _, _ = runs
+    wb = openpyxl.load_workbook(res.folder / "summary.xlsx")
+
+    def cell(sheet, key_col, key, col):
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        for row in ws.iter_rows(min_row=2):
+            if row[header.index(key_col)].value == key:
+                return row[header.index(col)]
+        raise KeyError(key)
+
+    assert cell("headline", "figure", "employment_rate", "mean").number_format == "0.0%"
+    assert cell("headline", "figure", "net_extra_employed", "low_95").number_format == "#,##0"
+    assert cell("headline", "figure", "cost_per_net_extra_job", "mean").number_format == "£#,##0"
+    assert cell("boroughs", "name", "Newham", "employment_rate").number_format == "0.0%"
+    assert cell("interventions", "programme", "workwell", "spending").number_format == "£#,##0"
+    assert cell("interventions", "programme", "workwell", "starts").number_format == "#,##0"
+    assert cell("outcomes", "metric", "disability_employment_gap", "horizon").number_format == "0.0%"
