@@ -158,13 +158,6 @@ def _get(data: dict, path: str):
     return cur
 
 
-def _set(data: dict, path: tuple, value) -> None:
-    cur = data
-    for part in path[:-1]:
-        cur = cur[part]
-    cur[path[-1]] = value
-
-
 def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     """The inputs a replication of ``scenario`` draws: (name, what, distribution), in a fixed order. Programme
     effects of programmes whose effect the scenario leaves at its type's default, and the key assumptions the
@@ -205,6 +198,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
 def draw(scenario, seed: int) -> Draw:
     """The replication's draw (keyed on its ``seed``): the scenario with every drawn input set."""
     from glw_sim.scenario import Scenario
+    from glw_sim.sensitivity import set_path
 
     inputs = drawn_inputs(scenario)
     if not inputs:
@@ -219,10 +213,10 @@ def draw(scenario, seed: int) -> Draw:
         parts = name.split(".")
         if parts[0] == "interventions":
             i = int(parts[1])
-            for path, x in effect_fields(scenario.interventions[i].type, v).items():
-                _set(data["interventions"][i], path, x)
+            for (block, field), x in effect_fields(scenario.interventions[i].type, v).items():
+                set_path(data, f"interventions.{i}.{block}.{field}", x)
         else:
-            _set(data, tuple(parts), v)
+            set_path(data, name, v)
     return Draw(Scenario.model_validate(data), values, z)
 
 

@@ -63,11 +63,6 @@ def target_half_width(estimate: float, precision) -> float:
     return max(precision.relative * abs(estimate), precision.absolute)
 
 
-def governed(res) -> dict:
-    """The figures a precision governs: London's net extra residents in work and each part's contribution."""
-    return res.figures()
-
-
 def _results(scenario, parts: list[pd.DataFrame], drawn: list):
     from glw_sim.draws import labels
     from glw_sim.results import Results
@@ -119,7 +114,7 @@ def choose(scenario, *, workers: int | None = None, progress: Callable[[], None]
     res = _results(pilot, parts, drawn)
     need = 0.0
     needed = {}
-    for name, f in governed(res).items():
+    for name, f in res.figures().items():  # net extra in work and each part's contribution
         if not np.isfinite(f.noise_se) or f.noise_df <= 0:
             continue
         from glw_sim.draws import drawn_inputs
@@ -146,7 +141,7 @@ def check(choice: Choice, res) -> tuple[bool, int]:
     spec = choice.scenario.precision
     ok, need = True, 0
     choice.achieved = {}
-    for name, f in governed(res).items():
+    for name, f in res.figures().items():  # net extra in work and each part's contribution
         h = target_half_width(f.estimate, spec)
         hw = f.noise_half_width
         choice.achieved[name] = {"estimate": round(f.estimate, 1), "noise_half_width": round(hw, 1),

@@ -49,14 +49,6 @@ class ResultsError(ValueError):
     """A folder that is not a complete glw-sim results folder (one line, for the CLI)."""
 
 
-def _interval(values: pd.Series) -> dict[str, float]:
-    """Mean and 2.5th-97.5th percentiles across replications (the spread of single replications; figures a
-    briefing quotes use :meth:`Results.figure` instead)."""
-    v = values.astype(float)
-    return {"mean": float(v.mean()), "low_95": float(v.quantile(0.025)), "high_95": float(v.quantile(0.975)),
-            "replications": int(v.count())}
-
-
 #: metrics that can be negative (differences); every other metric is a count, a rate or a sum of money
 SIGNED_PREFIXES = ("net_extra", "contribution.", "displaced", "gross_extra", "moved_in_work", "gap_to_80",
                    "ethnicity_employment_gap", "disability_employment_gap")
@@ -64,10 +56,6 @@ SIGNED_PREFIXES = ("net_extra", "contribution.", "displaced", "gross_extra", "mo
 
 def nonnegative(metric: str) -> bool:
     return not metric.startswith(SIGNED_PREFIXES)
-
-
-def _row(fig: U.Figure) -> dict[str, float]:
-    return fig.as_row()
 
 
 LEVEL_LABELS = {"none": "None", "long_term_condition": "Long-term condition", "disabled": "Disabled",
@@ -185,9 +173,9 @@ class Results:
         deviation (:func:`glw_sim.draws.cost_relative_sd`), as known loadings."""
         from glw_sim.draws import cost_relative_sd
 
-        specs = {p.label: p for p in self._scenario_model().interventions} if self._scenario_model() else {}
         if not self.drawn_inputs:
             return {}
+        specs = {p.label: p for p in self._scenario_model().interventions} if self._scenario_model() else {}
         out = {}
         for p, spend in spending_by_programme.items():
             spec = specs.get(p)
@@ -232,30 +220,30 @@ class Results:
         z = self._z(frame.index)
         figs, resid = U.fit_many(frame.to_numpy(), z, self.drawn_inputs)
         spend = U.add_known(figs[0], loadings or {})
-        return U.ratio(spend, figs[1], U.noise_cov(resid, 0, 1, z))
+        return U.ratio(spend, figs[1], U.noise_cov(resid, 0, 1))
 
     # ------------------------------------------------------------------ the briefing's numbers
     def headline(self) -> dict[str, dict[str, float]]:
         """The headline figures, each {mean, low_95, high_95, noise_se, noise_low_95, noise_high_95, evidence_sd,
         replications} (month 0 as ``*_start``); ratios {mean, low_95, high_95} (nan bounds: not bounded)."""
         out = {
-            "employment_rate_start": _row(self.figure("employment_rate", 0)),
-            "employment_rate": _row(self.figure("employment_rate")),
-            "gap_to_80_start": _row(self.figure("gap_to_80", 0)),
-            "gap_to_80": _row(self.figure("gap_to_80")),
+            "employment_rate_start": self.figure("employment_rate", 0).as_row(),
+            "employment_rate": self.figure("employment_rate").as_row(),
+            "gap_to_80_start": self.figure("gap_to_80", 0).as_row(),
+            "gap_to_80": self.figure("gap_to_80").as_row(),
         }
         if self.has_counterfactual:
             net = self.at("net_extra_employed")
-            out["net_extra_employed"] = _row(self.fit(net)[0])
-            out["gross_extra_employed_helped"] = _row(self.figure("gross_extra_employed_helped"))
+            out["net_extra_employed"] = self.fit(net)[0].as_row()
+            out["gross_extra_employed_helped"] = self.figure("gross_extra_employed_helped").as_row()
             gap0 = self.at("gap_to_80", 0)
-            out["share_of_gap"] = _row(self.fit(net / gap0)[0])
-            out["net_extra_employment_years"] = _row(self.fit(self.employment_years())[0])
+            out["share_of_gap"] = self.fit(net / gap0)[0].as_row()
+            out["net_extra_employment_years"] = self.fit(self.employment_years())[0].as_row()
         if self.has("spending_cumulative"):
             spend = self.at("spending_cumulative")
             by_prog = self.programme_spending().mean().to_dict()
             loadings = self._cost_loadings(by_prog)
-            out["spending"] = _row(U.add_known(self.fit(spend)[0], loadings))
+            out["spending"] = U.add_known(self.fit(spend)[0], loadings).as_row()
             if self.has_counterfactual:
                 out["cost_per_net_extra_job"] = self.cost_ratio(spend, self.at("net_extra_employed"),
                                                                 loadings).as_row()
@@ -482,9 +470,10 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     """The run's summary for the terminal: the same numbers as summary.csv and the report."""
     start, end = res.dates
     sc = res.scenario
+    prec = precision_note(res)
     lines = [f"{res.name}: {sc['replications']} replications, scale {sc['population']['scale']}, {start} -> {end}",
              "  " + uncertainty_note(res) + ".",
-             *(["  " + precision_note(res) + "."] if precision_note(res) else []),
+             *(["  " + prec + "."] if prec else []),
              f"  {'metric':<44} {start:>9} {end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
     def line(label: str, f: U.Figure, kind: str, month0: float | None) -> str:
@@ -548,16 +537,13 @@ def ranking_sentence(res: Results) -> str:
     parts = res.parts()
     if len(parts) < 2:
         return ""
-    diffs = {}
     values = {p: res.at(f"contribution.{p}") for p in parts}
     top = max(parts, key=lambda p: values[p].mean())
     tied = []
     for p in parts:
         if p == top:
             continue
-        d = res.fit(values[top] - values[p])[0]
-        diffs[p] = d
-        if not d.excludes_zero():
+        if not res.fit(values[top] - values[p])[0].excludes_zero():
             tied.append(p)
     if not tied:
         return (f"{programme_label(top)} contributes the most, beyond the uncertainty of its difference from each "

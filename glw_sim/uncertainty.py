@@ -120,8 +120,9 @@ def usable_inputs(n: int, p: int) -> bool:
 def fit_many(Y: np.ndarray, Z: np.ndarray | None, inputs: tuple[str, ...] = (),
              floors: np.ndarray | None = None) -> tuple[list[Figure], np.ndarray]:
     """Summarise each column of ``Y`` (replications x figures) against the draws ``Z`` (replications x inputs);
-    also returns the residuals (replications x figures) for joint uncertainty (:func:`ratio`). ``floors``: the
-    least value each figure can take (intervals are cut there)."""
+    also returns the residuals scaled so that ``scaled[:, i] @ scaled[:, j]`` is the Monte Carlo covariance of
+    estimates ``i`` and ``j`` (:func:`noise_cov`, for :func:`ratio`). ``floors``: the least value each figure can
+    take (intervals are cut there)."""
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim == 1:
         Y = Y[:, None]
@@ -140,6 +141,7 @@ def fit_many(Y: np.ndarray, Z: np.ndarray | None, inputs: tuple[str, ...] = (),
     resid = Y - X @ coef
     df = n - p - 1
     xtx_inv = np.linalg.pinv(X.T @ X)
+    scaled = resid * np.sqrt(xtx_inv[0, 0] / df) if df > 0 else np.zeros_like(resid)
     figures = []
     for j in range(m):
         s2 = float(resid[:, j] @ resid[:, j] / df) if df > 0 else float("nan")
@@ -154,7 +156,7 @@ def fit_many(Y: np.ndarray, Z: np.ndarray | None, inputs: tuple[str, ...] = (),
             var_b = max(s2, 0.0) * np.diag(xtx_inv)[1:]
             b = np.sign(b) * np.sqrt(np.maximum(b * b - var_b, 0.0))
         figures.append(Figure(float(coef[0, j]), se, df, b, tuple(inputs), n, r2, floor))
-    return figures, resid
+    return figures, scaled
 
 
 def fit(y, Z=None, inputs: tuple[str, ...] = ()) -> Figure:
@@ -220,15 +222,10 @@ def ratio(num: Figure, den: Figure, noise_cov: float = 0.0) -> Ratio:
     return Ratio(point, float(r1), float(r2), True)
 
 
-def noise_cov(resid: np.ndarray, i: int, j: int, Z: np.ndarray | None) -> float:
-    """Monte Carlo covariance of two fitted estimates (columns ``i`` and ``j`` of :func:`fit_many`'s residuals)."""
-    n = resid.shape[0]
-    p = 0 if Z is None or not usable_inputs(n, np.asarray(Z).reshape(n, -1).shape[1]) else np.asarray(Z).reshape(n, -1).shape[1]
-    df = n - p - 1
-    if df <= 0:
-        return 0.0
-    X = _design(None if p == 0 else Z, n)
-    return float(resid[:, i] @ resid[:, j] / df * np.linalg.pinv(X.T @ X)[0, 0])
+def noise_cov(scaled: np.ndarray, i: int, j: int) -> float:
+    """Monte Carlo covariance of two estimates fitted together (columns ``i`` and ``j`` of :func:`fit_many`'s
+    scaled residuals)."""
+    return float(scaled[:, i] @ scaled[:, j])
 
 
 def separated(a: Figure, b: Figure, noise_cov_ab: float = 0.0) -> bool:

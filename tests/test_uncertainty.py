@@ -75,7 +75,7 @@ def test_fieller_interval_holds_the_point_and_is_unbounded_near_zero():
     spend = 1e6 + 1e4 * rng.standard_normal(20)
     jobs = 50 + 5 * rng.standard_normal(20)
     (fs, fj), resid = U.fit_many(np.column_stack([spend, jobs]), None)
-    r = U.ratio(fs, fj, U.noise_cov(resid, 0, 1, None))
+    r = U.ratio(fs, fj, U.noise_cov(resid, 0, 1))
     assert r.bounded and r.low < r.estimate < r.high
     assert r.estimate == pytest.approx(spend.mean() / jobs.mean())
     # a denominator whose interval holds zero: no bound
