@@ -65,8 +65,9 @@ def _warn(msg: str) -> None:
 
 
 def _compiled_marker() -> Path | None:
-    """A file whose presence says this machine has compiled this version of the model's kernels (numba caches
-    them beside the code): ``$XDG_CACHE_HOME/glw-sim/compiled-<hash of the kernels' source and numba>``."""
+    """A file whose presence says this checkout's kernels have been compiled (numba caches them beside the code,
+    so each checkout compiles once): ``$XDG_CACHE_HOME/glw-sim/compiled-<hash of the package's location, the
+    kernels' source and numba>``."""
     import hashlib
     import os
 
@@ -74,7 +75,7 @@ def _compiled_marker() -> Path | None:
 
     from glw_sim.paths import PACKAGE_DIR
 
-    h = hashlib.sha256(numba.__version__.encode())
+    h = hashlib.sha256(numba.__version__.encode() + str(PACKAGE_DIR).encode())
     for f in sorted(PACKAGE_DIR.rglob("*.py")):
         text = f.read_bytes()
         if b"numba" in text:  # the compiled modules
