@@ -1,0 +1,65 @@
+"""Write the results snapshots that guard refactors: ``python tests/snapshots/make.py``.
+
+The shipped baseline and route-to-80 scenarios, at scale 0.01, two replications (route-to-80 with its evidence
+draws and every leave-one-out run), 24 months. Each snapshot keeps the London-wide metrics in full precision
+the whole tidy table, boroughs and groups included (``<name>.parquet``), and its SHA-256 (``hashes.json``).
+``python tests/snapshots/make.py --check`` reruns them and says whether the bytes are the same (what a refactor
+must keep); ``tests/test_snapshots.py`` reruns them and asks for every value to within 1e-12 relative (a change
+of one resident's path moves a rate by ~1e-6 at this scale; 1e-12 leaves room only for the last bits of a
+machine's own exp and log). A change that moves results must rewrite the snapshots in its own commit and say
+why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CASES = {"baseline": "scenarios/baseline.yaml", "route-to-80": "scenarios/route-to-80.yaml"}
+OVERRIDES = {"population": {"scale": 0.01}, "replications": 2, "horizon": {"months": 24}, "precision": None}
+
+
+def table(name: str) -> pd.DataFrame:
+    from glw_sim.runner import replicate, replication_seeds
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / CASES[name], OVERRIDES)
+    parts, _ = replicate(sc, replication_seeds(sc.population.seed, sc.replications))
+    return pd.concat(parts, ignore_index=True)
+
+
+def digest(df: pd.DataFrame) -> str:
+    text = df.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def main() -> None:
+    check = "--check" in sys.argv
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(CASES)
+    path = HERE / "hashes.json"
+    hashes = json.loads(path.read_text()) if path.exists() else {}
+    same = True
+    for name in names:
+        df = table(name)
+        h = digest(df)
+        if check:
+            ok = hashes.get(name) == h
+            same &= ok
+            print(f"{name}: {'same bytes' if ok else 'DIFFERENT from the snapshot'} ({len(df)} rows)")
+            continue
+        hashes[name] = h
+        df.to_parquet(HERE / f"{name}.parquet", index=False, compression="zstd")
+        print(name, h, len(df))
+    if check:
+        sys.exit(0 if same else 1)
+    path.write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
