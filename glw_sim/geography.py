@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from glw_sim.paths import targets_dir
+from glw_sim.states import N_BOROUGHS
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def load_geography(path: Path | None = None) -> Geography:
     missing = expected - set(df.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
-    if len(df) != 33:
-        raise ValueError(f"{path}: expected 33 authorities, found {len(df)}")
+    if len(df) != N_BOROUGHS:
+        raise ValueError(f"{path}: expected {N_BOROUGHS} authorities, found {len(df)}")
     return Geography(
         codes=tuple(df["code"]),
         names=tuple(df["name"]),

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from glw_sim import parameters as P
+from glw_sim.engine.sampling import searchsorted_rows
 
 MAX_DURATION = 480  # months tabulated for the stationary unemployment spell distribution
 
@@ -97,9 +98,7 @@ class DurationTable:
     def sample_durations(self, hbar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         row = np.clip(np.searchsorted(self.hbar, hbar), 0, len(self.hbar) - 1)
         u = rng.random(len(hbar))
-        from glw_sim import kernels as K
-
-        out = K.searchsorted_rows(self.pmf_cdf, row.astype(np.int64), u)  # np.searchsorted(pmf_cdf[row], u) each
+        out = searchsorted_rows(self.pmf_cdf, row.astype(np.int64), u)  # np.searchsorted(pmf_cdf[row], u) each
         return np.minimum(out, MAX_DURATION - 1)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glw_sim.engine import logits, sampling
 from glw_sim.population import Population
 
 
@@ -90,13 +91,11 @@ class LogLinearModel:
 
     def probabilities(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
         """(k, n) probabilities (columns sum to 1), by a compiled kernel."""
-        from glw_sim import kernels as K
-
         idx = np.arange(len(pop)) if index is None else np.asarray(index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
-        return K.loglinear_probs_columns(self.stacked(), self.intercept.astype(np.float64), feats,
+        return logits.loglinear_probs_columns(self.stacked(), self.intercept.astype(np.float64), feats,
                                          idx.astype(np.int64, copy=False))
 
     def probabilities_numpy(self, pop: Population, index: np.ndarray | None = None) -> np.ndarray:
@@ -178,19 +177,17 @@ class LogLinearModel:
         w = pop.weight.astype(np.float64)
         if index is not None:
             w = w[index]
-        from glw_sim import kernels as K
-
         idx = np.arange(len(pop)) if index is None else np.asarray(index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         feats = tuple(np.ascontiguousarray(getattr(pop, c)).view(np.uint8) for c in self.columns)
-        rest = K.rake_rest(self.stacked(), self.intercept.astype(np.float64), feats, idx.astype(np.int64, copy=False),
+        rest = logits.rake_rest(self.stacked(), self.intercept.astype(np.float64), feats, idx.astype(np.int64, copy=False),
                            list(self.columns).index(m.column), np.ascontiguousarray(self.priors[m.column]))
         cell_of = np.full(self.k, -1, dtype=np.int64)
         for c, cell in enumerate(m.partition):
             cell_of[cell] = c
         target = np.nan_to_num(np.asarray(m.target, dtype=np.float64), nan=0.0)
-        err = K.rake_one(np.ascontiguousarray(rest), x, table, w, m.groups.astype(np.int64), target, cell_of,
+        err = sampling.rake_one(np.ascontiguousarray(rest), x, table, w, m.groups.astype(np.int64), target, cell_of,
                          tol, max_sweeps)
         return {m.name: err}
 

@@ -1,7 +1,8 @@
-"""The plan's outcome metrics (GLW Box E), weighted, from a Population snapshot.
+"""The plan's outcome metrics (GLW Box E), weighted, from the month's tally.
 
-All metrics are weighted by resident weight and use ``np.bincount`` reductions,
-so they cost a few passes over the columns whatever the population size.
+The month pass counts every resident's weight once, by the cells of :mod:`glw_sim.engine.tallies`
+(:func:`glw_sim.engine.tallies.tally` counts a population as it stands); :func:`from_tally` turns those counts
+into the metrics, so they cost nothing per resident.
 
 Definitions (ONS / GLW plan):
 - employment rate: employed / residents 16-64;
@@ -21,16 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from glw_sim.population import Population
-from glw_sim.states import (
-    AGE_BAND_LABELS,
-    Ethnicity,
-    Health,
-    InactivityReason,
-    LabourState,
-    Qualification,
-    Sex,
-    age_band_of,
-)
+from glw_sim.states import N_BOROUGHS, AGE_BAND_LABELS, Ethnicity, Health, InactivityReason, Qualification, Sex
 
 TARGET_RATE = 0.80
 
@@ -48,58 +40,6 @@ def _rate(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
 
-def state_counts(pop: Population, key: np.ndarray, n_groups: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """(n_groups, 3) weighted counts of E, U, I by ``key``."""
-    w = pop.weight.astype(np.float64)
-    k = key.astype(np.intp) * 3 + pop.state
-    if mask is not None:
-        k, w = k[mask], w[mask]
-    return np.bincount(k, weights=w, minlength=n_groups * 3).reshape(n_groups, 3)
-
-
-def london(pop: Population) -> dict[str, float]:
-    """London-level outcome metrics."""
-    w = pop.weight.astype(np.float64)
-    c = np.bincount(pop.state, weights=w, minlength=3)
-    total = c.sum()
-    out = {
-        "population": total,
-        "employed": c[LabourState.EMPLOYED],
-        "unemployed": c[LabourState.UNEMPLOYED],
-        "inactive": c[LabourState.INACTIVE],
-        "employment_rate": _rate(c[0], total),
-        "unemployment_rate": _rate(c[1], c[0] + c[1]),
-        "inactivity_rate": _rate(c[2], total),
-    }
-    r = np.bincount(pop.reason, weights=w, minlength=8)
-    for code, name in enumerate(REASON_NAMES, start=1):
-        out[f"inactivity_rate_{name}"] = _rate(r[code], total)
-    out["health_related_inactivity_rate"] = out["inactivity_rate_long_term_sick"]
-    inactive = pop.state == LabourState.INACTIVE
-    out["inactive_want_job"] = float(w[inactive & pop.wants_job].sum())
-    h = state_counts(pop, pop.health, 3)
-    dis = h[Health.DISABLED]
-    nondis = h[Health.NONE] + h[Health.LONG_TERM_CONDITION]
-    out["disability_employment_rate"] = _rate(dis[0], dis.sum())
-    out["disability_employment_gap"] = _rate(nondis[0], nondis.sum()) - out["disability_employment_rate"]
-    e = state_counts(pop, pop.ethnicity, 6)
-    minority = e[1:].sum(axis=0)
-    out["ethnicity_employment_gap"] = _rate(e[0, 0], e[0].sum()) - _rate(minority[0], minority.sum())
-    s = state_counts(pop, pop.sex, 2)
-    out["female_employment_rate"] = _rate(s[Sex.FEMALE, 0], s[Sex.FEMALE].sum())
-    out["male_employment_rate"] = _rate(s[Sex.MALE, 0], s[Sex.MALE].sum())
-    young = pop.age <= 24
-    neet = young & (pop.state != LabourState.EMPLOYED) & ~pop.in_education
-    out["neet_rate_16_24"] = _rate(w[neet].sum(), w[young].sum())
-    b = boroughs(pop)
-    out["borough_employment_spread"] = float(np.nanmax(b[:, 0]) - np.nanmin(b[:, 0]))
-    out["borough_employment_sd"] = float(np.nanstd(b[:, 0]))
-    out["gap_to_80"] = TARGET_RATE * total - c[0]
-    lt = (pop.state == LabourState.UNEMPLOYED) & (pop.months_in_state >= 12)
-    out["long_term_unemployed_share"] = _rate(w[lt].sum(), c[1])
-    return out
-
-
 #: London metrics that need the counts by group, wanting a job, duration or the quarterly flows (not collected by a
 #: model with ``collect_groups=False``: NaN there)
 GROUP_METRICS = ("inactive_want_job", "disability_employment_rate", "disability_employment_gap",
@@ -109,8 +49,9 @@ GROUP_METRICS = ("inactive_want_job", "disability_employment_rate", "disability_
 
 def from_tally(t, groups: bool = True) -> tuple[dict[str, float], np.ndarray, dict[tuple[str, str], float],
                                                 np.ndarray]:
-    """The same metrics as :func:`london`, :func:`boroughs` and :func:`groups`, from the counts of
-    :func:`glw_sim.kernels.tally` (one compiled pass instead of many bincounts). Without ``groups`` (the counts
+    """The London metrics, the borough metrics (33 x :data:`BOROUGH_METRICS`) and the group rates
+    {(grouping, level, metric): rate} from the counts of :func:`glw_sim.engine.tallies.split_tally`, and the
+    quarterly flows (shares of each state three months ago). Without ``groups`` (the counts
     by borough, state and reason only), :data:`GROUP_METRICS` are NaN, there are no group rates and the
     quarterly flows are NaN."""
     bb, rs, sx, ab, hl, et, ql, yg, want, ltu, lts_b, q = t
@@ -161,40 +102,10 @@ _GROUP_KEYS = [(name, lev, metric) for name, levels in GROUPINGS.items() for lev
                for metric in ("employment_rate", "unemployment_rate", "inactivity_rate")]
 
 
-def boroughs(pop: Population, n: int = 33) -> np.ndarray:
-    """(33, 4): employment, unemployment (of active), inactivity, health-related inactivity rates."""
-    c = state_counts(pop, pop.borough, n)
-    tot = c.sum(axis=1)
-    lts = np.bincount(pop.borough[pop.reason == InactivityReason.LONG_TERM_SICK],
-                      weights=pop.weight[pop.reason == InactivityReason.LONG_TERM_SICK].astype(np.float64),
-                      minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.column_stack([c[:, 0] / tot, c[:, 1] / (c[:, 0] + c[:, 1]), c[:, 2] / tot, lts / tot])
-
-
 BOROUGH_METRICS = ["employment_rate", "unemployment_rate", "inactivity_rate", "health_related_inactivity_rate"]
-
-
-def groups(pop: Population) -> dict[tuple[str, str, str], float]:
-    """Employment, unemployment and inactivity rates of each group: {(grouping, level, metric): rate}."""
-    out: dict[tuple[str, str, str], float] = {}
-    keys = {
-        "sex": pop.sex,
-        "age_band": age_band_of(pop.age),
-        "health": pop.health,
-        "ethnicity": pop.ethnicity,
-        "qualification": pop.qualification,
-    }
-    for name, levels in GROUPINGS.items():
-        c = state_counts(pop, keys[name], len(levels))
-        for i, lev in enumerate(levels):
-            out[(name, lev, "employment_rate")] = _rate(c[i, 0], c[i].sum())
-            out[(name, lev, "unemployment_rate")] = _rate(c[i, 1], c[i, 0] + c[i, 1])
-            out[(name, lev, "inactivity_rate")] = _rate(c[i, 2], c[i].sum())
-    return out
 
 
 def borough_sampling_se(pop: Population, rate: np.ndarray) -> np.ndarray:
     """Binomial standard error of each borough's employment rate from the agents that estimate it."""
-    n = np.bincount(pop.borough, minlength=33).astype(np.float64)
+    n = np.bincount(pop.borough, minlength=N_BOROUGHS).astype(np.float64)
     return np.sqrt(rate * (1 - rate) / np.maximum(n, 1))

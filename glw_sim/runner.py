@@ -117,7 +117,7 @@ def _employed(model: GLWModel) -> float:
 
 def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
     """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual."""
-    from glw_sim.interventions.monthly import helped_in_work, words
+    from glw_sim.engine.programmes import helped_in_work, words
 
     # the helped: participants of any programme, residents of a place-based programme's place (spill-over) and
     # residents an employability lever reaches

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glw_sim.engine import sampling as K
+
 
 def largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     """Integers proportional to ``shares`` that sum exactly to ``total`` (Hamilton's method)."""
@@ -69,8 +71,6 @@ def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.G
         return np.zeros(0, dtype=bool)
     strata = np.asarray(strata)
     if _sorted(strata):
-        from glw_sim import kernels as K
-
         v, st = np.asarray(expected, dtype=np.float64), strata.astype(np.int64)
         if n >= K.PARALLEL_SAMPLING_MIN:
             return K._select_sorted_large(v, st, rng)
@@ -78,8 +78,6 @@ def systematic_select(expected: np.ndarray, strata: np.ndarray, rng: np.random.G
     v = np.clip(np.asarray(expected, dtype=np.float64), 0.0, 1.0)
     if n > 1 and (strata[1:] >= strata[:-1]).all():
         # strata already contiguous (residents are stored borough by borough): compiled fast path
-        from glw_sim import kernels as K
-
         starts, lengths = _stratum_runs(strata)
         order = K.shuffle_within_blocks(n, starts, lengths, rng.random(n))
         return K.systematic_blocks(v, order, starts, lengths, rng.random(len(starts)))
@@ -109,8 +107,6 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
     k, n = probs.shape
     strata = np.asarray(strata)
     if n and k < 8 and _sorted(strata):  # the compiled version (same draws, same numbers)
-        from glw_sim import kernels as K
-
         # any strides: shares common to every unit come as a broadcast view, not n copies
         return K.systematic_categorical_sorted(np.asarray(probs, dtype=np.float64), strata.astype(np.int64), rng)
     return systematic_categorical_numpy(probs, strata, rng)
@@ -118,7 +114,7 @@ def systematic_categorical(probs: np.ndarray, strata: np.ndarray, rng: np.random
 
 def systematic_categorical_numpy(probs: np.ndarray, strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """:func:`systematic_categorical` in numpy, for any strata and number of categories (for sorted strata the
-    compiled ``kernels.systematic_categorical_sorted`` makes the same draws and gives the same result)."""
+    compiled ``glw_sim.engine.sampling.systematic_categorical_sorted`` makes the same draws and gives the same result)."""
     k, n = probs.shape
     out = np.full(n, k - 1, dtype=np.int64)
     if n == 0:

@@ -73,6 +73,10 @@ class Health(IntEnum):
     DISABLED = 2
 
 
+#: London's local authorities: the 32 boroughs and the City of London (:mod:`glw_sim.geography` reads them and
+#: refuses a file with another number).
+N_BOROUGHS = 33
+
 #: Age bands used by the APS tables the model is calibrated to (inclusive bounds).
 AGE_BANDS: tuple[tuple[int, int], ...] = ((16, 24), (25, 34), (35, 49), (50, 64))
 AGE_BAND_LABELS: tuple[str, ...] = tuple(f"{lo}-{hi}" for lo, hi in AGE_BANDS)

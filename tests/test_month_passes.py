@@ -8,7 +8,8 @@ each cell's weight from last month's pass moved by the birthdays. These tests co
 import numpy as np
 import pytest
 
-from glw_sim import kernels as K
+from glw_sim.engine import layout as L
+from glw_sim.engine.demography import cell_totals
 from glw_sim.model import GLWModel
 from glw_sim.scenario import Scenario
 
@@ -50,18 +51,18 @@ def test_net_migration_cell_totals_follow_the_residents(fitted):
     pop = m.population
     for _ in range(13):
         m.step()
-        np.testing.assert_allclose(m._cells, K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
+        np.testing.assert_allclose(m._cells, cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
         # every borough x sex x age band holds its start total (a single year that has emptied at this small
         # scale is carried by the band's other years) and so does London
-        band = np.bincount(K.CELL_BAND, weights=m._cells, minlength=K.N_CELL_BANDS)
-        np.testing.assert_allclose(band, np.bincount(K.CELL_BAND, weights=m._cell_target), rtol=1e-5)  # float32
+        band = np.bincount(L.CELL_BAND, weights=m._cells, minlength=L.N_CELL_BANDS)
+        np.testing.assert_allclose(band, np.bincount(L.CELL_BAND, weights=m._cell_target), rtol=1e-5)  # float32
         full = m._cells > 0
         np.testing.assert_allclose(m._cells.sum(), m._cell_target.sum(), rtol=1e-6)
         assert full.mean() > 0.97
     idx = m._birthdays[m.current_month.month % 12]  # next month's birthdays
     m._birthdays_pass(idx, np.empty(len(idx), dtype=bool))
     moved = m._cells + m._cell_change.sum(axis=0)
-    np.testing.assert_allclose(moved, K.cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
+    np.testing.assert_allclose(moved, cell_totals(pop.weight, pop.borough, pop.sex, pop.age), rtol=1e-9)
     assert not np.allclose(moved, m._cells)  # birthdays did move weight between ages
 
 

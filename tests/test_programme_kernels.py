@@ -2,7 +2,7 @@
 
 ``Programme.eligible``, ``Programme.exposure`` / ``apply`` and the masks of the gross comparison say, one programme
 at a time, who is eligible, how much of each effect reaches whom, and who is helped; the model runs all
-programmes at once in :mod:`glw_sim.interventions.monthly`. These tests hold the two to the same answers,
+programmes at once in :mod:`glw_sim.engine.programmes`. These tests hold the two to the same answers,
 resident by resident.
 """
 
@@ -64,7 +64,7 @@ def test_referral_pass_discharges_and_counts_caseloads(fitted):
 
 def test_compiled_multipliers_equal_programme_apply(fitted):
     """Supported, fading (linear and exponential) and spill-over effects on moving into work, into search and out
-    of work: the multipliers the monthly pass applies (kernels.resident_multipliers) are, resident by resident,
+    of work: the multipliers the monthly pass applies (glw_sim.engine.programmes.effect) are, resident by resident,
     the product, programme by programme, that ``apply`` gives."""
     entries = [
         {"type": "generic", "name": "linear", "places_per_year": 1000, "cost_per_start": 0,

@@ -58,8 +58,8 @@ def test_categorical_counts_are_unbiased_in_tiny_strata():
 def test_compiled_samplers_make_the_numpy_samplers_draws(k):
     # for sorted strata the compiled samplers (parallel over strata) make exactly the numpy versions' draws (same
     # generator state in, same units chosen out), including strata of one unit and categories with no chance; the
-    # parallel selection used above kernels.PARALLEL_SAMPLING_MIN units equals the serial one
-    from glw_sim import kernels as K
+    # parallel selection used above engine.sampling.PARALLEL_SAMPLING_MIN units equals the serial one
+    from glw_sim.engine import sampling as K
     from glw_sim.sampling import systematic_categorical_numpy
 
     rng = np.random.default_rng(k)

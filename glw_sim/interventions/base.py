@@ -484,7 +484,7 @@ class Programme:
             lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
         c = 0.5 * (lo + hi)
         p = np.where(non, (1.0 / (1.0 + np.exp(-(c + shift))))[b], (1.0 / (1.0 + np.exp(-c)))[b])
-        from glw_sim.kernels import keyed_uniforms
+        from glw_sim.engine.keyed import keyed_uniforms
 
         u = keyed_uniforms(self.model._key_seed, 0, self.refer_purpose + 3, np.arange(len(pop), dtype=np.int64))
         return (u < p) & area[b]

@@ -1,0 +1,196 @@
+"""The typed records the compiled passes take instead of long argument lists.
+
+Each record is a :class:`typing.NamedTuple` of arrays and numbers, which numba compiles to a struct read by
+field name at no cost (a swapped field is a type error or a wrong name, not a silent swap). Numba's parallel
+loops cannot take a tuple held inside a record, so records are flat, and the columns a log-linear model reads
+(its ``feats``, a tuple of uint8 views of the population's columns) travel beside the record of its tables.
+And a parallel loop loses what its body writes through a record's field (numba 0.6x): every parallel kernel's
+loop body is therefore one call of a (compiled, not inlined) function per chunk, which writes through the records
+as any function does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Residents(NamedTuple):
+    """The population's columns (:class:`glw_sim.population.Population`), as the passes read and write them."""
+
+    state: np.ndarray
+    reason: np.ndarray
+    months: np.ndarray  # months in the current state
+    wants_job: np.ndarray
+    in_education: np.ndarray
+    borough: np.ndarray
+    sex: np.ndarray
+    age: np.ndarray
+    health: np.ndarray
+    ethnicity: np.ndarray
+    qualification: np.ndarray
+    young_children: np.ndarray
+    unpaid_carer: np.ndarray
+    weight: np.ndarray
+    birth_month: np.ndarray
+
+
+def residents(pop) -> Residents:
+    return Residents(pop.state, pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, pop.borough,
+                     pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification, pop.young_children,
+                     pop.unpaid_carer, pop.weight, pop.birth_month)
+
+
+class Cached(NamedTuple):
+    """Each resident's cached hazard inputs (:mod:`glw_sim.engine.hazards`) and tally group."""
+
+    pi_e: np.ndarray  # stationary share of E (float32)
+    pi_u: np.ndarray  # stationary share of U (float32)
+    z: np.ndarray  # the reason-exit normaliser (float32)
+    group: np.ndarray  # tally group (uint16, :func:`glw_sim.engine.tallies.group_of`)
+
+
+class Hazard(NamedTuple):
+    """The constants of the monthly hazard rule (:func:`glw_sim.engine.hazards.move_probabilities`)."""
+
+    k_eu: float
+    k_ei: float
+    k_ui: float
+    cycle: float
+    hbar: np.ndarray  # mean hazard grid of the unemployment duration model
+    h0: np.ndarray  # its first-month hazard at each grid point
+    profile: np.ndarray  # relative hazard by duration band
+    edges: np.ndarray  # duration bands' first months
+    exit_mult: np.ndarray  # exit multiplier by inactivity reason
+
+
+class LogLinear(NamedTuple):
+    """A log-linear model's tables (:class:`glw_sim.loglinear.LogLinearModel.stacked`) and intercept."""
+
+    tables: np.ndarray
+    intercept: np.ndarray
+
+
+class Reasons(NamedTuple):
+    """What drawing an inactivity reason needs (:func:`glw_sim.engine.transitions.draw_reason`)."""
+
+    tables: np.ndarray  # the reason model's
+    intercept: np.ndarray
+    codes: np.ndarray  # the reason code of each of the model's categories
+    exit_mult: np.ndarray  # by category: entries are weighted by them
+    wants_job_prob: np.ndarray  # by reason code
+    switch_rate: float  # monthly chance an inactive resident's main reason changes
+
+
+class Refresh(NamedTuple):
+    """What refreshing the cached hazard inputs needs (:func:`glw_sim.engine.hazards.refresh_one`)."""
+
+    tables: np.ndarray  # the hazards' state model (its age effect read ahead)
+    intercept: np.ndarray
+    s_levels: np.ndarray  # levels of the state model's features
+    s_table: np.ndarray  # stationary shares by combination (empty: computed resident by resident)
+    r_levels: np.ndarray  # levels of the reason model's features
+    z_table: np.ndarray  # the reason-exit normaliser by combination
+    z_student: float  # the normaliser of a resident in education
+
+
+class Effects(NamedTuple):
+    """The programmes' state and effects as the multipliers read them (:func:`glw_sim.engine.programmes.effect`)."""
+
+    active: np.ndarray  # by programme: running this month
+    status: np.ndarray  # residents x programmes
+    words: np.ndarray  # the same, 8 programmes to a 64-bit word
+    since: np.ndarray  # month of the status's last change
+    place: np.ndarray  # residents x programmes: lives in a place-based programme's place (no rows if none)
+    place_words: np.ndarray
+    into_work: np.ndarray  # by programme
+    into_search: np.ndarray
+    leave_work: np.ndarray
+    after_months: np.ndarray
+    exponential: np.ndarray
+    half_life: np.ndarray
+    spillover: np.ndarray
+
+
+class Rules(NamedTuple):
+    """The programmes' rules as arrays and bit masks (:class:`glw_sim.engine.programmes.ProgrammeTables`)."""
+
+    purposes: np.ndarray  # keyed-draw purpose of each programme's referrals
+    state_ok: np.ndarray
+    static_bits: np.ndarray
+    state_bits: np.ndarray
+    borough_bits: np.ndarray
+    min_months: np.ndarray
+    provider_of_borough: np.ndarray
+    has_place: np.ndarray
+    support_months: np.ndarray
+    after_months: np.ndarray
+    skills_row: np.ndarray
+    n_providers: int
+    employment_bits: np.uint64
+
+
+class Chances(NamedTuple):
+    """This month's referral and take-up chances of every programme (:meth:`Programme.referral_table`)."""
+
+    refer: np.ndarray  # programme x borough x state x health x age band
+    take_up: np.ndarray  # programme x borough
+
+
+class Demography(NamedTuple):
+    """The shares life events and entrants are drawn at (:func:`glw_sim.engine.demography.birthdays`)."""
+
+    health_prev: np.ndarray  # by age band x health
+    young_children: np.ndarray  # by age band x sex
+    unpaid_carer: np.ndarray  # by age band
+    edu_share: np.ndarray  # in education or training, by single year of age
+    female_entrant: float
+    ethnicity_share: np.ndarray
+    qualification_share: np.ndarray
+
+
+class Listing(NamedTuple):
+    """The residents not in work after a month, each chunk's from its own offset (:mod:`glw_sim.engine.matching`)."""
+
+    residents: np.ndarray
+    count: np.ndarray  # per chunk
+
+
+class Tally(NamedTuple):
+    """The month pass's per-chunk accumulators (:func:`glw_sim.engine.tallies.count_one`)."""
+
+    groups: np.ndarray  # chunk x (group x state)
+    boroughs: np.ndarray  # chunk x (borough x state x reason)
+    extra: np.ndarray  # chunk x extras
+
+
+class Plan(NamedTuple):
+    """A month's referral constants (:func:`glw_sim.engine.programmes.refer_and_discharge`)."""
+
+    bases: np.ndarray  # key base of each programme's referral draws
+    top: np.ndarray  # highest referral chance of each programme by state
+    active_bits: np.uint64
+    employed_ok: bool  # some active programme takes employed residents
+
+
+class Books(NamedTuple):
+    """A month's programme counts, per chunk: referrals, caseloads, leavers of the waiting lists, waiting."""
+
+    referred: np.ndarray
+    caseload: np.ndarray
+    left: np.ndarray
+    n_wait: np.ndarray
+
+
+class Month(NamedTuple):
+    """This month's settings of the passes (:func:`glw_sim.engine.month.month_pass` and those before it)."""
+
+    month: int
+    key_seed: int  # the run's key of keyed draws (:mod:`glw_sim.engine.keyed`)
+    do_moves: bool  # False: the tally only (month 0)
+    by_group: bool  # tally by group, the extras and the flows too
+    use_programmes: bool
+    use_levers: bool  # employability levers' multipliers (``work_mult``) act
+    work_mult: np.ndarray  # by resident (empty when no lever)
+    job_factor: np.ndarray  # matching's factor on moves into work, by home borough
