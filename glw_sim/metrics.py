@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glw_sim.engine import tallies
+from glw_sim.engine.layout import UNKNOWN_STATE
+from glw_sim.engine.records import residents
 from glw_sim.population import Population
 from glw_sim.states import N_BOROUGHS, AGE_BAND_LABELS, Ethnicity, Health, InactivityReason, Qualification, Sex
 
@@ -109,3 +112,21 @@ def borough_sampling_se(pop: Population, rate: np.ndarray) -> np.ndarray:
     """Binomial standard error of each borough's employment rate from the agents that estimate it."""
     n = np.bincount(pop.borough, minlength=N_BOROUGHS).astype(np.float64)
     return np.sqrt(rate * (1 - rate) / np.maximum(n, 1))
+
+
+def of_population(pop: Population, previous: np.ndarray | None = None) -> tuple:
+    """:func:`from_tally` of a population as it stands, counted as a model's month counts it
+    (:func:`glw_sim.engine.tallies.tally`); ``previous``: each resident's state three months ago (default: not
+    known, so the flows are NaN)."""
+    prev = np.full(len(pop), UNKNOWN_STATE, dtype=np.uint8) if previous is None else previous
+    return from_tally(tallies.split_tally(tallies.tally(residents(pop), prev)))
+
+
+def london(pop: Population) -> dict[str, float]:
+    """The London metrics of a population as it stands."""
+    return of_population(pop)[0]
+
+
+def boroughs(pop: Population) -> np.ndarray:
+    """The borough metrics (33 x :data:`BOROUGH_METRICS`) of a population as it stands."""
+    return of_population(pop)[1]

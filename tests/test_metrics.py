@@ -2,16 +2,9 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import metrics as M
-from glw_sim.engine import tallies
-from glw_sim.engine.layout import UNKNOWN_STATE
-from glw_sim.engine.records import residents
 from glw_sim.population import Population
 
-
-def tallied(pop, previous=None):
-    """The metrics of a population as it stands, as a model's month computes them (the compiled tally)."""
-    prev = np.full(len(pop), UNKNOWN_STATE, dtype=np.uint8) if previous is None else previous
-    return M.from_tally(tallies.split_tally(tallies.tally(residents(pop), prev)))
+tallied = M.of_population
 
 
 def small_population():

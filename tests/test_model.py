@@ -2,9 +2,7 @@ import mesa
 import numpy as np
 import pytest
 
-from glw_sim.engine import tallies
-from glw_sim.engine.records import residents
-from glw_sim.metrics import borough_sampling_se, from_tally
+from glw_sim.metrics import borough_sampling_se, of_population
 from glw_sim.model import GLWModel
 
 
@@ -85,7 +83,7 @@ def test_seed_and_rng_together_are_refused():
 def test_the_month_tally_is_a_count_of_the_residents_as_they_stand(model_12):
     """The borough metrics the last month recorded (tallied during its moves) equal a fresh count afterwards."""
     pop = model_12.population
-    fresh = from_tally(tallies.split_tally(tallies.tally(residents(pop), pop.state.copy())))[1]
+    fresh = of_population(pop, pop.state.copy())[1]
     assert fresh.shape == (33, 4)
     np.testing.assert_allclose(model_12.borough_records[-1][1], fresh, rtol=1e-12, equal_nan=True)
 

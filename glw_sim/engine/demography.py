@@ -101,7 +101,7 @@ def redraw_state(i, bases, res, sm, s_feats, rs, r_feats, lg, lr):
     u = keyed(bases[REDRAW_STATE], i)
     new = E if u < p0 else (U if u < p0 + p1 else I)
     if new != res.state[i]:
-        res.months[i] = 0
+        res.months_in_state[i] = 0
     res.state[i] = new
     res.reason[i] = NO_REASON
     res.wants_job[i] = False
@@ -125,7 +125,7 @@ def _enter(i, bases, res, dem):
     res.young_children[i] = keyed(bases[ENTRANT_CHILDREN], i) < dem.young_children[0, res.sex[i]]
     res.unpaid_carer[i] = keyed(bases[ENTRANT_CARE], i) < dem.unpaid_carer[0]
     res.in_education[i] = keyed(bases[ENTRANT_EDUCATION], i) < dem.edu_share[MIN_AGE]
-    res.months[i] = 0
+    res.months_in_state[i] = 0
 
 
 @nb.njit(cache=True, inline="always")

@@ -83,7 +83,7 @@ def move_probabilities(old, reason, d, pe, pu, z, hz):
 def resident_probabilities(i, res, cached, hz):
     """:func:`move_probabilities` of resident ``i`` (:class:`~glw_sim.engine.records.Residents`, its
     :class:`~glw_sim.engine.records.Cached` inputs)."""
-    return move_probabilities(res.state[i], res.reason[i], res.months[i], cached.pi_e[i], cached.pi_u[i],
+    return move_probabilities(res.state[i], res.reason[i], res.months_in_state[i], cached.pi_e[i], cached.pi_u[i],
                               cached.z[i], hz)
 
 

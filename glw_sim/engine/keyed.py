@@ -8,6 +8,7 @@ Lea and Flood 2014). The purposes are :class:`Purpose`.
 
 from __future__ import annotations
 
+import zlib
 from enum import IntEnum
 
 import numba as nb
@@ -86,3 +87,9 @@ def bases(seed, month, purposes):
     for k in range(len(purposes)):
         out[k] = key_base(seed, month, purposes[k])
     return out
+
+
+def named_purpose(name: str) -> int:
+    """A keyed-draw purpose for a mechanism of its own, from its name (stable across runs and machines, above every
+    number :class:`Purpose` and the programmes use): a new mechanism draws without editing this module."""
+    return (1 << 32) + zlib.crc32(name.encode())

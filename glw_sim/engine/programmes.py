@@ -245,7 +245,7 @@ def eligible_bits(i, res, rules):
 def meets(p, i, bits, res, rules, place):
     """Resident ``i`` meets programme ``p``'s eligibility (``bits``: :func:`eligible_bits`): its rules, months in
     state and place."""
-    return (((bits >> np.uint64(p)) & np.uint64(1)) != 0 and np.int64(res.months[i]) >= rules.min_months[p]
+    return (((bits >> np.uint64(p)) & np.uint64(1)) != 0 and np.int64(res.months_in_state[i]) >= rules.min_months[p]
             and not (rules.has_place[p] and not place[i, p]))
 
 

@@ -15,31 +15,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from glw_sim.population import COLUMNS
 
-class Residents(NamedTuple):
-    """The population's columns (:class:`glw_sim.population.Population`), as the passes read and write them."""
 
-    state: np.ndarray
-    reason: np.ndarray
-    months: np.ndarray  # months in the current state
-    wants_job: np.ndarray
-    in_education: np.ndarray
-    borough: np.ndarray
-    sex: np.ndarray
-    age: np.ndarray
-    health: np.ndarray
-    ethnicity: np.ndarray
-    qualification: np.ndarray
-    young_children: np.ndarray
-    unpaid_carer: np.ndarray
-    weight: np.ndarray
-    birth_month: np.ndarray
+#: The population's columns (:data:`glw_sim.population.COLUMNS`, declared there once), as the passes read and write
+#: them: ``res.state[i]``, ``res.months_in_state[i]``, ... A column added to the population is a field here too.
+Residents = NamedTuple("Residents", [(c, np.ndarray) for c in COLUMNS])
 
 
 def residents(pop) -> Residents:
-    return Residents(pop.state, pop.reason, pop.months_in_state, pop.wants_job, pop.in_education, pop.borough,
-                     pop.sex, pop.age, pop.health, pop.ethnicity, pop.qualification, pop.young_children,
-                     pop.unpaid_carer, pop.weight, pop.birth_month)
+    """The record of a :class:`~glw_sim.population.Population`'s columns (views: writes go to the population)."""
+    return Residents(*(getattr(pop, c) for c in COLUMNS))
 
 
 class Cached(NamedTuple):

@@ -40,7 +40,7 @@ def count_one(i, res, group, ring, slot, g_acc, b_acc, x_acc, by_group):
         g_acc[np.int64(group[i]) * N_STATES + s] += w
         if s == I and res.wants_job[i]:
             x_acc[X_WANT] += w
-        if s == U and res.months[i] >= LONG_TERM_MONTHS:
+        if s == U and res.months_in_state[i] >= LONG_TERM_MONTHS:
             x_acc[X_LTU] += w
         if prev != UNKNOWN_STATE:
             x_acc[X_FLOWS + prev * N_STATES + s] += w

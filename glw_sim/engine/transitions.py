@@ -68,7 +68,7 @@ def move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch):
         new = I
     if new != old:
         res.state[i] = new
-        res.months[i] = 0
+        res.months_in_state[i] = 0
         if old == I:
             res.reason[i] = NO_REASON
             res.wants_job[i] = False
@@ -79,8 +79,8 @@ def move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch):
             else:
                 new_spell_reason(i, keyed(bases[REASON], i), keyed(bases[WANT], i), True, scratch, res, rs, r_feats)
     else:
-        if res.months[i] < MAX_MONTHS:
-            res.months[i] += 1
+        if res.months_in_state[i] < MAX_MONTHS:
+            res.months_in_state[i] += 1
         if old == I and not res.in_education[i] and keyed(bases[SWITCH], i) < rs.switch_rate:
             new_spell_reason(i, keyed(bases[SWITCH_REASON], i), keyed(bases[SWITCH_WANT], i), False, scratch, res,
                              rs, r_feats)
