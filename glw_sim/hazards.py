@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from glw_sim import parameters as P
+from glw_sim.engine.hazards import flows
 from glw_sim.engine.sampling import searchsorted_rows
 
 MAX_DURATION = 480  # months tabulated for the stationary unemployment spell distribution
@@ -51,15 +52,10 @@ class FlowParams:
 def monthly_probs(pi_e, pi_u, pi_i, fp: FlowParams):
     """The six monthly transition probabilities for residents with stationary shares ``pi``.
 
-    Returns ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` arrays.
+    Returns ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` arrays: the rule of :func:`glw_sim.engine.hazards.flows`,
+    which the monthly passes apply.
     """
-    p_eu = fp.k_eu * pi_u
-    p_ei = fp.k_ei * pi_i + fp.cycle * pi_u * pi_i
-    p_ue = fp.k_eu * pi_e + fp.cycle * pi_e * pi_i
-    p_ui = fp.k_ui * pi_i
-    p_ie = fp.k_ei * pi_e
-    p_iu = fp.k_ui * pi_u + fp.cycle * pi_e * pi_u
-    return p_eu, p_ei, p_ue, p_ui, p_ie, p_iu
+    return flows.py_func(pi_e, pi_u, pi_i, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle)
 
 
 def duration_band(months: np.ndarray) -> np.ndarray:

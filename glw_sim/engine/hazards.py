@@ -56,22 +56,29 @@ def _duration_factor(hbar, d, hz):
 
 
 @nb.njit(cache=True, inline="always")
+def flows(pe, pu, pin, k_eu, k_ei, k_ui, cycle):
+    """The six monthly transition probabilities at stationary shares ``pe``, ``pu``, ``pin`` before duration and
+    reasons act: ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` (on numbers here, or on arrays through ``.py_func``:
+    :func:`glw_sim.hazards.monthly_probs`, which the calibration fits)."""
+    return (k_eu * pu, k_ei * pin + cycle * pu * pin, k_eu * pe + cycle * pe * pin, k_ui * pin, k_ei * pe,
+            k_ui * pu + cycle * pe * pu)
+
+
+@nb.njit(cache=True, inline="always")
 def move_probabilities(old, reason, d, pe, pu, z, hz):
     """One resident's monthly probabilities of moving to E, U and I (own state: 0), from state ``old``
     (inactivity ``reason``, ``d`` months in it), cached shares ``pe``, ``pu`` and normaliser ``z``, under the
     constants ``hz`` (:class:`glw_sim.engine.records.Hazard`)."""
-    pin = 1.0 - pe - pu
+    p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)
     if old == E:
-        return 0.0, hz.k_eu * pu, hz.k_ei * pin + hz.cycle * pu * pin
+        return 0.0, p_eu, p_ei
     elif old == U:
-        a = hz.k_eu * pe + hz.cycle * pe * pin
-        b = hz.k_ui * pin
-        f = _duration_factor(a + b, d, hz)
-        return a * f, 0.0, b * f
+        f = _duration_factor(p_ue + p_ui, d, hz)
+        return p_ue * f, 0.0, p_ui * f
     else:
         m = hz.exit_mult[reason] / z
-        a = hz.k_ei * pe * m
-        b = (hz.k_ui * pu + hz.cycle * pe * pu) * m
+        a = p_ie * m
+        b = p_iu * m
         s = a + b
         if s > 1.0:
             a /= s
