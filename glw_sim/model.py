@@ -32,7 +32,7 @@ import numpy as np
 from glw_sim import kernels as K
 from glw_sim import metrics as M
 from glw_sim import parameters as P
-from glw_sim.calibration import FittedModel, load_fitted
+from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
 from glw_sim.states import LabourState, age_band_of

@@ -11,7 +11,7 @@ Order of construction (each step conditional on the ones before):
    London shares; prevalence by age labelled as assumptions in
    :mod:`glw_sim.parameters`), allocated systematically within boroughs.
 3. **Labour state.** P(E, U, I | attributes) from the fitted log-linear state
-   model (:mod:`glw_sim.calibration`), re-centred on this population so that
+   model (:mod:`glw_sim.fitted`), re-centred on this population so that
    every borough's expected stocks equal its APS stocks, then allocated
    systematically within boroughs: month 0 is right by construction.
 4. **Inactivity reason** (students are the inactive in education or training;
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from glw_sim import parameters as P
-from glw_sim.calibration import FittedModel, recentre_reasons, recentre_states
+from glw_sim.fitted import FittedModel, recentre_reasons, recentre_states
 from glw_sim.hazards import Hazards
 from glw_sim.population import Population
 from glw_sim.sampling import largest_remainder, systematic_categorical, systematic_select

@@ -83,7 +83,7 @@ def measured_effect(kind: str, value: float, *, scale: float | None = None, seed
                     follow_up: int | None = None, cohort_months: int = 12) -> float:
     """Participants' employment gain over their counterfactual, ``follow_up`` months (default: the evidence's)
     after starting, with ``kind``'s fitted parameter at ``value``."""
-    from glw_sim.calibration import load_fitted
+    from glw_sim.fitted import load_fitted
     from glw_sim.model import GLWModel
 
     if follow_up is None:
