@@ -1,18 +1,23 @@
 """Fit the baseline to the published targets, and report the fit.
 
-Three fits, in order (``glw-sim calibrate`` runs them and writes
+The fits, in order (:func:`fit`; ``glw-sim calibrate`` runs it and writes
 ``calibration/fitted/baseline.json`` and ``fit_report.csv``):
 
 1. **State model**: a log-linear P(E, U, I | borough, age, sex, health,
    ethnicity, qualification, education, children, caring), raked on a
    calibration population to each borough's APS stocks and London's group
-   employment rates (:class:`glw_sim.loglinear.LogLinearModel`).
+   employment rates (:class:`glw_sim.loglinear.LogLinearModel`), the number
+   of inactive students calibrated to the NEET target (:func:`fit_students`).
 2. **Reason model**: P(reason | age, sex, health, children, caring) among the
    inactive who are not students, raked to London's reason shares and their
-   sex split.
+   sex split; the chance of wanting a job by reason, scaled to the published
+   total.
 3. **Flows**: the four constants of :mod:`glw_sim.hazards`, by least squares
    on log quarterly transition probabilities (LFS X02) aggregated over the
-   calibration population (each resident's monthly matrix cubed).
+   calibration population (each resident's monthly matrix cubed), then
+   corrected by simulation (:func:`refine_flows_by_simulation`).
+4. **Hazard age leads**, so that every age band holds still in the no-change
+   baseline (:func:`fit_hazard_leads`).
 
 The fitted model itself, which runs load, and its run-time re-centring on
 the population drawn are in :mod:`glw_sim.fitted`.

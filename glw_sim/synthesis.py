@@ -59,10 +59,6 @@ def build_demography(targets: Targets, scale: float, rng: np.random.Generator, m
     return pop
 
 
-def _band_probs(table: np.ndarray, band: np.ndarray) -> np.ndarray:
-    return table[band]
-
-
 #: Relative prevalence of long-term conditions and disability by age band (ASSUMPTION: rising with age).
 HEALTH_REL_BY_BAND = np.array([0.6, 0.8, 1.0, 1.55])
 
@@ -142,31 +138,26 @@ def synthesise(
     *,
     scale: float,
     rng: np.random.Generator,
-    min_per_borough: int | None = None,
-    recentre: bool = True,
     durations: bool = True,
-    assumptions: dict[str, float] | None = None,
     return_probabilities: bool = False,
 ):
     """Build a Population at ``scale`` and the fitted models re-centred on it.
 
-    ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards).
+    ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards, which read the
+    run's assumptions); otherwise they are drawn under the default assumptions.
     ``return_probabilities``: also return the (3, n) state probabilities the states were drawn from.
     """
     if not (0 < scale <= 1.0):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
-    mpb = int(P.value("min_agents_per_borough") if min_per_borough is None else min_per_borough)
-    pop = build_demography(targets, scale, rng, mpb)
+    pop = build_demography(targets, scale, rng, int(P.value("min_agents_per_borough")))
     draw_attributes(pop, np.arange(len(pop)), targets, rng)
     model = fitted.copy()
-    if recentre:
-        recentre_states(model, pop, targets)
+    recentre_states(model, pop, targets)
     pi = model.state_model.probabilities(pop)
     pop.state[:] = systematic_categorical(pi, pop.borough, rng)
     inactive = np.nonzero(pop.state == LabourState.INACTIVE)[0]
-    if recentre:
-        recentre_reasons(model, pop, inactive, targets)
+    recentre_reasons(model, pop, inactive, targets)
     assign_reasons(pop, inactive, model, rng, systematic=True)
     if durations:
-        Hazards(model, assumptions).draw_initial_durations(pop, pi, rng)
+        Hazards(model).draw_initial_durations(pop, pi, rng)
     return (pop, model, pi) if return_probabilities else (pop, model)

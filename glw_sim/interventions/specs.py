@@ -82,7 +82,8 @@ class Effect(_Strict):
     (``decay: linear``), or halving every ``half_life_months`` and ending at ``after_months``
     (``decay: exponential``)."""
 
-    into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect)")
+    into_work: float = Field(..., ge=0, le=20, description="multiplier while supported (1 = no effect; built-in "
+                                                           "types: fitted, calibration/fitted/programmes.json)")
     into_search: float = Field(1.0, ge=0, le=20, description="multiplier on inactive -> unemployed while supported")
     leave_work: float = Field(1.0, ge=0, le=5, description="multiplier on leaving work while supported (in-work "
                                                            "support; 1 = no effect)")
@@ -99,7 +100,8 @@ class Skills(_Strict):
     hazards (the state model's shares), not through a separate bonus."""
 
     achieve: float = Field(0.5, ge=0, le=1, description="chance a start ends with a qualification above the one held "
-                                                       "(ASSUMPTION, sweep 0.3-0.8)")
+                                                       "(adult skills: fitted, calibration/fitted/programmes.json; "
+                                                       "other types: ASSUMPTION, sweep 0.3-0.8)")
     levels: int = Field(1, ge=1, le=2, description="RQF levels gained")
 
 
