@@ -12,7 +12,7 @@ The fitted parameter is the into-work multiplier (log scale; 1 gives exactly no 
 numbers, so a zero target needs no run), except for adult skills, whose gain comes from the qualification
 changing the resident's hazards: there the fitted parameter is ``skills.achieve``, the chance a start gains a
 qualification, and the into-work multiplier stays the lock-in while studying
-(:data:`glw_sim.interventions.fitted.FITTED_PARAMETER`, which also reads the fit back into the defaults). Each
+(:data:`glw_sim.interventions.fitted.FITTED_PARAMETER`; that module reads the fit back into the defaults). Each
 target is solved by regula falsi (Illinois) on the effect averaged over three fixed seeds (:data:`FIT_SEEDS`),
 every evaluation of a type sharing them (so the averaged effect is a smooth, monotone function of the parameter
 and evaluations are reused across the three targets), until it is within 5% of the target. The central is then
