@@ -1,98 +1,47 @@
 """Fit the baseline to the published targets, and report the fit.
 
-Three fits, in order (``glw-sim calibrate`` runs them and writes
+The fits, in order (:func:`fit`; ``glw-sim calibrate`` runs it and writes
 ``calibration/fitted/baseline.json`` and ``fit_report.csv``):
 
 1. **State model**: a log-linear P(E, U, I | borough, age, sex, health,
    ethnicity, qualification, education, children, caring), raked on a
    calibration population to each borough's APS stocks and London's group
-   employment rates (:class:`glw_sim.loglinear.LogLinearModel`).
+   employment rates (:class:`glw_sim.loglinear.LogLinearModel`), the number
+   of inactive students calibrated to the NEET target (:func:`fit_students`).
 2. **Reason model**: P(reason | age, sex, health, children, caring) among the
    inactive who are not students, raked to London's reason shares and their
-   sex split.
+   sex split; the chance of wanting a job by reason, scaled to the published
+   total.
 3. **Flows**: the four constants of :mod:`glw_sim.hazards`, by least squares
    on log quarterly transition probabilities (LFS X02) aggregated over the
-   calibration population (each resident's monthly matrix cubed).
+   calibration population (each resident's monthly matrix cubed), then
+   corrected by simulation (:func:`refine_flows_by_simulation`).
+4. **Hazard age leads**, so that every age band holds still in the no-change
+   baseline (:func:`fit_hazard_leads`).
 
-At run time :func:`recentre_states` and :func:`recentre_reasons` re-fit only
-the borough and reason intercepts on the population actually drawn, so
-month 0 matches every borough exactly at any scale.
+The fitted model itself, which runs load, and its run-time re-centring on
+the population drawn are in :mod:`glw_sim.fitted`.
 """
 
 from __future__ import annotations
-
-import json
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from glw_sim import parameters as P
+from glw_sim.fitted import REASON_CODES, FittedModel, borough_margin, reason_margins
 from glw_sim.hazards import FlowParams, monthly_probs
 from glw_sim.loglinear import LogLinearModel, Margin
 from glw_sim.population import Population
 from glw_sim.states import AGE_BANDS, Health, InactivityReason, LabourState
+from glw_sim.synthesis import build_demography, draw_attributes
 from glw_sim.targets import REASONS, Targets
 
 STATE_COLUMNS = {
     "borough": 33, "age": 65, "sex": 2, "health": 3, "ethnicity": 6, "qualification": 6,
     "in_education": 2, "young_children": 2, "unpaid_carer": 2,
 }
-REASON_CODES = [int(r) for r in REASONS if r != InactivityReason.STUDENT]
 REASON_COLUMNS = {"age": 65, "sex": 2, "health": 3, "young_children": 2, "unpaid_carer": 2, "in_education": 2}
-FITTED_VERSION = 1
-
-
-@dataclass
-class FittedModel:
-    state_model: LogLinearModel
-    reason_model: LogLinearModel
-    flow: FlowParams
-    wants_job_prob: np.ndarray  # [8] by reason code
-    reason_codes: list[int] = field(default_factory=lambda: list(REASON_CODES))
-    report: dict = field(default_factory=dict)
-    #: years ahead the hazards read the age effect, by age band (:func:`glw_sim.hazards.led_state_model`)
-    hazard_leads: np.ndarray = field(default_factory=lambda: np.ones(4))
-
-    def copy(self) -> FittedModel:
-        return FittedModel(self.state_model.copy(), self.reason_model.copy(), self.flow,
-                           self.wants_job_prob.copy(), list(self.reason_codes), dict(self.report),
-                           np.array(self.hazard_leads, dtype=float))
-
-    def to_dict(self) -> dict:
-        return {
-            "version": FITTED_VERSION,
-            "state_model": self.state_model.to_dict(),
-            "reason_model": self.reason_model.to_dict(),
-            "flow": self.flow.__dict__,
-            "wants_job_prob": self.wants_job_prob.tolist(),
-            "reason_codes": self.reason_codes,
-            "report": self.report,
-            "hazard_leads": np.asarray(self.hazard_leads, dtype=float).tolist(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> FittedModel:
-        return cls(
-            LogLinearModel.from_dict(d["state_model"]),
-            LogLinearModel.from_dict(d["reason_model"]),
-            FlowParams(**d["flow"]),
-            np.array(d["wants_job_prob"]),
-            list(d["reason_codes"]),
-            d.get("report", {}),
-            np.array(d.get("hazard_leads", [1.0, 1.0, 1.0, 1.0]), dtype=float),
-        )
-
-    def save(self, path: Path) -> None:
-        from glw_sim.io import atomic_write_text
-
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
-
-    @classmethod
-    def load(cls, path: Path) -> FittedModel:
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 # --------------------------------------------------------------------------- priors
@@ -121,11 +70,6 @@ def reason_priors(model: LogLinearModel) -> None:
 
 
 # --------------------------------------------------------------------------- margins
-
-def borough_margin(targets: Targets) -> Margin:
-    counts = targets.borough_rates * targets.borough_population[:, None]
-    return Margin("borough E/U/I", "borough", np.arange(33), [[0], [1], [2]], counts)
-
 
 def state_margins(targets: Targets, students: float | None = None) -> list[Margin]:
     """The published margins of the state model; ``students``: inactive residents in education (default: the
@@ -167,23 +111,6 @@ def _fill_education_margin(m: Margin, pop: Population) -> None:
     m.target[:, 0] = size - m.target[:, 1] - m.target[:, 2]
 
 
-def reason_margins(targets: Targets, total_nonstudent: float) -> list[Margin]:
-    """Reasons of the inactive not in education: the long-term sick at their published count (the plan's
-    280,000), the other reasons sharing the rest in proportion to their published shares."""
-    non_student = targets.reason_share[1:]
-    lts = int(InactivityReason.LONG_TERM_SICK) - 2  # index among the non-student reasons
-    lts_count = min(targets.reason_share[1 + lts] * targets.inactivity_rate * targets.london_population,
-                    0.9 * total_nonstudent)
-    others = np.delete(non_student, lts)
-    counts = np.insert(others / others.sum() * (total_nonstudent - lts_count), lts, lts_count)
-    margins = [Margin("reason shares", "in_education", np.array([0, -1]), [[i] for i in range(len(counts))], counts[None, :])]
-    fem = targets.reason_female_share[1:]
-    known = [i for i, f in enumerate(fem) if np.isfinite(f)]
-    tgt = np.array([[counts[i] * (1 - fem[i]) for i in known], [counts[i] * fem[i] for i in known]])
-    margins.append(Margin("reason by sex", "sex", np.array([0, 1]), [[i] for i in known], tgt))
-    return margins
-
-
 # --------------------------------------------------------------------------- smooth age profile
 
 #: Knots of the age profiles the age-band margins rake: the centres of the age bands (flat outside them).
@@ -204,22 +131,6 @@ def age_profile_max_step(model: LogLinearModel) -> float:
     """The largest change of any outcome's age log-odds (against inactivity) from one year of age to the next."""
     t = model.tables["age"] + model.priors["age"]
     return float(np.max(np.abs(np.diff(t[:, 16:65] - t[-1, 16:65], axis=1))))
-
-
-# --------------------------------------------------------------------------- run-time re-centring
-
-def recentre_states(fitted: FittedModel, pop: Population, targets: Targets) -> dict[str, float]:
-    """Re-fit only the borough table on ``pop`` so borough stocks are exact in expectation."""
-    return fitted.state_model.rake(pop, [borough_margin(targets)], tol=1e-7, max_sweeps=500)
-
-
-def recentre_reasons(fitted: FittedModel, pop: Population, inactive: np.ndarray, targets: Targets) -> dict[str, float]:
-    rest = inactive[~pop.in_education[inactive]]
-    total = float(pop.weight[rest].sum(dtype=np.float64))
-    if total <= 0:
-        return {}
-    m = reason_margins(targets, total)[0]
-    return fitted.reason_model.rake(pop, [m], index=rest, tol=1e-7, max_sweeps=500)
 
 
 # --------------------------------------------------------------------------- flows
@@ -302,7 +213,6 @@ def fit_students(model: LogLinearModel, pop: Population, targets: Targets, *, it
 
 def fit(targets: Targets, *, scale: float = 0.03, seed: int = 20250601) -> FittedModel:
     """Fit all three parts on a calibration population (deterministic for a seed)."""
-    from glw_sim.synthesis import build_demography, draw_attributes
     from glw_sim.sampling import systematic_categorical
 
     rng = np.random.default_rng(seed)
@@ -468,25 +378,3 @@ def fit_report_frame(fitted: FittedModel):
     rows = [{"target": f"quarterly {names[i]}->{names[j]}", "uk_published": uk[i, j], "london_rule": t[i, j],
              "model": m[i, j], "relative_error": m[i, j] / t[i, j] - 1} for i, j in OFF_DIAGONAL]
     return pd.DataFrame(rows)
-
-
-def default_fitted_path() -> Path:
-    from glw_sim.paths import fitted_dir
-
-    return fitted_dir() / "baseline.json"
-
-
-def load_fitted(path: Path | None = None) -> FittedModel:
-    """The fitted calibration (cached per file and modification time; treat it as read-only)."""
-    path = Path(path) if path is not None else default_fitted_path()
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: fitted calibration missing; run `glw-sim calibrate`")
-    return _load_fitted_cached(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _load_fitted_cached(path: str, mtime: int) -> FittedModel:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: fitted calibration missing; run `glw-sim calibrate`")
-    return FittedModel.load(path)

@@ -233,7 +233,8 @@ def cmd_calibrate(args) -> int:
             print(f"{kind}: {par} gives {100 * rec['measured_effect']:.2f} pp (target {100 * rec['target_effect']:.1f}"
                   f" pp at {rec['follow_up_months']} months); {rng}")
         return 0
-    from glw_sim.calibration import default_fitted_path, fit, fit_report_frame
+    from glw_sim.calibration import fit, fit_report_frame
+    from glw_sim.fitted import default_fitted_path
     from glw_sim.io import atomic_write_text
     from glw_sim.targets import load_targets
 

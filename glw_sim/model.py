@@ -18,12 +18,12 @@ import numpy as np
 
 from glw_sim import parameters as P
 from glw_sim import states
-from glw_sim.calibration import FittedModel, load_fitted
 from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
 from glw_sim.engine import demography, hazards, keyed, logits, matching, month, programmes, tallies
 from glw_sim.engine.layout import CHUNKS, N_CELLS, STUDENT, UNKNOWN_STATE, chunk
 from glw_sim.engine.records import (Cached, Chances, Demography, Hazard, Listing, LogLinear, Month, Reasons,
                                     Refresh, residents)
+from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
 from glw_sim.metrics import from_tally

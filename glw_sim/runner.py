@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import __version__
-from glw_sim.calibration import load_fitted
+from glw_sim.fitted import load_fitted
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.metrics import BOROUGH_METRICS, GROUPINGS
 from glw_sim.model import GLWModel

@@ -11,7 +11,7 @@ Order of construction (each step conditional on the ones before):
    London shares; prevalence by age labelled as assumptions in
    :mod:`glw_sim.parameters`), allocated systematically within boroughs.
 3. **Labour state.** P(E, U, I | attributes) from the fitted log-linear state
-   model (:mod:`glw_sim.calibration`), re-centred on this population so that
+   model (:mod:`glw_sim.fitted`), re-centred on this population so that
    every borough's expected stocks equal its APS stocks, then allocated
    systematically within boroughs: month 0 is right by construction.
 4. **Inactivity reason** (students are the inactive in education or training;
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from glw_sim import parameters as P
-from glw_sim.calibration import FittedModel, recentre_reasons, recentre_states
+from glw_sim.fitted import FittedModel, recentre_reasons, recentre_states
 from glw_sim.hazards import Hazards
 from glw_sim.population import Population
 from glw_sim.sampling import largest_remainder, systematic_categorical, systematic_select
@@ -57,10 +57,6 @@ def build_demography(targets: Targets, scale: float, rng: np.random.Generator, m
         pos += nb
     pop.birth_month[:] = rng.integers(0, 12, n)
     return pop
-
-
-def _band_probs(table: np.ndarray, band: np.ndarray) -> np.ndarray:
-    return table[band]
 
 
 #: Relative prevalence of long-term conditions and disability by age band (ASSUMPTION: rising with age).
@@ -142,31 +138,26 @@ def synthesise(
     *,
     scale: float,
     rng: np.random.Generator,
-    min_per_borough: int | None = None,
-    recentre: bool = True,
     durations: bool = True,
-    assumptions: dict[str, float] | None = None,
     return_probabilities: bool = False,
 ):
     """Build a Population at ``scale`` and the fitted models re-centred on it.
 
-    ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards).
+    ``durations=False`` leaves months in state at 0 (the model draws them with its own hazards, which read the
+    run's assumptions); otherwise they are drawn under the default assumptions.
     ``return_probabilities``: also return the (3, n) state probabilities the states were drawn from.
     """
     if not (0 < scale <= 1.0):
         raise ValueError(f"scale must be in (0, 1], got {scale}")
-    mpb = int(P.value("min_agents_per_borough") if min_per_borough is None else min_per_borough)
-    pop = build_demography(targets, scale, rng, mpb)
+    pop = build_demography(targets, scale, rng, int(P.value("min_agents_per_borough")))
     draw_attributes(pop, np.arange(len(pop)), targets, rng)
     model = fitted.copy()
-    if recentre:
-        recentre_states(model, pop, targets)
+    recentre_states(model, pop, targets)
     pi = model.state_model.probabilities(pop)
     pop.state[:] = systematic_categorical(pi, pop.borough, rng)
     inactive = np.nonzero(pop.state == LabourState.INACTIVE)[0]
-    if recentre:
-        recentre_reasons(model, pop, inactive, targets)
+    recentre_reasons(model, pop, inactive, targets)
     assign_reasons(pop, inactive, model, rng, systematic=True)
     if durations:
-        Hazards(model, assumptions).draw_initial_durations(pop, pi, rng)
+        Hazards(model).draw_initial_durations(pop, pi, rng)
     return (pop, model, pi) if return_probabilities else (pop, model)

@@ -77,7 +77,7 @@ def simulate_baseline(scale: float, replications: int, months: int, seed: int, p
 
 def checks(models: list, months: int) -> list[Check]:
     """Every check of the report, from baselines run for ``months`` months."""
-    from glw_sim.calibration import load_fitted
+    from glw_sim.fitted import load_fitted
     from glw_sim.paths import fitted_dir, targets_dir
     from glw_sim.targets import REASONS, load_targets
 

@@ -3,7 +3,7 @@ import pytest
 
 from pathlib import Path
 
-from glw_sim.calibration import load_fitted
+from glw_sim.fitted import load_fitted
 from glw_sim.model import GLWModel
 from glw_sim.results import load_results
 from glw_sim.runner import run_scenario

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glw_sim.calibration import load_fitted
+from glw_sim.fitted import load_fitted
 from glw_sim.hazards import LEAD_KNOTS, led_state_model
 from glw_sim.paths import fitted_dir
 from glw_sim.targets import BALANCING, INTO_WORK, harmonise_weighted, load_targets, london_flow_rule, shift_to_total

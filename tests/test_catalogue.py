@@ -73,6 +73,32 @@ def test_fitted_ranges_bracket_the_central_multiplier():
             assert lo["into_work"] == 1.0, kind
 
 
+def test_fitted_parameters_come_only_from_their_file():
+    """Each type's fitted parameter is read from programmes.json into DEFAULTS, and the defaults as written carry
+    none of them (a number there would be overwritten): the module refuses one."""
+    import ast
+    import json
+
+    from glw_sim.interventions import defaults
+    from glw_sim.interventions.fitted import fitted_path, fitted_settings, parameter_of
+
+    recs = json.loads(fitted_path().read_text())
+    for kind in TYPES:
+        key = parameter_of(kind)
+        assert defaults.default_value(kind) == recs[kind][key], kind
+    tree = ast.parse(open(defaults.__file__).read())
+    node = next(n for n in tree.body if isinstance(n, ast.AnnAssign) and n.target.id == "DEFAULTS")
+    written = ast.literal_eval(node.value)
+    fitted = fitted_settings()
+    assert set(fitted) == set(TYPES)
+    for kind, overrides in fitted.items():
+        for key, values in overrides.items():
+            assert not set(written[kind].get(key, {})) & set(values), (kind, key)
+    with pytest.raises(ValueError, match="fitted"):
+        defaults._fill_fitted({"workwell": {"effect": {"into_work": 1.9}}}, fitted)
+    assert fitted_settings(fitted_path().with_name("no-such-file.json")) == {}
+
+
 def test_programmes_command_prints_every_type(capsys):
     assert main(["programmes"]) == 0
     out = capsys.readouterr().out

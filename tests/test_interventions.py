@@ -127,12 +127,13 @@ def test_built_in_programme_reproduces_its_evidence(kind):
     """
     import json
 
+    from glw_sim.interventions.defaults import default_value
     from glw_sim.interventions.evidence import effect_targets
-    from glw_sim.interventions.fit import FIT_SEED, default_value, measured_effect, parameter_of, within_target
-    from glw_sim.paths import fitted_dir
+    from glw_sim.interventions.fit import FIT_SEED, measured_effect, within_target
+    from glw_sim.interventions.fitted import fitted_path, parameter_of
 
     target = effect_targets()[kind]["central"]
-    rec = json.loads((fitted_dir() / "programmes.json").read_text())[kind]
+    rec = json.loads(fitted_path().read_text())[kind]
     assert rec["target_effect"] == target  # the fit is of the evidence as it now is
     assert within_target(rec["measured_effect"], target), (kind, rec["measured_effect"], target)
     assert within_target(rec["measured_independent"], target), (kind, rec["measured_independent"], target)

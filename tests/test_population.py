@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from glw_sim.calibration import load_fitted
+from glw_sim.fitted import load_fitted
 from glw_sim.metrics import boroughs, london
 from glw_sim.population import COLUMNS, Population
 from glw_sim.states import InactivityReason, LabourState

@@ -14,7 +14,9 @@ import textwrap
 
 import pandas as pd
 
-from glw_sim.interventions.evidence import load_evidence
+from glw_sim.interventions.defaults import DEFAULTS, with_defaults
+from glw_sim.interventions.evidence import follow_up_months, load_evidence
+from glw_sim.interventions.specs import ProgrammeSpec
 
 #: built-in types in the order they are listed
 TYPES = ("workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills")
@@ -69,10 +71,6 @@ def referral_words(spec) -> str:
 
 def programme_table() -> pd.DataFrame:
     """One row per built-in type: its defaults beside its evidence (effects as proportions)."""
-    from glw_sim.interventions import DEFAULTS
-    from glw_sim.interventions.base import ProgrammeSpec, with_defaults
-    from glw_sim.interventions.evidence import follow_up_months
-
     ev = load_evidence().set_index(["type", "parameter"])
     rows = []
     for kind in TYPES:

@@ -11,7 +11,8 @@ without it, ``follow_up`` months after the cohort's middle start month, is the m
 The fitted parameter is the into-work multiplier (log scale; 1 gives exactly no effect under common random
 numbers, so a zero target needs no run), except for adult skills, whose gain comes from the qualification
 changing the resident's hazards: there the fitted parameter is ``skills.achieve``, the chance a start gains a
-qualification, and the into-work multiplier stays the lock-in while studying (:data:`FITTED_PARAMETER`). Each
+qualification, and the into-work multiplier stays the lock-in while studying
+(:data:`glw_sim.interventions.fitted.FITTED_PARAMETER`; that module reads the fit back into the defaults). Each
 target is solved by regula falsi (Illinois) on the effect averaged over three fixed seeds (:data:`FIT_SEEDS`),
 every evaluation of a type sharing them (so the averaged effect is a smooth, monotone function of the parameter
 and evaluations are reused across the three targets), until it is within 5% of the target. The central is then
@@ -29,14 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from glw_sim.interventions.base import DEFAULTS, ProgrammeSpec, with_defaults
+from glw_sim.interventions.defaults import DEFAULTS, with_defaults
+from glw_sim.interventions.defaults import default_value  # noqa: F401  (glw_sim.draws imports it from here)
 from glw_sim.interventions.evidence import effect_targets
-
-#: The parameter each type is fitted on (default: the into-work multiplier, ``into_work``)
-FITTED_PARAMETER = {"adult_skills": "achieve"}
-
-#: Effects fitted with the same multiplier as ``into_work`` (childcare lifts the barrier to searching and to working)
-TIED = {"childcare": ("into_search",)}
+from glw_sim.interventions.fitted import fitted_path, parameter_of, setting
+from glw_sim.interventions.specs import ProgrammeSpec
 
 #: Programmes are measured in a larger version, so the cohort holds thousands of starters: the effect per
 #: participant is what is fitted (a programme's size matters only through displacement, small at these sizes:
@@ -62,28 +60,11 @@ CHECK_SEEDS = (19, 23, 29)
 REL_TOL, REL_TOL_ABS = 0.05, 0.0003
 
 
-def parameter_of(kind: str) -> str:
-    return FITTED_PARAMETER.get(kind, "into_work")
-
-
-def setting(kind: str, value: float) -> dict:
-    """The spec overrides that set ``kind``'s fitted parameter to ``value``."""
-    if parameter_of(kind) == "achieve":
-        return {"skills": {"achieve": value}}
-    return {"effect": {"into_work": value, **{k: value for k in TIED.get(kind, ())}}}
-
-
-def default_value(kind: str) -> float:
-    """The fitted parameter's value in DEFAULTS (after :func:`load_fitted_effects`)."""
-    d = DEFAULTS[kind]
-    return float(d["skills"]["achieve"] if parameter_of(kind) == "achieve" else d["effect"]["into_work"])
-
-
 def measured_effect(kind: str, value: float, *, scale: float | None = None, seed: int = FIT_SEED,
                     follow_up: int | None = None, cohort_months: int = 12) -> float:
     """Participants' employment gain over their counterfactual, ``follow_up`` months (default: the evidence's)
     after starting, with ``kind``'s fitted parameter at ``value``."""
-    from glw_sim.calibration import load_fitted
+    from glw_sim.fitted import load_fitted
     from glw_sim.model import GLWModel
 
     if follow_up is None:
@@ -234,9 +215,8 @@ def fit_kind(kind: str, target: dict) -> dict:
 def fit_all(path: Path | None = None, kinds: list[str] | None = None) -> dict:
     """Fit programmes with evidence (all, or ``kinds``) and update calibration/fitted/programmes.json."""
     from glw_sim.io import atomic_write_text
-    from glw_sim.paths import fitted_dir
 
-    path = Path(path) if path else fitted_dir() / "programmes.json"
+    path = Path(path) if path else fitted_path()
     out = json.loads(path.read_text()) if path.exists() else {}
     for kind, target in effect_targets().items():
         if kinds and kind not in kinds:
@@ -244,21 +224,3 @@ def fit_all(path: Path | None = None, kinds: list[str] | None = None) -> dict:
         out[kind] = fit_kind(kind, target)
         atomic_write_text(path, json.dumps(out, indent=2))  # after each type: a long fit keeps what it has done
     return out
-
-
-def load_fitted_effects() -> None:
-    """Put fitted parameters into DEFAULTS (called at import by glw_sim.interventions)."""
-    from glw_sim.paths import fitted_dir
-
-    path = fitted_dir() / "programmes.json"
-    if not path.exists():
-        return
-    for kind, rec in json.loads(path.read_text()).items():
-        if kind not in DEFAULTS:
-            continue
-        if parameter_of(kind) == "achieve":
-            if "achieve" in rec:
-                DEFAULTS[kind]["skills"] = {**DEFAULTS[kind]["skills"], "achieve": rec["achieve"]}
-        else:
-            DEFAULTS[kind]["effect"] = {**DEFAULTS[kind]["effect"], "into_work": rec["into_work"],
-                                        **{k: rec["into_work"] for k in TIED.get(kind, ())}}
