@@ -11,7 +11,7 @@ linear interpolation through the multipliers fitted at the evidence's low, centr
 (multiplier 1) and the central fit.
 
 Unit costs are not drawn into the simulation: spending is proportional to a programme's unit cost, so its
-evidence is added exactly, as a known loading (:func:`cost_loadings`).
+evidence is added exactly, as a known loading (:func:`cost_relative_sd`, which the results take up).
 """
 
 from __future__ import annotations

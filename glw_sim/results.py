@@ -530,7 +530,7 @@ def ranking_sentence(res: Results) -> str:
 
 
 def load_results(folder: str | Path) -> Results:
-    """Read a results folder written by ``glw-sim run`` (or :func:`glw_sim.runner.run_scenario`)."""
+    """Read a results folder written by ``glw-sim run`` (or :func:`glw_sim.pipeline.run_scenario`)."""
     folder = Path(folder)
     for f in ("timeseries.parquet", "summary.csv", "manifest.json"):
         if not (folder / f).is_file():

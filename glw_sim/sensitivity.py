@@ -100,10 +100,10 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
         model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
         for j, out in enumerate(sweep.outputs):
-            months, values = series(model, out.area, out.group, out.metric)
-            if not values:
+            _, ys = series(model, out.area, out.group, out.metric)
+            if not ys:
                 raise SweepError(f"outputs.{j}: no metric {out.metric!r} for area {out.area!r}, group {out.group!r}")
-            totals[j] += values[-1] - (values[0] if out.change else 0.0)
+            totals[j] += ys[-1] - (ys[0] if out.change else 0.0)
     return list(totals / sweep.replications)
 
 

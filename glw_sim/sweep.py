@@ -117,7 +117,6 @@ class Sweep(_Strict):
         }
 
 
-
 # ----------------------------------------------------------------------------- loading and checking
 
 def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
@@ -264,7 +263,6 @@ def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
         if out.change and kind == "london" and out.metric in NO_MONTH_0:
             raise SweepError(f"{where}.change: {out.metric} has no value at month 0 ({NO_MONTH_0[out.metric]}), so "
                              "its change would be NaN in every run; expected change: false")
-
 
 
 def _is_whole(x: float) -> bool:
