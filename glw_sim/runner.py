@@ -1,7 +1,7 @@
 """Run a scenario's replications: each one's model, its counterfactual and leave-one-out runs (common random
-numbers), the tidy rows and the summary at the horizon, on one process or a pool; the run's manifest and the
-checks of the folder it will be written to (created and probed before any replication runs, so a bad
-``--results`` path costs nothing). Writing the results folder is :func:`glw_sim.pipeline.run_scenario`'s.
+numbers), their tidy rows, draws and summary at the horizon, on one process or a pool; and the checks of the
+folder a run will be written to (created and probed before any replication runs, so a bad ``--results`` path
+costs nothing). Writing the results folder is :func:`glw_sim.pipeline.run_scenario`'s.
 """
 
 from __future__ import annotations
