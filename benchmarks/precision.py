@@ -16,7 +16,7 @@ from pathlib import Path
 
 from glw_sim.precision import target_half_width
 from glw_sim.results import load_results
-from glw_sim.runner import run_scenario
+from glw_sim.pipeline import run_scenario
 from glw_sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

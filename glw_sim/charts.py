@@ -19,7 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from glw_sim.results import GROUP_LABELS, OUTCOMES, Results, fmt_level, programme_label  # noqa: E402
+from glw_sim.labels import GROUP_LABELS, fmt_level, programme_label  # noqa: E402
+from glw_sim.results import OUTCOMES, Results  # noqa: E402
 
 SOURCE = "Source: glw-sim, calibrated to ONS Annual Population Survey (calibration/SOURCES.md)"
 #: Okabe-Ito (2008), safe for the common colour-vision deficiencies

@@ -121,7 +121,8 @@ def cmd_validate(args) -> int:
 def cmd_run(args) -> int:
     from tqdm import tqdm
 
-    from glw_sim.runner import results_folder, run_scenario
+    from glw_sim.pipeline import run_scenario
+    from glw_sim.runner import results_folder
     from glw_sim.scenario import hub_warnings, load_scenario
 
     overrides: dict = {}

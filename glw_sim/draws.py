@@ -11,7 +11,7 @@ linear interpolation through the multipliers fitted at the evidence's low, centr
 (multiplier 1) and the central fit.
 
 Unit costs are not drawn into the simulation: spending is proportional to a programme's unit cost, so its
-evidence is added exactly, as a known loading (:func:`cost_loadings`).
+evidence is added exactly, as a known loading (:func:`cost_relative_sd`, which the results take up).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from glw_sim.dotted import get_path, set_path
+from glw_sim.labels import programme_label
 from glw_sim.paths import calibration_dir
 
 #: key assumptions in words (for the drivers of an interval)
@@ -151,20 +153,12 @@ class Draw:
     z: dict[str, float]
 
 
-def _get(data: dict, path: str):
-    cur = data
-    for part in path.split("."):
-        cur = cur[int(part)] if isinstance(cur, list) else cur[part]
-    return cur
-
-
 def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     """The inputs a replication of ``scenario`` draws: (name, what, distribution), in a fixed order. Programme
     effects of programmes whose effect the scenario leaves at its type's default, and the key assumptions the
     scenario leaves at their defaults; none when ``uncertainty.evidence`` is off (or, for ``auto``, when the
     scenario has no programme or lever)."""
     from glw_sim.interventions.base import DEFAULTS
-    from glw_sim.results import programme_label
     from glw_sim.scenario import Scenario
 
     mode = scenario.uncertainty.evidence
@@ -187,7 +181,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     data = scenario.model_dump()
     for path, d in assumption_evidence().items():
         try:
-            if _get(data, path) != _get(defaults, path):
+            if get_path(data, path) != get_path(defaults, path):
                 continue  # set by the scenario: the user's value stays
         except (KeyError, IndexError, TypeError):
             continue
@@ -198,7 +192,6 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
 def draw(scenario, seed: int) -> Draw:
     """The replication's draw (keyed on its ``seed``): the scenario with every drawn input set."""
     from glw_sim.scenario import Scenario
-    from glw_sim.sensitivity import set_path
 
     inputs = drawn_inputs(scenario)
     if not inputs:

@@ -28,6 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from glw_sim.draws import drawn_inputs, labels
+from glw_sim.results import Results
+from glw_sim.runner import draws_table, replicate, replication_seeds
+from glw_sim.scenario import Scenario
+
 #: scales a chosen run may take: a short grid keeps runs comparable with each other
 SCALE_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0)
 PILOT_SCALE = 0.02
@@ -64,18 +69,12 @@ def target_half_width(estimate: float, precision) -> float:
 
 
 def _results(scenario, parts: list[pd.DataFrame], drawn: list):
-    from glw_sim.draws import labels
-    from glw_sim.results import Results
-    from glw_sim.runner import draws_table
-
     ts = pd.concat(parts, ignore_index=True)
     return Results(Path("."), ts, None, {"scenario": scenario.model_dump(mode="json")},
                    draws_table(drawn, labels(scenario)))
 
 
 def _with(scenario, scale: float, replications: int, evidence: str | None = None):
-    from glw_sim.scenario import Scenario
-
     data = scenario.model_dump(mode="json")
     data["population"]["scale"] = scale
     data["replications"] = replications
@@ -88,8 +87,6 @@ def min_replications(scenario) -> int:
     """Replications a run with evidence draws needs: two per drawn input plus 8, so the regression that
     separates the inputs' effects from noise has at least p + 7 residual degrees of freedom (with p + 6, two
     runs of one package at different seeds estimated a programme's evidence part at 70 and 345 residents)."""
-    from glw_sim.draws import drawn_inputs
-
     p = len(drawn_inputs(scenario))
     return 2 * p + 8 if p else 8
 
@@ -97,8 +94,6 @@ def min_replications(scenario) -> int:
 def choose(scenario, *, workers: int | None = None, progress: Callable[[], None] | None = None,
            report: Callable[[str, int | None], None] | None = None) -> Choice:
     """Run the pilot and choose the scale and replications (see the module docstring)."""
-    from glw_sim.runner import replicate, replication_seeds
-
     spec = scenario.precision
     r_min = min(max(min_replications(scenario), PILOT_REPLICATIONS), spec.max_replications)
     pilot_scale = min(PILOT_SCALE, spec.max_scale)
@@ -117,8 +112,6 @@ def choose(scenario, *, workers: int | None = None, progress: Callable[[], None]
     for name, f in res.figures().items():  # net extra in work and each part's contribution
         if not np.isfinite(f.noise_se) or f.noise_df <= 0:
             continue
-        from glw_sim.draws import drawn_inputs
-
         t = stats.t.ppf(0.975, max(r_min - 1 - len(drawn_inputs(scenario)), 1))  # the run's residual df
         sd_rep = f.noise_se * math.sqrt(f.replications)  # one replication's noise at the pilot's scale
         h = target_half_width(f.estimate, spec)
@@ -155,8 +148,6 @@ def check(choice: Choice, res) -> tuple[bool, int]:
 
 def top_up(choice: Choice, scenario, seeds, parts, drawn, *, workers=None, progress=None, report=None):
     """After the chosen run: add replications once if the precision is not met (up to the limit)."""
-    from glw_sim.runner import replicate, replication_seeds
-
     say = report or (lambda msg, total=None: None)
     ok, need = check(choice, _results(scenario, parts, drawn))
     limit = scenario.precision.max_replications

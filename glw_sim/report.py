@@ -24,7 +24,8 @@ from glw_sim import __version__
 from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
-from glw_sim.results import OUTCOMES, Results, load_results, programme_label, ranking_sentence
+from glw_sim.labels import programme_label
+from glw_sim.results import OUTCOMES, Results, load_results, ranking_sentence
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import uncertainty as U
+from glw_sim.draws import cost_relative_sd
+from glw_sim.labels import programme_label
 from glw_sim.metrics import GROUPINGS
 
 #: Box E outcome metrics, in the order the plan lists them: (metric, label, kind) where kind is
@@ -41,9 +43,6 @@ OUTCOMES: list[tuple[str, str, str]] = [
     ("inactivity_rate", "Inactivity rate", "rate"),
 ]
 
-GROUP_LABELS = {"sex": "Sex", "age_band": "Age band", "health": "Health", "ethnicity": "Ethnic group",
-                "qualification": "Qualification"}
-
 
 class ResultsError(ValueError):
     """A folder that is not a complete glw-sim results folder (one line, for the CLI)."""
@@ -56,27 +55,6 @@ SIGNED_PREFIXES = ("net_extra", "contribution.", "displaced", "gross_extra", "mo
 
 def nonnegative(metric: str) -> bool:
     return not metric.startswith(SIGNED_PREFIXES)
-
-
-LEVEL_LABELS = {"none": "None", "long_term_condition": "Long-term condition", "disabled": "Disabled",
-                "pakistani_bangladeshi": "Pakistani/Bangladeshi", "rqf4_plus": "RQF4+ (degree)", "rqf1": "RQF1",
-                "rqf2": "RQF2", "rqf3": "RQF3 (A level)"}
-
-
-PROGRAMME_LABELS = {"workwell": "WorkWell", "connect_to_work": "Connect to Work", "restart": "Restart",
-                    "youth_guarantee": "Youth Guarantee", "jobs_plus": "JobsPlus", "jobsplus": "JobsPlus",
-                    "childcare": "Childcare support", "adult_skills": "Adult skills", "interactions": "interactions",
-                    "integration_hubs": "Integration hubs"}
-
-
-def programme_label(name: str) -> str:
-    """A programme's display name ('connect_to_work' -> 'Connect to Work'; custom labels kept, '_' -> ' ')."""
-    return PROGRAMME_LABELS.get(name, name.replace("_", " "))
-
-
-def fmt_level(level: str) -> str:
-    """A group level as a reader would write it ('pakistani_bangladeshi' -> 'Pakistani/Bangladeshi')."""
-    return LEVEL_LABELS.get(level, level.replace("_", " ").capitalize())
 
 
 @dataclass
@@ -171,8 +149,6 @@ class Results:
     def _cost_loadings(self, spending_by_programme: dict[str, float]) -> dict[str, float]:
         """Spending's evidence from unit costs: each programme's spending times its cost's relative standard
         deviation (:func:`glw_sim.draws.cost_relative_sd`), as known loadings."""
-        from glw_sim.draws import cost_relative_sd
-
         if not self.drawn_inputs:
             return {}
         specs = {p.label: p for p in self._scenario_model().interventions} if self._scenario_model() else {}
@@ -554,7 +530,7 @@ def ranking_sentence(res: Results) -> str:
 
 
 def load_results(folder: str | Path) -> Results:
-    """Read a results folder written by ``glw-sim run`` (or :func:`glw_sim.runner.run_scenario`)."""
+    """Read a results folder written by ``glw-sim run`` (or :func:`glw_sim.pipeline.run_scenario`)."""
     folder = Path(folder)
     for f in ("timeseries.parquet", "summary.csv", "manifest.json"):
         if not (folder / f).is_file():

@@ -1,54 +1,29 @@
-"""Run a scenario's replications and write its results folder atomically.
-
-``results/<scenario>/<run-id>/`` holds:
-
-- ``manifest.json``: the resolved scenario, seeds, package and library
-  versions, and SHA-256 hashes of every calibration file used;
-- ``timeseries.parquet``: tidy rows (replication, month, date, area, group, metric, value);
-- ``summary.csv``: each metric at the horizon, its estimate and 95% interval (noise and evidence), the
-  two parts and the spread of single replications (:func:`summarise`);
-- ``draws.csv``: each replication's draw of the uncertain inputs (when the run drew them);
-- ``charts/``: the briefing charts (:mod:`glw_sim.charts`);
-- ``report.html``: the self-contained briefing and ``summary.xlsx``, one sheet per table (:mod:`glw_sim.report`).
-
-The results location is created and written to (a probe file) before any
-replication runs, so a bad ``--results`` path costs nothing. The folder is
-built under a hidden temporary name that carries its owner's process id
-(``.partial-<pid>-<start token>-*``) and renamed into place at the end, so an
-interrupted run leaves no half results; the next run into the same folder
-removes partial folders whose owner is dead. Run ids are the time, a hash of
-the scenario and a random part, so concurrent identical runs never collide.
+"""Run a scenario's replications: each one's model, its counterfactual and leave-one-out runs (common random
+numbers), their tidy rows, draws and summary at the horizon, on one process or a pool; and the checks of the
+folder a run will be written to (created and probed before any replication runs, so a bad ``--results`` path
+costs nothing). Writing the results folder is :func:`glw_sim.pipeline.run_scenario`'s.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
-import io
-import json
 import os
-import platform
-import secrets
-import shutil
-import sys
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from glw_sim import __version__
+from glw_sim.draws import draw
 from glw_sim.fitted import load_fitted
-from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
+from glw_sim.io import remove_stale
 from glw_sim.metrics import BOROUGH_METRICS, GROUPINGS
 from glw_sim.model import GLWModel
-from glw_sim.paths import calibration_dir
-from glw_sim.results import ResultsError
+from glw_sim.results import Results, ResultsError
 from glw_sim.scenario import Scenario
 from glw_sim.targets import load_targets
+from glw_sim.workers import worker_init
 
 
 def replication_seeds(seed: int, n: int) -> list[int]:
@@ -226,8 +201,6 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
 
 def series(model: GLWModel, area: str = "London", group: str = "all", metric: str = "employment_rate"):
     """(months, values) of one metric of a finished model, without building the tidy table."""
-    from glw_sim.metrics import BOROUGH_METRICS
-
     if area == "London" and group == "all":
         pairs = [(r["month"], r[metric]) for r in model.records if metric in r]
     elif area == "London":
@@ -275,8 +248,6 @@ def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dic
     replications (``sd``) and month 0. The headline figures that are ratios or sums over months (cost per net
     extra job and per employment-year, spending with its cost evidence, net extra employment-years) are the
     ones :meth:`glw_sim.results.Results.headline` computes, so every output shows the same numbers."""
-    from glw_sim.results import Results
-
     res = Results(Path("."), ts, None, {"scenario": (manifest or {}).get("scenario", {})}, draws)
     last = ts[ts["month"] == ts["month"].max()]
     wide = last.pivot_table(index="replication", columns=["area", "group", "metric"], values="value")
@@ -318,16 +289,12 @@ def replicate(scenario: Scenario, seeds: list[int], *, first: int = 0, progress:
     (:func:`glw_sim.draws.draw`); on ``workers`` processes when more than one (progress then moves a
     replication at a time). The tables come back in replication order whatever finishes first, so the
     results do not depend on the number of workers."""
-    from glw_sim.draws import draw
-
     drawn = [draw(scenario, s) for s in seeds]
     jobs = [(d.scenario, s, first + i) for i, (s, d) in enumerate(zip(seeds, drawn))]
     if not workers or workers <= 1 or len(jobs) <= 1:
         return [run_replication(sc, s, r, progress) for sc, s, r in jobs], drawn
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from glw_sim.sensitivity import worker_init
 
     out: dict[int, pd.DataFrame] = {}
     n = min(workers, len(jobs))
@@ -355,36 +322,6 @@ def draws_table(draws: list, labels: dict[str, str]) -> pd.DataFrame:
     rows = [(r, name, labels.get(name, name), d.values[name], d.z[name]) for r, d in enumerate(draws)
             for name in d.values]
     return pd.DataFrame(rows, columns=["replication", "input", "label", "value", "z"])
-
-
-def _hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def manifest(scenario: Scenario, seeds: list[int], argv: list[str] | None) -> dict:
-    import mesa
-    import pydantic
-
-    cal = calibration_dir()
-    files = sorted(p for p in cal.rglob("*") if p.is_file() and p.suffix in (".csv", ".json", ".md"))
-    return {
-        "scenario": scenario.model_dump(mode="json"),
-        "seeds": seeds,
-        "glw_sim_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "libraries": {"numpy": np.__version__, "pandas": pd.__version__, "mesa": mesa.__version__,
-                      "pydantic": pydantic.__version__},
-        "data": {str(p.relative_to(cal.parent)): _hash(p) for p in files},
-        "command": argv,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def run_id(scenario: Scenario) -> str:
-    """``YYYYmmdd-HHMMSS-<scenario hash>-<random>``: sortable by time, unique across concurrent runs."""
-    digest = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:8]
-    return datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{digest}-{secrets.token_hex(3)}"
 
 
 #: errors writing to the user's results location that are the user's to fix (not bugs)
@@ -438,92 +375,3 @@ def results_folder(results_dir: Path, name: str) -> Path:
     for sub in [folder, *(p for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith("."))]:
         remove_stale(sub, "partial")
     return folder
-
-
-@dataclass
-class RunResult:
-    folder: Path
-    timeseries: pd.DataFrame
-    summary: pd.DataFrame
-
-
-def run_scenario(
-    scenario: Scenario,
-    results_dir: Path = Path("results"),
-    *,
-    progress: Callable[[], None] | None = None,
-    argv: list[str] | None = None,
-    charts: bool = True,
-    workers: int | None = None,
-    report: Callable[[str], None] | None = None,
-) -> RunResult:
-    """Run every replication, write the results folder atomically, return the tables.
-
-    The results location is checked (created, probed) first; a write that fails for want of space or
-    permission raises :class:`ResultsError` and leaves nothing behind. ``workers``: processes running
-    replications side by side (default 1: in this process). With ``scenario.precision`` the scale and number
-    of replications are chosen to reach it (:mod:`glw_sim.precision`), and ``report`` is told what was chosen."""
-    parent = results_folder(results_dir, scenario.name)
-    load_targets()
-    from glw_sim.draws import labels
-
-    choice = None
-    if scenario.precision is not None:
-        from glw_sim.precision import choose
-
-        choice = choose(scenario, workers=workers, progress=progress, report=report)
-        scenario = choice.scenario
-    seeds = replication_seeds(scenario.population.seed, scenario.replications)
-    parts, drawn = replicate(scenario, seeds, progress=progress, workers=workers)
-    if choice is not None:
-        from glw_sim.precision import top_up
-
-        scenario, seeds, parts, drawn = top_up(choice, scenario, seeds, parts, drawn, workers=workers,
-                                               progress=progress, report=report)
-    ts = pd.concat(parts, ignore_index=True)
-    draws = draws_table(drawn, labels(scenario))
-    meta = manifest(scenario, seeds, argv)
-    if choice is not None:
-        meta["precision"] = choice.record()
-    summary = summarise(ts, draws, meta)
-
-    try:
-        tmp = make_owned_dir(parent, "partial")
-    except OSError as exc:
-        if not user_write_error(exc):
-            raise
-        raise ResultsError(f"{parent}: cannot write results ({exc.strerror or exc}); nothing was kept") from None
-    try:
-        buf = io.BytesIO()
-        ts.to_parquet(buf, index=False)
-        atomic_write_bytes(tmp / "timeseries.parquet", buf.getvalue())
-        atomic_write_text(tmp / "summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-        if len(draws):
-            atomic_write_text(tmp / "draws.csv", draws.to_csv(index=False, float_format="%.8g"))
-        final = parent / run_id(scenario)
-        atomic_write_text(tmp / "manifest.json", json.dumps({"run_id": final.name, **meta}, indent=2))
-        if charts:
-            from glw_sim.report import write_outputs
-
-            write_outputs(tmp, targets=load_targets())
-        for _ in range(10):  # another run took this id (the same second, the same random part): take another
-            if not final.exists():
-                try:
-                    os.rename(tmp, final)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                        raise
-            final = parent / run_id(scenario)
-            atomic_write_text(tmp / "manifest.json", json.dumps({"run_id": final.name, **meta}, indent=2))
-        else:
-            raise ResultsError(f"{parent}: could not find a free run id; nothing was kept")
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not user_write_error(exc):
-            raise
-        raise ResultsError(f"{parent}: cannot write results ({exc.strerror or exc}); nothing was kept") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return RunResult(final, ts, summary)

@@ -6,7 +6,7 @@ from pathlib import Path
 from glw_sim.fitted import load_fitted
 from glw_sim.model import GLWModel
 from glw_sim.results import load_results
-from glw_sim.runner import run_scenario
+from glw_sim.pipeline import run_scenario
 from glw_sim.scenario import load_scenario
 from glw_sim.targets import load_targets
 

@@ -10,7 +10,8 @@ import pytest
 from glw_sim import draws as evidence
 from glw_sim.report import workbook_bytes
 from glw_sim.results import console_summary, load_results
-from glw_sim.runner import replicate, replication_seeds, run_scenario
+from glw_sim.pipeline import run_scenario
+from glw_sim.runner import replicate, replication_seeds
 from glw_sim.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

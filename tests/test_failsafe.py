@@ -45,20 +45,20 @@ def complete(run: Path) -> bool:
 
 # ----------------------------------------------------------------------------- disks that refuse writes
 
-@pytest.mark.parametrize("target,what", [("runner.atomic_write_bytes", "timeseries"),
+@pytest.mark.parametrize("target,what", [("pipeline.atomic_write_bytes", "timeseries"),
                                          ("report.atomic_write_text", "report.html")])
 def test_full_disk_while_writing_is_one_line_and_keeps_nothing(tmp_path, capsys, monkeypatch, target, what):
-    from glw_sim import report
+    from glw_sim import pipeline, report
 
     module, name = target.split(".")
-    real = getattr({"runner": runner, "report": report}[module], name)
+    real = getattr({"pipeline": pipeline, "report": report}[module], name)
 
     def full(path, data):
         if what in str(path):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path, data)
 
-    monkeypatch.setattr({"runner": runner, "report": report}[module], name, full)
+    monkeypatch.setattr({"pipeline": pipeline, "report": report}[module], name, full)
     res = tmp_path / "res"
     code = main(["run", str(scenario(tmp_path)), "--results", str(res), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
@@ -186,7 +186,7 @@ def test_kill_9_of_a_run_at_several_moments_leaves_nothing_that_looks_complete(t
 
 # ----------------------------------------------------------------------------- determinism and concurrency
 
-RUN_NO_CHARTS = ("import sys; from pathlib import Path; from glw_sim.runner import run_scenario; "
+RUN_NO_CHARTS = ("import sys; from pathlib import Path; from glw_sim.pipeline import run_scenario; "
                  "from glw_sim.scenario import load_scenario; "
                  "print(run_scenario(load_scenario(sys.argv[1]), Path(sys.argv[2]), charts=False).folder)")
 
@@ -294,7 +294,7 @@ def test_kill_9_of_a_sweep_leaves_no_workers_and_resumes_to_the_same_indices(tmp
 
 def test_orphaned_pool_worker_exits(tmp_path):
     # the initializer's checks on their own: a worker whose parent has gone exits at once
-    code = ("import os, sys; from glw_sim.sensitivity import worker_init; worker_init(os.getppid() + 10**6); "
+    code = ("import os, sys; from glw_sim.workers import worker_init; worker_init(os.getppid() + 10**6); "
             "print('survived')")
     r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)),
                        capture_output=True, text=True, timeout=60)
@@ -305,7 +305,7 @@ def test_available_metrics_match_what_a_run_records():
     # the sweep's up-front check of its outputs must know exactly the metrics the model records
     from glw_sim.metrics import BOROUGH_METRICS
     from glw_sim.scenario import load_scenario
-    from glw_sim.sensitivity import available_metrics
+    from glw_sim.sweep import available_metrics
 
     sc = load_scenario(BASELINE, {"name": "m", "horizon": {"months": 3}, "population": {"scale": 0.002},
                                   "interventions": [{"type": "restart", "start": "2025-07"},

@@ -225,9 +225,9 @@ def test_whole_levels_of_an_integer_field_are_accepted(tmp_path):
 
 
 def test_combinations_beyond_the_limit_are_checked_at_the_corners(tmp_path, capsys, no_runs, monkeypatch):
-    from glw_sim import sensitivity
+    from glw_sim import sweep
 
-    monkeypatch.setattr(sensitivity, "MAX_CHECKED_POINTS", 1)
+    monkeypatch.setattr(sweep, "MAX_CHECKED_POINTS", 1)
     msg = refused(tmp_path, capsys, programme_sweep(
         tmp_path, "[{path: interventions.0.eligibility.age.0, bounds: [16, 40]}, "
                   "{path: interventions.0.eligibility.age.1, bounds: [31, 64]}]"))
