@@ -25,7 +25,7 @@ from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
 from glw_sim.labels import programme_label
-from glw_sim.results import OUTCOMES, Results, load_results, ranking_sentence
+from glw_sim.results import OUTCOMES, Results, load_results, precision_note, ranking_sentence, uncertainty_note
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",
@@ -243,14 +243,9 @@ def chart_list(folder: Path) -> list[dict]:
 
 
 def uncertainty_text(res: Results) -> list[str]:
-    from glw_sim.results import uncertainty_note
-
     sc = res.scenario
-    n = res.headline()["employment_rate"]["replications"]
     scale = sc["population"]["scale"]
     agents = int(round(6_540_000 * scale))
-    from glw_sim.results import precision_note
-
     out = [
         *([precision_note(res) + "."] if precision_note(res) else []),
         f"{uncertainty_note(res)}. Each replication has its own seed (from {sc['population']['seed']}) and about "

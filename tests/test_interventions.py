@@ -352,11 +352,9 @@ def test_after_effect_decays(fitted, decay, expected):
     m.month = 20
     prog.status[:5] = prog.AFTER
     prog.since[:5] = [20, 18, 16, 14, 12]  # 0, 2, 4, 6 and 8 months after support
-    idx, frac = prog.exposure()
-    np.testing.assert_allclose(frac[np.argsort(idx)], expected)
-    mult = np.ones(len(m.population))
-    prog.apply(mult)
-    np.testing.assert_allclose(mult[:5], 1.0 + np.array(expected))
+    mult, _ = m.programme_multipliers()  # the effect the monthly pass applies: 1 + (2 - 1) x its share
+    np.testing.assert_allclose(mult[:5], 1.0 + np.array(expected), rtol=1e-15)
+    assert (mult[5:] == 1.0).all()
 
 
 def test_small_providers_fill_their_places_on_average_at_coarse_scales(fitted):

@@ -40,8 +40,10 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
         for t in targets:
             while t and t not in known:
                 t = t.rpartition(".")[0]
-            if t and t != name and t != "glw_sim":
-                out.add(t)
+            while t and t != "glw_sim":  # importing a.b.c imports the package a.b (its __init__) too
+                if t != name and not name.startswith(t + "."):
+                    out.add(t)
+                t = t.rpartition(".")[0]
     return out
 
 

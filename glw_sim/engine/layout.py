@@ -70,6 +70,8 @@ X_SIZE = X_FLOWS + N_STATES * N_STATES
 NOT_IN, WAITING, SUPPORTED, AFTER = 0, 1, 2, 3
 #: residents' programme statuses are read 8 programmes at a time, as one 64-bit word
 PROGRAMMES_PER_WORD = 8
+#: a model runs at most this many programmes: the monthly pass holds a resident's eligibility as 64-bit masks
+MAX_PROGRAMMES = 64
 
 # ------------------------------------------------------------------ chunks
 CHUNKS = 8  # fixed, so sums (and results) do not depend on the number of threads

@@ -27,10 +27,9 @@ import numpy as np
 
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.keyed import keyed
-from glw_sim.engine.layout import (AFTER, CHUNKS, E, I, N_BOROUGHS, N_REASONS, NOT_IN, PROGRAMMES_PER_WORD,
-                                   SUPPORTED, WAITING, age_band, chunk)
+from glw_sim.engine.layout import (AFTER, CHUNKS, E, I, MAX_PROGRAMMES, N_BOROUGHS, N_REASONS, NOT_IN,
+                                   PROGRAMMES_PER_WORD, SUPPORTED, WAITING, age_band, chunk)
 from glw_sim.engine.records import Books, Effects, Plan, Rules
-from glw_sim.interventions.base import MAX_PROGRAMMES
 from glw_sim.states import Health, InactivityReason, LabourState, Qualification
 
 

@@ -1,6 +1,7 @@
 """Programmes at run time: each :class:`Programme` refers eligible residents, queues them at its providers (one
 :class:`Provider` ``mesa.Agent`` per borough, sub-region or ICB), starts them as places free up and books the
-spending; the monthly referral and discharge pass is :mod:`glw_sim.interventions.monthly`.
+spending; the rules of referral, discharge and effects, and their monthly pass, are
+:mod:`glw_sim.engine.programmes`.
 
 The specifications (:mod:`glw_sim.interventions.specs`) and the types' defaults
 (:mod:`glw_sim.interventions.defaults`) are re-exported here for the modules that import them from here."""
@@ -14,7 +15,10 @@ from glw_sim.interventions.defaults import DEFAULTS, with_defaults
 from glw_sim.interventions.specs import (EMPLOYMENT_TYPES, ENABLING_TYPES, MAX_PROGRAMMES, Areas, Effect, Eligibility,
                                          Hub, Participation, Place, ProgrammeSpec, Skills)
 from glw_sim.months import is_active
-from glw_sim.states import Health, InactivityReason, LabourState, Qualification
+from glw_sim.engine import programmes
+from glw_sim.engine.keyed import keyed_uniforms
+from glw_sim.interventions.contacts import load_contacts
+from glw_sim.states import AGE_BANDS, N_BOROUGHS, Health, LabourState, age_band_of
 
 __all__ = ["DEFAULTS", "EMPLOYMENT_TYPES", "ENABLING_TYPES", "MAX_PROGRAMMES", "NEXT_QUALIFICATION",
            "PROGRAMME_PURPOSES", "Areas", "Effect", "Eligibility", "Hub", "Participation", "Place", "Programme",
@@ -27,13 +31,6 @@ NEXT_QUALIFICATION = np.array([1, 2, 3, 4, 4, 2], dtype=np.uint8)
 #: first keyed-draw purpose of programmes (the model's own are below 100): programme ``key`` uses the four from
 #: PROGRAMME_PURPOSES + 4 * key
 PROGRAMME_PURPOSES = 1000
-
-
-def _member(codes: np.ndarray, allowed: list[int]) -> np.ndarray:
-    """``np.isin`` for small integer codes, by table lookup (one pass, no sorting)."""
-    table = np.zeros(256, dtype=bool)
-    table[np.asarray(allowed, dtype=np.intp)] = True
-    return table[codes]
 
 
 class Provider(mesa.Agent):
@@ -125,15 +122,13 @@ class Programme:
         w_n = np.bincount(b[non], weights=w[non], minlength=33)
         target = pl.share_of_borough * (w_e + w_n)
         shift = np.log(pl.workless_odds)
-        lo, hi = np.full(33, -30.0), np.full(33, 30.0)
+        lo, hi = np.full(N_BOROUGHS, -30.0), np.full(N_BOROUGHS, 30.0)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
             low = w_e / (1.0 + np.exp(-mid)) + w_n / (1.0 + np.exp(-(mid + shift))) < target
             lo, hi = np.where(low, mid, lo), np.where(low, hi, mid)
         c = 0.5 * (lo + hi)
         p = np.where(non, (1.0 / (1.0 + np.exp(-(c + shift))))[b], (1.0 / (1.0 + np.exp(-c)))[b])
-        from glw_sim.engine.keyed import keyed_uniforms
-
         u = keyed_uniforms(self.model._key_seed, 0, self.refer_purpose + 3, np.arange(len(pop), dtype=np.int64))
         return (u < p) & area[b]
 
@@ -142,37 +137,18 @@ class Programme:
         return is_active(self.model.current_month, self.spec.start, self.spec.end)
 
     def eligible(self) -> np.ndarray:
-        pop, e = self.model.population, self.spec.eligibility
-        m = _member(pop.state, [LabourState[s.upper()] for s in e.states])
-        if e.health is not None:
-            m &= _member(pop.health, [Health[h.upper()] for h in e.health])
-        m &= (pop.age >= e.age[0]) & (pop.age <= e.age[1])
-        if e.min_months_in_state:
-            m &= pop.months_in_state >= e.min_months_in_state
-        if e.wants_job_only:
-            m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
-        if e.in_education is not None:
-            m &= pop.in_education == e.in_education
-        if e.reasons is not None:
-            m &= (pop.state != LabourState.INACTIVE) | _member(pop.reason, [InactivityReason[r.upper()] for r in e.reasons])
-        if e.young_children is not None:
-            m &= pop.young_children == e.young_children
-        if e.qualifications is not None:
-            m &= _member(pop.qualification, [Qualification[q.upper()] for q in e.qualifications])
-        m &= self.provider_of_borough[pop.borough] >= 0
-        if self.place is not None:
-            m &= self.place
-        return m
+        """Residents who meet the programme's eligibility rules now (boolean by resident), by the rule the monthly
+        pass refers with (:func:`glw_sim.engine.programmes.eligible`)."""
+        m = self.model
+        return programmes.eligible(self.index, m.res, m._prog_rules, m._places)
 
     def referral_table(self) -> np.ndarray:
         """Monthly chance an eligible resident is referred, by (borough, state, health, age band): through each
         pathway, the service's contact rate for the resident times the chance of referral at a contact; plus
         direct referral. Integration hubs multiply the chance of referral at a contact in their boroughs."""
-        from glw_sim.interventions.contacts import load_contacts
-
         spec = self.spec
         scale = spec.referral_multiplier * self.model.hub_referral  # by borough
-        miss = np.empty((33, 3, 3, 4))
+        miss = np.empty((N_BOROUGHS, len(LabourState), len(Health), len(AGE_BANDS)))
         miss[:] = (1.0 - np.minimum(spec.referral_rate * scale, 1.0))[:, None, None, None]
         rates = load_contacts()
         for service, r in spec.pathways.items():
@@ -181,8 +157,6 @@ class Programme:
 
     def referral_chance(self, cand: np.ndarray) -> np.ndarray:
         """Monthly chance each resident ``cand`` is referred (:meth:`referral_table`)."""
-        from glw_sim.states import age_band_of
-
         pop = self.model.population
         return self.referral_table()[pop.borough[cand], pop.state[cand], pop.health[cand], age_band_of(pop.age[cand])]
 
@@ -192,7 +166,7 @@ class Programme:
 
     def prepare(self, referrals: float, caseload: np.ndarray, waiting: np.ndarray, done: np.ndarray | None,
                 left: np.ndarray | None = None) -> None:
-        """After the month's referral and discharge pass (:func:`glw_sim.interventions.monthly.refer_and_discharge`):
+        """After the month's referral and discharge pass (:func:`glw_sim.engine.programmes.refer_and_discharge`):
         its referrals, each provider's caseload, the courses that ended (``done``: qualifications are awarded),
         each provider's residents who left the waiting list as no longer eligible (``left``, weighted) and each
         provider's waiting list in queue order (first come, first served, ties in keyed random order)."""
@@ -277,46 +251,6 @@ class Programme:
         provider.waiting = float(w[waiting[len(take):]].sum(dtype=np.float64))
         if len(held):
             provider.waiting += float(w[held].sum(dtype=np.float64))
-
-    def exposure(self) -> tuple[np.ndarray, np.ndarray]:
-        """(residents, strength): who the effect reaches this month and how much of it (1 while supported,
-        fading linearly over ``after_months`` afterwards; ``spillover`` for other residents of a place)."""
-        eff = self.spec.effect
-        sup = np.flatnonzero(self.status == self.SUPPORTED)
-        idx, frac = [sup], [np.ones(len(sup))]
-        after = np.flatnonzero(self.status == self.AFTER)
-        if len(after) and eff.after_months > 0:
-            t = self.model.month - self.since[after]
-            idx.append(after)
-            if eff.decay == "linear":
-                frac.append(np.clip(1.0 - t / eff.after_months, 0.0, 1.0))
-            else:
-                frac.append(np.where(t < eff.after_months, 0.5 ** (t / eff.half_life_months), 0.0))
-        if self.place is not None and self.spec.place.spillover > 0 and self.active():
-            nb = np.flatnonzero(self.place & (self.status != self.SUPPORTED) & (self.status != self.AFTER))
-            idx.append(nb)
-            frac.append(np.full(len(nb), self.spec.place.spillover))
-        return np.concatenate(idx), np.concatenate(frac)
-
-    def apply(self, multiplier: np.ndarray, moves: np.ndarray | None = None) -> None:
-        """Multiply the chances of the residents the programme reaches (:meth:`exposure`): into work
-        (``multiplier``) and, given ``moves`` (multipliers on moving to U and to I, shape (2, n)), into search
-        (inactive -> U) and out of work (employed -> U and -> I)."""
-        eff = self.spec.effect
-        idx, frac = self.exposure()
-        if not len(idx):
-            return
-        full = frac == 1.0
-        multiplier[idx] *= np.where(full, eff.into_work, 1.0 + (eff.into_work - 1.0) * frac)
-        if moves is not None and eff.into_search != 1.0:
-            inactive = self.model.population.state[idx] == LabourState.INACTIVE
-            f = np.where(full, eff.into_search, 1.0 + (eff.into_search - 1.0) * frac)
-            moves[0, idx[inactive]] *= f[inactive]
-        if moves is not None and eff.leave_work != 1.0:
-            employed = self.model.population.state[idx] == LabourState.EMPLOYED
-            f = np.where(full, eff.leave_work, 1.0 + (eff.leave_work - 1.0) * frac)[employed]
-            moves[0, idx[employed]] *= f
-            moves[1, idx[employed]] *= f
 
     def _qualify(self, idx: np.ndarray) -> None:
         """Course ends for residents ``idx``: those who achieve (keyed draw) gain ``levels`` of qualification, and

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from glw_sim.engine.layout import MAX_PROGRAMMES  # noqa: F401  (re-exported)
 from glw_sim.geography import load_geography
 from glw_sim.months import check_month
 
@@ -160,8 +161,6 @@ class Participation(_Strict):
         return self
 
 
-#: a model runs at most this many programmes: the monthly pass holds a resident's eligibility as 64-bit masks
-MAX_PROGRAMMES = 64
 
 
 class ProgrammeSpec(_Strict):
