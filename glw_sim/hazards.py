@@ -33,7 +33,9 @@ from scipy.optimize import brentq
 
 from glw_sim import parameters as P
 from glw_sim.engine.hazards import flows
+from glw_sim.engine.layout import STUDENT
 from glw_sim.engine.sampling import searchsorted_rows
+from glw_sim.states import InactivityReason, LabourState
 
 MAX_DURATION = 480  # months tabulated for the stationary unemployment spell distribution
 
@@ -139,11 +141,11 @@ class Hazards:
         self.durations = duration_table(P.value("duration_ratio_24m", overrides))
         codes = list(fitted.reason_codes)
         self.reason_codes = np.array(codes)
-        names = {2: "family_home", 3: "temp_sick", 4: "long_term_sick", 5: "discouraged", 6: "retired", 7: "other"}
-        self.reason_exit_mult = np.array([P.value(f"exit_mult_{names[c]}", overrides) for c in codes])
+        self.reason_exit_mult = np.array([P.value(f"exit_mult_{InactivityReason(c).name.lower()}", overrides)
+                                          for c in codes])
         #: exit multiplier by reason code (index = InactivityReason), student included
-        self.exit_mult_by_code = np.ones(8)
-        self.exit_mult_by_code[1] = P.value("exit_mult_student", overrides)
+        self.exit_mult_by_code = np.ones(len(InactivityReason))
+        self.exit_mult_by_code[STUDENT] = P.value("exit_mult_student", overrides)
         self.exit_mult_by_code[self.reason_codes] = self.reason_exit_mult
         self.switch_rate = P.value("reason_switch_rate", overrides)
         lead = P.value("hazard_age_lead", overrides)
@@ -154,7 +156,7 @@ class Hazards:
 
     def reason_normaliser(self, pop, idx: np.ndarray) -> np.ndarray:
         """Z = sum_r tau_r m_r for residents ``idx``, so that m_r / Z averages to 1 over the stock."""
-        z = np.full(len(idx), self.exit_mult_by_code[1])
+        z = np.full(len(idx), self.exit_mult_by_code[STUDENT])
         rest = ~pop.in_education[idx]
         if rest.any():
             tau = self.fitted.reason_model.probabilities(pop, idx[rest])
@@ -165,21 +167,20 @@ class Hazards:
         """Months in the current state from each resident's stationary spell-age distribution."""
         n = len(pop)
         exit_p = np.empty(n)
-        e = pop.state == 0
-        i = pop.state == 2
-        u = pop.state == 1
-        # each group's own exit probabilities (monthly_probs), computed for that group only
+        e = pop.state == LabourState.EMPLOYED
+        i = pop.state == LabourState.INACTIVE
+        u = pop.state == LabourState.UNEMPLOYED
+        # each group's own exit probabilities (the rule's base flows), computed for that group only
         eidx, iidx, uidx = np.flatnonzero(e), np.flatnonzero(i), np.flatnonzero(u)
-        fp = self.flow
-        pu, pin = pi[1, eidx], pi[2, eidx]
-        exit_p[eidx] = fp.k_eu * pu + (fp.k_ei * pin + fp.cycle * pu * pin)  # p_eu + p_ei
+        p_eu, p_ei, *_ = monthly_probs(pi[0, eidx], pi[1, eidx], pi[2, eidx], self.flow)
+        exit_p[eidx] = p_eu + p_ei
         z = self.reason_normaliser(pop, iidx)
-        pe, pu = pi[0, iidx], pi[1, iidx]
-        exit_p[iidx] = (fp.k_ei * pe + (fp.k_ui * pu + fp.cycle * pe * pu)) * self.exit_mult_by_code[pop.reason[iidx]] / z
+        *_, p_ie, p_iu = monthly_probs(pi[0, iidx], pi[1, iidx], pi[2, iidx], self.flow)
+        exit_p[iidx] = (p_ie + p_iu) * self.exit_mult_by_code[pop.reason[iidx]] / z
         out = np.zeros(n, dtype=np.int64)
         geo = e | i
         pe = np.clip(exit_p[geo], 1e-5, 0.999)
         out[geo] = np.floor(np.log1p(-rng.random(int(geo.sum()))) / np.log1p(-pe)).astype(np.int64)
-        pe, pin = pi[0, uidx], pi[2, uidx]
-        out[uidx] = self.durations.sample_durations((fp.k_eu * pe + fp.cycle * pe * pin) + fp.k_ui * pin, rng)  # p_ue + p_ui
+        _, _, p_ue, p_ui, _, _ = monthly_probs(pi[0, uidx], pi[1, uidx], pi[2, uidx], self.flow)
+        out[uidx] = self.durations.sample_durations(p_ue + p_ui, rng)
         pop.months_in_state[:] = np.minimum(out, 600)

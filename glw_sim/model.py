@@ -20,7 +20,7 @@ from glw_sim import parameters as P
 from glw_sim import states
 from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
 from glw_sim.engine import demography, hazards, keyed, logits, matching, month, programmes, tallies
-from glw_sim.engine.layout import CHUNKS, N_CELLS, STUDENT, UNKNOWN_STATE, chunk
+from glw_sim.engine.layout import AGE_CODES, CHUNKS, N_CELLS, RING_MONTHS, STUDENT, UNKNOWN_STATE, chunk
 from glw_sim.engine.records import (Cached, Chances, Demography, Hazard, Listing, LogLinear, Month, Reasons,
                                     Refresh, residents)
 from glw_sim.fitted import FittedModel, load_fitted
@@ -199,7 +199,7 @@ class GLWModel(mesa.Model):
         self._birthdays = [np.flatnonzero(pop.birth_month == m) for m in range(12)]  # birth months never change
         self._demography_inputs = self._demography_tables()
         # each resident's state in the last three months, by month % 3 (UNKNOWN_STATE: e.g. an entrant's slot)
-        self._ring = np.full((3, n), UNKNOWN_STATE, dtype=np.uint8)
+        self._ring = np.full((RING_MONTHS, n), UNKNOWN_STATE, dtype=np.uint8)
         self._cell_target = demography.cell_totals(pop.weight, pop.borough, pop.sex, pop.age)
         self._cells = self._cell_target.copy()  # the weight in each cell now
         self._no_programmes = programmes.no_programmes(n)
@@ -208,7 +208,7 @@ class GLWModel(mesa.Model):
     def _demography_tables(self) -> Demography:
         share, groups = self.targets.age_sex_share, self.targets.groups
         return Demography(health_prevalence_by_band(self.targets), P.YOUNG_CHILDREN_BY_BAND_SEX.astype(np.float64),
-                          P.UNPAID_CARER_BY_BAND.astype(np.float64), P.in_education_share(np.arange(65)),
+                          P.UNPAID_CARER_BY_BAND.astype(np.float64), P.in_education_share(np.arange(AGE_CODES)),
                           float(share[0, 1] / share[0].sum()),
                           np.asarray(groups["ethnicity"].population_share, dtype=np.float64),
                           np.asarray(groups["qualification"].population_share, dtype=np.float64))

@@ -28,10 +28,9 @@ from glw_sim.engine.hazards import refresh_one
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.keyed import keyed
 from glw_sim.engine.layout import (CELL_BAND, CHUNKS, CONDITION, DISABLED, E, FEMALE, I, MAX_AGE, MIN_AGE,
-                                   N_CELL_BANDS, N_CELLS, NO_CONDITION, NO_REASON, STUDENT, U, age_band, cell,
-                                   chunk)
+                                   N_CELL_BANDS, N_CELLS, NO_CONDITION, NO_REASON, U, age_band, cell, chunk)
 from glw_sim.engine.logits import exp_total, loglinear_one
-from glw_sim.engine.transitions import new_spell_reason
+from glw_sim.engine.transitions import enter_inactivity
 
 # the key bases of the birthday pass (keyed.DEMOGRAPHY), in this order
 (EDU_LEAVE, REDRAW_STATE, REDRAW_REASON, REDRAW_WANT, ENTRANT_SEX, LIFE_HEALTH, LIFE_CHILDREN, LIFE_CARE,
@@ -106,12 +105,7 @@ def redraw_state(i, bases, res, sm, s_feats, rs, r_feats, lg, lr):
     res.reason[i] = NO_REASON
     res.wants_job[i] = False
     if new == I:
-        if res.in_education[i]:
-            res.reason[i] = STUDENT
-            res.wants_job[i] = keyed(bases[REDRAW_WANT], i) < rs.wants_job_prob[res.reason[i]]
-        else:
-            new_spell_reason(i, keyed(bases[REDRAW_REASON], i), keyed(bases[REDRAW_WANT], i), False, lr, res, rs,
-                             r_feats)
+        enter_inactivity(i, keyed(bases[REDRAW_REASON], i), keyed(bases[REDRAW_WANT], i), False, lr, res, rs, r_feats)
 
 
 @nb.njit(cache=True, inline="always")

@@ -14,7 +14,7 @@ import numpy as np
 
 from glw_sim.engine.hazards import resident_probabilities
 from glw_sim.engine.keyed import bases as keyed_bases
-from glw_sim.engine.layout import B_SIZE, CHUNKS, E, N_GROUPS, N_STATES, X_SIZE, chunk
+from glw_sim.engine.layout import B_SIZE, CHUNKS, E, N_GROUPS, N_STATES, RING_MONTHS, X_SIZE, chunk
 from glw_sim.engine.programmes import with_levers
 from glw_sim.engine.records import Tally
 from glw_sim.engine.tallies import count_one, tally_from_groups
@@ -24,7 +24,7 @@ from glw_sim.engine.transitions import move
 @nb.njit(cache=True, parallel=True)
 def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     """Moves for everyone (unless ``mo.do_moves`` is False: the tally only) and the month's tally. ``ring``
-    (``mo.month % 3``) holds each resident's state three months ago and is overwritten with the new state. Each
+    (``mo.month % RING_MONTHS``) holds each resident's state three months ago and is overwritten with the new state. Each
     chunk ``c`` lists its residents not in work after the month, in index order, from
     ``listing.residents[chunk(n, c)[0]]`` on, and their number in ``listing.count[c]``. Returns the flat tally
     (:func:`.tallies.tally_from_groups`); without ``mo.by_group``, only the counts by borough, state and reason
@@ -48,7 +48,7 @@ def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing,
     """:func:`month_pass` over chunk ``ch``."""
     lo, hi = chunk(len(res.state), ch)
     g_acc, b_acc, x_acc = tally.groups[ch], tally.boroughs[ch], tally.extra[ch]
-    slot = mo.month % 3
+    slot = mo.month % RING_MONTHS
     listed = 0
     scratch = np.empty(rs.tables.shape[1])
     for i in range(lo, hi):

@@ -27,10 +27,10 @@ import numpy as np
 
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.keyed import keyed
-from glw_sim.engine.layout import (AFTER, CHUNKS, E, I, MAX_PROGRAMMES, N_BOROUGHS, N_REASONS, NOT_IN,
+from glw_sim.engine.layout import (AFTER, AGE_CODES, CHUNKS, E, I, MAX_PROGRAMMES, N_BOROUGHS, N_REASONS, NOT_IN,
                                    PROGRAMMES_PER_WORD, SUPPORTED, WAITING, age_band, chunk)
 from glw_sim.engine.records import Books, Effects, Plan, Rules
-from glw_sim.states import Health, InactivityReason, LabourState, Qualification
+from glw_sim.states import MAX_AGE, MIN_AGE, Health, InactivityReason, LabourState, Qualification
 
 
 def width(n_programmes: int) -> int:
@@ -97,7 +97,7 @@ class ProgrammeTables:
         self.static_bits = np.zeros(STATIC_KEYS, dtype=np.uint64)
         self.state_bits = np.zeros(STATE_KEYS, dtype=np.uint64)
         self.borough_bits = np.zeros(N_BOROUGHS, dtype=np.uint64)
-        grid = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)), np.arange(16, 65),
+        grid = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)), np.arange(MIN_AGE, MAX_AGE + 1),
                            indexing="ij")
         sgrid = np.meshgrid(np.arange(len(LabourState)), np.arange(len(InactivityReason)), [0, 1], indexing="ij")
         static_keys, state_keys = static_key.py_func(*grid).ravel(), state_key.py_func(*sgrid).ravel()
@@ -141,7 +141,7 @@ class ProgrammeTables:
 
 
 _N_QUAL = len(Qualification)
-STATIC_KEYS = len(Health) * 2 * 2 * _N_QUAL * 65
+STATIC_KEYS = len(Health) * 2 * 2 * _N_QUAL * AGE_CODES
 STATE_KEYS = len(LabourState) * N_REASONS * 2
 
 
@@ -149,7 +149,7 @@ STATE_KEYS = len(LabourState) * N_REASONS * 2
 def static_key(health, in_education, young_children, qualification, age):
     """Index of a resident's attributes in ProgrammeTables.static_bits."""
     return (((np.int64(health) * 2 + np.int64(in_education)) * 2 + np.int64(young_children)) * _N_QUAL
-            + np.int64(qualification)) * 65 + np.int64(age)
+            + np.int64(qualification)) * AGE_CODES + np.int64(age)
 
 
 @nb.njit(cache=True, inline="always")

@@ -55,6 +55,17 @@ def new_spell_reason(i, u_reason, u_want, entry, scratch, res, rs, r_feats):
 
 
 @nb.njit(cache=True, inline="always")
+def enter_inactivity(i, u_reason, u_want, entry, scratch, res, rs, r_feats):
+    """Resident ``i``'s reason and wanting a job on becoming inactive: student if in education, else drawn from the
+    reason model (weighted by the exit multipliers if ``entry``: a move, not a fresh state)."""
+    if res.in_education[i]:
+        res.reason[i] = STUDENT
+        res.wants_job[i] = u_want < rs.wants_job_prob[res.reason[i]]
+    else:
+        new_spell_reason(i, u_reason, u_want, entry, scratch, res, rs, r_feats)
+
+
+@nb.njit(cache=True, inline="always")
 def move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch):
     """Resident ``i``'s move from state ``old`` with chances ``a``, ``p_u``, ``p_i``; ``bases``: the month's key
     bases of the transition purposes (:data:`MOVE`, ...)."""
@@ -73,11 +84,7 @@ def move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch):
             res.reason[i] = NO_REASON
             res.wants_job[i] = False
         if new == I:
-            if res.in_education[i]:
-                res.reason[i] = STUDENT
-                res.wants_job[i] = keyed(bases[WANT], i) < rs.wants_job_prob[res.reason[i]]
-            else:
-                new_spell_reason(i, keyed(bases[REASON], i), keyed(bases[WANT], i), True, scratch, res, rs, r_feats)
+            enter_inactivity(i, keyed(bases[REASON], i), keyed(bases[WANT], i), True, scratch, res, rs, r_feats)
     else:
         if res.months_in_state[i] < MAX_MONTHS:
             res.months_in_state[i] += 1
