@@ -9,9 +9,11 @@ was expected (:class:`ScenarioError`).
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -423,11 +425,39 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     return data
 
 
+def _model_at(loc: tuple) -> type | None:
+    """The pydantic model whose field ``loc`` names (``loc`` without its last element), or None."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        model = fields[part].annotation
+        while get_args(model) and not (isinstance(model, type) and issubclass(model, BaseModel)):
+            inner = [a for a in get_args(model) if isinstance(a, type) and issubclass(a, BaseModel)]
+            model = inner[0] if inner else get_args(model)[0]
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _did_you_mean(word: Any, choices) -> str:
+    """" (did you mean 'x'?)" for the closest of ``choices`` to a misspelt ``word``, else ""."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _format(err: dict) -> str:
     loc = ".".join(str(x) for x in err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"{loc}: unknown key"
+        model = _model_at(tuple(err["loc"]))
+        return f"{loc}: unknown key" + (_did_you_mean(err["loc"][-1], model.model_fields) if model else "")
+    if kind == "literal_error" and isinstance(err.get("input"), str):
+        choices = re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
+        hint = _did_you_mean(err["input"], choices)
+        if hint:
+            return f"{loc}: {err['msg']} (got {_short(err['input'])}){hint}"
     if kind == "missing":
         return f"{loc}: required field is missing"
     if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:

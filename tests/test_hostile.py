@@ -19,6 +19,12 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 #: one line replacing (or adding) one top-level key of a valid scenario, and the fragment the message must hold
 SCENARIO_LINES = [
+    ("horizn: {months: 12}", "horizn: unknown key (did you mean 'horizon'?)"),
+    ("labour_demand: {growth_per_yr: 0.01}", "labour_demand.growth_per_yr: unknown key (did you mean 'growth_per_year'?)"),
+    ("interventions: [{type: workwel}]", "(got 'workwel') (did you mean 'workwell'?)"),
+    ("interventions: [{type: restart, places_per_yer: 3}]",
+     "interventions.0.places_per_yer: unknown key (did you mean 'places_per_year'?)"),
+    ("interventions: [{type: restart, zzz: 3}]", "interventions.0.zzz: unknown key"),
     ("horizon: {start: 9999-06}", "horizon.start: 9999-06 is outside the calibration's reach"),
     ("horizon: {start: 1900-01}", "horizon.start"),
     ("horizon: {start: 2014-12}", "horizon.start"),
