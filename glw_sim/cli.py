@@ -92,9 +92,26 @@ def _note_compiling(quiet: bool) -> Path | None:
     except OSError:
         return None
     if not marker.exists() and not quiet:
-        print("glw-sim: the first run of this version on this machine compiles the model (once, a few minutes; "
-              "the progress bar's time estimate means nothing until then)", file=sys.stderr)
+        print("glw-sim: compiling the model (the first run of this version on this machine only; a few minutes)",
+              file=sys.stderr)
     return marker
+
+
+def _compile_first(sc, marker: Path | None, quiet: bool) -> None:
+    """On a first run, compile the model on a tiny copy of the scenario (one month, a thousandth of London)
+    before the progress bar starts, so that its time estimate is the run's."""
+    if marker is None or marker.exists():
+        return
+    import time
+
+    from glw_sim.runner import simulate
+
+    t0 = time.perf_counter()
+    tiny = sc.model_copy(update={"population": sc.population.model_copy(update={"scale": 0.001}),
+                                 "horizon": sc.horizon.model_copy(update={"months": 1})})
+    simulate(tiny, sc.population.seed)
+    if not quiet:
+        print(f"glw-sim: compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
 def _mark_compiled(marker: Path | None) -> None:
@@ -144,6 +161,7 @@ def cmd_run(args) -> int:
         _warn(w)
     total = sc.horizon.months * sc.replications
     marker = _note_compiling(args.quiet)
+    _compile_first(sc, marker, args.quiet)
     with tqdm(total=total, desc=f"{sc.name}", unit="month", disable=args.quiet, file=sys.stderr) as bar:
         def report(msg: str, months: int | None = None) -> None:
             if not args.quiet:
