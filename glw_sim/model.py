@@ -89,6 +89,10 @@ class Options:
     def __post_init__(self):
         if self.migration not in ("balance", "none"):
             raise ValueError(f"migration must be 'balance' or 'none', got {self.migration!r}")
+        for name in self.assumptions or {}:  # every input acts, or is refused (scenarios and sweeps say the same)
+            why = P.not_settable(name)
+            if why:
+                raise ValueError(f"assumptions.{name}: {why}")
 
 
 class GLWModel(mesa.Model):
