@@ -21,8 +21,8 @@ from glw_sim import states
 from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
 from glw_sim.engine import demography, hazards, keyed, logits, matching, month, programmes, tallies
 from glw_sim.engine.layout import AGE_CODES, CHUNKS, N_CELLS, RING_MONTHS, STUDENT, UNKNOWN_STATE, chunk
-from glw_sim.engine.records import (Cached, Chances, Demography, Hazard, Listing, LogLinear, Month, Reasons,
-                                    Refresh, residents)
+from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, Listing, LogLinear, Month,
+                                    Reasons, Refresh, residents)
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
@@ -200,6 +200,8 @@ class GLWModel(mesa.Model):
         self._listing = Listing(np.empty(n, dtype=np.int64), np.zeros(CHUNKS, dtype=np.int64))
         self._cell_chunks = np.zeros((CHUNKS, N_CELLS))  # weight in each cell after net migration, by chunk
         self._cell_change = np.zeros((CHUNKS, N_CELLS))  # weight moving between cells at this month's birthdays
+        ks, kr = self._state_model.tables.shape[1], self._reasons.tables.shape[1]
+        self._scratch = (np.empty((CHUNKS, ks)), np.empty((CHUNKS, ks)), np.empty((CHUNKS, kr)))  # birthday pass
         self._birthdays = [np.flatnonzero(pop.birth_month == m) for m in range(12)]  # birth months never change
         self._demography_inputs = self._demography_tables()
         # each resident's state in the last three months, by month % 3 (UNKNOWN_STATE: e.g. an entrant's slot)
@@ -331,7 +333,8 @@ class GLWModel(mesa.Model):
     def _birthdays_pass(self, idx: np.ndarray, leaver: np.ndarray) -> None:
         demography.birthdays(idx, self._month_inputs(False, None), keyed.DEMOGRAPHY, self.res,
                              self._demography_inputs, self._state_model, self._s_feats, self._reasons, self._r_feats,
-                             self._refresh_inputs, self.cached, (leaver, self._cell_change))
+                             self._refresh_inputs, self.cached,
+                             BirthdayWork(leaver, self._cell_change, *self._scratch))
 
     def _net_migration(self) -> None:
         """With ``migration="balance"``, weights are rescaled so each borough x sex x single year of age keeps its
@@ -496,8 +499,8 @@ class GLWModel(mesa.Model):
         rec = {"month": self.month, "date": self.current_month.isoformat()[:7]}
         t = self._tally if self._tally is not None else self._month_pass(None)
         self._tally = None
-        #: this month's weighted counts (see :func:`glw_sim.engine.tallies.split_tally`): by borough x state, reason, and
-        #: by sex, age band, health, ethnic group and qualification x state, ...
+        #: this month's weighted counts (see :func:`glw_sim.engine.tallies.split_tally`): by borough x state, reason,
+        #: and by sex, age band, health, ethnic group and qualification x state, ...
         self.counts = tallies.split_tally(t)
         london, borough, groups, quarterly = from_tally(self.counts, self.collect_groups)
         rec.update(london)

@@ -24,11 +24,20 @@ Generator. Sums run in fixed chunks in a fixed order, so results do not depend o
 
 Parallel kernels are only called from Python: a cached compiled function calling a parallel one crashed when
 loaded from numba's cache.
+
+**The compiled cache follows the whole engine.** Numba checks only a cached function's own file, not the files of
+the functions it calls: after an edit of ``tallies.count_one``, ``month.month_pass`` would load its old compiled
+code (with the old rule) from the cache. So the engine's kernels are cached in a folder named after a hash of all
+its sources and numba's version (``$XDG_CACHE_HOME/glw-sim/numba/<hash>``; a ``NUMBA_CACHE_DIR`` set by the user
+wins): any change to any engine module compiles everything afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 # OpenMP threads that spin while waiting at a barrier lose a whole time slice whenever another process
 # holds one of the cores (10x slower months on a shared 2-core machine): wait passively instead. Read when
@@ -39,3 +48,38 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # workers spin for about 0.1 ms (10,000 spins) first, which covers the gaps between one month's kernels and still
 # yields the core at once to other processes on a busy machine.
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+
+def _cache_dir() -> str | None:
+    """The compiled cache's folder for these sources (None: numba's own default, if the folder cannot be made)."""
+    import numba
+
+    h = hashlib.sha256(numba.__version__.encode())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    from glw_sim import population, states  # (the records and layout are built from them)
+
+    for mod in (population, states):
+        h.update(Path(mod.__file__).read_bytes())
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glw-sim" / "numba"
+    folder = root / h.hexdigest()[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return None
+    return str(folder)
+
+
+def _use_cache_dir() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    folder = _cache_dir()
+    if folder is not None:
+        import numba.core.config
+
+        numba.core.config.CACHE_DIR = folder
+
+
+_use_cache_dir()

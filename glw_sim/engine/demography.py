@@ -60,7 +60,7 @@ def migration_factors(cells_now: np.ndarray, target: np.ndarray) -> np.ndarray:
         return factor * np.where(held > 0, want / held, 1.0)[CELL_BAND]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _scale_chunk(ch, res, factor, cells):
     weight = res.weight
     lo, hi = chunk(len(weight), ch)
@@ -143,25 +143,23 @@ def _life_events(i, band, bases, res, dem):
 
 
 @nb.njit(cache=True, parallel=True)
-def birthdays(idx, mo, purposes, res, dem, sm, s_feats, rs, r_feats, refresh, cached, moves):
-    """Residents ``idx`` have their birthday (see the module's docstring); ``moves``: (``leaver``, set True where
-    the slot became an entrant; ``cell_change``, the weight moving between cells, per chunk). ``sm``: the state
+def birthdays(idx, mo, purposes, res, dem, sm, s_feats, rs, r_feats, refresh, cached, work):
+    """Residents ``idx`` have their birthday (see the module's docstring); ``work``
+    (:class:`~glw_sim.engine.records.BirthdayWork`): ``leaver``, set True where the slot became an entrant,
+    ``cell_change``, the weight moving between cells, per chunk, and scratch. ``sm``: the state
     model (:class:`~glw_sim.engine.records.LogLinear`) the fresh states are drawn from; ``refresh``: what the
     hazard inputs' refresh needs (:class:`~glw_sim.engine.records.Refresh`)."""
     bases = keyed_bases(mo.key_seed, mo.month, purposes)
     for ch in nb.prange(CHUNKS):
-        _birthdays_chunk(ch, idx, bases, res, dem, sm, s_feats, rs, r_feats, refresh, cached, moves)
+        _birthdays_chunk(ch, idx, bases, res, dem, sm, s_feats, rs, r_feats, refresh, cached, work)
 
 
-@nb.njit(cache=True)
-def _birthdays_chunk(ch, idx, bases, res, dem, sm, s_feats, rs, r_feats, refresh, cached, moves):
-    leaver, cell_change = moves
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+def _birthdays_chunk(ch, idx, bases, res, dem, sm, s_feats, rs, r_feats, refresh, cached, work):
+    leaver = work.leaver
     lo, hi = chunk(len(idx), ch)
-    ks = sm.tables.shape[1]
-    lg = np.empty(ks)
-    lg_s = np.empty(ks)
-    lr = np.empty(rs.tables.shape[1])
-    moved = cell_change[ch]
+    lg, lg_s, lr = work.state_scratch[ch], work.hazard_scratch[ch], work.reason_scratch[ch]
+    moved = work.cell_change[ch]
     moved[:] = 0.0
     for j in range(lo, hi):
         i = idx[j]

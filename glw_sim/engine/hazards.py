@@ -138,16 +138,16 @@ def refresh_one(i, lg, rf, s_feats, r_feats, res, cached):
                                res.in_education[i])
 
 
-@nb.njit(cache=True)
-def _refresh_chunk(ch, idx, rf, s_feats, r_feats, res, cached):
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+def _refresh_chunk(ch, idx, lg, rf, s_feats, r_feats, res, cached):
     lo, hi = chunk(len(idx), ch)
-    lg = np.empty(rf.tables.shape[1])
     for j in range(lo, hi):
-        refresh_one(idx[j], lg, rf, s_feats, r_feats, res, cached)
+        refresh_one(idx[j], lg[ch], rf, s_feats, r_feats, res, cached)
 
 
 @nb.njit(cache=True, parallel=True)
 def refresh_hazard_inputs(idx, rf, s_feats, r_feats, res, cached):
     """:func:`refresh_one` for residents ``idx``."""
+    lg = np.empty((CHUNKS, rf.tables.shape[1]))  # scratch, per chunk
     for ch in nb.prange(CHUNKS):
-        _refresh_chunk(ch, idx, rf, s_feats, r_feats, res, cached)
+        _refresh_chunk(ch, idx, lg, rf, s_feats, r_feats, res, cached)

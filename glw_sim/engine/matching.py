@@ -30,7 +30,7 @@ def expected_moves(listing, this_birth_month, birthday, res, cached, hz, mo, ef)
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _expected_task(task, listing, this_birth_month, birthday, res, cached, hz, mo, ef, acc):
     listed = task % 2 == 0
     if listed:

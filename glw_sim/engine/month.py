@@ -30,7 +30,8 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     (:func:`.tallies.tally_from_groups`); without ``mo.by_group``, only the counts by borough, state and reason
     (the others are left at 0 and ``ring`` as it was)."""
     bases = keyed_bases(mo.key_seed, mo.month, purposes)
-    tally = Tally(np.zeros((CHUNKS, N_GROUPS * N_STATES)), np.zeros((CHUNKS, B_SIZE)), np.zeros((CHUNKS, X_SIZE)))
+    tally = Tally(np.zeros((CHUNKS, N_GROUPS * N_STATES)), np.zeros((CHUNKS, B_SIZE)), np.zeros((CHUNKS, X_SIZE)),
+                  np.empty((CHUNKS, rs.tables.shape[1])))
     for ch in nb.prange(CHUNKS):
         _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
     g_out = np.zeros(N_GROUPS * N_STATES)
@@ -43,14 +44,14 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     return tally_from_groups(g_out, b_out, x_out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
     """:func:`month_pass` over chunk ``ch``."""
     lo, hi = chunk(len(res.state), ch)
     g_acc, b_acc, x_acc = tally.groups[ch], tally.boroughs[ch], tally.extra[ch]
     slot = mo.month % RING_MONTHS
     listed = 0
-    scratch = np.empty(rs.tables.shape[1])
+    scratch = tally.scratch[ch]
     for i in range(lo, hi):
         if mo.do_moves:
             old = res.state[i]

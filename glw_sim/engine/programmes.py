@@ -97,8 +97,8 @@ class ProgrammeTables:
         self.static_bits = np.zeros(STATIC_KEYS, dtype=np.uint64)
         self.state_bits = np.zeros(STATE_KEYS, dtype=np.uint64)
         self.borough_bits = np.zeros(N_BOROUGHS, dtype=np.uint64)
-        grid = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)), np.arange(MIN_AGE, MAX_AGE + 1),
-                           indexing="ij")
+        grid = np.meshgrid(np.arange(len(Health)), [0, 1], [0, 1], np.arange(len(Qualification)),
+                           np.arange(MIN_AGE, MAX_AGE + 1), indexing="ij")
         sgrid = np.meshgrid(np.arange(len(LabourState)), np.arange(len(InactivityReason)), [0, 1], indexing="ij")
         static_keys, state_keys = static_key.py_func(*grid).ravel(), state_key.py_func(*sgrid).ravel()
         skills = 0
@@ -377,7 +377,7 @@ def _refer_pass(mo, rules, ef, res, chances, done, decline, plan, books):
         _programmes_chunk(ch, mo, rules, ef, res, chances, done, decline, plan, books)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _programmes_chunk(ch, mo, rules, ef, res, chances, done, decline, plan, books):
     lo, hi = chunk(ef.status.shape[0], ch)
     # referral: residents not yet in a programme (two tight loops are faster than one)
@@ -401,23 +401,21 @@ def _waiting_lists(ef, n_wait):
     offset = np.zeros_like(n_wait)
     offset[1:] = np.cumsum(n_wait, axis=0)[:-1]
     waiting = np.empty(start[n_prog], dtype=np.int64)
-    _list_waiting(ef, start, offset, waiting)
+    _list_waiting(ef, start[None, :n_prog] + offset, waiting)  # each chunk's next position in each list
     return waiting, start
 
 
 @nb.njit(cache=True, parallel=True)
-def _list_waiting(ef, start, offset, waiting):
+def _list_waiting(ef, pos, waiting):
     for ch in nb.prange(CHUNKS):
-        _list_chunk(ch, ef, start, offset, waiting)
+        _list_chunk(ch, ef, pos, waiting)
 
 
-@nb.njit(cache=True)
-def _list_chunk(ch, ef, start, offset, waiting):
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+def _list_chunk(ch, ef, positions, waiting):
     lo, hi = chunk(ef.status.shape[0], ch)
     n_prog = len(ef.active)
-    pos = np.empty(n_prog, dtype=np.int64)
-    for p in range(n_prog):
-        pos[p] = start[p] + offset[ch, p]
+    pos = positions[ch]
     for i in range(lo, hi):
         if quiet(ef.words, i):
             continue

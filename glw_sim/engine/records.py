@@ -5,8 +5,10 @@ field name at no cost (a swapped field is a type error or a wrong name, not a si
 loops cannot take a tuple held inside a record, so records are flat, and the columns a log-linear model reads
 (its ``feats``, a tuple of uint8 views of the population's columns) travel beside the record of its tables.
 And a parallel loop loses what its body writes through a record's field (numba 0.6x): every parallel kernel's
-loop body is therefore one call of a (compiled, not inlined) function per chunk, which writes through the records
-as any function does.
+loop body is therefore one call of a compiled function per chunk, which writes through the records as any function
+does. Those chunk functions are compiled without reference counting (``_nrt=False``, so they allocate nothing:
+their scratch comes in a record): with it, every per-resident function inlined in them would add and drop a
+reference to each array of each record it takes, which made the month pass ten times slower.
 """
 
 from __future__ import annotations
@@ -144,11 +146,22 @@ class Listing(NamedTuple):
 
 
 class Tally(NamedTuple):
-    """The month pass's per-chunk accumulators (:func:`glw_sim.engine.tallies.count_one`)."""
+    """The month pass's per-chunk accumulators (:func:`glw_sim.engine.tallies.count_one`) and scratch."""
 
     groups: np.ndarray  # chunk x (group x state)
     boroughs: np.ndarray  # chunk x (borough x state x reason)
     extra: np.ndarray  # chunk x extras
+    scratch: np.ndarray  # chunk x the reason model's categories
+
+
+class BirthdayWork(NamedTuple):
+    """The birthday pass's outputs and scratch (:func:`glw_sim.engine.demography.birthdays`)."""
+
+    leaver: np.ndarray  # by birthday resident: the slot became an entrant
+    cell_change: np.ndarray  # chunk x cell: weight moving between cells
+    state_scratch: np.ndarray  # chunk x the state model's categories
+    hazard_scratch: np.ndarray  # chunk x the state model's categories
+    reason_scratch: np.ndarray  # chunk x the reason model's categories
 
 
 class Plan(NamedTuple):
