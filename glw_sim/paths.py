@@ -21,3 +21,8 @@ def targets_dir() -> Path:
 
 def fitted_dir() -> Path:
     return calibration_dir() / "fitted"
+
+
+def boundaries_path() -> Path:
+    """The simplified ONS boundaries of the 33 authorities (``calibration/boundaries/``; charts only)."""
+    return calibration_dir() / "boundaries" / "london_boroughs.geojson"
