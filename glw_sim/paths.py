@@ -24,5 +24,8 @@ def fitted_dir() -> Path:
 
 
 def boundaries_path() -> Path:
-    """The simplified ONS boundaries of the 33 authorities (``calibration/boundaries/``; charts only)."""
-    return calibration_dir() / "boundaries" / "london_boroughs.geojson"
+    """The simplified ONS boundaries of the 33 authorities (``calibration/boundaries/``; charts only). A
+    calibration folder given by ``GLW_SIM_CALIBRATION`` without them uses the repository's."""
+    rel = Path("boundaries") / "london_boroughs.geojson"
+    path = calibration_dir() / rel
+    return path if path.exists() else REPO_DIR / "calibration" / rel
