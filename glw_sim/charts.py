@@ -212,18 +212,86 @@ def borough_rates(res: Results, path: Path, targets) -> None:
             "London's 2025 level (75%).")
 
 
-def borough_map(res: Results, path: Path, targets) -> None:
-    """A map-like grid of the 33 authorities (After The Flood layout), shaded by employment rate."""
-    from glw_sim.paths import targets_dir
+#: short names for the authorities too small for their full name at the map's size
+MAP_SHORT = {"City of London": "City", "Kensington and Chelsea": "K & C", "Hammersmith and Fulham": "H & F",
+             "Tower Hamlets": "Tower\nHamlets", "Barking and Dagenham": "Barking &\nDagenham",
+             "Kingston upon Thames": "Kingston", "Richmond upon Thames": "Richmond",
+             "Waltham Forest": "Waltham\nForest"}
+#: label points (lon, lat) moved from the shipped ones, where neighbours' labels would collide
+MAP_LABEL_AT = {"Kensington and Chelsea": (-0.196, 51.508), "Islington": (-0.108, 51.557),
+                "Hackney": (-0.047, 51.551), "Westminster": (-0.143, 51.516)}
+#: labels set beside their authority, with a leader line: authority -> (lon, lat) of the label
+MAP_CALLOUT = {"City of London": (-0.101, 51.531)}
 
+
+def _map_rates(res: Results, targets):
     geo = targets.geography
-    grid = pd.read_csv(targets_dir() / "borough_workplace.csv").set_index("code").reindex(list(geo.codes))
     b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     rate = b["employment_rate"].to_numpy() * 100
     extra = b["net_extra_employed"].to_numpy() if "net_extra_employed" in b else None
+    norm = matplotlib.colors.Normalize(vmin=np.floor(np.nanmin(rate)), vmax=np.ceil(np.nanmax(rate)))
+    return geo, rate, extra, norm
+
+
+def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
+    """The 33 authorities shaded by employment rate at the horizon: ONS boundaries (``style="map"``, the default)
+    or the tile grid of After The Flood (``style="grid"``); net extra residents in work in each when compared."""
+    if style == "grid":
+        return _borough_grid(res, path, targets)
+    if style != "map":
+        raise ValueError(f"unknown map style {style!r}; expected 'map' or 'grid'")
+    import matplotlib.patheffects as pe
+
+    from glw_sim.maps import BOUNDARY_SOURCE, draw_choropleth, load_boundaries
+
+    geo, rate, extra, norm = _map_rates(res, targets)
+    cmap = plt.get_cmap("cividis")
+    fig, ax = plt.subplots(figsize=(9, 7.4))
+    draw_choropleth(ax, geo.codes, [cmap(norm(r)) for r in rate])
+    bounds = load_boundaries()
+    for i, code in enumerate(geo.codes):
+        b, name = bounds[code], geo.names[i]
+        small = b.area_km2 < 25
+        label = MAP_SHORT.get(name, name) if b.area_km2 < 60 else name
+        value = f"{rate[i]:.0f}%"
+        if extra is not None:
+            value += (" " if small else "\n") + f"{extra[i] / 1000:+.1f}k"
+        text = f"{label}\n{value}"
+        x, y = MAP_LABEL_AT.get(name, b.label)
+        if name in MAP_CALLOUT:  # too small to hold its label: set beside it, with a leader line
+            ax.annotate(text, (x, y), xytext=MAP_CALLOUT[name], fontsize=6.2, ha="center", va="bottom",
+                        color="#111111", linespacing=1.05,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                        arrowprops={"arrowstyle": "-", "color": "#111111", "lw": 0.7, "shrinkA": 0, "shrinkB": 0})
+            continue
+        ink = "white" if norm(rate[i]) < 0.55 else "black"
+        halo = [pe.withStroke(linewidth=1.5, foreground=cmap(norm(rate[i])), alpha=0.9)]
+        ax.text(x, y, text, ha="center", va="center", fontsize=6.2 if small else 7.5, color=ink,
+                linespacing=1.05, path_effects=halo)
+    cax = ax.inset_axes((0.74, 0.93, 0.24, 0.025))
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(sm, cax=cax, orientation="horizontal")
+    bar.set_label(f"Employment rate 16-64 at month {res.horizon} (%)", fontsize=8.5)
+    bar.ax.tick_params(labelsize=8)
+    bar.outline.set_visible(False)
+    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
+    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
+                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    note = ("Each area is one local authority, shaded by its modelled employment rate (K & C: Kensington and "
+            "Chelsea; H & F: Hammersmith and Fulham; the river is the tidal Thames).")
+    if extra is not None:
+        note += " After the rate: net extra residents in work vs no new policy (thousands)."
+    _finish(fig, path, res.run_id, note, source=f"{SOURCE}. {BOUNDARY_SOURCE}")
+
+
+def _borough_grid(res: Results, path: Path, targets) -> None:
+    """A map-like grid of the 33 authorities (After The Flood layout), shaded by employment rate."""
+    from glw_sim.paths import targets_dir
+
+    geo, rate, extra, norm = _map_rates(res, targets)
+    grid = pd.read_csv(targets_dir() / "borough_workplace.csv").set_index("code").reindex(list(geo.codes))
     fig, ax = plt.subplots(figsize=(8, 6.4))
     cmap = plt.get_cmap("cividis")
-    norm = matplotlib.colors.Normalize(vmin=np.floor(np.nanmin(rate)), vmax=np.ceil(np.nanmax(rate)))
     for i in range(geo.n):
         c, r = grid["grid_col"].iloc[i], grid["grid_row"].iloc[i]
         colour = cmap(norm(rate[i]))

@@ -21,3 +21,11 @@ def targets_dir() -> Path:
 
 def fitted_dir() -> Path:
     return calibration_dir() / "fitted"
+
+
+def boundaries_path() -> Path:
+    """The simplified ONS boundaries of the 33 authorities (``calibration/boundaries/``; charts only). A
+    calibration folder given by ``GLW_SIM_CALIBRATION`` without them uses the repository's."""
+    rel = Path("boundaries") / "london_boroughs.geojson"
+    path = calibration_dir() / rel
+    return path if path.exists() else REPO_DIR / "calibration" / rel
