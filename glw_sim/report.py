@@ -26,6 +26,7 @@ from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, re
 from glw_sim.paths import calibration_dir
 from glw_sim.labels import programme_label
 from glw_sim.results import OUTCOMES, Results, load_results, precision_note, ranking_sentence, uncertainty_note
+from glw_sim.workbook import workbook_bytes
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",
@@ -391,86 +392,6 @@ def render_report(res: Results) -> str:
                            written=datetime.now().strftime("%Y-%m-%d %H:%M"))
 
 
-# ---------------------------------------------------------------------------- Excel
-#: Excel number formats: shares as percentages (gaps and spreads too: a difference of shares), residents as
-#: whole numbers with thousands separators, money in pounds
-PCT, COUNT, GBP, SHARE = "0.0%", "#,##0", "£#,##0", "0%"
-_VALUE_COLUMNS = ("mean", "low_95", "high_95", "noise_low_95", "noise_high_95", "noise_se", "evidence_sd", "sd",
-                  "month_0", "horizon", "estimate", "noise_half_width", "evidence_half_width")
-
-
-def _kind_of(metric: str) -> str:
-    """How a metric's values read: a share, money or residents."""
-    m = str(metric)
-    if m.startswith(("spending", "cost", "programme.")) and ("spending" in m or "cost" in m):
-        return GBP
-    if m.endswith(("_rate", "_gap", "_spread", "_sd")) or "rate" in m.split(".")[-1] or m in (
-            "employment_rate_start", "share_of_gap") or m.startswith("inactivity_rate_"):
-        return PCT
-    return COUNT
-
-
-def _number_formats(ws, df: pd.DataFrame, sheet: str) -> None:
-    """Set each value cell's number format from what it holds (by row for tables of mixed figures)."""
-    cols = list(df.columns)
-    row_key = {"headline": "figure", "all_metrics": "metric", "outcomes": "metric", "uncertainty": "figure"}.get(sheet)
-    for j, col in enumerate(cols, start=1):
-        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
-            continue
-        for i in range(len(df)):
-            if row_key is not None and col in _VALUE_COLUMNS + ("half_width_95", "noise_half_width_95",
-                                                                "evidence_half_width_95"):
-                fmt = _kind_of(df[row_key].iloc[i])
-            elif col.endswith("share") or col == "share":
-                fmt = SHARE
-            elif "cost" in col or "spending" in col:
-                fmt = GBP
-            elif "rate" in col or (sheet == "boroughs" and col in ("low_95", "high_95")):
-                fmt = PCT
-            elif col in ("replications", "month", "horizon_months", "follow_up_months"):
-                continue
-            else:
-                fmt = COUNT
-            ws.cell(row=i + 2, column=j).number_format = fmt
-
-
-def workbook_bytes(res: Results) -> bytes:
-    """``summary.xlsx``: one sheet per table (headline, outcomes, interventions, boroughs, groups, all metrics,
-    manifest)."""
-    h = res.headline()
-    headline = pd.DataFrame([{"figure": k, **v} for k, v in h.items()])
-    manifest = pd.DataFrame([
-        ("scenario", res.name), ("run_id", res.run_id), ("description", res.scenario.get("description")),
-        ("start", res.dates[0]), ("horizon_months", res.horizon), ("scale", res.scenario["population"]["scale"]),
-        ("seed", res.scenario["population"]["seed"]), ("replications", res.scenario["replications"]),
-        ("glw_sim_version", res.manifest.get("glw_sim_version")), ("created_utc", res.manifest.get("created_utc")),
-    ], columns=["field", "value"])
-    unc = []
-    for name, f in res.figures().items():
-        row = {"figure": name, "estimate": f.estimate, "noise_half_width_95": f.noise_half_width,
-               "evidence_half_width_95": f.evidence_half_width, "half_width_95": f.half_width,
-               "replications": f.replications}
-        for k, (inp, share) in enumerate(f.drivers(), start=1):
-            row[f"driver_{k}"] = res.input_label(inp)
-            row[f"driver_{k}_share"] = share
-        unc.append(row)
-    sheets = {"headline": headline, "uncertainty": pd.DataFrame(unc), "outcomes": res.outcomes(),
-              "interventions": res.interventions(),
-              "boroughs": res.boroughs(), "who_gains": res.who_gains(), "all_metrics": res.summary,
-              "manifest": manifest}
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for name, df in sheets.items():
-            df.to_excel(xl, sheet_name=name, index=False)
-            ws = xl.sheets[name]
-            _number_formats(ws, df, name)
-            for col in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col[:200])
-                ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
-            ws.freeze_panes = "A2"
-    return buf.getvalue()
-
-
 def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
     """(Re)draw the charts, then write ``summary.xlsx`` and ``report.html`` in a results folder."""
     from glw_sim import charts as C
@@ -489,7 +410,7 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
                 p.replace(Path(folder) / "charts" / p.name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res))
+    atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res, targets))
     atomic_write_text(Path(folder) / "report.html", render_report(res))
     return Path(folder) / "report.html"
 
