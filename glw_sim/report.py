@@ -173,10 +173,48 @@ def intervention_rows(res: Results) -> list[dict]:
     return rows
 
 
+def early_milestones(res: Results) -> list[tuple[int, str]]:
+    """The milestones before the horizon (2030-06 and the scenario's), as (month, date): the report's extra
+    columns."""
+    return [(m, d) for m, d in res.milestones() if m < res.horizon]
+
+
 def outcome_rows(res: Results) -> list[dict]:
+    dates = [d for _, d in early_milestones(res)]
     return [{"label": r["label"], "start": fmt(r["kind"], r["month_0"]), "end": fmt(r["kind"], r["horizon"]),
-             "ci": f"{fmt(r['kind'], r['low_95'])} to {fmt(r['kind'], r['high_95'])}"}
+             "ci": f"{fmt(r['kind'], r['low_95'])} to {fmt(r['kind'], r['high_95'])}",
+             "milestones": [{"value": fmt(r["kind"], r[f"at_{d}"]),
+                             "ci": f"{fmt(r['kind'], r[f'low_95_{d}'])} to {fmt(r['kind'], r[f'high_95_{d}'])}"}
+                            for d in dates]}
             for _, r in res.outcomes().iterrows()]
+
+
+#: the headline figures the report sets out at each date: (key in Results.headline, label, kind)
+HEADLINE_AT_DATES = [("employment_rate", "Employment rate 16-64", "rate"), ("gap_to_80", "Gap to 80% (residents)", "count"),
+                     ("net_extra_employed", "Net extra residents in work", "count"),
+                     ("spending", "Programme spending to date", "gbp"),
+                     ("cost_per_net_extra_job", "Cost per net extra job", "gbp"),
+                     ("cost_per_net_extra_employment_year", "Cost per net extra employment-year", "gbp")]
+
+
+def headline_at_dates(res: Results) -> list[dict]:
+    """The headline figures at each milestone before the horizon and at the horizon (value and 95% interval);
+    empty when the run has no milestone before its horizon."""
+    dates = early_milestones(res)
+    if not dates:
+        return []
+    heads = [res.headline(m) for m, _ in dates] + [res.headline()]
+    rows = []
+    for key, label, kind in HEADLINE_AT_DATES:
+        if key not in heads[-1]:
+            continue
+        cells = []
+        for h in heads:
+            d = h[key]
+            bounded = np.isfinite(d["low_95"])
+            cells.append({"value": fmt(kind, d["mean"]), "ci": ci(kind, d) if bounded else "not bounded"})
+        rows.append({"label": label, "cells": cells})
+    return rows
 
 
 def borough_rows(res: Results) -> list[dict]:
@@ -320,6 +358,10 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
  <div class="detail">{{ c.detail }}</div></div>{% endfor %}
 </div>
 <p class="lead" id="headline">{{ paragraph }}</p>
+{% if at_dates %}<table id="headline-dates"><tr><th>Headline figure (London)</th>{% for m, d in milestones %}<th class="n">{{ d }}</th>{% endfor %}<th class="n">{{ end }} (horizon)</th></tr>
+{% for row in at_dates %}<tr><td>{{ row.label }}</td>{% for c in row.cells %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table><p class="small">Second line: 95% interval. The plan's date (2030-06) and the scenario's milestones beside the
+horizon; spending and costs are to each date.</p>{% endif %}
 {% for ch in charts[:1] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% if interventions %}
 <h2>What each intervention contributes and costs</h2>
@@ -341,8 +383,8 @@ cost per resident-month) over the horizon; the hubs' spending is their cost per 
 employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}
 <h2>Outcome metrics</h2>
-<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
-{% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
+<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th>{% for m, d in milestones %}<th class="n">{{ d }}</th>{% endfor %}<th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
+{% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td>{% for c in r.milestones %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}<td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
 </table>
 <h2>Charts</h2>
 {% for ch in charts[1:] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
@@ -385,7 +427,7 @@ def render_report(res: Results) -> str:
     body = RUN_BODY.render(
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
         charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
-        outcomes=outcome_rows(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
+        outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
     return TEMPLATE.render(title=f"glw-sim: {res.name} ({res.run_id})", body=body, version=__version__,
@@ -424,23 +466,36 @@ COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in wo
                                ] + OUTCOMES[2:8]
 
 
+def common_dates(runs: list[Results]) -> list[str]:
+    """The milestone dates every run reaches (2030-06 and the scenarios' ``milestones``): where runs of different
+    lengths are compared like for like."""
+    sets = [{d for _, d in r.milestones()} for r in runs]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
 def comparison_table(runs: list[Results]) -> pd.DataFrame:
-    """Horizon values of the briefing metrics, one column block per run (mean and 95% interval)."""
+    """The briefing metrics at each date every run reaches (``at`` the date, e.g. 2030-06) and at each run's own
+    horizon (``at`` "horizon"), one row per run (mean and 95% interval)."""
     rows = []
-    for metric, label, kind in COMPARE_ROWS:
-        for r in runs:
-            h = r.headline()
-            key = "spending" if metric == "spending_cumulative" else metric
-            if key in h:  # the headline's figures (cost per net job: its one definition)
-                d = h[key]
-            elif r.has(metric):
-                d = r.figure(metric).as_row()
-            else:
-                d = None
-            if d is not None:
-                rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
-                             "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
-                             "month": r.horizon})
+    points = [(d, {r.run_id: dict((x, m) for m, x in r.milestones())[d] for r in runs}) for d in common_dates(runs)]
+    points.append(("horizon", {r.run_id: r.horizon for r in runs}))
+    for at, months in points:
+        heads = {r.run_id: r.headline(months[r.run_id]) for r in runs}
+        for metric, label, kind in COMPARE_ROWS:
+            for r in runs:
+                h, month = heads[r.run_id], months[r.run_id]
+                key = "spending" if metric == "spending_cumulative" else metric
+                if key in h:  # the headline's figures (cost per net job: its one definition)
+                    d = h[key]
+                elif r.has(metric):
+                    d = r.figure(metric, month).as_row()
+                else:
+                    d = None
+                if d is not None:
+                    date = r.timeseries.loc[r.timeseries["month"] == month, "date"].iloc[0]
+                    rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
+                                 "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
+                                 "month": month, "date": str(date), "at": at})
     return pd.DataFrame(rows)
 
 
@@ -505,12 +560,14 @@ COMPARE_BODY = jinja2.Environment(autoescape=True).from_string("""
 <h1>Comparing {{ runs|length }} runs</h1>
 <p class="meta">{% for r in runs %}<code>{{ r.name }}</code> run {{ r.run_id }} ({{ r.horizon }} months, scale
 {{ r.scenario.population.scale }}, {{ r.scenario.replications }} replications){% if not loop.last %}; {% endif %}{% endfor %}</p>
-<table id="comparison"><tr><th>Metric at the horizon</th>{% for r in runs %}<th class="n">{{ r.name }}</th>{% endfor %}</tr>
-{% for row in table %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>
-<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs with
-different horizons are compared at their own horizon. Runs are separate simulations: their differences carry both
-runs' uncertainty, so a ranking is given only where the intervals of the difference leave out zero.</p>
+{% for sec in sections %}<h2>{{ sec.title }}</h2>
+<table id="comparison-{{ sec.at }}" class="comparison"><tr><th>Metric {{ sec.heading }}</th>{% for r in runs %}<th class="n">{{ r.name }}{% if sec.at == "horizon" %}<br><span class="small">{{ r.dates[1] }}</span>{% endif %}</th>{% endfor %}</tr>
+{% for row in sec.rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table>{% endfor %}
+<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs are
+compared on the same date at each milestone every run reaches (2030-06 and the scenarios' milestones), then each at
+its own horizon. Runs are separate simulations: their differences carry both runs' uncertainty, so a ranking is
+given only where the intervals of the difference leave out zero.</p>
 {% for ch in charts %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% for r in runs %}<h2>{{ r.name }}</h2><p>{{ r.paragraph() }}</p>{% endfor %}
 """)
@@ -523,22 +580,28 @@ def write_comparison(folders: list[Path], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     table = comparison_table(runs)
     charts = compare_charts(runs, out / "charts")
-    rows = []
-    for metric, label, kind in COMPARE_ROWS:
-        d = table[table["metric"] == metric].set_index("run")
-        if d.empty:
-            continue
-        cells = []
-        for r in runs:
-            key = f"{r.name} ({r.run_id})"
-            if key in d.index:
-                x = d.loc[key]
-                cells.append({"value": fmt(kind, x["mean"]), "ci": f"{fmt(kind, x['low_95'])} to {fmt(kind, x['high_95'])}"})
-            else:
-                cells.append({"value": "", "ci": ""})
-        rows.append({"label": label, "cells": cells})
+    sections = []
+    for at in dict.fromkeys(table["at"]) if len(table) else []:
+        rows = []
+        for metric, label, kind in COMPARE_ROWS:
+            d = table[(table["metric"] == metric) & (table["at"] == at)].set_index("run")
+            if d.empty:
+                continue
+            cells = []
+            for r in runs:
+                key = f"{r.name} ({r.run_id})"
+                if key in d.index:
+                    x = d.loc[key]
+                    cells.append({"value": fmt(kind, x["mean"]),
+                                  "ci": f"{fmt(kind, x['low_95'])} to {fmt(kind, x['high_95'])}"})
+                else:
+                    cells.append({"value": "", "ci": ""})
+            rows.append({"label": label, "cells": cells})
+        sections.append({"at": at, "rows": rows,
+                         "title": "At each run's horizon" if at == "horizon" else f"At {at}, every run",
+                         "heading": "at the horizon" if at == "horizon" else f"at {at}"})
     captions = {"employment_rate_by_run": "Employment rate by run.", "net_extra_by_run": "Net extra jobs by run."}
-    body = COMPARE_BODY.render(runs=runs, table=rows, charts=[
+    body = COMPARE_BODY.render(runs=runs, sections=sections, charts=[
         {"src": _img(p), "caption": captions.get(p.stem, p.stem)} for p in charts])
     atomic_write_text(out / "comparison.csv", table.to_csv(index=False, float_format="%.6g"))
     buf = io.BytesIO()

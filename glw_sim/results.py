@@ -128,7 +128,9 @@ class Results:
         names = self.drawn_inputs
         if not names:
             return None
-        wide = self.draws.pivot_table(index="replication", columns="input", values="z")
+        if getattr(self, "_z_cache", None) is None:  # (the same table for every figure: pivoted once)
+            self._z_cache = self.draws.pivot_table(index="replication", columns="input", values="z")
+        wide = self._z_cache
         return wide.reindex(index=list(replications), columns=list(names)).to_numpy(dtype=np.float64)
 
     def fit(self, per_replication: pd.Series | pd.DataFrame, metrics: list[str] | None = None) -> list[U.Figure]:

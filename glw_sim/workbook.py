@@ -253,9 +253,10 @@ def _write(ws, df: pd.DataFrame, note: str | None, rate_columns: tuple[str, ...]
         ws.cell(row=1, column=j, value=col).font = Font(bold=True)
     if not len(df):
         ws.cell(row=2, column=1, value=note or "Nothing to show for this run.").font = Font(italic=True)
+    values = {col: df[col].tolist() for col in cols}
     for i in range(len(df)):
         for j, col in enumerate(cols, start=1):
-            v = df[col].iloc[i]
+            v = values[col][i]
             cell = ws.cell(row=i + 2, column=j)
             if isinstance(v, (bool, np.bool_)):
                 cell.value = "yes" if v else "no"
@@ -268,8 +269,7 @@ def _write(ws, df: pd.DataFrame, note: str | None, rate_columns: tuple[str, ...]
             elif v is not None and not (isinstance(v, float) and np.isnan(v)):
                 cell.value = str(v) if not isinstance(v, str) else v
     for j, col in enumerate(cols, start=1):
-        width = max([len(str(col))] + [len(str(df[col].iloc[i])) for i in range(min(len(df), 200))
-                                       if isinstance(df[col].iloc[i], str)])
+        width = max([len(str(col))] + [len(v) for v in df[col].head(200).tolist() if isinstance(v, str)])
         ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(max(10, width + 2), 48)
     ws.freeze_panes = "A2"
 

@@ -19,6 +19,10 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 #: one line replacing (or adding) one top-level key of a valid scenario, and the fragment the message must hold
 SCENARIO_LINES = [
+    ("milestones: [2030-6]", "milestones.0: expected a month as YYYY-MM"),
+    ("milestones: [2030-06, 2036-06]", "milestones.1: 2036-06 is outside the run (the horizon runs 2025-06 to 2035-06)"),
+    ("milestones: [2024-06]", "milestones.0: 2024-06 is outside the run"),
+    ("milestones: 2030-06", "milestones"),
     ("horizon: {start: 9999-06}", "horizon.start: 9999-06 is outside the calibration's reach"),
     ("horizon: {start: 1900-01}", "horizon.start"),
     ("horizon: {start: 2014-12}", "horizon.start"),
