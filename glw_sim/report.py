@@ -1,5 +1,5 @@
 """Briefings: one self-contained ``report.html`` per run (charts embedded, no network), a side-by-side
-comparison of several runs, and the Excel workbook ``summary.xlsx``.
+comparison of several runs, and the Excel workbook ``summary.xlsx`` (written by :mod:`glw_sim.workbook`).
 
 ``glw-sim run`` writes all three into its results folder; ``glw-sim report RUN`` rebuilds them from a results
 folder and ``glw-sim compare RUN_A RUN_B ...`` writes a comparison folder. The HTML is rendered with Jinja2
@@ -211,6 +211,9 @@ def headline_at_dates(res: Results) -> list[dict]:
         cells = []
         for h in heads:
             d = h[key]
+            if key.startswith("cost") and not d["mean"] > 0:  # no net gain (yet) to divide the spending by
+                cells.append({"value": "n/a", "ci": "no net gain to cost"})
+                continue
             bounded = np.isfinite(d["low_95"])
             cells.append({"value": fmt(kind, d["mean"]), "ci": ci(kind, d) if bounded else "not bounded"})
         rows.append({"label": label, "cells": cells})

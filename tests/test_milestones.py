@@ -69,7 +69,7 @@ def test_compare_aligns_a_60_and_a_120_month_run_at_2030_06(long_runs, tmp_path)
 
 @pytest.mark.parametrize("line,fragment", [
     ("milestones: [2030-13]", "milestones.0: expected a month as YYYY-MM"),
-    ("milestones: [2028-06, 2031-06]", "milestones.1: 2031-06 is outside the run (the horizon runs 2025-06 to 2027-06)"),
+    ("milestones: [2026-06, 2031-06]", "milestones.1: 2031-06 is outside the run (the horizon runs 2025-06 to 2027-06)"),
 ])
 def test_a_bad_milestone_is_one_line_exit_2(tmp_path, capsys, line, fragment):
     p = tmp_path / "s.yaml"
