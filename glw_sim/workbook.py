@@ -194,7 +194,7 @@ def uncertainty_table(res: Results) -> pd.DataFrame:
             row[f"Driver {k}"] = res.input_label(inp)
             row[f"Driver {k}, share of evidence variance"] = share
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ["Figure", EST, NOISE, EVID, TOTAL, "Replications"])
 
 
 def all_metrics_table(res: Results, targets) -> pd.DataFrame:
@@ -314,7 +314,8 @@ def workbook_bytes(res: Results, targets=None) -> bytes:
          "horizon; net extra residents in work.", bt, None, tuple(c for c in bt.columns if "Net extra" not in c)),
         ("Who gains", "Net extra residents in work at the horizon by group.", who_gains_table(res), no_policy, ()),
         ("Uncertainty", "What makes up each interval: simulation noise, evidence, and the inputs that drive it.",
-         uncertainty_table(res), no_policy, ()),
+         uncertainty_table(res), "No programmes or levers in this scenario: no net extra or contributions to break "
+         "down (every other sheet gives each figure's interval and its simulation-noise part).", ()),
     ]
     for name, what, df, note, rates in chart_tables(res, targets):
         sheets.append((name, what, df, note, rates))
