@@ -595,8 +595,12 @@ def write_comparison(folders: list[Path], out: Path) -> Path:
                 key = f"{r.name} ({r.run_id})"
                 if key in d.index:
                     x = d.loc[key]
-                    cells.append({"value": fmt(kind, x["mean"]),
-                                  "ci": f"{fmt(kind, x['low_95'])} to {fmt(kind, x['high_95'])}"})
+                    if metric.startswith("cost") and not x["mean"] > 0:  # no net gain to divide the spending by
+                        cells.append({"value": "n/a", "ci": "no net gain to cost"})
+                        continue
+                    bounded = np.isfinite(x["low_95"]) and np.isfinite(x["high_95"])
+                    cells.append({"value": fmt(kind, x["mean"]), "ci": f"{fmt(kind, x['low_95'])} to "
+                                  f"{fmt(kind, x['high_95'])}" if bounded else "not bounded"})
                 else:
                     cells.append({"value": "", "ci": ""})
             rows.append({"label": label, "cells": cells})
