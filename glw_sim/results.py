@@ -465,32 +465,38 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     start, end = res.dates
     sc = res.scenario
     prec = precision_note(res)
+    early = [(m, d) for m, d in res.milestones() if m < res.horizon]  # (the plan's dates, as columns)
+    pad = " " * (11 * len(early))
     lines = [f"{res.name}: {sc['replications']} replications, scale {sc['population']['scale']}, {start} -> {end}",
              "  " + uncertainty_note(res) + ".",
              *(["  " + prec + "."] if prec else []),
-             f"  {'metric':<44} {start:>9} {end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
+             f"  {'metric':<44} {start:>9} " + "".join(f"{d:>10} " for _, d in early)
+             + f"{end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
-    def line(label: str, f: U.Figure, kind: str, month0: float | None) -> str:
+    def line(label: str, f: U.Figure, kind: str, month0: float | None, metric: str | None = None,
+             area: str = "London") -> str:
         first = _fmt_value(kind, month0) if month0 is not None else ""
-        return (f"  {label:<44} {first:>9} {_fmt_value(kind, f.estimate):>10}  "
+        at = "".join(f"{_fmt_value(kind, res.figure(metric, m, area).estimate) if metric else '':>10} "
+                     for m, _ in early)
+        return (f"  {label:<44} {first:>9} {at}{_fmt_value(kind, f.estimate):>10}  "
                 f"{_fmt_value(kind, f.low) + ' to ' + _fmt_value(kind, f.high):<24} "
                 f"{_fmt_width(kind, f.noise_half_width):>9} {_fmt_width(kind, f.evidence_half_width):>9}")
 
     for metric, label, kind in OUTCOMES:
         if res.has(metric):
-            lines.append(line(label, res.figure(metric), kind, res.at(metric, 0).mean()))
+            lines.append(line(label, res.figure(metric), kind, res.at(metric, 0).mean(), metric))
     h = res.headline()
     if res.has_counterfactual:
         for metric, label in (("net_extra_employed", "Net extra residents in work"),
                               ("gross_extra_employed_helped", "Gross extra in work among the helped"),
                               ("displaced", "Displaced (gross - net)")):
-            lines.append(line(label, res.figure(metric), "count", None))
+            lines.append(line(label, res.figure(metric), "count", None, metric))
         y = h["net_extra_employment_years"]
-        lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {_fmt_value('count', y['mean']):>10}  "
+        lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {pad}{_fmt_value('count', y['mean']):>10}  "
                      f"{_fmt_value('count', y['low_95'])} to {_fmt_value('count', y['high_95'])}")
     if "spending" in h:
         sp = h["spending"]
-        lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {_fmt_value('gbp', sp['mean']):>10}  "
+        lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {pad}{_fmt_value('gbp', sp['mean']):>10}  "
                      f"{_fmt_value('gbp', sp['low_95'])} to {_fmt_value('gbp', sp['high_95'])}")
     for key, label in (("cost_per_net_extra_job", "Cost per net extra job (GBP)"),
                        ("cost_per_net_extra_employment_year", "Cost per net extra employment-year (GBP)")):
@@ -498,7 +504,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
             c = h[key]
             rng = (f"{_fmt_value('gbp', c['low_95'])} to {_fmt_value('gbp', c['high_95'])}"
                    if np.isfinite(c["low_95"]) else "not bounded: the net gain is within its uncertainty of zero")
-            lines.append(f"  {label:<44} {'':>9} {_fmt_value('gbp', c['mean']):>10}  {rng}")
+            lines.append(f"  {label:<44} {'':>9} {pad}{_fmt_value('gbp', c['mean']):>10}  {rng}")
     iv = res.interventions()
     if len(iv) and iv["net_extra_jobs"].notna().any():
         lines.append("  Contributions at the horizon (the package minus the package without the part):")
@@ -520,7 +526,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
         for b in boroughs:
             code = geo.codes[geo.index(b)]
             lines.append(line(f"{geo.names[geo.index(b)]} employment rate", res.figure("employment_rate", area=code),
-                              "rate", res.at("employment_rate", 0, area=code).mean()))
+                              "rate", res.at("employment_rate", 0, area=code).mean(), "employment_rate", code))
     return "\n".join(lines)
 
 
