@@ -81,9 +81,14 @@ def headline_table(res: Results) -> pd.DataFrame:
     out = []
     for label, date, month, d, key in rows:
         noise, evid = _ci_widths(d)
-        out.append({"Figure": label, "Date": date, "Month": month, EST: d["mean"], LOW: d["low_95"],
+        est, note = d["mean"], ""
+        if key.startswith("cost") and not est > 0:  # no net gain to divide the spending by
+            est, note = np.nan, "no net gain to cost"
+        elif key.startswith("cost") and not np.isfinite(d["low_95"]):
+            note = "interval not bounded: the net gain is within its uncertainty of zero"
+        out.append({"Figure": label, "Date": date, "Month": month, EST: est, LOW: d["low_95"],
                     HIGH: d["high_95"], NOISE: noise, EVID: evid, "Replications": d.get("replications", np.nan),
-                    "Code": key, "_kind": HEADLINE[key][1]})
+                    "Note": note, "Code": key, "_kind": HEADLINE[key][1]})
     return pd.DataFrame(out)
 
 
@@ -149,6 +154,14 @@ def interventions_table(res: Results) -> pd.DataFrame:
     out[NOISE] = (1.96 * iv["net_extra_jobs_noise_se"]).to_numpy()
     out[EVID] = (1.96 * iv["net_extra_jobs_evidence_sd"]).to_numpy()
     out["Distinct from zero"] = out["Distinct from zero"].map({True: "yes", False: "no"})
+    costly = iv["cost_per_net_job"].notna().to_numpy()
+    gain = (iv["net_extra_jobs"] > 0).to_numpy()
+    bounded = iv["cost_per_net_job_low_95"].notna().to_numpy()
+    out["Cost note"] = np.where(costly & ~gain, "no net gain to cost",
+                                np.where(costly & ~bounded, "interval not bounded: the contribution is within its "
+                                         "uncertainty of zero", ""))
+    for col in ("Cost per net extra job", "Cost per employment-year"):  # (negative: no gain to divide by)
+        out.loc[~(out[col] > 0), col] = np.nan
     out["Code"] = iv["programme"].to_numpy()
     return out
 
