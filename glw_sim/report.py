@@ -564,7 +564,7 @@ COMPARE_BODY = jinja2.Environment(autoescape=True).from_string("""
 <p class="meta">{% for r in runs %}<code>{{ r.name }}</code> run {{ r.run_id }} ({{ r.horizon }} months, scale
 {{ r.scenario.population.scale }}, {{ r.scenario.replications }} replications){% if not loop.last %}; {% endif %}{% endfor %}</p>
 {% for sec in sections %}<h2>{{ sec.title }}</h2>
-<table id="comparison-{{ sec.at }}" class="comparison"><tr><th>Metric {{ sec.heading }}</th>{% for r in runs %}<th class="n">{{ r.name }}{% if sec.at == "horizon" %}<br><span class="small">{{ r.dates[1] }}</span>{% endif %}</th>{% endfor %}</tr>
+<table id="{{ 'comparison' if sec.at == 'horizon' else 'comparison-' ~ sec.at }}" class="comparison"><tr><th>Metric {{ sec.heading }}</th>{% for r in runs %}<th class="n">{{ r.name }}{% if sec.at == "horizon" %}<br><span class="small">{{ r.dates[1] }}</span>{% endif %}</th>{% endfor %}</tr>
 {% for row in sec.rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
 </table>{% endfor %}
 <p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs are
