@@ -6,6 +6,9 @@ import re
 from datetime import date
 from typing import Any
 
+#: the plan's date: every run that reaches it reports its figures there too (besides the horizon)
+PLAN_MILESTONE = "2030-06"
+
 
 def check_month(v: Any) -> str:
     """A ``YYYY-MM`` string, or ``ValueError`` saying what was expected (for pydantic validators)."""
@@ -28,3 +31,12 @@ def add_months(d: date, k: int) -> date:
 def is_active(now: date, start: str | None, end: str | None) -> bool:
     """Whether ``now`` lies in the window from ``start`` to ``end`` (either may be open: None)."""
     return (start is None or parse_month(start) <= now) and (end is None or now <= parse_month(end))
+
+
+def milestone_dates(scenario: dict) -> list[str]:
+    """The dates a run reports besides its horizon: the plan's (:data:`PLAN_MILESTONE`) when the run reaches it,
+    and those the scenario lists, in order (a resolved scenario as a dict: the manifest's)."""
+    start = (scenario.get("horizon") or {}).get("start", "2025-06")
+    end = add_months(parse_month(start), int((scenario.get("horizon") or {}).get("months", 120))).isoformat()[:7]
+    listed = [str(m) for m in scenario.get("milestones") or []]
+    return sorted({m for m in [PLAN_MILESTONE, *listed] if start <= m <= end})

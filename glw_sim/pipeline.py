@@ -8,10 +8,12 @@ choosing its size (:mod:`glw_sim.precision`), its replications (:mod:`glw_sim.ru
   versions, and SHA-256 hashes of every calibration file used;
 - ``timeseries.parquet``: tidy rows (replication, month, date, area, group, metric, value);
 - ``summary.csv``: each metric at the horizon, its estimate and 95% interval (noise and evidence), the
-  two parts and the spread of single replications (:func:`glw_sim.runner.summarise`);
+  two parts and the spread of single replications, and the estimate and interval at each milestone (2030-06
+  and the scenario's ``milestones``) (:func:`glw_sim.runner.summarise`);
 - ``draws.csv``: each replication's draw of the uncertain inputs (when the run drew them);
 - ``charts/``: the briefing charts (:mod:`glw_sim.charts`);
-- ``report.html``: the self-contained briefing and ``summary.xlsx``, one sheet per table (:mod:`glw_sim.report`).
+- ``report.html``: the self-contained briefing (:mod:`glw_sim.report`) and ``summary.xlsx``, the paste-ready
+  tables (:mod:`glw_sim.workbook`).
 
 The results location is created and written to (a probe file) before any
 replication runs (:func:`glw_sim.runner.results_folder`), so a bad ``--results`` path costs nothing. The folder is

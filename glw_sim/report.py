@@ -1,5 +1,5 @@
 """Briefings: one self-contained ``report.html`` per run (charts embedded, no network), a side-by-side
-comparison of several runs, and the Excel workbook ``summary.xlsx``.
+comparison of several runs, and the Excel workbook ``summary.xlsx`` (written by :mod:`glw_sim.workbook`).
 
 ``glw-sim run`` writes all three into its results folder; ``glw-sim report RUN`` rebuilds them from a results
 folder and ``glw-sim compare RUN_A RUN_B ...`` writes a comparison folder. The HTML is rendered with Jinja2
@@ -26,6 +26,7 @@ from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, re
 from glw_sim.paths import calibration_dir
 from glw_sim.labels import programme_label
 from glw_sim.results import OUTCOMES, Results, load_results, precision_note, ranking_sentence, uncertainty_note
+from glw_sim.workbook import workbook_bytes
 
 CHART_CAPTIONS = {
     "route_to_80": "The route to 80%: net extra residents in work by intervention, and what is still needed.",
@@ -172,10 +173,51 @@ def intervention_rows(res: Results) -> list[dict]:
     return rows
 
 
+def early_milestones(res: Results) -> list[tuple[int, str]]:
+    """The milestones before the horizon (2030-06 and the scenario's), as (month, date): the report's extra
+    columns."""
+    return [(m, d) for m, d in res.milestones() if m < res.horizon]
+
+
 def outcome_rows(res: Results) -> list[dict]:
+    dates = [d for _, d in early_milestones(res)]
     return [{"label": r["label"], "start": fmt(r["kind"], r["month_0"]), "end": fmt(r["kind"], r["horizon"]),
-             "ci": f"{fmt(r['kind'], r['low_95'])} to {fmt(r['kind'], r['high_95'])}"}
+             "ci": f"{fmt(r['kind'], r['low_95'])} to {fmt(r['kind'], r['high_95'])}",
+             "milestones": [{"value": fmt(r["kind"], r[f"at_{d}"]),
+                             "ci": f"{fmt(r['kind'], r[f'low_95_{d}'])} to {fmt(r['kind'], r[f'high_95_{d}'])}"}
+                            for d in dates]}
             for _, r in res.outcomes().iterrows()]
+
+
+#: the headline figures the report sets out at each date: (key in Results.headline, label, kind)
+HEADLINE_AT_DATES = [("employment_rate", "Employment rate 16-64", "rate"), ("gap_to_80", "Gap to 80% (residents)", "count"),
+                     ("net_extra_employed", "Net extra residents in work", "count"),
+                     ("spending", "Programme spending to date", "gbp"),
+                     ("cost_per_net_extra_job", "Cost per net extra job", "gbp"),
+                     ("cost_per_net_extra_employment_year", "Cost per net extra employment-year", "gbp")]
+
+
+def headline_at_dates(res: Results) -> list[dict]:
+    """The headline figures at each milestone before the horizon and at the horizon (value and 95% interval);
+    empty when the run has no milestone before its horizon."""
+    dates = early_milestones(res)
+    if not dates:
+        return []
+    heads = [res.headline(m) for m, _ in dates] + [res.headline()]
+    rows = []
+    for key, label, kind in HEADLINE_AT_DATES:
+        if key not in heads[-1]:
+            continue
+        cells = []
+        for h in heads:
+            d = h[key]
+            if key.startswith("cost") and not d["mean"] > 0:  # no net gain (yet) to divide the spending by
+                cells.append({"value": "n/a", "ci": "no net gain to cost"})
+                continue
+            bounded = np.isfinite(d["low_95"])
+            cells.append({"value": fmt(kind, d["mean"]), "ci": ci(kind, d) if bounded else "not bounded"})
+        rows.append({"label": label, "cells": cells})
+    return rows
 
 
 def borough_rows(res: Results) -> list[dict]:
@@ -319,6 +361,10 @@ Run <code>{{ res.run_id }}</code> · {{ start }} to {{ end }} ({{ res.horizon }}
  <div class="detail">{{ c.detail }}</div></div>{% endfor %}
 </div>
 <p class="lead" id="headline">{{ paragraph }}</p>
+{% if at_dates %}<table id="headline-dates"><tr><th>Headline figure (London)</th>{% for m, d in milestones %}<th class="n">{{ d }}</th>{% endfor %}<th class="n">{{ end }} (horizon)</th></tr>
+{% for row in at_dates %}<tr><td>{{ row.label }}</td>{% for c in row.cells %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table><p class="small">Second line: 95% interval. The plan's date (2030-06) and the scenario's milestones beside the
+horizon; spending and costs are to each date.</p>{% endif %}
 {% for ch in charts[:1] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% if interventions %}
 <h2>What each intervention contributes and costs</h2>
@@ -340,8 +386,8 @@ cost per resident-month) over the horizon; the hubs' spending is their cost per 
 employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}
 <h2>Outcome metrics</h2>
-<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th><th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
-{% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td><td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
+<table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th>{% for m, d in milestones %}<th class="n">{{ d }}</th>{% endfor %}<th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
+{% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td>{% for c in r.milestones %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}<td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
 </table>
 <h2>Charts</h2>
 {% for ch in charts[1:] %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
@@ -384,91 +430,11 @@ def render_report(res: Results) -> str:
     body = RUN_BODY.render(
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
         charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
-        outcomes=outcome_rows(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
+        outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
     return TEMPLATE.render(title=f"glw-sim: {res.name} ({res.run_id})", body=body, version=__version__,
                            written=datetime.now().strftime("%Y-%m-%d %H:%M"))
-
-
-# ---------------------------------------------------------------------------- Excel
-#: Excel number formats: shares as percentages (gaps and spreads too: a difference of shares), residents as
-#: whole numbers with thousands separators, money in pounds
-PCT, COUNT, GBP, SHARE = "0.0%", "#,##0", "£#,##0", "0%"
-_VALUE_COLUMNS = ("mean", "low_95", "high_95", "noise_low_95", "noise_high_95", "noise_se", "evidence_sd", "sd",
-                  "month_0", "horizon", "estimate", "noise_half_width", "evidence_half_width")
-
-
-def _kind_of(metric: str) -> str:
-    """How a metric's values read: a share, money or residents."""
-    m = str(metric)
-    if m.startswith(("spending", "cost", "programme.")) and ("spending" in m or "cost" in m):
-        return GBP
-    if m.endswith(("_rate", "_gap", "_spread", "_sd")) or "rate" in m.split(".")[-1] or m in (
-            "employment_rate_start", "share_of_gap") or m.startswith("inactivity_rate_"):
-        return PCT
-    return COUNT
-
-
-def _number_formats(ws, df: pd.DataFrame, sheet: str) -> None:
-    """Set each value cell's number format from what it holds (by row for tables of mixed figures)."""
-    cols = list(df.columns)
-    row_key = {"headline": "figure", "all_metrics": "metric", "outcomes": "metric", "uncertainty": "figure"}.get(sheet)
-    for j, col in enumerate(cols, start=1):
-        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
-            continue
-        for i in range(len(df)):
-            if row_key is not None and col in _VALUE_COLUMNS + ("half_width_95", "noise_half_width_95",
-                                                                "evidence_half_width_95"):
-                fmt = _kind_of(df[row_key].iloc[i])
-            elif col.endswith("share") or col == "share":
-                fmt = SHARE
-            elif "cost" in col or "spending" in col:
-                fmt = GBP
-            elif "rate" in col or (sheet == "boroughs" and col in ("low_95", "high_95")):
-                fmt = PCT
-            elif col in ("replications", "month", "horizon_months", "follow_up_months"):
-                continue
-            else:
-                fmt = COUNT
-            ws.cell(row=i + 2, column=j).number_format = fmt
-
-
-def workbook_bytes(res: Results) -> bytes:
-    """``summary.xlsx``: one sheet per table (headline, outcomes, interventions, boroughs, groups, all metrics,
-    manifest)."""
-    h = res.headline()
-    headline = pd.DataFrame([{"figure": k, **v} for k, v in h.items()])
-    manifest = pd.DataFrame([
-        ("scenario", res.name), ("run_id", res.run_id), ("description", res.scenario.get("description")),
-        ("start", res.dates[0]), ("horizon_months", res.horizon), ("scale", res.scenario["population"]["scale"]),
-        ("seed", res.scenario["population"]["seed"]), ("replications", res.scenario["replications"]),
-        ("glw_sim_version", res.manifest.get("glw_sim_version")), ("created_utc", res.manifest.get("created_utc")),
-    ], columns=["field", "value"])
-    unc = []
-    for name, f in res.figures().items():
-        row = {"figure": name, "estimate": f.estimate, "noise_half_width_95": f.noise_half_width,
-               "evidence_half_width_95": f.evidence_half_width, "half_width_95": f.half_width,
-               "replications": f.replications}
-        for k, (inp, share) in enumerate(f.drivers(), start=1):
-            row[f"driver_{k}"] = res.input_label(inp)
-            row[f"driver_{k}_share"] = share
-        unc.append(row)
-    sheets = {"headline": headline, "uncertainty": pd.DataFrame(unc), "outcomes": res.outcomes(),
-              "interventions": res.interventions(),
-              "boroughs": res.boroughs(), "who_gains": res.who_gains(), "all_metrics": res.summary,
-              "manifest": manifest}
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for name, df in sheets.items():
-            df.to_excel(xl, sheet_name=name, index=False)
-            ws = xl.sheets[name]
-            _number_formats(ws, df, name)
-            for col in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col[:200])
-                ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
-            ws.freeze_panes = "A2"
-    return buf.getvalue()
 
 
 def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
@@ -489,7 +455,7 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
                 p.replace(Path(folder) / "charts" / p.name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res))
+    atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res, targets))
     atomic_write_text(Path(folder) / "report.html", render_report(res))
     return Path(folder) / "report.html"
 
@@ -503,23 +469,36 @@ COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in wo
                                ] + OUTCOMES[2:8]
 
 
+def common_dates(runs: list[Results]) -> list[str]:
+    """The milestone dates every run reaches (2030-06 and the scenarios' ``milestones``): where runs of different
+    lengths are compared like for like."""
+    sets = [{d for _, d in r.milestones()} for r in runs]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
 def comparison_table(runs: list[Results]) -> pd.DataFrame:
-    """Horizon values of the briefing metrics, one column block per run (mean and 95% interval)."""
+    """The briefing metrics at each date every run reaches (``at`` the date, e.g. 2030-06) and at each run's own
+    horizon (``at`` "horizon"), one row per run (mean and 95% interval)."""
     rows = []
-    for metric, label, kind in COMPARE_ROWS:
-        for r in runs:
-            h = r.headline()
-            key = "spending" if metric == "spending_cumulative" else metric
-            if key in h:  # the headline's figures (cost per net job: its one definition)
-                d = h[key]
-            elif r.has(metric):
-                d = r.figure(metric).as_row()
-            else:
-                d = None
-            if d is not None:
-                rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
-                             "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
-                             "month": r.horizon})
+    points = [(d, {r.run_id: dict((x, m) for m, x in r.milestones())[d] for r in runs}) for d in common_dates(runs)]
+    points.append(("horizon", {r.run_id: r.horizon for r in runs}))
+    for at, months in points:
+        heads = {r.run_id: r.headline(months[r.run_id]) for r in runs}
+        for metric, label, kind in COMPARE_ROWS:
+            for r in runs:
+                h, month = heads[r.run_id], months[r.run_id]
+                key = "spending" if metric == "spending_cumulative" else metric
+                if key in h:  # the headline's figures (cost per net job: its one definition)
+                    d = h[key]
+                elif r.has(metric):
+                    d = r.figure(metric, month).as_row()
+                else:
+                    d = None
+                if d is not None:
+                    date = r.timeseries.loc[r.timeseries["month"] == month, "date"].iloc[0]
+                    rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
+                                 "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
+                                 "month": month, "date": str(date), "at": at})
     return pd.DataFrame(rows)
 
 
@@ -584,12 +563,14 @@ COMPARE_BODY = jinja2.Environment(autoescape=True).from_string("""
 <h1>Comparing {{ runs|length }} runs</h1>
 <p class="meta">{% for r in runs %}<code>{{ r.name }}</code> run {{ r.run_id }} ({{ r.horizon }} months, scale
 {{ r.scenario.population.scale }}, {{ r.scenario.replications }} replications){% if not loop.last %}; {% endif %}{% endfor %}</p>
-<table id="comparison"><tr><th>Metric at the horizon</th>{% for r in runs %}<th class="n">{{ r.name }}</th>{% endfor %}</tr>
-{% for row in table %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>
-<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs with
-different horizons are compared at their own horizon. Runs are separate simulations: their differences carry both
-runs' uncertainty, so a ranking is given only where the intervals of the difference leave out zero.</p>
+{% for sec in sections %}<h2>{{ sec.title }}</h2>
+<table id="{{ 'comparison' if sec.at == 'horizon' else 'comparison-' ~ sec.at }}" class="comparison"><tr><th>Metric {{ sec.heading }}</th>{% for r in runs %}<th class="n">{{ r.name }}{% if sec.at == "horizon" %}<br><span class="small">{{ r.dates[1] }}</span>{% endif %}</th>{% endfor %}</tr>
+{% for row in sec.rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table>{% endfor %}
+<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs are
+compared on the same date at each milestone every run reaches (2030-06 and the scenarios' milestones), then each at
+its own horizon. Runs are separate simulations: their differences carry both runs' uncertainty, so a ranking is
+given only where the intervals of the difference leave out zero.</p>
 {% for ch in charts %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
 {% for r in runs %}<h2>{{ r.name }}</h2><p>{{ r.paragraph() }}</p>{% endfor %}
 """)
@@ -602,22 +583,32 @@ def write_comparison(folders: list[Path], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     table = comparison_table(runs)
     charts = compare_charts(runs, out / "charts")
-    rows = []
-    for metric, label, kind in COMPARE_ROWS:
-        d = table[table["metric"] == metric].set_index("run")
-        if d.empty:
-            continue
-        cells = []
-        for r in runs:
-            key = f"{r.name} ({r.run_id})"
-            if key in d.index:
-                x = d.loc[key]
-                cells.append({"value": fmt(kind, x["mean"]), "ci": f"{fmt(kind, x['low_95'])} to {fmt(kind, x['high_95'])}"})
-            else:
-                cells.append({"value": "", "ci": ""})
-        rows.append({"label": label, "cells": cells})
+    sections = []
+    for at in dict.fromkeys(table["at"]) if len(table) else []:
+        rows = []
+        for metric, label, kind in COMPARE_ROWS:
+            d = table[(table["metric"] == metric) & (table["at"] == at)].set_index("run")
+            if d.empty:
+                continue
+            cells = []
+            for r in runs:
+                key = f"{r.name} ({r.run_id})"
+                if key in d.index:
+                    x = d.loc[key]
+                    if metric.startswith("cost") and not x["mean"] > 0:  # no net gain to divide the spending by
+                        cells.append({"value": "n/a", "ci": "no net gain to cost"})
+                        continue
+                    bounded = np.isfinite(x["low_95"]) and np.isfinite(x["high_95"])
+                    cells.append({"value": fmt(kind, x["mean"]), "ci": f"{fmt(kind, x['low_95'])} to "
+                                  f"{fmt(kind, x['high_95'])}" if bounded else "not bounded"})
+                else:
+                    cells.append({"value": "", "ci": ""})
+            rows.append({"label": label, "cells": cells})
+        sections.append({"at": at, "rows": rows,
+                         "title": "At each run's horizon" if at == "horizon" else f"At {at}, every run",
+                         "heading": "at the horizon" if at == "horizon" else f"at {at}"})
     captions = {"employment_rate_by_run": "Employment rate by run.", "net_extra_by_run": "Net extra jobs by run."}
-    body = COMPARE_BODY.render(runs=runs, table=rows, charts=[
+    body = COMPARE_BODY.render(runs=runs, sections=sections, charts=[
         {"src": _img(p), "caption": captions.get(p.stem, p.stem)} for p in charts])
     atomic_write_text(out / "comparison.csv", table.to_csv(index=False, float_format="%.6g"))
     buf = io.BytesIO()

@@ -27,6 +27,7 @@ from glw_sim import uncertainty as U
 from glw_sim.draws import cost_relative_sd
 from glw_sim.labels import programme_label
 from glw_sim.metrics import GROUPINGS
+from glw_sim.months import milestone_dates
 
 #: Box E outcome metrics, in the order the plan lists them: (metric, label, kind) where kind is
 #: "rate" (a share, shown in %), "gap" (a difference of rates, shown in percentage points) or "count".
@@ -127,7 +128,9 @@ class Results:
         names = self.drawn_inputs
         if not names:
             return None
-        wide = self.draws.pivot_table(index="replication", columns="input", values="z")
+        if getattr(self, "_z_cache", None) is None:  # (the same table for every figure: pivoted once)
+            self._z_cache = self.draws.pivot_table(index="replication", columns="input", values="z")
+        wide = self._z_cache
         return wide.reindex(index=list(replications), columns=list(names)).to_numpy(dtype=np.float64)
 
     def fit(self, per_replication: pd.Series | pd.DataFrame, metrics: list[str] | None = None) -> list[U.Figure]:
@@ -199,33 +202,42 @@ class Results:
         return U.ratio(spend, figs[1], U.noise_cov(resid, 0, 1))
 
     # ------------------------------------------------------------------ the briefing's numbers
-    def headline(self) -> dict[str, dict[str, float]]:
-        """The headline figures, each {mean, low_95, high_95, noise_se, noise_low_95, noise_high_95, evidence_sd,
-        replications} (month 0 as ``*_start``); ratios {mean, low_95, high_95} (nan bounds: not bounded)."""
+    def headline(self, month: int | None = None) -> dict[str, dict[str, float]]:
+        """The headline figures at ``month`` (default: the horizon; a milestone's month gives them there), each
+        {mean, low_95, high_95, noise_se, noise_low_95, noise_high_95, evidence_sd, replications} (month 0 as
+        ``*_start``); ratios {mean, low_95, high_95} (nan bounds: not bounded)."""
+        m = self.horizon if month is None else month
         out = {
             "employment_rate_start": self.figure("employment_rate", 0).as_row(),
-            "employment_rate": self.figure("employment_rate").as_row(),
+            "employment_rate": self.figure("employment_rate", m).as_row(),
             "gap_to_80_start": self.figure("gap_to_80", 0).as_row(),
-            "gap_to_80": self.figure("gap_to_80").as_row(),
+            "gap_to_80": self.figure("gap_to_80", m).as_row(),
         }
         if self.has_counterfactual:
-            net = self.at("net_extra_employed")
+            net = self.at("net_extra_employed", m)
             out["net_extra_employed"] = self.fit(net)[0].as_row()
-            out["gross_extra_employed_helped"] = self.figure("gross_extra_employed_helped").as_row()
+            out["gross_extra_employed_helped"] = self.figure("gross_extra_employed_helped", m).as_row()
             gap0 = self.at("gap_to_80", 0)
             out["share_of_gap"] = self.fit(net / gap0)[0].as_row()
-            out["net_extra_employment_years"] = self.fit(self.employment_years())[0].as_row()
+            out["net_extra_employment_years"] = self.fit(self.employment_years(month=m))[0].as_row()
         if self.has("spending_cumulative"):
-            spend = self.at("spending_cumulative")
-            by_prog = self.programme_spending().mean().to_dict()
+            spend = self.at("spending_cumulative", m)
+            by_prog = self.programme_spending(m).mean().to_dict()
             loadings = self._cost_loadings(by_prog)
             out["spending"] = U.add_known(self.fit(spend)[0], loadings).as_row()
             if self.has_counterfactual:
-                out["cost_per_net_extra_job"] = self.cost_ratio(spend, self.at("net_extra_employed"),
+                out["cost_per_net_extra_job"] = self.cost_ratio(spend, self.at("net_extra_employed", m),
                                                                 loadings).as_row()
-                out["cost_per_net_extra_employment_year"] = self.cost_ratio(spend, self.employment_years(),
+                out["cost_per_net_extra_employment_year"] = self.cost_ratio(spend, self.employment_years(month=m),
                                                                             loadings).as_row()
         return out
+
+    def milestones(self) -> list[tuple[int, str]]:
+        """The plan's dates this run reports besides its horizon, as (month, date): 2030-06 when the run reaches
+        it and the scenario's ``milestones`` (:func:`glw_sim.months.milestone_dates`); the horizon's own date
+        is among them when it is one."""
+        d = self.timeseries.drop_duplicates("month").set_index("date")["month"]
+        return [(int(d.loc[x]), x) for x in milestone_dates(self.scenario) if x in d.index]
 
     def figures(self) -> dict[str, U.Figure]:
         """The headline figures as :class:`glw_sim.uncertainty.Figure` (for drivers and comparisons): London's
@@ -308,15 +320,21 @@ class Results:
             "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon"])
 
     def outcomes(self) -> pd.DataFrame:
-        """Box E outcome metrics for London: month 0 and the horizon (mean, 95% interval)."""
+        """Box E outcome metrics for London: month 0 and the horizon (mean, 95% interval), and each milestone
+        before the horizon (``at_<date>``, ``low_95_<date>``, ``high_95_<date>``)."""
         rows = []
         for metric, label, kind in OUTCOMES:
             if not self.has(metric):
                 continue
             h = self.figure(metric)
-            rows.append({"metric": metric, "label": label, "kind": kind, "month_0": self.at(metric, 0).mean(),
-                         "horizon": h.estimate, "low_95": h.low, "high_95": h.high,
-                         "noise_half_width": h.noise_half_width, "evidence_half_width": h.evidence_half_width})
+            row = {"metric": metric, "label": label, "kind": kind, "month_0": self.at(metric, 0).mean(),
+                   "horizon": h.estimate, "low_95": h.low, "high_95": h.high,
+                   "noise_half_width": h.noise_half_width, "evidence_half_width": h.evidence_half_width}
+            for month, date in self.milestones():
+                if month < self.horizon:
+                    f = self.figure(metric, month)
+                    row.update({f"at_{date}": f.estimate, f"low_95_{date}": f.low, f"high_95_{date}": f.high})
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def boroughs(self, targets=None) -> pd.DataFrame:
@@ -447,32 +465,38 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     start, end = res.dates
     sc = res.scenario
     prec = precision_note(res)
+    early = [(m, d) for m, d in res.milestones() if m < res.horizon]  # (the plan's dates, as columns)
+    pad = " " * (11 * len(early))
     lines = [f"{res.name}: {sc['replications']} replications, scale {sc['population']['scale']}, {start} -> {end}",
              "  " + uncertainty_note(res) + ".",
              *(["  " + prec + "."] if prec else []),
-             f"  {'metric':<44} {start:>9} {end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
+             f"  {'metric':<44} {start:>9} " + "".join(f"{d:>10} " for _, d in early)
+             + f"{end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
-    def line(label: str, f: U.Figure, kind: str, month0: float | None) -> str:
+    def line(label: str, f: U.Figure, kind: str, month0: float | None, metric: str | None = None,
+             area: str = "London") -> str:
         first = _fmt_value(kind, month0) if month0 is not None else ""
-        return (f"  {label:<44} {first:>9} {_fmt_value(kind, f.estimate):>10}  "
+        at = "".join(f"{_fmt_value(kind, res.figure(metric, m, area).estimate) if metric else '':>10} "
+                     for m, _ in early)
+        return (f"  {label:<44} {first:>9} {at}{_fmt_value(kind, f.estimate):>10}  "
                 f"{_fmt_value(kind, f.low) + ' to ' + _fmt_value(kind, f.high):<24} "
                 f"{_fmt_width(kind, f.noise_half_width):>9} {_fmt_width(kind, f.evidence_half_width):>9}")
 
     for metric, label, kind in OUTCOMES:
         if res.has(metric):
-            lines.append(line(label, res.figure(metric), kind, res.at(metric, 0).mean()))
+            lines.append(line(label, res.figure(metric), kind, res.at(metric, 0).mean(), metric))
     h = res.headline()
     if res.has_counterfactual:
         for metric, label in (("net_extra_employed", "Net extra residents in work"),
                               ("gross_extra_employed_helped", "Gross extra in work among the helped"),
                               ("displaced", "Displaced (gross - net)")):
-            lines.append(line(label, res.figure(metric), "count", None))
+            lines.append(line(label, res.figure(metric), "count", None, metric))
         y = h["net_extra_employment_years"]
-        lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {_fmt_value('count', y['mean']):>10}  "
+        lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {pad}{_fmt_value('count', y['mean']):>10}  "
                      f"{_fmt_value('count', y['low_95'])} to {_fmt_value('count', y['high_95'])}")
     if "spending" in h:
         sp = h["spending"]
-        lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {_fmt_value('gbp', sp['mean']):>10}  "
+        lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {pad}{_fmt_value('gbp', sp['mean']):>10}  "
                      f"{_fmt_value('gbp', sp['low_95'])} to {_fmt_value('gbp', sp['high_95'])}")
     for key, label in (("cost_per_net_extra_job", "Cost per net extra job (GBP)"),
                        ("cost_per_net_extra_employment_year", "Cost per net extra employment-year (GBP)")):
@@ -480,7 +504,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
             c = h[key]
             rng = (f"{_fmt_value('gbp', c['low_95'])} to {_fmt_value('gbp', c['high_95'])}"
                    if np.isfinite(c["low_95"]) else "not bounded: the net gain is within its uncertainty of zero")
-            lines.append(f"  {label:<44} {'':>9} {_fmt_value('gbp', c['mean']):>10}  {rng}")
+            lines.append(f"  {label:<44} {'':>9} {pad}{_fmt_value('gbp', c['mean']):>10}  {rng}")
     iv = res.interventions()
     if len(iv) and iv["net_extra_jobs"].notna().any():
         lines.append("  Contributions at the horizon (the package minus the package without the part):")
@@ -502,7 +526,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
         for b in boroughs:
             code = geo.codes[geo.index(b)]
             lines.append(line(f"{geo.names[geo.index(b)]} employment rate", res.figure("employment_rate", area=code),
-                              "rate", res.at("employment_rate", 0, area=code).mean()))
+                              "rate", res.at("employment_rate", 0, area=code).mean(), "employment_rate", code))
     return "\n".join(lines)
 
 

@@ -242,23 +242,23 @@ def run_replication(scenario: Scenario, seed: int, replication: int,
     return df
 
 
-def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dict | None = None) -> pd.DataFrame:
-    """Each metric at the horizon: its estimate and 95% interval (simulation noise and, when the replications
-    drew their inputs, the evidence: :mod:`glw_sim.uncertainty`), the two parts, the spread of single
-    replications (``sd``) and month 0. The headline figures that are ratios or sums over months (cost per net
-    extra job and per employment-year, spending with its cost evidence, net extra employment-years) are the
-    ones :meth:`glw_sim.results.Results.headline` computes, so every output shows the same numbers."""
-    res = Results(Path("."), ts, None, {"scenario": (manifest or {}).get("scenario", {})}, draws)
-    last = ts[ts["month"] == ts["month"].max()]
-    wide = last.pivot_table(index="replication", columns=["area", "group", "metric"], values="value")
+#: the headline figures that are ratios or sums over months, and their rows in summary.csv
+_HEADLINE_ROWS = (("spending", "spending_cumulative"), ("cost_per_net_extra_job", "cost_per_net_extra_job"),
+                  ("net_extra_employment_years", "net_extra_employment_years"),
+                  ("cost_per_net_extra_employment_year", "cost_per_net_extra_employment_year"))
+
+
+def _figures_at(res: Results, month: int, with_headline: bool) -> pd.DataFrame:
+    """Every metric's figure at ``month`` (rows: area, group, metric), the headline's ratios and sums in place."""
+    ts = res.timeseries
+    wide = ts[ts["month"] == month].pivot_table(index="replication", columns=["area", "group", "metric"],
+                                                 values="value")
     figs = res.fit(wide, [c[2] for c in wide.columns])
     out = pd.DataFrame([f.as_row() for f in figs], index=wide.columns).reset_index()
     out["sd"] = wide.std(ddof=1).to_numpy()
     out["replications"] = wide.count().to_numpy()
-    h = res.headline() if manifest is not None else {}
-    for key, metric in (("spending", "spending_cumulative"), ("cost_per_net_extra_job", "cost_per_net_extra_job"),
-                        ("net_extra_employment_years", "net_extra_employment_years"),
-                        ("cost_per_net_extra_employment_year", "cost_per_net_extra_employment_year")):
+    h = res.headline(month) if with_headline else {}
+    for key, metric in _HEADLINE_ROWS:
         if key not in h:
             continue
         sel = (out["area"] == "London") & (out["group"] == "all") & (out["metric"] == metric)
@@ -269,9 +269,28 @@ def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dic
             if col in ("area", "group", "metric"):
                 continue
             out.loc[sel, col] = h[key].get(col, np.nan)
-    out = out.sort_values(["area", "group", "metric"], kind="stable").reset_index(drop=True)
-    first = ts[ts["month"] == 0].groupby(["area", "group", "metric"])["value"].mean()
-    out["month_0"] = out.set_index(["area", "group", "metric"]).index.map(first)
+    return out.sort_values(["area", "group", "metric"], kind="stable").reset_index(drop=True)
+
+
+def summarise(ts: pd.DataFrame, draws: pd.DataFrame | None = None, manifest: dict | None = None) -> pd.DataFrame:
+    """Each metric at the horizon: its estimate and 95% interval (simulation noise and, when the replications
+    drew their inputs, the evidence: :mod:`glw_sim.uncertainty`), the two parts, the spread of single
+    replications (``sd``) and month 0. The headline figures that are ratios or sums over months (cost per net
+    extra job and per employment-year, spending with its cost evidence, net extra employment-years) are the
+    ones :meth:`glw_sim.results.Results.headline` computes, so every output shows the same numbers. ``date`` is
+    the horizon's; each milestone the run reaches (2030-06 and the scenario's ``milestones``:
+    :meth:`glw_sim.results.Results.milestones`) adds ``mean_<date>``, ``low_95_<date>`` and ``high_95_<date>``,
+    from the same fit at that month."""
+    res = Results(Path("."), ts, None, {"scenario": (manifest or {}).get("scenario", {})}, draws)
+    out = _figures_at(res, res.horizon, manifest is not None)
+    key = ["area", "group", "metric"]
+    first = ts[ts["month"] == 0].groupby(key)["value"].mean()
+    out["month_0"] = out.set_index(key).index.map(first)
+    out["date"] = res.dates[1]
+    for month, date in (res.milestones() if manifest is not None else []):
+        at = (out if month == res.horizon else _figures_at(res, month, True)).set_index(key)
+        for col in ("mean", "low_95", "high_95"):
+            out[f"{col}_{date}"] = out.set_index(key).index.map(at[col])
     return out
 
 

@@ -13,14 +13,14 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, Participation, ProgrammeSpec, with_defaults
-from glw_sim.months import add_months, check_month, parse_month
+from glw_sim.months import PLAN_MILESTONE, add_months, check_month, parse_month
 from glw_sim.parameters import ASSUMPTIONS
 
 #: the calendar the calibration reaches (June 2025 data, trends from the 2010s): every month a scenario
@@ -225,6 +225,10 @@ class Scenario(_Strict):
     uncertainty: Uncertainty = Uncertainty()
     precision: Precision | None = Field(None, description="choose scale and replications to reach this precision "
                                                           "(glw-sim run --precision); none: as given")
+    milestones: list[Annotated[str, BeforeValidator(check_month)]] = Field(
+        default_factory=list, max_length=60,
+        description=f"dates (YYYY-MM) to report figures at besides the horizon, within the run; {PLAN_MILESTONE} is "
+                    "added whenever the run reaches it")
 
     @field_validator("interventions", mode="before")
     @classmethod
@@ -308,6 +312,10 @@ class Scenario(_Strict):
             reach(f"employability.{i}.start", e.start)
             if e.start is not None and e.start > last:
                 raise ValueError(f"employability.{i}.start: {e.start} is after the horizon ends ({window})")
+        for i, m in enumerate(self.milestones):
+            if not first <= m <= last:
+                raise ValueError(f"milestones.{i}: {m} is outside the run ({window}); expected a month from {first} "
+                                 f"to {last}")
         for i, sh in enumerate(self.labour_demand.shocks):
             reach(f"labour_demand.shocks.{i}.month", sh.month)
             if sh.month > last:

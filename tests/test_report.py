@@ -104,13 +104,16 @@ def test_report_html_is_self_contained_with_every_chart(runs):
 def test_workbook_has_one_sheet_per_table(runs):
     res, _, _ = runs
     wb = openpyxl.load_workbook(res.folder / "summary.xlsx", read_only=True)
-    assert wb.sheetnames == ["headline", "uncertainty", "outcomes", "interventions", "boroughs", "who_gains", "all_metrics",
-                             "manifest"]
-    head = pd.read_excel(res.folder / "summary.xlsx", sheet_name="headline").set_index("figure")
-    assert head.loc["net_extra_employed", "mean"] == pytest.approx(res.headline()["net_extra_employed"]["mean"])
-    boroughs = pd.read_excel(res.folder / "summary.xlsx", sheet_name="boroughs")
-    assert len(boroughs) == 33 and boroughs["employment_rate"].between(0.5, 0.95).all()
-    allm = pd.read_excel(res.folder / "summary.xlsx", sheet_name="all_metrics")
+    assert wb.sheetnames[:8] == ["Read me", "Headline", "Yearly", "Outcomes", "Interventions", "Boroughs", "Who gains",
+                                 "Uncertainty"]
+    assert wb.sheetnames[-2:] == ["All metrics", "Run details"]
+    head = pd.read_excel(res.folder / "summary.xlsx", sheet_name="Headline")
+    head = head[head["Date"] == res.dates[1]].set_index("Code")
+    assert head.loc["net_extra_employed", "Estimate"] == pytest.approx(res.headline()["net_extra_employed"]["mean"],
+                                                                       abs=0.5)
+    boroughs = pd.read_excel(res.folder / "summary.xlsx", sheet_name="Boroughs")
+    assert len(boroughs) == 33 and boroughs[f"Employment rate {res.dates[1]} (horizon)"].between(0.5, 0.95).all()
+    allm = pd.read_excel(res.folder / "summary.xlsx", sheet_name="All metrics")
     assert len(allm) == len(res.summary)
 
 
@@ -120,8 +123,8 @@ def test_report_rebuilds_from_a_results_folder(runs):
     (res.folder / "report.html").unlink()
     write_outputs(res.folder, charts=False)
     assert (res.folder / "report.html").exists()
-    assert pd.read_excel(res.folder / "summary.xlsx", sheet_name="headline").equals(
-        pd.read_excel(__import__("io").BytesIO(before), sheet_name="headline"))
+    assert pd.read_excel(res.folder / "summary.xlsx", sheet_name="Headline").equals(
+        pd.read_excel(__import__("io").BytesIO(before), sheet_name="Headline"))
 
 
 def test_compare_puts_runs_side_by_side(runs, tmp_path, capsys):
@@ -160,19 +163,20 @@ def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_workbook_cells_are_formatted_as_what_they_hold(runs):
     res, _, _ = runs
     wb = openpyxl.load_workbook(res.folder / "summary.xlsx")
+    end = res.dates[1]
 
-    def cell(sheet, key_col, key, col):
+    def cell(sheet, key_col, key, col, date=None):
         ws = wb[sheet]
         header = [c.value for c in ws[1]]
         for row in ws.iter_rows(min_row=2):
-            if row[header.index(key_col)].value == key:
+            if row[header.index(key_col)].value == key and (date is None or row[header.index("Date")].value == date):
                 return row[header.index(col)]
         raise KeyError(key)
 
-    assert cell("headline", "figure", "employment_rate", "mean").number_format == "0.0%"
-    assert cell("headline", "figure", "net_extra_employed", "low_95").number_format == "#,##0"
-    assert cell("headline", "figure", "cost_per_net_extra_job", "mean").number_format == "£#,##0"
-    assert cell("boroughs", "name", "Newham", "employment_rate").number_format == "0.0%"
-    assert cell("interventions", "programme", "workwell", "spending").number_format == "£#,##0"
-    assert cell("interventions", "programme", "workwell", "starts").number_format == "#,##0"
-    assert cell("outcomes", "metric", "disability_employment_gap", "horizon").number_format == "0.0%"
+    assert cell("Headline", "Code", "employment_rate", "Estimate", end).number_format == "0.0%"
+    assert cell("Headline", "Code", "net_extra_employed", "95% interval, low", end).number_format == "#,##0"
+    assert cell("Headline", "Code", "cost_per_net_extra_job", "Estimate", end).number_format == "£#,##0"
+    assert cell("Boroughs", "Borough", "Newham", f"Employment rate {end} (horizon)").number_format == "0.0%"
+    assert cell("Interventions", "Code", "workwell", "Spending").number_format == "£#,##0"
+    assert cell("Interventions", "Code", "workwell", "Starts").number_format == "#,##0"
+    assert cell("Outcomes", "Code", "disability_employment_gap", f"{end} (horizon)").number_format == "0.0%"
