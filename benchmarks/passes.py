@@ -1,0 +1,48 @@
+"""Time of each monthly pass: ``python benchmarks/passes.py [SCALE] [MONTHS]`` (default 1.0, 24).
+
+Wraps the engine's passes (month, expected moves, birthdays, net migration) with timers, runs the baseline, and
+prints each pass's total wall time. Run it from two checkouts one after the other to compare them pass by pass.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+
+from glw_sim.engine import demography, matching, month
+from glw_sim.model import GLWModel
+
+TIMES: collections.Counter = collections.Counter()
+
+
+def timed(mod, name: str, label: str) -> None:
+    f = getattr(mod, name)
+
+    def wrapper(*args, **kwargs):
+        t = time.perf_counter()
+        out = f(*args, **kwargs)
+        TIMES[label] += time.perf_counter() - t
+        return out
+
+    setattr(mod, name, wrapper)
+
+
+def main() -> None:
+    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    months = int(sys.argv[2]) if len(sys.argv) > 2 else 24
+    for mod, name, label in ((month, "month_pass", "month"), (matching, "expected_moves", "expected moves"),
+                             (demography, "birthdays", "birthdays"), (demography, "scale_weights", "net migration")):
+        timed(mod, name, label)
+    model = GLWModel(scale=scale, seed=1, collect_boroughs=False)
+    TIMES.clear()
+    t0 = time.perf_counter()
+    model.run(months)
+    total = time.perf_counter() - t0
+    for label, t in TIMES.items():
+        print(f"{label:>16}: {t:.3f} s")
+    print(f"{'other':>16}: {total - sum(TIMES.values()):.3f} s\n{'total':>16}: {total:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
