@@ -57,7 +57,7 @@ def monthly_probs(pi_e, pi_u, pi_i, fp: FlowParams):
     Returns ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` arrays: the rule of :func:`glw_sim.engine.hazards.flows`,
     which the monthly passes apply.
     """
-    return flows.py_func(pi_e, pi_u, pi_i, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle)
+    return flows(pi_e, pi_u, pi_i, fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle)
 
 
 def duration_band(months: np.ndarray) -> np.ndarray:

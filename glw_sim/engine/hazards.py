@@ -56,12 +56,30 @@ def _duration_factor(hbar, d, hz):
 
 
 @nb.njit(cache=True, inline="always")
+def flows_from_e(pe, pu, pin, k_eu, k_ei, k_ui, cycle):
+    """(p_eu, p_ei) at stationary shares ``pe``, ``pu``, ``pin`` (see :func:`flows`)."""
+    return k_eu * pu, k_ei * pin + cycle * pu * pin
+
+
+@nb.njit(cache=True, inline="always")
+def flows_from_u(pe, pu, pin, k_eu, k_ei, k_ui, cycle):
+    """(p_ue, p_ui) before the duration factor (see :func:`flows`)."""
+    return k_eu * pe + cycle * pe * pin, k_ui * pin
+
+
+@nb.njit(cache=True, inline="always")
+def flows_from_i(pe, pu, pin, k_eu, k_ei, k_ui, cycle):
+    """(p_ie, p_iu) before the reason's exit multiplier (see :func:`flows`)."""
+    return k_ei * pe, k_ui * pu + cycle * pe * pu
+
+
 def flows(pe, pu, pin, k_eu, k_ei, k_ui, cycle):
     """The six monthly transition probabilities at stationary shares ``pe``, ``pu``, ``pin`` before duration and
-    reasons act: ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)`` (on numbers here, or on arrays through ``.py_func``:
-    :func:`glw_sim.hazards.monthly_probs`, which the calibration fits)."""
-    return (k_eu * pu, k_ei * pin + cycle * pu * pin, k_eu * pe + cycle * pe * pin, k_ui * pin, k_ei * pe,
-            k_ui * pu + cycle * pe * pu)
+    reasons act: ``(p_eu, p_ei, p_ue, p_ui, p_ie, p_iu)``, on numbers or arrays (:func:`glw_sim.hazards.monthly_probs`,
+    which the calibration fits); the monthly pass computes only its resident's state's pair."""
+    k = (k_eu, k_ei, k_ui, cycle)
+    return (*flows_from_e.py_func(pe, pu, pin, *k), *flows_from_u.py_func(pe, pu, pin, *k),
+            *flows_from_i.py_func(pe, pu, pin, *k))
 
 
 @nb.njit(cache=True, inline="always")
@@ -69,13 +87,16 @@ def move_probabilities(old, reason, d, pe, pu, z, hz):
     """One resident's monthly probabilities of moving to E, U and I (own state: 0), from state ``old``
     (inactivity ``reason``, ``d`` months in it), cached shares ``pe``, ``pu`` and normaliser ``z``, under the
     constants ``hz`` (:class:`glw_sim.engine.records.Hazard`)."""
-    p_eu, p_ei, p_ue, p_ui, p_ie, p_iu = flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)
+    pin = 1.0 - pe - pu
     if old == E:
+        p_eu, p_ei = flows_from_e(pe, pu, pin, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)
         return 0.0, p_eu, p_ei
     elif old == U:
+        p_ue, p_ui = flows_from_u(pe, pu, pin, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)
         f = _duration_factor(p_ue + p_ui, d, hz)
         return p_ue * f, 0.0, p_ui * f
     else:
+        p_ie, p_iu = flows_from_i(pe, pu, pin, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)
         m = hz.exit_mult[reason] / z
         a = p_ie * m
         b = p_iu * m
