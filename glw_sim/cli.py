@@ -65,21 +65,16 @@ def _warn(msg: str) -> None:
 
 
 def _compiled_marker() -> Path | None:
-    """A file whose presence says this checkout's kernels have been compiled (numba caches them beside the code,
-    so each checkout compiles once): ``$XDG_CACHE_HOME/glw-sim/compiled-<hash of the package's location, the
-    kernels' source and numba>``."""
+    """A file whose presence says this checkout's kernels have been compiled (numba keeps a checkout's compiled
+    code apart from another's, so each checkout compiles once): ``$XDG_CACHE_HOME/glw-sim/compiled-<hash of the
+    package's location and of the compiled code's sources>`` (:func:`glw_sim.engine.source_hash`)."""
     import hashlib
     import os
 
-    import numba
-
+    from glw_sim.engine import source_hash
     from glw_sim.paths import PACKAGE_DIR
 
-    h = hashlib.sha256(numba.__version__.encode() + str(PACKAGE_DIR).encode())
-    for f in sorted(PACKAGE_DIR.rglob("*.py")):
-        text = f.read_bytes()
-        if b"numba" in text:  # the compiled modules
-            h.update(text)
+    h = hashlib.sha256(str(PACKAGE_DIR).encode() + source_hash().encode())
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glw-sim"
     return root / f"compiled-{h.hexdigest()[:16]}"
 

@@ -50,19 +50,25 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 
-def _cache_dir() -> str | None:
-    """The compiled cache's folder for these sources (None: numba's own default, if the folder cannot be made)."""
+def source_hash() -> str:
+    """A hash of what the compiled code is made from: numba's version, the engine's sources, and the population
+    and states modules its records and layout are built from (the first-run note of ``glw-sim run`` uses it too)."""
     import numba
+
+    from glw_sim import population, states
 
     h = hashlib.sha256(numba.__version__.encode())
     for f in sorted(Path(__file__).parent.glob("*.py")):
         h.update(f.name.encode() + f.read_bytes())
-    from glw_sim import population, states  # (the records and layout are built from them)
-
     for mod in (population, states):
         h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> str | None:
+    """The compiled cache's folder for these sources (None: numba's own default, if the folder cannot be made)."""
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glw-sim" / "numba"
-    folder = root / h.hexdigest()[:16]
+    folder = root / source_hash()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
