@@ -95,3 +95,39 @@ def test_matching_off_skips_the_expected_moves(fitted):
     assert m.market.seekers0 is None  # never calibrated
     assert all(np.isnan(r["seekers"]) and np.isnan(r["matches"]) for r in m.records[1:])
     assert len({r["vacancies"] for r in m.records}) == 1  # the vacancy stock is not run down
+
+
+def _arrays(x, name):
+    """(name, array) for every array in ``x`` (an array, a record, or a tuple of them)."""
+    if isinstance(x, np.ndarray):
+        yield name, x
+    elif isinstance(x, tuple):
+        fields = getattr(x, "_fields", None) or [str(k) for k in range(len(x))]
+        for f, v in zip(fields, x):
+            yield from _arrays(v, f"{name}.{f}")
+
+
+#: What the month pass writes (engine/month.py and the functions it inlines: transitions.move, tallies.count_one).
+WRITTEN = {"res.state", "res.months_in_state", "res.reason", "res.wants_job", "ring", "listing.residents",
+           "listing.count"}
+
+
+def test_the_month_pass_writes_no_memory_another_argument_reads(fitted):
+    """The month's chunk function is compiled with ``noalias`` (engine/__init__.py: every pointer argument
+    distinct), so no array it writes may share memory with another of its arguments, as the views of population
+    columns that the log-linear models read (``r_feats``) could; with programmes and a lever, whose records join."""
+    sc = Scenario.model_validate({"name": "t", "employability": [{"who": {"health": "disabled"}, "multiplier": 1.3}],
+                                  "interventions": [{"type": "restart", "start": "2025-06", "referral_rate": 0.2}]})
+    m = GLWModel(scale=0.002, seed=4, fitted=fitted, interventions=sc.interventions, employability=sc.employability)
+    m.run(2)
+    args = {"mo": m._month_inputs(True, np.ones(L.N_BOROUGHS)), "res": m.res, "cached": m.cached,
+            "hz": m._hazard, "rs": m._reasons, "r_feats": m._r_feats, "ef": m._programme_effects(), "ring": m._ring,
+            "listing": m._listing}
+    arrays = [a for k, v in args.items() for a in _arrays(v, k)]
+    assert WRITTEN <= {name for name, _ in arrays}
+    assert len(arrays) > 40
+    for name, w in arrays:
+        if name in WRITTEN:
+            for other, a in arrays:
+                if other != name and a.size and w.size:
+                    assert not np.shares_memory(w, a), f"{name} shares memory with {other}"

@@ -44,7 +44,7 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     return tally_from_groups(g_out, b_out, x_out)
 
 
-@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+@nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting; arrays distinct (engine/__init__.py)
 def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
     """:func:`month_pass` over chunk ``ch``."""
     lo, hi = chunk(len(res.state), ch)
