@@ -200,16 +200,23 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from datetime import datetime
 
-    from glw_sim.report import write_comparison
+    from glw_sim.compare import write_comparison
 
-    if len(args.runs) < 2:
-        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
+    against = 0
+    if args.against:
+        ref = _run_folder(args.against).resolve()
+        match = [i for i, f in enumerate(folders) if f.resolve() == ref]
+        if not match:
+            folders.insert(0, ref)
+        against = match[0] if match else 0
+    if len(folders) < 2:
+        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     from glw_sim.runner import prepare_folder
 
     out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
     prepare_folder(out, "comparison folder", "--out")
-    path = write_comparison(folders, out)
+    path = write_comparison(folders, out, against)
     print(f"comparison: {path}")
     return 0
 
@@ -329,8 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run)")
     rp.add_argument("--no-charts", action="store_true", help="reuse the charts already in the folder")
     rp.set_defaults(func=cmd_report)
-    cp = sub.add_parser("compare", help="put several runs side by side in one report")
+    cp = sub.add_parser("compare", help="put several runs side by side in one report, with their differences",
+                        description="Set runs side by side at each date every run reaches and at each horizon, with "
+                                    "each run's difference from the first (or --against) and its 95%% interval: paired "
+                                    "replication by replication where the runs share seeds, scale and start. Writes "
+                                    "report.html, comparison.xlsx and comparison*.csv.")
     cp.add_argument("runs", nargs="+", help="results folders (run folders, or scenario folders for their newest run)")
+    cp.add_argument("--against", metavar="RUN", help="the run the others' differences are taken from (default: the "
+                                                     "first; a run not among RUNS is added to them)")
     cp.add_argument("--out", help="output folder (default: results/compare/<timestamp>)")
     cp.add_argument("--results", default="results", help="results folder for the default output")
     cp.set_defaults(func=cmd_compare)

@@ -11,7 +11,8 @@ import pytest
 
 from glw_sim import charts as C
 from glw_sim.cli import main
-from glw_sim.report import write_comparison, write_outputs
+from glw_sim.compare import write_comparison
+from glw_sim.report import write_outputs
 
 def test_headline_numbers_come_from_the_results(runs):
     res, _, _ = runs
