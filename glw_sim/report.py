@@ -345,8 +345,8 @@ TEMPLATE = jinja2.Template("""<!doctype html>
  @media print{h2{break-before:auto} figure{break-inside:avoid}}
 </style></head><body>
 {{ body }}
-<hr><p class="small">glw-sim {{ version }}; written {{ written }}. Every figure here comes from the run's
-timeseries.parquet; charts are also saved as PNG files beside this report.</p>
+<hr><p class="small">glw-sim {{ version }}; written {{ written }}. {{ footer or "Every figure here comes from the run's
+timeseries.parquet; charts are also saved as PNG files beside this report." }}</p>
 </body></html>
 """, autoescape=False)
 

@@ -135,7 +135,7 @@ def test_compare_puts_runs_side_by_side(runs, tmp_path, capsys):
     assert "tiny-package" in html and "tiny-baseline" in html
     assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 2
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
-    emp = table[table["metric"] == "employment_rate"].set_index("run")["mean"]
+    emp = table[(table["metric"] == "employment_rate") & (table["at"] == "horizon")].set_index("run")["mean"]
     assert emp[f"tiny-package ({res.run_id})"] == pytest.approx(res.at("employment_rate").mean())
     assert emp[f"tiny-baseline ({base.run_id})"] == pytest.approx(base.at("employment_rate").mean())
     # CLI: a scenario folder means its newest run
