@@ -191,6 +191,11 @@ def _run_folder(arg: str) -> Path:
 def cmd_report(args) -> int:
     from glw_sim.report import write_outputs
 
+    if (Path(args.run) / "sweep.json").is_file():  # a sweep's folder: its report
+        from glw_sim.sensitivity import rewrite_report
+
+        print(f"sweep report: {rewrite_report(Path(args.run))}")
+        return 0
     folder = _run_folder(args.run)
     path = write_outputs(folder, charts=not args.no_charts)
     print(f"report: {path}\nworkbook: {folder / 'summary.xlsx'}")
@@ -302,7 +307,10 @@ def cmd_sweep(args) -> int:
         return 1
     with __import__("pandas").option_context("display.width", 160, "display.max_rows", 200):
         print(indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\nindices and charts: {Path(args.out)}")
+    from glw_sim.sweep import load_sweep
+
+    folder = Path(args.out) / load_sweep(args.sweep)[0].name
+    print(f"\nindices and charts: {folder}\nreport: {folder / 'report.html'}")
     return 0
 
 
@@ -332,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="processes running replications side by side (default: 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder")
-    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run)")
+    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder (or a "
+                                       "finished sweep's folder)")
+    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run), or a sweep's "
+                                "folder, sweeps/out/<name>")
     rp.add_argument("--no-charts", action="store_true", help="reuse the charts already in the folder")
     rp.set_defaults(func=cmd_report)
     cp = sub.add_parser("compare", help="put several runs side by side in one report, with their differences",

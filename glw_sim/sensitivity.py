@@ -333,7 +333,8 @@ def rewrite_report(folder: str | Path) -> Path:
         rec = json.loads((folder / "sweep.json").read_text())
         sweep = Sweep.model_validate(rec["sweep"])
     except (OSError, ValueError, KeyError) as exc:
-        raise ResultsError(f"{folder / 'sweep.json'}: unreadable record of a sweep ({' '.join(str(exc).split())[:200]})")
+        raise ResultsError(f"{folder / 'sweep.json'}: unreadable record of a sweep "
+                           f"({' '.join(str(exc).split())[:200]})") from None
     done = read_parts(folder / "parts")
     if len(done) < len(sample(sweep, folder)) or not (folder / "indices.csv").is_file():
         raise ResultsError(f"{folder}: the sweep is not finished; run glw-sim sweep again with its file to finish it")

@@ -29,7 +29,7 @@ from glw_sim import __version__
 from glw_sim.io import atomic_write_text
 from glw_sim.labels import GROUP_LABELS, fmt_level, input_label, metric_label
 from glw_sim.months import add_months, parse_month
-from glw_sim.report import TEMPLATE, _img, fmt
+from glw_sim.report import TEMPLATE, _img, fmt, pp
 from glw_sim.sweep import Sweep, SweepInput, SweepOutput
 from glw_sim.workbook import kind_of
 
@@ -202,8 +202,8 @@ zero): {{ o.zero|join(', ') }}.{% endif %}</p>
 {% if o.caveat %}<p class="lead">Caveat: for this outcome the indices' uncertainty is as large as the indices
 themselves (for at least half of the inputs the 95% interval is wider than the index), so they say little yet;
 more samples would narrow them.</p>{% endif %}
-<table class="indices"><tr><th>Input</th>{% for k in o.kinds %}<th class="n">{{ k }}</th><th class="n">95% interval</th>{% endfor %}</tr>
-{% for r in o.rows %}<tr><td>{{ r.label }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}</td><td class="n">{{ c.ci }}</td>{% endfor %}</tr>{% endfor %}
+<table class="indices"><tr><th>Input</th>{% for k, ci in o.kinds %}<th class="n">{{ k }}</th>{% if ci %}<th class="n">95% interval</th>{% endif %}{% endfor %}</tr>
+{% for r in o.rows %}<tr><td>{{ r.label }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}</td>{% if c.ci is not none %}<td class="n">{{ c.ci }}</td>{% endif %}{% endfor %}</tr>{% endfor %}
 </table>
 {% if o.chart %}<figure><img src="{{ o.chart }}" alt="{{ o.title }}"><figcaption>{{ o.title }}</figcaption></figure>{% endif %}
 {% endfor %}
@@ -216,8 +216,18 @@ give the same numbers.</p>
 
 
 def _index_cell(kind: str, index: str, value: float, conf: float) -> dict:
-    shown = (lambda v: show(kind, v)) if index in ("mu_star", "sigma", "mu") else (lambda v: f"{v:.2f}")
-    ci = f"{shown(value - abs(conf))} to {shown(value + abs(conf))}" if np.isfinite(conf) else ""
+    """An index and its interval: Morris's in the outcome's units (a rate's as percentage points to 0.01),
+    variance shares to two decimals."""
+    if index not in ("mu_star", "sigma", "mu"):
+        def shown(v):
+            return f"{v:.2f}"
+    elif kind in ("rate", "gap"):
+        def shown(v):
+            return pp(v, 2)
+    else:
+        def shown(v):
+            return show(kind, v)
+    ci = f"{shown(value - abs(conf))} to {shown(value + abs(conf))}" if np.isfinite(conf) else None
     return {"value": shown(value), "ci": ci}
 
 
@@ -256,14 +266,15 @@ def write_sweep_report(folder: Path, sweep: Sweep, scenario: dict, done: pd.Data
     for o in out_words:
         d = indices[indices["output"] == o]
         ks = [k for k in dict.fromkeys(d["index"]) if k != "S2"]
+        with_ci = {k: bool(d.loc[d["index"] == k, "conf"].notna().any()) for k in ks}
         rows = []
         for p in dict.fromkeys(d.loc[d["index"] != "S2", "parameter"]):
             cells = []
             for k in ks:
                 x = d[(d["index"] == k) & (d["parameter"] == p)].iloc[0]
-                cells.append(_index_cell(kinds[o], k, x["value"], x["conf"]))
+                cells.append(_index_cell(kinds[o], k, x["value"], x["conf"] if with_ci[k] else np.nan))
             rows.append({"label": names.get(p, p), "cells": cells})
-        readings.append({"label": out_words[o], **reads[o], "kinds": [INDEX_WORDS.get(k, k) for k in ks],
+        readings.append({"label": out_words[o], **reads[o], "kinds": [(INDEX_WORDS.get(k, k), with_ci[k]) for k in ks],
                          "rows": rows, "title": titles[o],
                          "chart": _img(chart_of[o]) if o in chart_of else None})
     varied = ", ".join(names[i.label] for i in sweep.inputs)
