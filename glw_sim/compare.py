@@ -314,7 +314,18 @@ def _separated_from_all(runs: list[Results], metric: str, best: Results) -> bool
     return True
 
 
-def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
+def difference_title(at: str, ref: str, rows: pd.DataFrame) -> str:
+    """The difference chart's title: which runs differ from the reference beyond their interval, if any."""
+    when = "at the horizon" if at == "horizon" else f"at {at}"
+    apart = [str(r).rsplit(" (", 1)[0] for r, x in zip(rows["run"], rows["difference_excludes_zero"]) if x]
+    if not apart:
+        return (f"Employment rate {when}: no run differs from {ref} beyond the 95% interval of its difference")
+    return f"Employment rate {when}: {', '.join(apart)} {'differs' if len(apart) == 1 else 'differ'} from {ref} " \
+           "beyond the 95% interval of the difference"
+
+
+def compare_charts(runs: list[Results], folder: Path, table: pd.DataFrame | None = None,
+                   against: int = 0) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from glw_sim import charts as C
@@ -366,6 +377,29 @@ def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
                 ax.set_title(f"{with_net[i].name} adds {v.max():,.1f}k of the 327k needed")
             out.append(folder / "net_extra_by_run.png")
             C._finish(fig, out[-1], run_ids, "Bars: 95% interval (simulation noise and, where drawn, the evidence).")
+
+        point = detail_point(runs) if table is not None and len(runs) > 1 else None
+        rows = (table[(table["at"] == point[0]) & (table["metric"] == "employment_rate")
+                      & table["difference"].notna()] if point else pd.DataFrame())
+        if len(rows):
+            ref = runs[against]
+            fig, ax = plt.subplots(figsize=(8, 1.6 + 0.6 * len(rows)))
+            y = np.arange(len(rows))[::-1]
+            v = 100 * rows["difference"].to_numpy()
+            lo, hi = 100 * rows["difference_low_95"].to_numpy(), 100 * rows["difference_high_95"].to_numpy()
+            colours = [C.PALETTE[[f"{r.name} ({r.run_id})" for r in runs].index(x) % len(C.PALETTE)]
+                       for x in rows["run"]]
+            ax.errorbar(v, y, xerr=[v - lo, hi - v], fmt="none", ecolor="#222222", capsize=4, lw=1.2)
+            ax.scatter(v, y, color=colours, s=60, zorder=3)
+            ax.axvline(0, color=C.GREY, lw=1)
+            ax.set_yticks(y, [f"{str(x).rsplit(' (', 1)[0]}\n({'paired' if p else 'unpaired'})"
+                              for x, p in zip(rows["run"], rows["paired"])])
+            ax.set_ylim(-0.7, len(rows) - 0.3)
+            ax.set_xlabel(f"Employment rate minus {ref.name}'s (percentage points)")
+            ax.set_title(difference_title(point[0], ref.name, rows))
+            out.append(folder / "difference_from_reference.png")
+            C._finish(fig, out[-1], run_ids, "Bars: 95% interval of each difference (paired replication by "
+                      "replication where the runs share seeds).")
     return out
 
 
@@ -565,8 +599,10 @@ def write_comparison(folders: list[Path], out: Path, against: int = 0) -> Path:
     table = comparison_table(runs, against)
     boroughs = borough_table(runs, against) if len(runs) > 1 else pd.DataFrame()
     parts = programme_table(runs, against) if len(runs) > 1 else pd.DataFrame()
-    charts = compare_charts(runs, out / "charts")
-    captions = {"employment_rate_by_run": "Employment rate by run.", "net_extra_by_run": "Net extra jobs by run."}
+    charts = compare_charts(runs, out / "charts", table, against)
+    captions = {"employment_rate_by_run": "Employment rate by run.", "net_extra_by_run": "Net extra jobs by run.",
+                "difference_from_reference": f"Each run's employment rate minus {ref.name}'s, with the 95% interval "
+                                             "of the difference."}
     body = COMPARE_BODY.render(
         runs=runs, ref=ref, method=METHOD, sections=_sections(runs, ref, table, boroughs, parts),
         pairings=[f"{r.name} {pairing(r, ref).why}" for r in runs if r is not ref],

@@ -143,10 +143,13 @@ def test_no_highest_run_is_named_within_noise(four, tmp_path, monkeypatch):
     assert "ends highest" not in titles["employment_rate_by_run"]
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
     assert "relabelled and base cannot be told apart on any figure here" in text
+    assert titles["difference_from_reference"] == ("Employment rate at the horizon: no run differs from base beyond "
+                                                   "the 95% interval of its difference")
     assert "higher than" not in text and "lower than" not in text
     # a clear difference is stated, with its size and interval, and the boosted run is named highest
     out = write_comparison([runs["base"].folder, runs["boost"].folder], tmp_path / "clear")
     assert titles["employment_rate_by_run"].startswith("boost ends highest")
+    assert titles["difference_from_reference"].startswith("Employment rate at the horizon: boost differs from base")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
     r = row(comparison_table([runs["base"], runs["boost"]]), runs["boost"])
     assert f"boost: employment rate 16-64 {100 * r['difference']:.1f} pp higher than base" in text
