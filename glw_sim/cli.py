@@ -207,6 +207,8 @@ def cmd_compare(args) -> int:
 
     from glw_sim.compare import write_comparison
 
+    if len(args.runs) < 2 and not args.against:
+        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
     against = 0
     if args.against:
