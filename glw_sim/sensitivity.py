@@ -107,12 +107,24 @@ def evaluate_replications(scenario: dict, sweep: Sweep, values: np.ndarray) -> t
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
         model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
         for j, out in enumerate(sweep.outputs):
-            _, ys = series(model, out.area, out.group, out.metric)
+            ms, ys = series(model, out.area, out.group, out.metric)
             if not ys:
                 raise SweepError(f"outputs.{j}: no metric {out.metric!r} for area {out.area!r}, group {out.group!r}")
-            each[r, j] = ys[-1] - (ys[0] if out.change else 0.0)
+            k = -1 if out.at is None else _month_index(ms, scen, out.at, j)
+            each[r, j] = ys[k] - (ys[0] if out.change else 0.0)
             totals[j] += each[r, j]
     return list(totals / sweep.replications), each
+
+
+def _month_index(months: list[int], scen: Scenario, at: str, j: int) -> int:
+    """Where month ``at`` (YYYY-MM) is in a run's recorded ``months``."""
+    from glw_sim.months import parse_month
+
+    a, b = parse_month(at), parse_month(scen.horizon.start)
+    m = (a.year - b.year) * 12 + a.month - b.month
+    if m not in months:
+        raise SweepError(f"outputs.{j}.at: {at} (month {m}) is not recorded for this output")
+    return months.index(m)
 
 
 def evaluate_chunk(scenario: dict, sweep_json: str, indices: list[int], X: np.ndarray) -> pd.DataFrame:
@@ -138,7 +150,13 @@ def evaluate_chunk(scenario: dict, sweep_json: str, indices: list[int], X: np.nd
 # ----------------------------------------------------------------------------- the store
 
 def sweep_hash(sweep: Sweep, scenario: dict) -> str:
-    blob = json.dumps({"sweep": sweep.model_dump(mode="json"), "scenario": scenario}, sort_keys=True, default=str)
+    """The sweep's identity (a changed sweep is refused rather than mixed). An output's ``at`` counts only when
+    set, so sweeps written before outputs could name a month keep their hash and resume."""
+    dump = sweep.model_dump(mode="json")
+    for out in dump["outputs"]:
+        if out.get("at") is None:
+            out.pop("at", None)
+    blob = json.dumps({"sweep": dump, "scenario": scenario}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

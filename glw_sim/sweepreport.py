@@ -82,10 +82,11 @@ def output_words(out: SweepOutput, when: tuple[str, str] | None) -> str:
     if out.group != "all":
         g, _, lev = out.group.partition("=")
         label += f", {GROUP_LABELS.get(g, g).lower()} {fmt_level(lev).lower()}"
+    end = out.at or (when[1] if when else None)
     if out.change:
         low = label[0].lower() + label[1:] if label[1:2].islower() else label
-        return f"Change in {low}" + (f" from {when[0]} to {when[1]}" if when else "")
-    return label + (f" at {when[1]}" if when else "")
+        return f"Change in {low}" + (f" from {when[0]} to {end}" if when else "")
+    return label + (f" at {end}" if end else "")
 
 
 def output_kind(out: SweepOutput) -> str:
