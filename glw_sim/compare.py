@@ -566,7 +566,7 @@ def _sheet(df: pd.DataFrame, kind_col: str = "kind") -> pd.DataFrame:
 def comparison_workbook(runs: list[Results], ref: Results, table, boroughs, parts) -> bytes:
     """``comparison.xlsx``: the tables under plain headers, formatted as ``summary.xlsx`` is."""
     details = pd.DataFrame([{"Run": f"{r.name} ({r.run_id})", "Start": r.dates[0], "Horizon": r.dates[1],
-                             "Months": r.horizon, "Scale": r.scenario["population"]["scale"],
+                             "Months": r.horizon, "Scale": f"{r.scenario['population']['scale']:g}",  # (a share: not a count)
                              "Seed": r.scenario["population"]["seed"], "Replications": r.scenario["replications"],
                              "Against the reference": "reference" if r is ref else pairing(r, ref).why}
                             for r in runs])

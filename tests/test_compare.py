@@ -175,6 +175,8 @@ def test_comparison_workbook_is_formatted_like_the_summary(four, tmp_path):
                                                                                   int | float)
     assert gap[header.index("Difference")].value == round(gap[header.index("Difference")].value)
     assert wb["Contributions"]["A2"].value.startswith("No part")  # the note on an empty sheet
+    runs_sheet = {r[0].value: r for r in wb["Runs"].iter_rows(min_row=2)}
+    assert runs_sheet[f"boost ({runs['boost'].run_id})"][4].value == "0.002"  # the scale as given, not rounded
     boroughs = [c.value for c in wb["Boroughs"][1]]
     assert "ONS code" in boroughs and "Borough or part" in boroughs
 
