@@ -507,28 +507,33 @@ def write_charts(res: Results, folder: Path, *, targets) -> list[Path]:
     return out
 
 
-def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_name: str) -> list[Path]:
-    """A bar chart of indices per output (with SALib's confidence intervals); for Morris, mu*-sigma."""
+def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_name: str, *,
+                       labels: dict[str, str] | None = None, output_labels: dict[str, str] | None = None,
+                       titles: dict[str, str] | None = None) -> list[Path]:
+    """A bar chart of indices per output (with SALib's confidence intervals); for Morris, mu*-sigma. ``labels``:
+    each input in words; ``output_labels``: each output in words; ``titles``: each output's title (the sweep
+    report's, which rank inputs only where their intervals separate); without one the title ranks nothing."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     source = f"Source: glw-sim sensitivity sweep {sweep_name} ({method}; SALib)"
+    labels, output_labels, titles = labels or {}, output_labels or {}, titles or {}
     with style():
         for output, d in indices.groupby("output", sort=False):
+            words = output_labels.get(output, str(output).replace("_", " "))
             fig, ax = plt.subplots(figsize=(8, 4.5))
             if method == "morris":
                 mu = d[d["index"] == "mu_star"].set_index("parameter")
                 sg = d[d["index"] == "sigma"].set_index("parameter")
                 ax.scatter(mu["value"], sg.loc[mu.index, "value"], color=PALETTE[0], s=40)
                 for name in mu.index:
-                    ax.annotate(name, (mu.loc[name, "value"], sg.loc[name, "value"]), fontsize=8,
-                                xytext=(4, 4), textcoords="offset points")
+                    ax.annotate(textwrap.fill(labels.get(name, name), 28), (mu.loc[name, "value"],
+                                sg.loc[name, "value"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
                 lim = max(mu["value"].max(), sg["value"].max()) * 1.1 or 1
                 ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
-                ax.set_xlabel(f"mu* (mean absolute elementary effect on {output}, its units)")
-                ax.set_ylabel("sigma (spread of effects, same units)")
-                top = mu["value"].idxmax().split(".")[-1]
-                ax.set_title(f"{output}: {top} has the largest effect (Morris screening)", fontsize=10)
+                ax.set_xlabel("mu*: mean absolute effect of one step of the input (the outcome's units)")
+                ax.set_ylabel("sigma: spread of those effects (same units)")
+                ax.set_title(titles.get(output, f"{words}: Morris screening of the inputs"), fontsize=10)
                 ax.legend()
                 note = "Points above the dashed line: effects that depend on other inputs or are non-linear."
             else:
@@ -540,12 +545,13 @@ def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_n
                 for k_i, k in enumerate(kinds):
                     dk = d[d["index"] == k].set_index("parameter").loc[params]
                     ax.bar(x + k_i * width, dk["value"], width, yerr=dk["conf"], capsize=3, color=colours[k],
-                           label={"S1": "first-order S1", "ST": "total ST"}[k])
-                ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
-                ax.set_ylabel("Sobol index (share of output variance)")
+                           label={"S1": "first-order S1 (alone)", "ST": "total ST (with interactions)"}[k])
+                ax.set_xticks(x + width * (len(kinds) - 1) / 2,
+                              [textwrap.fill(labels.get(p, p), 22) for p in params], rotation=0, fontsize=7)
+                ax.set_ylabel("Sobol index (share of the outcome's variance)")
                 ax.set_xlabel("Uncertain input")
-                s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
-                ax.set_title(f"{output}: {s1.idxmax().split('.')[-1]} explains most of the variance", fontsize=10)
+                ax.set_title(titles.get(output, f"{words}: sensitivity indices with their 95% intervals"),
+                             fontsize=10)
                 ax.axhline(0, color="#222222", lw=0.8)
                 ax.legend()
                 note = "Error bars: 95% bootstrap confidence intervals (SALib)."

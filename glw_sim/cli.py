@@ -191,6 +191,11 @@ def _run_folder(arg: str) -> Path:
 def cmd_report(args) -> int:
     from glw_sim.report import write_outputs
 
+    if (Path(args.run) / "sweep.json").is_file():  # a sweep's folder: its report
+        from glw_sim.sensitivity import rewrite_report
+
+        print(f"sweep report: {rewrite_report(Path(args.run))}")
+        return 0
     folder = _run_folder(args.run)
     path = write_outputs(folder, charts=not args.no_charts)
     print(f"report: {path}\nworkbook: {folder / 'summary.xlsx'}")
@@ -200,16 +205,25 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from datetime import datetime
 
-    from glw_sim.report import write_comparison
+    from glw_sim.compare import write_comparison
 
-    if len(args.runs) < 2:
+    if len(args.runs) < 2 and not args.against:
         return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
+    against = 0
+    if args.against:
+        ref = _run_folder(args.against).resolve()
+        match = [i for i, f in enumerate(folders) if f.resolve() == ref]
+        if not match:
+            folders.insert(0, ref)
+        against = match[0] if match else 0
+    if len(folders) < 2:
+        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     from glw_sim.runner import prepare_folder
 
     out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
     prepare_folder(out, "comparison folder", "--out")
-    path = write_comparison(folders, out)
+    path = write_comparison(folders, out, against)
     print(f"comparison: {path}")
     return 0
 
@@ -295,7 +309,10 @@ def cmd_sweep(args) -> int:
         return 1
     with __import__("pandas").option_context("display.width", 160, "display.max_rows", 200):
         print(indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\nindices and charts: {Path(args.out)}")
+    from glw_sim.sweep import load_sweep
+
+    folder = Path(args.out) / load_sweep(args.sweep)[0].name
+    print(f"\nindices and charts: {folder}\nreport: {folder / 'report.html'}")
     return 0
 
 
@@ -325,12 +342,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="processes running replications side by side (default: 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder")
-    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run)")
+    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder (or a "
+                                       "finished sweep's folder)")
+    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run), or a sweep's "
+                                "folder, sweeps/out/<name>")
     rp.add_argument("--no-charts", action="store_true", help="reuse the charts already in the folder")
     rp.set_defaults(func=cmd_report)
-    cp = sub.add_parser("compare", help="put several runs side by side in one report")
+    cp = sub.add_parser("compare", help="put several runs side by side in one report, with their differences",
+                        description="Set runs side by side at each date every run reaches and at each horizon, with "
+                                    "each run's difference from the first (or --against) and its 95%% interval: paired "
+                                    "replication by replication where the runs share seeds, scale and start. Writes "
+                                    "report.html, comparison.xlsx and comparison*.csv.")
     cp.add_argument("runs", nargs="+", help="results folders (run folders, or scenario folders for their newest run)")
+    cp.add_argument("--against", metavar="RUN", help="the run the others' differences are taken from (default: the "
+                                                     "first; a run not among RUNS is added to them)")
     cp.add_argument("--out", help="output folder (default: results/compare/<timestamp>)")
     cp.add_argument("--results", default="results", help="results folder for the default output")
     cp.set_defaults(func=cmd_compare)

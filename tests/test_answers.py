@@ -41,7 +41,7 @@ def test_cost_per_net_job_is_the_same_number_everywhere(runs, tmp_path, capsys):
     html = (package.folder / "report.html").read_text()
     assert f"£{cost:,.0f}" in html
     # compare
-    from glw_sim.report import comparison_table
+    from glw_sim.compare import comparison_table
 
     table = comparison_table([package])
     assert table[table["metric"] == "cost_per_net_extra_job"]["mean"].iloc[0] == pytest.approx(cost)
