@@ -52,6 +52,11 @@ table.glw th{background:#f0f3f6}
 """
 
 
+def _html(text: str, **kw) -> pn.pane.HTML:
+    """An HTML pane with the explorer's styles (each pane is its own shadow DOM: styles do not cross)."""
+    return pn.pane.HTML(text, stylesheets=[CSS], **kw)
+
+
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", label)
 
@@ -144,10 +149,10 @@ class Explorer:
                                                     label="Download results (zip)", button_type="default", width=210,
                                                     disabled=True, css_classes=["zip-download"])
         self.progress = pn.indicators.Progress(value=0, max=1, width=420, visible=False, css_classes=["run-progress"])
-        self.status = pn.pane.HTML("", css_classes=["run-status"], width=700)
+        self.status = _html("", css_classes=["run-status"], width=700)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["input-error"], width=700)
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["input-warning"], width=700)
-        self.results = pn.Column(pn.pane.HTML("<p class='glw-note'>Set the scenario on the left and press Run. "
+        self.results = pn.Column(_html("<p class='glw-note'>Set the scenario on the left and press Run. "
                                               "Every figure is shown with its 95% interval.</p>"),
                                  css_classes=["results"])
         for w in (self.name, self.hub_on, self.hub_areas, self.hub_referral, self.hub_take_up, self.hub_start,
@@ -317,27 +322,26 @@ class Explorer:
     def view(self):
         sidebar = pn.Column(
             self.pick, self.name,
-            pn.pane.HTML("<b>Programmes</b> <span class='glw-note'>(switch on, set places a year, areas, referral "
+            _html("<b>Programmes</b> <span class='glw-note'>(switch on, set places a year, areas, referral "
                          "multiplier and start month, YYYY-MM)</span>", margin=(10, 5, 0, 5)),
             self.programmes_box,
-            pn.pane.HTML("<b>Integration hubs</b>", margin=(10, 5, 0, 5)), self.hub_on,
+            _html("<b>Integration hubs</b>", margin=(10, 5, 0, 5)), self.hub_on,
             pn.Row(self.hub_referral, self.hub_take_up, self.hub_start), self.hub_areas,
-            pn.pane.HTML("<b>Employability levers</b> <span class='glw-note'>(e.g. health=disabled; "
+            _html("<b>Employability levers</b> <span class='glw-note'>(e.g. health=disabled; "
                          "state=inactive)</span>", margin=(10, 5, 0, 5)), self.levers_box,
-            pn.pane.HTML("<b>Run</b>", margin=(10, 5, 0, 5)), pn.Row(self.months, self.seed),
-            pn.pane.HTML("<span class='glw-note'>Precision: each contribution to &plusmn;relative or &plusmn;residents, "
+            _html("<b>Run</b>", margin=(10, 5, 0, 5)), pn.Row(self.months, self.seed),
+            _html("<span class='glw-note'>Precision: each contribution to &plusmn;relative or &plusmn;residents, "
                          "whichever is larger (95%, simulation noise)</span>", margin=(0, 5)),
             self.precision, pn.Row(self.relative, self.absolute), pn.Row(self.scale, self.replications),
             width=380, scroll=True, height=880, styles={"background": "#fafafa", "border-right": "1px solid #ddd"})
         top = pn.Column(
             pn.Row(self.run_button, self.cancel_button, self.yaml_download, self.zip_download),
             self.progress, self.status, self.error, self.warning)
-        head = pn.pane.HTML(
+        head = _html(
             "<div style='font-family:sans-serif'><span style='font-size:1.4em;font-weight:bold'>glw-sim explorer"
             "</span> <span class='glw-note'>Routes to an 80% employment rate in London. This session's results: "
             f"<code id='session-folder'>{html.escape(str(self.folder))}</code></span></div>", width=1200)
-        return pn.Column(pn.pane.HTML(f"<style>{CSS}</style>", width=0, height=0, margin=0), head,
-                         pn.Row(sidebar, pn.Column(top, self.results)))
+        return pn.Column(head, pn.Row(sidebar, pn.Column(top, self.results)))
 
 
 # ---------------------------------------------------------------------------- results, from the folder
@@ -386,17 +390,17 @@ def results_view(res) -> list:
     from glw_sim.results import precision_note, uncertainty_note
 
     notes = [uncertainty_note(res) + "."] + ([precision_note(res) + "."] if precision_note(res) else [])
-    out = [pn.pane.HTML(_cards(res), width=1150, css_classes=["headline"]),
-           pn.pane.HTML(f"<p class='glw-note' style='max-width:1100px'>{html.escape(res.paragraph())}</p>"
+    out = [_html(_cards(res), width=1150, css_classes=["headline"]),
+           _html(f"<p class='glw-note' style='max-width:1100px'>{html.escape(res.paragraph())}</p>"
                         + "".join(f"<p class='glw-note'>{html.escape(n)}</p>" for n in notes), width=1150)]
     charts = [(res.folder / "charts" / f"{stem}.png", title) for stem, title in CHARTS]
-    panes = [pn.Column(pn.pane.HTML(f"<b>{html.escape(t)}</b>", margin=(0, 5)), pn.pane.PNG(str(p), width=560))
+    panes = [pn.Column(_html(f"<b>{html.escape(t)}</b>", margin=(0, 5)), pn.pane.PNG(str(p), width=560))
              for p, t in charts if p.is_file()]
     out.append(pn.GridBox(*panes, ncols=2))
     if res.programmes():
-        out.append(pn.pane.HTML("<b>What each part contributes and costs</b>" + _costs(res), width=1150))
+        out.append(_html("<b>What each part contributes and costs</b>" + _costs(res), width=1150))
     if res.has_counterfactual:
-        out.append(pn.pane.HTML("<b>Who gains</b>" + _who(res), width=700))
+        out.append(_html("<b>Who gains</b>" + _who(res), width=700))
     return out
 
 
