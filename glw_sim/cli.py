@@ -178,16 +178,25 @@ def cmd_run(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    from glw_sim.explore_app import serve
+    try:
+        from glw_sim.explore_app import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("panel", "bokeh", "param"):
+            raise
+        return _fail(f"explore needs Panel ({exc.name} is not installed): pip install -e '.[explore]' (make setup "
+                     "installs it)")
     from glw_sim.runner import prepare_folder
 
     prepare_folder(Path(args.results))  # refused now if results cannot go there
     try:
         serve(port=args.port, results=Path(args.results), open_browser=not args.no_browser)
+    except KeyboardInterrupt:  # Ctrl-C: the normal way to stop (runs under way are stopped, nothing half kept)
+        pass
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE (Linux, macOS)
             return _fail(f"explore: port {args.port} is in use; give another with --port N")
         raise
+    print("glw-sim explore: stopped", file=sys.stderr)
     return 0
 
 
@@ -353,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "the browser: start from a shipped scenario, switch programmes and integration "
                                     "hubs on and off, set places, areas, referral and employability levers, choose "
                                     "a precision, run (with progress; a run can be cancelled), see the employment "
-                                    "path, the route to 80%%, the borough map, costs and who gains with their 95%% "
+                                    "path, the route to 80%, the borough map, costs and who gains with their 95% "
                                     "intervals, and download the scenario YAML and the results folder (zip). Each "
                                     "browser tab runs into its own folder under RESULTS/explore/. Ctrl-C stops it.")
     ex.add_argument("--port", type=_port, default=5006, help="port to serve on, on 127.0.0.1 only (default: 5006)")
