@@ -108,7 +108,8 @@ class ProgrammeEdit:
 
 @dataclass
 class HubEdit:
-    """The integration hubs (No Wrong Door): one switch for all of them, their areas and multipliers."""
+    """The integration hubs (No Wrong Door): one switch for all of them, their areas and multipliers (a scenario
+    with several hub entries keeps them as they are until one of these is changed; then they become one)."""
 
     spec: dict
     on: bool
@@ -116,19 +117,22 @@ class HubEdit:
     referral_multiplier: float
     take_up_multiplier: float
     start: str
+    original: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_scenario(cls, hubs: list[dict]) -> HubEdit:
         if hubs:
             h = hubs[0]
-            areas = sorted({c for hub in hubs for c in areas_to_choices(hub["areas"])})
+            areas = list(dict.fromkeys(c for hub in hubs for c in areas_to_choices(hub["areas"])))
             return cls(dict(h), True, areas, float(h["referral_multiplier"]), float(h["take_up_multiplier"]),
-                       str(h["start"]))
+                       str(h["start"]), [dict(x) for x in hubs])
         return cls({}, False, [], 1.5, 1.2, "2026-04")
 
     def to_hubs(self) -> list[dict]:
         if not self.on:
             return []
+        if self.original and self == HubEdit.from_scenario(self.original):
+            return [dict(x) for x in self.original]
         return [{**self.spec, "areas": choices_to_areas(self.areas), "referral_multiplier": self.referral_multiplier,
                  "take_up_multiplier": self.take_up_multiplier, "start": self.start}]
 

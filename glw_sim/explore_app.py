@@ -197,7 +197,7 @@ class Explorer:
         """The settings as the controls show them."""
         s = self.settings
         hubs = type(s.hubs)(s.hubs.spec, bool(self.hub_on.value), list(self.hub_areas.value), self.hub_referral.value,
-                            self.hub_take_up.value, (self.hub_start.value or "").strip())
+                            self.hub_take_up.value, (self.hub_start.value or "").strip(), s.hubs.original)
         run = type(s.run)(name=(self.name.value or "").strip(), months=self.months.value, seed=self.seed.value,
                           precision=self.precision.value, relative=self.relative.value, absolute=self.absolute.value,
                           scale=self.scale.value, replications=self.replications.value, stated=s.run.stated)

@@ -34,6 +34,72 @@ REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 150_000  # ms: a tiny run takes about 35 s on two cores (a first run also compiles the model)
 
 
+# ---------------------------------------------------------------------------- settings (no browser)
+@pytest.mark.parametrize("file", sorted(p.name for p in (REPO / "scenarios").glob("*.yaml")))
+def test_every_shipped_scenario_round_trips_through_the_settings_and_its_yaml(file, tmp_path):
+    from glw_sim.explore import edit_scenario, scenario_yaml, settings_from
+    from glw_sim.scenario import load_scenario
+
+    path = REPO / "scenarios" / file
+    sc = load_scenario(path)
+    s = settings_from(path)
+    assert edit_scenario(s) == sc  # unchanged settings give the scenario itself
+    (tmp_path / "out.yaml").write_text(scenario_yaml(sc))
+    assert load_scenario(tmp_path / "out.yaml") == sc
+
+
+def test_areas_levers_and_bad_inputs():
+    from glw_sim.explore import (ALL_LONDON, areas_to_choices, choices_to_areas, edit_scenario, settings_from,
+                                 text_to_who, who_to_text)
+    from glw_sim.scenario import ScenarioError
+
+    for areas in ({"all": True}, {"boroughs": ["Brent", "Hackney"]}, {"srp": ["Local London"], "icb": [
+            "North West London"], "boroughs": ["Brent"]}):
+        assert choices_to_areas(areas_to_choices(areas)) == areas
+    assert choices_to_areas(["Brent", ALL_LONDON]) == {"all": True}
+    who = {"health": "disabled", "state": ["inactive", "unemployed"]}
+    assert text_to_who(who_to_text(who)) == who
+    with pytest.raises(ScenarioError, match="expected attribute=value"):
+        text_to_who("health disabled")
+
+    s = settings_from(REPO / "scenarios" / "health-package-2030.yaml")
+    restart = next(p for p in s.programmes if p.spec["type"] == "restart")
+    assert not restart.on
+    restart.on, restart.places_per_year = True, 20000
+    sc = edit_scenario(s)
+    assert [(p.type, p.places_per_year) for p in sc.interventions][-1] == ("restart", 20000)
+    s.hubs.on = True  # no areas yet: one line naming the field
+    with pytest.raises(ScenarioError, match=r"^health-package-2030.yaml \(as edited\): integration_hubs.0.areas"):
+        edit_scenario(s)
+    s.hubs.areas = ["Brent"]
+    s.levers[-1].on, s.levers[-1].who = True, "health=disabld"
+    with pytest.raises(ScenarioError) as err:
+        edit_scenario(s)
+    assert "employability.0.who" in str(err.value) and "\n" not in str(err.value)
+    s.levers[-1].who = "health=disabled"
+    s.run.precision, s.run.scale, s.run.replications = "off", 0.002, 2
+    sc = edit_scenario(s)
+    assert sc.precision is None and sc.population.scale == 0.002 and sc.replications == 2
+    assert sc.integration_hubs[0].areas.boroughs == ["Brent"] and sc.employability[0].multiplier == 1.5
+    s.run.precision, s.run.relative = "custom", 0.2
+    assert edit_scenario(s).precision.relative == 0.2
+    s.run.name = "../x"
+    with pytest.raises(ScenarioError, match="name: expected letters"):
+        edit_scenario(s)
+
+
+def test_explore_help_describes_every_option(capsys):
+    from glw_sim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["explore", "--help"])
+    out = capsys.readouterr().out
+    for opt in ("--port", "--no-browser", "--results"):
+        assert len(out.split(opt, 2)[-1].split("\n")[0].strip()) > 5 or opt in out.split("options:")[1], opt
+    assert "127.0.0.1" in out and "zip" in out
+
+
+# ---------------------------------------------------------------------------- in the browser
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
