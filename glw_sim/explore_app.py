@@ -261,7 +261,8 @@ class Explorer:
         self.cancel_button.disabled = False
         self.zip_download.disabled = True
         self.progress.value, self.progress.max, self.progress.visible = 0, 1, True
-        self.status.object = f"<span id='run-state'>running</span>: {html.escape(sc.name)}, starting"
+        self.status.object = (f"<span id='run-state'>running</span>: {html.escape(sc.name)}, starting (a process of "
+                              "its own: a few seconds)")
         if self._callback is None:
             self._callback = pn.state.add_periodic_callback(self.poll, period=300)
 
@@ -282,20 +283,38 @@ class Explorer:
             self.progress.value = min(job.done, job.total)
         said = html.escape(job.messages[-1]) if job.messages else ""
         if state == "running":
-            self.status.object = (f"<span id='run-state'>running</span>: {job.done:,} of {job.total:,} "
-                                  f"replication-months, {job.elapsed():.0f} s" + (f"<br>{said}" if said else ""))
+            if job.total:
+                then = "; writing the charts, report and workbook" if job.done >= job.total else ""
+                self.status.object = (f"<span id='run-state'>running</span>: {job.done:,} of {job.total:,} "
+                                      f"replication-months{then}, {job.elapsed():.0f} s"
+                                      + (f"<br>{said}" if said else ""))
             return
         self._stop_polling()
         self.cancel_button.disabled = True
         self.progress.visible = False
         self._changed()
         if state == "done":
-            self.run_folder = job.folder
-            self.zip_download.filename = f"{job.folder.name}.zip"
-            self.zip_download.disabled = False
-            self.status.object = (f"<span id='run-state'>done</span> in {job.elapsed():.0f} s: "
-                                  f"<code id='run-folder'>{html.escape(str(job.folder))}</code>")
-            self.show_results(job.folder)
+            seconds = job.elapsed()
+            self.status.object = "<span id='run-state'>loading</span>: reading the results folder"
+
+            def finish() -> None:  # (next tick: the page shows "loading" meanwhile)
+                try:
+                    self.show_results(job.folder)
+                except Exception as exc:  # a bug: one line here, the traceback in the server's log
+                    import traceback
+
+                    traceback.print_exc()
+                    self.status.object = (f"<span id='run-state'>failed</span>: the results could not be shown "
+                                          f"({html.escape(type(exc).__name__)}); they are in "
+                                          f"<code>{html.escape(str(job.folder))}</code>")
+                    return
+                self.run_folder = job.folder
+                self.zip_download.filename = f"{job.folder.name}.zip"
+                self.zip_download.disabled = False
+                self.status.object = (f"<span id='run-state'>done</span> in {seconds:.0f} s: "
+                                      f"<code id='run-folder'>{html.escape(str(job.folder))}</code>")
+
+            pn.state.curdoc.add_next_tick_callback(finish)
         elif state == "cancelled":
             self.status.object = "<span id='run-state'>cancelled</span>: the run was stopped; nothing was kept"
         else:
@@ -393,10 +412,14 @@ def results_view(res) -> list:
     out = [_html(_cards(res), width=1150, css_classes=["headline"]),
            _html(f"<p class='glw-note' style='max-width:1100px'>{html.escape(res.paragraph())}</p>"
                         + "".join(f"<p class='glw-note'>{html.escape(n)}</p>" for n in notes), width=1150)]
-    charts = [(res.folder / "charts" / f"{stem}.png", title) for stem, title in CHARTS]
-    panes = [pn.Column(_html(f"<b>{html.escape(t)}</b>", margin=(0, 5)), pn.pane.PNG(str(p), width=560))
-             for p, t in charts if p.is_file()]
-    out.append(pn.GridBox(*panes, ncols=2))
+    charts = [(res.folder / "charts" / f"{stem}.png", title, stem) for stem, title in CHARTS]
+    panes = {stem: pn.Column(_html(f"<b>{html.escape(t)}</b>", margin=(0, 5)),
+                             pn.pane.PNG(str(p), width=1130 if stem == "who_gains" else 560))
+             for p, t, stem in charts if p.is_file()}
+    wide = panes.pop("who_gains", None)
+    out.append(pn.GridBox(*panes.values(), ncols=2))
+    if wide is not None:
+        out.append(wide)
     if res.programmes():
         out.append(_html("<b>What each part contributes and costs</b>" + _costs(res), width=1150))
     if res.has_counterfactual:
