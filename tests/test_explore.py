@@ -1,7 +1,7 @@
 """``glw-sim explore`` in a real browser: headless Chromium (Debian's ``chromium``), driven by Playwright.
 
 The server runs as ``glw-sim explore --port N --no-browser`` in a subprocess on a free port. One tab loads the
-shipped ``health-package-2030`` scenario, shortens it to 9 months at scale 0.002 (2 replications, precision off;
+shipped ``health-package-2030`` scenario, shortens it to 6 months at scale 0.002 (2 replications, precision off;
 a bad start month on the way shows a one-line message), switches Restart on with its places set, runs it, and
 finds the headline numbers of the run's own ``summary.csv`` in the page; downloads the scenario YAML (which
 ``glw-sim validate`` accepts) and the results zip. A second tab runs the baseline at the same time into its
@@ -201,8 +201,8 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     assert mine != theirs and mine.parent == theirs.parent == results / "explore"
     assert page.locator(".scenario-pick select").input_value() == "health-package-2030.yaml"
 
-    _tiny(page, 9)
-    # WorkWell starts in April 2026, after a 9-month run ends: one line in the page, and nothing can run
+    _tiny(page, 6)
+    # WorkWell starts in April 2026, after a 6-month run ends: one line in the page, and nothing can run
     error = page.locator(".input-error")
     error.get_by_text("after the horizon ends").wait_for(timeout=10_000)
     assert "\n" not in error.inner_text().strip() and "Traceback" not in error.inner_text()
@@ -238,7 +238,7 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     sc = json.loads((folder / "manifest.json").read_text())["scenario"]
     assert {p["type"]: p["places_per_year"] for p in sc["interventions"]} == {
         "workwell": 15600, "connect_to_work": 29400, "restart": 60000}
-    assert sc["population"]["scale"] == 0.002 and sc["replications"] == 2 and sc["horizon"]["months"] == 9
+    assert sc["population"]["scale"] == 0.002 and sc["replications"] == 2 and sc["horizon"]["months"] == 6
 
     # the page's headline numbers are the run's summary.csv, each with its interval
     s = _summary(folder)
@@ -273,7 +273,7 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-m", "glw_sim.cli", "validate", str(yaml_path)], capture_output=True,
                          text=True, env=env, cwd=REPO)
-    assert out.returncode == 0 and "ok (health-package-2030, 9 months" in out.stdout, out.stderr
+    assert out.returncode == 0 and "ok (health-package-2030, 6 months" in out.stdout, out.stderr
     from glw_sim.scenario import load_scenario
 
     assert [p.places_per_year for p in load_scenario(yaml_path).interventions] == [15600, 29400, 60000]
@@ -288,7 +288,11 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
         assert z.read(f"{folder.name}/summary.csv") == (folder / "summary.csv").read_bytes()
 
     page.locator(".scenario-pick").scroll_into_view_if_needed()
-    page.screenshot(path=str(REPO / "docs" / "explorer.png"))
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    from PIL import Image  # (matplotlib's dependency) 256 colours keep the README's picture small
+
+    Image.open(shot).convert("RGB").quantize(256).save(REPO / "docs" / "explorer.png", optimize=True)
     # nothing left this machine: Panel's and Bokeh's scripts and styles came from the server, charts are inline
     assert requests and all(_local(u) for u in requests), [u for u in requests if not _local(u)]
     page.close()
