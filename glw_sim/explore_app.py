@@ -127,7 +127,7 @@ class Explorer:
         self.hub_take_up = pn.widgets.FloatInput(name="Take-up x", step=0.1, width=100, css_classes=["hubs-take-up"])
         self.hub_start = pn.widgets.TextInput(name="Start", width=95, css_classes=["hubs-start"])
         self.levers_box = pn.Column()
-        self.months = pn.widgets.IntInput(name="Months from June 2025", width=110, css_classes=["run-months"])
+        self.months = pn.widgets.IntInput(name="Months to simulate", width=130, css_classes=["run-months"])
         self.seed = pn.widgets.IntInput(name="Seed", width=110, css_classes=["run-seed"])
         self.precision = pn.widgets.RadioBoxGroup(options=PRECISION_LABELS, css_classes=["run-precision"])
         self.relative = pn.widgets.FloatInput(name="Relative (share)", step=0.01, width=110,
