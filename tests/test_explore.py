@@ -148,6 +148,12 @@ def server(tmp_path_factory):
     log.close()
 
 
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
 def _local(url: str) -> bool:
     """A request to this machine: http(s)/ws to 127.0.0.1 or localhost, or a data:/blob: URL of the page."""
     if url.startswith("data:"):
@@ -206,19 +212,18 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     error = page.locator(".input-error")
     error.get_by_text("after the horizon ends").wait_for(timeout=10_000)
     assert "\n" not in error.inner_text().strip() and "Traceback" not in error.inner_text()
-    assert page.locator(".run-button button").is_disabled()
+    expect(page.locator(".run-button button")).to_be_disabled(timeout=10_000)
     _set(page, ".prog-workwell-start", "2025-07")
     error.wait_for(state="hidden", timeout=10_000)
     # switch Restart on, with 60,000 places a year
     page.locator(".prog-restart-on input").check()
     _set(page, ".prog-restart-places", 60000)
-    page.wait_for_timeout(500)
-    assert page.locator(".run-button button").is_enabled()
+    expect(page.locator(".run-button button")).to_be_enabled(timeout=10_000)
 
     # the other tab sets a ten-year run going at the same time, and cancels it once it is under way
     _tiny(other, 120)
     _set(other, ".prog-workwell-start", "2025-07")
-    other.wait_for_timeout(500)
+    expect(other.locator(".run-button button")).to_be_enabled(timeout=10_000)
     page.locator(".run-button button").click()
     other.locator(".run-button button").click()
     page.locator("progress.run-progress").wait_for(timeout=10_000)
@@ -227,7 +232,8 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     other.locator(".cancel-button button").click()
     assert _wait_state(other, ("cancelled", "done", "failed"), timeout=30_000) == "cancelled"
     assert time.monotonic() - t0 < 15
-    assert other.locator(".run-button button").is_enabled() and other.locator(".cancel-button button").is_disabled()
+    expect(other.locator(".run-button button")).to_be_enabled(timeout=10_000)
+    expect(other.locator(".cancel-button button")).to_be_disabled(timeout=10_000)
 
     assert _wait_state(page, ("done", "failed", "cancelled")) == "done", page.locator(".run-status").inner_text()
     folder = Path(page.locator("#run-folder").inner_text())
