@@ -4,11 +4,13 @@ The server runs as ``glw-sim explore --port N --no-browser`` in a subprocess on 
 shipped ``health-package-2030`` scenario, shortens it to 6 months at scale 0.002 (2 replications, precision off;
 a bad start month on the way shows a one-line message), switches Restart on with its places set, runs it, and
 finds the headline numbers of the run's own ``summary.csv`` in the page; downloads the scenario YAML (which
-``glw-sim validate`` accepts) and the results zip. A second tab runs the baseline at the same time into its
-own folder; a third starts a long run and cancels it. Every request the pages make goes to this machine. The
-first tab's screenshot is saved to ``docs/explorer.png``.
+``glw-sim validate`` accepts) and the results zip. A second tab, with a session folder of its own, starts a
+ten-year run at the same time and cancels it once it is under way: nothing of it is kept, and the first tab's run
+is whole. Every request the pages make goes to this machine. The first tab's screenshot is saved to
+``docs/explorer.png`` (the README's).
 
-On a machine without Chromium the tests are skipped, except under CI, where they fail.
+The settings' own tests (no browser) run everywhere. On a machine without Chromium the browser test is skipped,
+except under CI, where it fails.
 """
 
 import json
