@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from glw_sim.labels import GROUP_LABELS, fmt_level, programme_label  # noqa: E402
+from glw_sim.months import PLAN_MILESTONE  # noqa: E402
 from glw_sim.results import OUTCOMES, Results  # noqa: E402
 
 SOURCE = "Source: glw-sim, calibrated to ONS Annual Population Survey (calibration/SOURCES.md)"
@@ -113,9 +114,28 @@ def _band(ax, x, wide: pd.DataFrame, colour: str, label: str, scale: float = 1.0
     return mean
 
 
+def _month_name(ym: str) -> str:
+    return pd.Timestamp(ym + "-01").strftime("%B %Y")
+
+
+def needed_path(res: Results, months) -> pd.Series | None:
+    """The employment rate by month on a straight line from the run's month-0 rate (mean over replications) to
+    80% at the plan's date (:data:`glw_sim.months.PLAN_MILESTONE`), and 80% after it: the path the ambition
+    asks for, drawn for comparison (not a forecast). None when the run starts at or after that date."""
+    start = pd.Timestamp(res.dates[0] + "-01")
+    goal = pd.Timestamp(PLAN_MILESTONE + "-01")
+    span = (goal.year - start.year) * 12 + goal.month - start.month
+    if span <= 0:
+        return None
+    r0 = float(res.london("employment_rate").loc[0].mean())
+    m = np.asarray(list(months), dtype=float)
+    return pd.Series(r0 + (0.80 - r0) * np.clip(m / span, 0.0, 1.0), index=list(months))
+
+
 # ---------------------------------------------------------------------------- charts
 def employment_trajectory(res: Results, path: Path) -> None:
-    """London's employment rate by month against the 80% ambition, with the no-new-policy path if any."""
+    """London's employment rate by month against the 80% ambition and the path needed to reach it by the plan's
+    date (:func:`needed_path`), with the no-new-policy path if any."""
     wide = res.london("employment_rate")
     x = _dates(res, wide.index)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -125,6 +145,10 @@ def employment_trajectory(res: Results, path: Path) -> None:
         base = (res.london("employed") - res.london("net_extra_employed")) / res.london("population")
         _band(ax, x, base, GREY, "no new policy (same random numbers)", 100)
     ax.axhline(80, color=TARGET, ls="--", lw=1.5, label="80% ambition")
+    needed = needed_path(res, wide.index)
+    if needed is not None:
+        ax.plot(x, 100 * needed, color=TARGET, ls=":", lw=1.5,
+                label=f"path needed: a straight line to 80% by {_month_name(PLAN_MILESTONE)}")
     h = res.headline()
     gap = h["gap_to_80"]["mean"]
     e = h["employment_rate"]

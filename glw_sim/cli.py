@@ -1,4 +1,5 @@
-"""Command line: ``glw-sim run | report | compare | validate | validation | calibrate | programmes | sweep``.
+"""Command line: ``glw-sim run | explore | report | compare | validate | validation | calibrate | programmes |
+sweep``.
 Parses and dispatches only."""
 
 from __future__ import annotations
@@ -176,6 +177,36 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    try:
+        from glw_sim.explore_app import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("panel", "bokeh", "param"):
+            raise
+        return _fail(f"explore needs Panel ({exc.name} is not installed): pip install -e '.[explore]' (make setup "
+                     "installs it)")
+    from glw_sim.runner import prepare_folder
+
+    prepare_folder(Path(args.results))  # refused now if results cannot go there
+    try:
+        serve(port=args.port, results=Path(args.results), open_browser=not args.no_browser)
+    except KeyboardInterrupt:  # Ctrl-C: the normal way to stop (runs under way are stopped, nothing half kept)
+        pass
+    except OSError as exc:
+        if exc.errno in (98, 48):  # EADDRINUSE (Linux, macOS)
+            return _fail(f"explore: port {args.port} is in use; give another with --port N")
+        raise
+    print("glw-sim explore: stopped", file=sys.stderr)
+    return 0
+
+
+def _port(text: str) -> int:
+    n = _positive(text)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return n
+
+
 def _run_folder(arg: str) -> Path:
     """A run folder, or a scenario's results folder (its newest run)."""
     from glw_sim.results import ResultsError, latest_run
@@ -342,6 +373,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="processes running replications side by side (default: 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
+    ex = sub.add_parser("explore", help="explore scenarios in the browser: switch programmes on and off, run, "
+                                        "see the charts",
+                        description="Serve the explorer on this machine (http://127.0.0.1:PORT/) and open it in "
+                                    "the browser: start from a shipped scenario, switch programmes and integration "
+                                    "hubs on and off, set places, areas, referral and employability levers, choose "
+                                    "a precision, run (with progress; a run can be cancelled), see the employment "
+                                    "path, the route to 80%, the borough map, costs and who gains with their 95% "
+                                    "intervals, and download the scenario YAML and the results folder (zip). Each "
+                                    "browser tab runs into its own folder under RESULTS/explore/. Ctrl-C stops it.")
+    ex.add_argument("--port", type=_port, default=5006, help="port to serve on, on 127.0.0.1 only (default: 5006)")
+    ex.add_argument("--no-browser", action="store_true", help="do not open a browser (print the address only)")
+    ex.add_argument("--results", default="results", help="results folder (default: results; runs go to "
+                                                          "results/explore/<session>/<scenario>/<run-id>)")
+    ex.set_defaults(func=cmd_explore)
     rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder (or a "
                                        "finished sweep's folder)")
     rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run), or a sweep's "

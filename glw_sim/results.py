@@ -342,6 +342,13 @@ class Results:
         from glw_sim.targets import load_targets
 
         geo = (targets or load_targets()).geography
+        cache = self.__dict__.setdefault("_boroughs_cache", {})  # (charts, workbook and report each ask: fit once)
+        key = (tuple(geo.codes), tuple(geo.names), tuple(geo.srp))
+        if key not in cache:
+            cache[key] = self._boroughs(geo)
+        return cache[key].copy()
+
+    def _boroughs(self, geo) -> pd.DataFrame:
         ts = self.timeseries
         b = ts[(ts["area"] != "London") & (ts["month"].isin([0, self.horizon]))]
         rows = []

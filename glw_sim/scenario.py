@@ -494,8 +494,14 @@ def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
     data = _read_yaml(path)
     if overrides:
         data = _merge(data, overrides)
+    return validate_scenario(data, path)
+
+
+def validate_scenario(data: Any, source: str | Path) -> Scenario:
+    """Validate a scenario given as a mapping (as read from YAML, ``extends:`` already merged); a problem is a
+    :class:`ScenarioError` of one line naming ``source`` and the field."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ScenarioError(f"{path}: {_format(first)}") from None
+        raise ScenarioError(f"{source}: {_format(first)}") from None
