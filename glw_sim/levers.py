@@ -287,6 +287,11 @@ class LeverRun:
         self.books[x.label]["spending"] = cost
         return cost
 
+    def reset(self, leavers) -> None:
+        """Residents who left at 65 (their slots are entrants now): not reached."""
+        for r in self.reached.values():
+            r[leavers] = False
+
     def helped(self) -> "np.ndarray | None":  # noqa: F821
         """Residents any targeted lever has reached (None: no targeted lever)."""
         out = None

@@ -349,6 +349,7 @@ class GLWModel(mesa.Model):
             self._ring[:, leavers] = UNKNOWN_STATE  # the slot's last three states were the leaver's
             for prog in self.programmes:
                 prog.reset(leavers)
+            self.levers.reset(leavers)
         return birthday
 
     def _birthdays_pass(self, idx: np.ndarray, leaver: np.ndarray) -> None:

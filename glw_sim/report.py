@@ -166,7 +166,8 @@ def intervention_rows(res: Results) -> list[dict]:
             "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
             "left": num(r["left_list"]) if pd.notna(r["left_list"]) else "",
-            "spending": gbp(r["spending"]) if pd.notna(r["spending"]) else "",
+            "spending": ("unpriced" if pd.notna(r.get("unpriced")) and bool(r.get("unpriced")) else gbp(r["spending"]) if pd.notna(r["spending"])
+                         else ""),
             "cost": cost, "cost_ci": cost_ci, "year_cost": year, "year_cost_ci": year_ci,
             "waiting": num(r["waiting_at_horizon"]) if pd.notna(r["waiting_at_horizon"]) else "",
         })

@@ -37,6 +37,7 @@ HEADLINE = {
     "gap_to_80": ("Gap to 80% (residents)", "count"),
     "net_extra_employed": ("Net extra residents in work (vs no new policy)", "count"),
     "gross_extra_employed_helped": ("Gross extra in work among the residents helped", "count"),
+    "gross_extra_employed": ("Gross extra in work before displacement", "count"),
     "share_of_gap": ("Share of the gap to 80% at the start", "rate"),
     "net_extra_employment_years": ("Net extra employment-years to date", "count"),
     "spending": ("Programme spending to date", "gbp"),
