@@ -430,7 +430,7 @@ def render_report(res: Results) -> str:
     assumptions = assumption_rows(res)
     body = RUN_BODY.render(
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
-        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
+        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() or res.levers() else [],
         outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
