@@ -8,14 +8,15 @@ borough ``d``:
   the calibration sees them, weight each seeker), allocated to workplaces by
   the commuting shares ``c_od`` of the seeker's home borough;
 * **matches** follow a constant-returns Cobb-Douglas matching function
-  ``M_d = min(mu_d S_d^alpha V_d^(1-alpha), S_d, V_d)`` (Petrongolo and
+  ``M_d = min(mu_d S_d^alpha V_d^(1-alpha), cap S_d, V_d)`` (Petrongolo and
   Pissarides 2001), with ``mu_d`` set so that at the June 2025 stocks the
   baseline's own flows are exactly met (times ``baseline_slack``, an
   assumption: 1.0 means the baseline's vacancies just allow its flows);
 * each seeker's chance of a job is scaled by their home borough's average of
-  ``M_d / S_d`` over the workplaces they search, so one group's extra search
-  lowers others' chances where matching binds (displacement), and not at all
-  where vacancies are plentiful;
+  ``M_d / S_d = min(mu_d (V_d/S_d)^(1-alpha), cap, V_d/S_d)`` over the workplaces they search: it falls below 1
+  with fewer vacancies per seeker, so one group's extra search lowers others' chances (displacement), and rises
+  above 1 with more, up to ``cap`` (``labour_demand.job_finding_cap``, 1.3: job-finding in the tightest UK market
+  of 2001-2024 relative to 2024's; 1 is the one-way rule, computed exactly as before);
 * vacancies then evolve as a stock: ``V <- V - M + R``, with replenishment
   ``R`` equal to the baseline's monthly matches times the demand level
   (growth and shocks from the scenario) times ``(S / S_0)^eta``: employers
