@@ -55,10 +55,11 @@ HUBS_LABEL = "integration_hubs"
 
 def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
            leave_out: int | str | tuple | None = None, collect_groups: bool = True,
-           follow: GLWModel | None = None) -> GLWModel:
+           follow: GLWModel | None = None, only_levers: list | None = None) -> GLWModel:
     """A replication's model: the scenario, its counterfactual (no levers), or the scenario without one
     component (``leave_out``: a programme's index, :data:`HUBS` or ``("lever", k)``); ``follow``: the scenario
-    taking that model's job factors each month (its twin without competition for vacancies)."""
+    taking that model's job factors each month (its twin without competition for vacancies); ``only_levers``:
+    these system levers instead of the scenario's (the counterfactual with its demand levers)."""
     return GLWModel(
         targets=model_targets(scenario, seed),
         scale=scenario.population.scale,
@@ -69,7 +70,8 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         employability=[] if counterfactual else scenario.employability,
-        levers=[] if counterfactual else [x for k, x in enumerate(scenario.levers) if ("lever", k) != leave_out],
+        levers=(only_levers if only_levers is not None else [] if counterfactual
+                else [x for k, x in enumerate(scenario.levers) if ("lever", k) != leave_out]),
         follow=follow,
         interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         programme_keys=None if counterfactual else [i for i in range(len(scenario.interventions)) if i != leave_out],
@@ -175,9 +177,14 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
                           collect_groups=collect_groups) for key, _ in parts]
                   if len(parts) > 1 and scenario.outputs.attribution else [])
     labels = [lab for _, lab in parts]
-    # the package's twin at the counterfactual's chances of a job: its gain is the gross gain before displacement
-    twin = (_model(scenario, seed, cache_population=cache_population, collect_groups=False, follow=base)
-            if base is not None and scenario.labour_demand.enabled else None)
+    # the package's twin at the counterfactual's chances of a job: its gain is the gross gain before displacement;
+    # with demand levers, at the chances of the counterfactual with those levers (their jobs are not competed for)
+    twin = leader = None
+    if base is not None and scenario.labour_demand.enabled:
+        demand = [x for x in scenario.levers if x.kind == "demand"]
+        leader = (_model(scenario, seed, counterfactual=True, cache_population=cache_population, collect_groups=False,
+                         only_levers=demand) if demand else base)
+        twin = _model(scenario, seed, cache_population=cache_population, collect_groups=False, follow=leader)
 
     def compare() -> dict:
         out = compare_step(model, base, twin)
@@ -198,8 +205,10 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
         model.step()
         if base is not None:
             base.step()
+            if leader is not None and leader is not base:
+                leader.step()
             if twin is not None:
-                twin.step()  # (after the counterfactual, whose job factors it takes)
+                twin.step()  # (after the model whose job factors it takes)
             for lo in leave_outs:
                 lo.step()
             comparisons.append(compare())

@@ -167,3 +167,14 @@ def test_a_good_lever_file_loads(tmp_path):
                     "name: keep-disabled}\n  - {kind: demand, growth_per_year: 0.02, start: 2025-07}\n")
     sc = load_scenario(path)
     assert [x.label for x in sc.levers] == ["keep-disabled", "demand"]
+
+
+def test_a_demand_levers_jobs_are_not_counted_as_negative_displacement():
+    # with a demand lever alone, the twin follows the counterfactual with that lever: it is the scenario itself
+    sc = Scenario.model_validate({
+        "name": "l", "horizon": {"start": "2025-06", "months": 6}, "population": {"scale": 0.01, "seed": 3},
+        "levers": [{"kind": "demand", "change": 0.2, "start": "2025-07"}]})
+    r = simulate(sc, 3, collect_groups=False).records[-1]
+    assert r["net_extra_employed"] > 0
+    assert r["displaced"] == pytest.approx(0.0, abs=1e-6)
+    assert r["gross_extra_employed"] == pytest.approx(r["net_extra_employed"])
