@@ -68,10 +68,18 @@ def check_who(v: dict) -> dict:
                 try:
                     states.parse(enum, b)
                 except KeyError as exc:
-                    raise ValueError(str(exc).strip('"')) from None
+                    import difflib
+
+                    names = [m.name.lower() for m in enum]
+                    close = difflib.get_close_matches(str(b).lower(), names, n=1, cutoff=0.75)
+                    raise ValueError(str(exc).strip('"') + (f" (did you mean {close[0]!r}?)" if close else "")) from None
         else:
-            raise ValueError(f"cannot select on {key!r}; expected one of sex, age_band, health, ethnicity, "
-                             "qualification, state, reason, borough")
+            import difflib
+
+            keys = ["sex", "age_band", "health", "ethnicity", "qualification", "state", "reason", "borough"]
+            close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.75)
+            raise ValueError(f"cannot select on {key!r}; expected one of {', '.join(keys)}"
+                             + (f" (did you mean {close[0]!r}?)" if close else ""))
     return v
 
 

@@ -151,6 +151,9 @@ BASE = "name: t\nhorizon: {start: 2025-06, months: 60}\n"
     ("{kind: retention, cut: 0.1, start: 2025-07, cost_per_year: 1, cost_per_resident_reached: 1}", "not both"),
     ("{kind: demand, growth_per_year: 0.02, start: 2025-07, who: {health: disabled}}", "levers.0.who: unknown key"),
     ("{kind: retention, cut: 1.5, start: 2025-07}", "levers.0.cut: Input should be less than or equal to 1"),
+    ("{kind: retention, cut: 0.1, start: 2025-07, who: {helth: disabled}}", "(did you mean 'health'?)"),
+    ("{kind: retention, cut: 0.1, start: 2025-07, who: {health: disabld}}", "(did you mean 'disabled'?)"),
+    ("{kind: retention, cut: 0.1, start: 2025-07, name: a.b}", "levers.0.name"),
 ])
 def test_bad_levers_are_refused_in_one_line(tmp_path, lever, expected):
     path = tmp_path / "s.yaml"
