@@ -161,7 +161,7 @@ def interventions_table(res: Results) -> pd.DataFrame:
     out["Cost note"] = np.where(costly & ~gain, "no net gain to cost",
                                 np.where(costly & ~bounded, "interval not bounded: the contribution is within its "
                                          "uncertainty of zero", ""))
-    unpriced = iv["unpriced"].fillna(False).astype(bool).to_numpy()  # a lever with no cost: a required change
+    unpriced = np.array([bool(x) if pd.notna(x) else False for x in iv["unpriced"]], dtype=bool)  # no cost given
     out.loc[unpriced, "Cost note"] = "unpriced: a change the system must make, not priced"
     for col in ("Cost per net extra job", "Cost per employment-year"):  # (negative: no gain to divide by)
         out.loc[~(out[col] > 0), col] = np.nan
