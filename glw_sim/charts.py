@@ -489,12 +489,14 @@ def gross_net(res: Results, path: Path) -> None:
     """Gross extra jobs among the helped vs net extra residents in work, against the counterfactual."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ends = {}
-    for m, col, lab in (("gross_extra_employed_helped", PALETTE[1], "gross: extra in work among the helped"),
+    gross = "gross_extra_employed" if res.has("gross_extra_employed") else "gross_extra_employed_helped"
+    for m, col, lab in ((gross, PALETTE[1], "gross: extra in work before displacement"
+                         if gross == "gross_extra_employed" else "gross: extra in work among the helped"),
                         ("net_extra_employed", PALETTE[0], "net: extra Londoners in work")):
         wide = res.london(m)
         ends[m] = _band(ax, _dates(res, wide.index), wide, col, lab, 1 / 1000).iloc[-1]
     h = res.headline()
-    g, n = h["gross_extra_employed_helped"]["mean"] / 1000, h["net_extra_employed"]["mean"] / 1000
+    g, n = h[gross]["mean"] / 1000, h["net_extra_employed"]["mean"] / 1000
     disp = res.figure("displaced")
     share = (f": {disp.estimate / 1000:,.1f}k ({disp.low / 1000:,.1f}k to {disp.high / 1000:,.1f}k) displaced"
              if g > 0 else "")

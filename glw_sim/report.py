@@ -165,7 +165,8 @@ def intervention_rows(res: Results) -> list[dict]:
             "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
             "left": num(r["left_list"]) if pd.notna(r["left_list"]) else "",
-            "spending": gbp(r["spending"]) if pd.notna(r["spending"]) else "",
+            "spending": ("unpriced" if pd.notna(r.get("unpriced")) and bool(r.get("unpriced")) else gbp(r["spending"]) if pd.notna(r["spending"])
+                         else ""),
             "cost": cost, "cost_ci": cost_ci, "year_cost": year, "year_cost_ci": year_ci,
             "waiting": num(r["waiting_at_horizon"]) if pd.notna(r["waiting_at_horizon"]) else "",
         })
@@ -428,7 +429,7 @@ def render_report(res: Results) -> str:
     assumptions = assumption_rows(res)
     body = RUN_BODY.render(
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
-        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
+        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() or res.levers() else [],
         outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())

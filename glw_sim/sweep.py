@@ -215,10 +215,16 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
         keys = ["referrals", "starts", "participants", "waiting", "left_list", "spending", "capacity"]
         keys += ["qualifications"] if p.skills is not None else []
         london |= {f"programme.{p.label}.{k}" for k in keys}
-    if progs:
-        london |= {"spending_cumulative", "cost_per_net_extra_job"}
-    if scenario.employability or progs:
+    for x in scenario.levers:
+        london |= {f"lever.{x.label}.{k}" for k in ("reached", "spending", "unpriced")}
+    if progs or scenario.levers:
+        london |= {"spending_cumulative"}
+    if progs or any(x.priced for x in scenario.levers):
+        london |= {"cost_per_net_extra_job"}
+    if scenario.employability or progs or scenario.levers:
         london |= {"net_extra_employed", "gross_extra_employed_helped", "displaced", "helped_residents"}
+        if scenario.labour_demand.enabled:  # (the package's twin: gross before displacement)
+            london |= {"gross_extra_employed"}
         group |= {"net_extra_employed"}
         if any(p.skills is not None for p in progs):
             group |= {"moved_in_work"}  # (qualification groups: residents a course moved up a group)

@@ -37,6 +37,7 @@ HEADLINE = {
     "gap_to_80": ("Gap to 80% (residents)", "count"),
     "net_extra_employed": ("Net extra residents in work (vs no new policy)", "count"),
     "gross_extra_employed_helped": ("Gross extra in work among the residents helped", "count"),
+    "gross_extra_employed": ("Gross extra in work before displacement", "count"),
     "share_of_gap": ("Share of the gap to 80% at the start", "rate"),
     "net_extra_employment_years": ("Net extra employment-years to date", "count"),
     "spending": ("Programme spending to date", "gbp"),
@@ -160,6 +161,8 @@ def interventions_table(res: Results) -> pd.DataFrame:
     out["Cost note"] = np.where(costly & ~gain, "no net gain to cost",
                                 np.where(costly & ~bounded, "interval not bounded: the contribution is within its "
                                          "uncertainty of zero", ""))
+    unpriced = np.array([bool(x) if pd.notna(x) else False for x in iv["unpriced"]], dtype=bool)  # no cost given
+    out.loc[unpriced, "Cost note"] = "unpriced: a change the system must make, not priced"
     for col in ("Cost per net extra job", "Cost per employment-year"):  # (negative: no gain to divide by)
         out.loc[~(out[col] > 0), col] = np.nan
     out["Code"] = iv["programme"].to_numpy()
