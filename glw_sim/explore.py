@@ -270,7 +270,8 @@ def _worker(scenario: dict, results_dir: str, out) -> None:
     ('done', folder), ('cancelled', None) or ('error', one line)."""
     signal.signal(signal.SIGTERM, _stop)  # a cancel unwinds the run (its half-written folder is removed)
     try:
-        from glw_sim.cli import _compiled_marker, _mark_compiled
+        from glw_sim.firstrun import compiled_marker as _compiled_marker
+        from glw_sim.firstrun import mark_compiled as _mark_compiled
         from glw_sim.pipeline import run_scenario
         from glw_sim.results import ResultsError
 
