@@ -19,10 +19,10 @@ import numpy as np
 from glw_sim import parameters as P
 from glw_sim import states
 from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
-from glw_sim.engine import demography, hazards, keyed, logits, matching, month, programmes, tallies
+from glw_sim.engine import demography, hazards, health, keyed, logits, matching, month, programmes, tallies
 from glw_sim.engine.layout import AGE_CODES, CHUNKS, N_CELLS, RING_MONTHS, STUDENT, UNKNOWN_STATE, chunk
-from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, Listing, LogLinear, Month,
-                                    Reasons, Refresh, residents)
+from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, HealthRates, Listing, LogLinear,
+                                    Month, Reasons, Refresh, residents)
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
@@ -70,6 +70,9 @@ class Options:
         participation: the rule for being in more than one programme
             (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
             programme at a time, the others waiting).
+        health_process: health changes month by month and employed residents can be off sick
+            (:mod:`glw_sim.engine.health`); False: health changes only with age (at age-band boundaries), as
+            before the health process.
     """
 
     migration: str = "balance"
@@ -85,6 +88,7 @@ class Options:
     cache_population: bool = False
     programme_keys: list[int] | None = None
     participation: Any = None
+    health_process: bool = True
 
     def __post_init__(self):
         if self.migration not in ("balance", "none"):
@@ -116,6 +120,7 @@ class GLWModel(mesa.Model):
         self._build_month_state()
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
         self._key_seed = int(self.rng.integers(2**62))
+        self._build_health(opt)
         self.market = self._build_market(self.labour_demand_spec)
         if self.market.enabled:  # calibrated on the June 2025 residents at their calibrated hazards, no programme
             self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
@@ -136,6 +141,7 @@ class GLWModel(mesa.Model):
         self.start = parse_month(start)
         self.targets = opt.targets or load_targets()
         self.month = 0
+        self.health_process = opt.health_process
         self.programmes: list[Programme] = []
         self._work_multiplier = None  # see work_multiplier
 
@@ -178,7 +184,7 @@ class GLWModel(mesa.Model):
                                 np.asarray(self.fitted.wants_job_prob, dtype=np.float64), hz.switch_rate)
         fp, dt = hz.flow, hz.durations
         self._hazard = Hazard(fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code)
+                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, 0.0, np.ones(3))  # (health: later)
         # Both models' outputs depend only on a few attributes: tabulate them by combination (identical values).
         # The state model has millions of combinations: worth it for large populations only.
         r_levels = np.array(list(rm.columns.values()), dtype=np.int64)
@@ -210,6 +216,38 @@ class GLWModel(mesa.Model):
         self._cells = self._cell_target.copy()  # the weight in each cell now
         self._no_programmes = programmes.no_programmes(n)
         self._tally = None  # this month's counts, from the transitions pass
+
+    def _build_health(self, opt: Options) -> None:
+        """The health process's monthly chances (:mod:`glw_sim.engine.health`): onset and recovery keeping each
+        age band x state's prevalence at the start; sickness absence at its steady share from the start (keyed
+        draws of month 0), and the factor on the other employed residents' exits to inactivity that keeps each
+        health level's exits at the calibration's."""
+        pop, hz, a = self.population, self._hazard, opt.assumptions
+        prev = health.prevalence(age_band_of(pop.age), pop.state, pop.health, pop.weight)
+        moves = health.health_moves(prev, P.value("health_recovery_disabled", a),
+                                    P.value("health_recovery_condition", a), P.value("health_recovered_to_condition", a),
+                                    P.value("health_onset_from_none", a))
+        none = P.value("absence_onset_no_condition", a)
+        onset = np.array([none, none * P.value("absence_relative_risk_condition", a),
+                          none * P.value("absence_relative_risk_condition", a)])
+        back, leave = P.value("absence_back", a), P.value("absence_leave", a)
+        if not self.health_process:
+            moves, onset, leave = np.zeros_like(moves), np.zeros(3), 0.0
+        share = health.off_sick_share(onset, back, leave)
+        employed = pop.state == states.LabourState.EMPLOYED
+        u = self._u(health.ABSENCE, np.arange(len(pop)))
+        pop.off_sick[:] = employed & (u < share[pop.health])
+        pe, pu = self.cached.pi_e.astype(np.float64), self.cached.pi_u.astype(np.float64)
+        p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
+        keep = health.keep_factors(p_ei[employed], pop.health[employed], pop.weight[employed], share, leave)
+        self._hazard = hz._replace(sick_leave=float(leave), keep=keep)
+        self._health_rates = HealthRates(moves, 1.0, onset, float(back))
+
+    def _health(self) -> None:
+        """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`)."""
+        if self.health_process:
+            health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
+                               self._s_feats, self._r_feats, self.cached, self._scratch[1])
 
     def _demography_tables(self) -> Demography:
         share, groups = self.targets.age_sex_share, self.targets.groups
@@ -311,6 +349,7 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()  # birthdays, life events, entrants (engine.demography)
         self._net_migration()  # (engine.demography)
+        self._health()  # health onset and recovery, sickness absence (engine.health)
         self._programmes()  # referral, waiting lists, discharge, providers' starts (engine.programmes)
         self._apply_employability()  # the employability levers
         self._transitions(changed)  # matching, moves and the month's tally (engine.matching, engine.month)

@@ -51,6 +51,8 @@ class Hazard(NamedTuple):
     profile: np.ndarray  # relative hazard by duration band
     edges: np.ndarray  # duration bands' first months
     exit_mult: np.ndarray  # exit multiplier by inactivity reason
+    sick_leave: float  # chance of leaving work for inactivity while off sick (glw_sim.engine.health)
+    keep: np.ndarray  # by health level: factor on the chance of leaving work for inactivity of those not off sick
 
 
 class LogLinear(NamedTuple):
@@ -58,6 +60,15 @@ class LogLinear(NamedTuple):
 
     tables: np.ndarray
     intercept: np.ndarray
+
+
+class HealthRates(NamedTuple):
+    """The monthly health process and sickness absence (:mod:`glw_sim.engine.health`)."""
+
+    moves: np.ndarray  # [age band, state, from level, to level]: monthly chances of a change of health level
+    onset_factor: float  # this month's trend on moves to a worse level (1: none)
+    absence_onset: np.ndarray  # by health level: monthly chance an employed resident goes off sick
+    back: float  # monthly chance of returning to work from sickness absence (leaving: Hazard.sick_leave)
 
 
 class Reasons(NamedTuple):
