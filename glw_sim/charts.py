@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from glw_sim.labels import GROUP_LABELS, fmt_level, programme_label  # noqa: E402
+from glw_sim.months import PLAN_MILESTONE  # noqa: E402
 from glw_sim.results import OUTCOMES, Results  # noqa: E402
 
 SOURCE = "Source: glw-sim, calibrated to ONS Annual Population Survey (calibration/SOURCES.md)"
@@ -113,9 +114,28 @@ def _band(ax, x, wide: pd.DataFrame, colour: str, label: str, scale: float = 1.0
     return mean
 
 
+def _month_name(ym: str) -> str:
+    return pd.Timestamp(ym + "-01").strftime("%B %Y")
+
+
+def needed_path(res: Results, months) -> pd.Series | None:
+    """The employment rate by month on a straight line from the run's month-0 rate (mean over replications) to
+    80% at the plan's date (:data:`glw_sim.months.PLAN_MILESTONE`), and 80% after it: the path the ambition
+    asks for, drawn for comparison (not a forecast). None when the run starts at or after that date."""
+    start = pd.Timestamp(res.dates[0] + "-01")
+    goal = pd.Timestamp(PLAN_MILESTONE + "-01")
+    span = (goal.year - start.year) * 12 + goal.month - start.month
+    if span <= 0:
+        return None
+    r0 = float(res.london("employment_rate").loc[0].mean())
+    m = np.asarray(list(months), dtype=float)
+    return pd.Series(r0 + (0.80 - r0) * np.clip(m / span, 0.0, 1.0), index=list(months))
+
+
 # ---------------------------------------------------------------------------- charts
 def employment_trajectory(res: Results, path: Path) -> None:
-    """London's employment rate by month against the 80% ambition, with the no-new-policy path if any."""
+    """London's employment rate by month against the 80% ambition and the path needed to reach it by the plan's
+    date (:func:`needed_path`), with the no-new-policy path if any."""
     wide = res.london("employment_rate")
     x = _dates(res, wide.index)
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -125,6 +145,10 @@ def employment_trajectory(res: Results, path: Path) -> None:
         base = (res.london("employed") - res.london("net_extra_employed")) / res.london("population")
         _band(ax, x, base, GREY, "no new policy (same random numbers)", 100)
     ax.axhline(80, color=TARGET, ls="--", lw=1.5, label="80% ambition")
+    needed = needed_path(res, wide.index)
+    if needed is not None:
+        ax.plot(x, 100 * needed, color=TARGET, ls=":", lw=1.5,
+                label=f"path needed: a straight line to 80% by {_month_name(PLAN_MILESTONE)}")
     h = res.headline()
     gap = h["gap_to_80"]["mean"]
     e = h["employment_rate"]
@@ -465,12 +489,14 @@ def gross_net(res: Results, path: Path) -> None:
     """Gross extra jobs among the helped vs net extra residents in work, against the counterfactual."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ends = {}
-    for m, col, lab in (("gross_extra_employed_helped", PALETTE[1], "gross: extra in work among the helped"),
+    gross = "gross_extra_employed" if res.has("gross_extra_employed") else "gross_extra_employed_helped"
+    for m, col, lab in ((gross, PALETTE[1], "gross: extra in work before displacement"
+                         if gross == "gross_extra_employed" else "gross: extra in work among the helped"),
                         ("net_extra_employed", PALETTE[0], "net: extra Londoners in work")):
         wide = res.london(m)
         ends[m] = _band(ax, _dates(res, wide.index), wide, col, lab, 1 / 1000).iloc[-1]
     h = res.headline()
-    g, n = h["gross_extra_employed_helped"]["mean"] / 1000, h["net_extra_employed"]["mean"] / 1000
+    g, n = h[gross]["mean"] / 1000, h["net_extra_employed"]["mean"] / 1000
     disp = res.figure("displaced")
     share = (f": {disp.estimate / 1000:,.1f}k ({disp.low / 1000:,.1f}k to {disp.high / 1000:,.1f}k) displaced"
              if g > 0 else "")
@@ -507,28 +533,33 @@ def write_charts(res: Results, folder: Path, *, targets) -> list[Path]:
     return out
 
 
-def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_name: str) -> list[Path]:
-    """A bar chart of indices per output (with SALib's confidence intervals); for Morris, mu*-sigma."""
+def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_name: str, *,
+                       labels: dict[str, str] | None = None, output_labels: dict[str, str] | None = None,
+                       titles: dict[str, str] | None = None) -> list[Path]:
+    """A bar chart of indices per output (with SALib's confidence intervals); for Morris, mu*-sigma. ``labels``:
+    each input in words; ``output_labels``: each output in words; ``titles``: each output's title (the sweep
+    report's, which rank inputs only where their intervals separate); without one the title ranks nothing."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     source = f"Source: glw-sim sensitivity sweep {sweep_name} ({method}; SALib)"
+    labels, output_labels, titles = labels or {}, output_labels or {}, titles or {}
     with style():
         for output, d in indices.groupby("output", sort=False):
+            words = output_labels.get(output, str(output).replace("_", " "))
             fig, ax = plt.subplots(figsize=(8, 4.5))
             if method == "morris":
                 mu = d[d["index"] == "mu_star"].set_index("parameter")
                 sg = d[d["index"] == "sigma"].set_index("parameter")
                 ax.scatter(mu["value"], sg.loc[mu.index, "value"], color=PALETTE[0], s=40)
                 for name in mu.index:
-                    ax.annotate(name, (mu.loc[name, "value"], sg.loc[name, "value"]), fontsize=8,
-                                xytext=(4, 4), textcoords="offset points")
+                    ax.annotate(textwrap.fill(labels.get(name, name), 28), (mu.loc[name, "value"],
+                                sg.loc[name, "value"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
                 lim = max(mu["value"].max(), sg["value"].max()) * 1.1 or 1
                 ax.plot([0, lim], [0, lim], color="#999999", ls="--", lw=1, label="sigma = mu*")
-                ax.set_xlabel(f"mu* (mean absolute elementary effect on {output}, its units)")
-                ax.set_ylabel("sigma (spread of effects, same units)")
-                top = mu["value"].idxmax().split(".")[-1]
-                ax.set_title(f"{output}: {top} has the largest effect (Morris screening)", fontsize=10)
+                ax.set_xlabel("mu*: mean absolute effect of one step of the input (the outcome's units)")
+                ax.set_ylabel("sigma: spread of those effects (same units)")
+                ax.set_title(titles.get(output, f"{words}: Morris screening of the inputs"), fontsize=10)
                 ax.legend()
                 note = "Points above the dashed line: effects that depend on other inputs or are non-linear."
             else:
@@ -540,12 +571,13 @@ def sensitivity_charts(indices: pd.DataFrame, method: str, folder: Path, sweep_n
                 for k_i, k in enumerate(kinds):
                     dk = d[d["index"] == k].set_index("parameter").loc[params]
                     ax.bar(x + k_i * width, dk["value"], width, yerr=dk["conf"], capsize=3, color=colours[k],
-                           label={"S1": "first-order S1", "ST": "total ST"}[k])
-                ax.set_xticks(x + width * (len(kinds) - 1) / 2, params, rotation=20, ha="right", fontsize=8)
-                ax.set_ylabel("Sobol index (share of output variance)")
+                           label={"S1": "first-order S1 (alone)", "ST": "total ST (with interactions)"}[k])
+                ax.set_xticks(x + width * (len(kinds) - 1) / 2,
+                              [textwrap.fill(labels.get(p, p), 22) for p in params], rotation=0, fontsize=7)
+                ax.set_ylabel("Sobol index (share of the outcome's variance)")
                 ax.set_xlabel("Uncertain input")
-                s1 = d[d["index"] == kinds[-1]].set_index("parameter")["value"]
-                ax.set_title(f"{output}: {s1.idxmax().split('.')[-1]} explains most of the variance", fontsize=10)
+                ax.set_title(titles.get(output, f"{words}: sensitivity indices with their 95% intervals"),
+                             fontsize=10)
                 ax.axhline(0, color="#222222", lw=0.8)
                 ax.legend()
                 note = "Error bars: 95% bootstrap confidence intervals (SALib)."

@@ -1,4 +1,5 @@
-"""Command line: ``glw-sim run | report | compare | validate | validation | calibrate | programmes | sweep``.
+"""Command line: ``glw-sim run | explore | report | compare | validate | validation | calibrate | programmes |
+sweep``.
 Parses and dispatches only."""
 
 from __future__ import annotations
@@ -176,6 +177,36 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    try:
+        from glw_sim.explore_app import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("panel", "bokeh", "param"):
+            raise
+        return _fail(f"explore needs Panel ({exc.name} is not installed): pip install -e '.[explore]' (make setup "
+                     "installs it)")
+    from glw_sim.runner import prepare_folder
+
+    prepare_folder(Path(args.results))  # refused now if results cannot go there
+    try:
+        serve(port=args.port, results=Path(args.results), open_browser=not args.no_browser)
+    except KeyboardInterrupt:  # Ctrl-C: the normal way to stop (runs under way are stopped, nothing half kept)
+        pass
+    except OSError as exc:
+        if exc.errno in (98, 48):  # EADDRINUSE (Linux, macOS)
+            return _fail(f"explore: port {args.port} is in use; give another with --port N")
+        raise
+    print("glw-sim explore: stopped", file=sys.stderr)
+    return 0
+
+
+def _port(text: str) -> int:
+    n = _positive(text)
+    if n > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
+    return n
+
+
 def _run_folder(arg: str) -> Path:
     """A run folder, or a scenario's results folder (its newest run)."""
     from glw_sim.results import ResultsError, latest_run
@@ -191,6 +222,11 @@ def _run_folder(arg: str) -> Path:
 def cmd_report(args) -> int:
     from glw_sim.report import write_outputs
 
+    if (Path(args.run) / "sweep.json").is_file():  # a sweep's folder: its report
+        from glw_sim.sensitivity import rewrite_report
+
+        print(f"sweep report: {rewrite_report(Path(args.run))}")
+        return 0
     folder = _run_folder(args.run)
     path = write_outputs(folder, charts=not args.no_charts)
     print(f"report: {path}\nworkbook: {folder / 'summary.xlsx'}")
@@ -200,16 +236,25 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from datetime import datetime
 
-    from glw_sim.report import write_comparison
+    from glw_sim.compare import write_comparison
 
-    if len(args.runs) < 2:
+    if len(args.runs) < 2 and not args.against:
         return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     folders = [_run_folder(r) for r in args.runs]
+    against = 0
+    if args.against:
+        ref = _run_folder(args.against).resolve()
+        match = [i for i, f in enumerate(folders) if f.resolve() == ref]
+        if not match:
+            folders.insert(0, ref)
+        against = match[0] if match else 0
+    if len(folders) < 2:
+        return _fail("compare: give at least two results folders (RUN_A RUN_B ...)")
     from glw_sim.runner import prepare_folder
 
     out = Path(args.out) if args.out else Path(args.results) / "compare" / datetime.now().strftime("%Y%m%d-%H%M%S")
     prepare_folder(out, "comparison folder", "--out")
-    path = write_comparison(folders, out)
+    path = write_comparison(folders, out, against)
     print(f"comparison: {path}")
     return 0
 
@@ -295,7 +340,10 @@ def cmd_sweep(args) -> int:
         return 1
     with __import__("pandas").option_context("display.width", 160, "display.max_rows", 200):
         print(indices.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\nindices and charts: {Path(args.out)}")
+    from glw_sim.sweep import load_sweep
+
+    folder = Path(args.out) / load_sweep(args.sweep)[0].name
+    print(f"\nindices and charts: {folder}\nreport: {folder / 'report.html'}")
     return 0
 
 
@@ -325,12 +373,34 @@ def main(argv: list[str] | None = None) -> int:
                    help="processes running replications side by side (default: 1)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder")
-    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run)")
+    ex = sub.add_parser("explore", help="explore scenarios in the browser: switch programmes on and off, run, "
+                                        "see the charts",
+                        description="Serve the explorer on this machine (http://127.0.0.1:PORT/) and open it in "
+                                    "the browser: start from a shipped scenario, switch programmes and integration "
+                                    "hubs on and off, set places, areas, referral and employability levers, choose "
+                                    "a precision, run (with progress; a run can be cancelled), see the employment "
+                                    "path, the route to 80%, the borough map, costs and who gains with their 95% "
+                                    "intervals, and download the scenario YAML and the results folder (zip). Each "
+                                    "browser tab runs into its own folder under RESULTS/explore/. Ctrl-C stops it.")
+    ex.add_argument("--port", type=_port, default=5006, help="port to serve on, on 127.0.0.1 only (default: 5006)")
+    ex.add_argument("--no-browser", action="store_true", help="do not open a browser (print the address only)")
+    ex.add_argument("--results", default="results", help="results folder (default: results; runs go to "
+                                                          "results/explore/<session>/<scenario>/<run-id>)")
+    ex.set_defaults(func=cmd_explore)
+    rp = sub.add_parser("report", help="(re)write report.html, summary.xlsx and charts for a results folder (or a "
+                                       "finished sweep's folder)")
+    rp.add_argument("run", help="results/<scenario>/<run-id> (or results/<scenario> for its newest run), or a sweep's "
+                                "folder, sweeps/out/<name>")
     rp.add_argument("--no-charts", action="store_true", help="reuse the charts already in the folder")
     rp.set_defaults(func=cmd_report)
-    cp = sub.add_parser("compare", help="put several runs side by side in one report")
+    cp = sub.add_parser("compare", help="put several runs side by side in one report, with their differences",
+                        description="Set runs side by side at each date every run reaches and at each horizon, with "
+                                    "each run's difference from the first (or --against) and its 95%% interval: paired "
+                                    "replication by replication where the runs share seeds, scale and start. Writes "
+                                    "report.html, comparison.xlsx and comparison*.csv.")
     cp.add_argument("runs", nargs="+", help="results folders (run folders, or scenario folders for their newest run)")
+    cp.add_argument("--against", metavar="RUN", help="the run the others' differences are taken from (default: the "
+                                                     "first; a run not among RUNS is added to them)")
     cp.add_argument("--out", help="output folder (default: results/compare/<timestamp>)")
     cp.add_argument("--results", default="results", help="results folder for the default output")
     cp.set_defaults(func=cmd_compare)

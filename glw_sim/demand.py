@@ -8,14 +8,15 @@ borough ``d``:
   the calibration sees them, weight each seeker), allocated to workplaces by
   the commuting shares ``c_od`` of the seeker's home borough;
 * **matches** follow a constant-returns Cobb-Douglas matching function
-  ``M_d = min(mu_d S_d^alpha V_d^(1-alpha), S_d, V_d)`` (Petrongolo and
+  ``M_d = min(mu_d S_d^alpha V_d^(1-alpha), cap S_d, V_d)`` (Petrongolo and
   Pissarides 2001), with ``mu_d`` set so that at the June 2025 stocks the
   baseline's own flows are exactly met (times ``baseline_slack``, an
   assumption: 1.0 means the baseline's vacancies just allow its flows);
 * each seeker's chance of a job is scaled by their home borough's average of
-  ``M_d / S_d`` over the workplaces they search, so one group's extra search
-  lowers others' chances where matching binds (displacement), and not at all
-  where vacancies are plentiful;
+  ``M_d / S_d = min(mu_d (V_d/S_d)^(1-alpha), cap, V_d/S_d)`` over the workplaces they search: it falls below 1
+  with fewer vacancies per seeker, so one group's extra search lowers others' chances (displacement), and rises
+  above 1 with more, up to ``cap`` (``labour_demand.job_finding_cap``, 1.3: job-finding in the tightest UK market
+  of 2001-2024 relative to 2024's; 1 is the one-way rule, computed exactly as before);
 * vacancies then evolve as a stock: ``V <- V - M + R``, with replenishment
   ``R`` equal to the baseline's monthly matches times the demand level
   (growth and shocks from the scenario) times ``(S / S_0)^eta``: employers
@@ -48,14 +49,16 @@ from glw_sim.paths import targets_dir
 OUTSIDE_HOME_SHARE = 2.0 / 3.8
 
 
-def cobb_douglas_matches(seekers, vacancies, efficiency, elasticity):
-    """Matches ``min(mu S^a V^(1-a), S, V)`` (element-wise; zero where either side is empty)."""
+def cobb_douglas_matches(seekers, vacancies, efficiency, elasticity, cap=1.0):
+    """Matches ``min(mu S^a V^(1-a), cap S, V)`` (element-wise; zero where either side is empty): each seeker's
+    factor ``M / S = min(mu (V/S)^(1-a), cap, V/S)``. ``cap = 1`` is the one-way rule (matching can only lower
+    a seeker's calibrated chance); above 1, more vacancies per seeker raise it, up to ``cap`` times."""
     s = np.asarray(seekers, dtype=np.float64)
     v = np.asarray(vacancies, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         m = efficiency * np.power(s, elasticity) * np.power(v, 1.0 - elasticity)
     m = np.where((s > 0) & (v > 0), m, 0.0)
-    return np.minimum(np.minimum(m, s), v)
+    return np.minimum(np.minimum(m, s if cap == 1.0 else cap * s), v)
 
 
 def haversine_km(lon, lat) -> np.ndarray:
@@ -126,10 +129,12 @@ class LabourMarket:
     vacancy_level: float = 1.0
     vacancy_response: float = 0.5
     enabled: bool = True
+    cap: float = 1.0  # most matching raises a seeker's calibrated chance (1: only lowers it)
     vacancies: np.ndarray = None
     efficiency: np.ndarray = None
     seekers0: np.ndarray = None
     history: list = field(default_factory=list)
+    last_factor: np.ndarray = None  # the factor of the latest month, by home borough
 
     def __post_init__(self):
         self.vacancies = self.vacancies0 * self.vacancy_level
@@ -146,7 +151,8 @@ class LabourMarket:
         of 1 for every home borough); vacancies stay as they are and seekers and matches are not computed."""
         nan = np.full(len(self.vacancies), np.nan)
         self.history.append((month, self.vacancies.copy(), nan, nan))
-        return np.ones(len(self.commute))
+        self.last_factor = np.ones(len(self.commute))
+        return self.last_factor
 
     def job_factors(self, desired_by_origin: np.ndarray, month: int) -> np.ndarray:
         """Per home borough, the factor on each seeker's calibrated chance of a job this month."""
@@ -155,7 +161,7 @@ class LabourMarket:
         if self.seekers0 is None:
             self.calibrate(desired_by_origin)
         seekers = self.commute.T @ desired_by_origin
-        matches = cobb_douglas_matches(seekers, self.vacancies, self.efficiency, self.elasticity)
+        matches = cobb_douglas_matches(seekers, self.vacancies, self.efficiency, self.elasticity, self.cap)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(seekers > 0, matches / seekers, 1.0)
         factor = self.commute @ f
@@ -164,7 +170,27 @@ class LabourMarket:
             supply = np.where(self.seekers0 > 0, seekers / self.seekers0, 1.0) ** self.vacancy_response
         replenish = self.seekers0 * self.vacancy_level * self.level_path(month) * supply
         self.vacancies = np.maximum(self.vacancies - matches + replenish, 0.0)
+        self.last_factor = factor
         return factor
+
+
+class Following:
+    """A market that gives each month the job factors another model's market gave that month (``leader``, which
+    must step first): the package's twin without competition for vacancies (:func:`glw_sim.runner.simulate`),
+    whose residents keep the counterfactual's chances of a job, so its gain over the counterfactual is the
+    package's gross gain before displacement."""
+
+    def __init__(self, leader: LabourMarket):
+        self.leader = leader
+        self.enabled = leader.enabled
+        self.history = leader.history  # (read for the month's vacancies, seekers and matches)
+        self.vacancies = leader.vacancies
+
+    def unconstrained(self, month: int) -> np.ndarray:
+        return self.leader.last_factor
+
+    def job_factors(self, desired_by_origin: np.ndarray, month: int) -> np.ndarray:
+        return self.leader.last_factor
 
 
 def level_path(start: date, growth_per_year: float, shocks: list[tuple[date, float]]):

@@ -30,7 +30,8 @@ from glw_sim.paths import calibration_dir
 
 #: key assumptions in words (for the drivers of an interval)
 ASSUMPTION_LABELS = {"labour_demand.matching_elasticity": "matching elasticity",
-                     "labour_demand.vacancy_response": "employers' vacancy response (displacement)"}
+                     "labour_demand.vacancy_response": "employers' vacancy response (displacement)",
+                     "labour_demand.job_finding_cap": "most matching raises job-finding (tight market)"}
 
 #: key of the evidence draws' generator (with the replication's seed): apart from every other stream
 EVIDENCE_KEY = 0x65766964  # "evid"
@@ -162,7 +163,7 @@ def drawn_inputs(scenario) -> list[tuple[str, str, Distribution]]:
     from glw_sim.scenario import Scenario
 
     mode = scenario.uncertainty.evidence
-    levers = bool(scenario.interventions or scenario.employability)
+    levers = bool(scenario.interventions or scenario.employability or scenario.levers)
     if mode == "off" or (mode == "auto" and not levers):
         return []
     from glw_sim.interventions.fit import default_value, parameter_of

@@ -18,14 +18,16 @@ import numpy as np
 
 from glw_sim import parameters as P
 from glw_sim import states
-from glw_sim.demand import LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
+from glw_sim.demand import Following, LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
 from glw_sim.engine import demography, hazards, health, keyed, logits, matching, month, programmes, tallies
+from glw_sim.engine.programmes import RETAIN
 from glw_sim.engine.layout import AGE_CODES, CHUNKS, N_CELLS, RING_MONTHS, STUDENT, UNKNOWN_STATE, chunk
 from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, HealthRates, Listing, LogLinear,
                                     Month, Reasons, Refresh, residents)
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
+from glw_sim.levers import LeverRun, demand_factor
 from glw_sim.metrics import from_tally
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
 from glw_sim.scenario import SELECTABLE, LabourDemand
@@ -60,6 +62,9 @@ class Options:
             ``"run"`` are read; scenarios and sweeps refuse the others).
         labour_demand: :class:`glw_sim.scenario.LabourDemand` (or a dict of its fields).
         employability: levers (:class:`glw_sim.scenario.Employability`) on chances of moving into work.
+        levers: system levers (:mod:`glw_sim.levers`: retention, reactivation, demand; models or dicts).
+        follow: another model whose market's job factors this one takes each month (that model steps first):
+            the package's twin without competition for vacancies (:class:`glw_sim.demand.Following`).
         interventions: programme specifications (:class:`~glw_sim.interventions.base.ProgrammeSpec` or dicts).
         integration_hubs: :class:`~glw_sim.interventions.base.Hub` (or dicts).
         cache_population: reuse the synthesised population of the last model with the same scale and
@@ -83,6 +88,8 @@ class Options:
     assumptions: dict[str, float] | None = None
     labour_demand: Any = None
     employability: Any = None
+    levers: Any = None
+    follow: Any = None
     interventions: Any = None
     integration_hubs: Any = None
     cache_population: bool = False
@@ -121,8 +128,11 @@ class GLWModel(mesa.Model):
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
         self._key_seed = int(self.rng.integers(2**62))
         self._build_health(opt)
+        self.levers = LeverRun(self, opt.levers)
         self.market = self._build_market(self.labour_demand_spec)
-        if self.market.enabled:  # calibrated on the June 2025 residents at their calibrated hazards, no programme
+        if opt.follow is not None:
+            self.market = Following(opt.follow.market)
+        elif self.market.enabled:  # calibrated on the June 2025 residents at their calibrated hazards, no programme
             self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
         self._build_programmes(opt)
         self._build_collection()
@@ -184,7 +194,8 @@ class GLWModel(mesa.Model):
                                 np.asarray(self.fitted.wants_job_prob, dtype=np.float64), hz.switch_rate)
         fp, dt = hz.flow, hz.durations
         self._hazard = Hazard(fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, 0.0, np.ones(3))  # (health: later)
+                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, np.zeros(3), np.ones(3),
+                              np.zeros(3))  # (the health process: _build_health)
         # Both models' outputs depend only on a few attributes: tabulate them by combination (identical values).
         # The state model has millions of combinations: worth it for large populations only.
         r_levels = np.array(list(rm.columns.values()), dtype=np.int64)
@@ -227,21 +238,34 @@ class GLWModel(mesa.Model):
         moves = health.health_moves(prev, P.value("health_recovery_disabled", a),
                                     P.value("health_recovery_condition", a), P.value("health_recovered_to_condition", a),
                                     P.value("health_onset_from_none", a))
-        none = P.value("absence_onset_no_condition", a)
-        onset = np.array([none, none * P.value("absence_relative_risk_condition", a),
-                          none * P.value("absence_relative_risk_condition", a)])
-        back, leave = P.value("absence_back", a), P.value("absence_leave", a)
+        cond = P.value("absence_onset_condition", a)
+        onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
+        back, route = P.value("absence_back", a), P.value("absence_route_share", a)
         if not self.health_process:
-            moves, onset, leave = np.zeros_like(moves), np.zeros(3), 0.0
-        share = health.off_sick_share(onset, back, leave)
-        employed = pop.state == states.LabourState.EMPLOYED
-        u = self._u(health.ABSENCE, np.arange(len(pop)))
-        pop.off_sick[:] = employed & (u < share[pop.health])
-        pe, pu = self.cached.pi_e.astype(np.float64), self.cached.pi_u.astype(np.float64)
+            moves, onset = np.zeros_like(moves), np.zeros(3)
+        employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
+        pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
-        keep = health.keep_factors(p_ei[employed], pop.health[employed], pop.weight[employed], share, leave)
-        self._hazard = hz._replace(sick_leave=float(leave), keep=keep)
+        exits = health.lts_exit_chance(p_ei, self._lts_share(employed), pop.health[employed], pop.weight[employed])
+        leave, share, keep = health.absence_route(onset, back, exits, route)
+        u = self._u(health.ABSENCE, employed)
+        pop.off_sick[:] = False
+        pop.off_sick[employed] = u < share[pop.health[employed]]
+        self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
         self._health_rates = HealthRates(moves, 1.0, onset, float(back))
+
+    def _lts_share(self, idx: np.ndarray) -> np.ndarray:
+        """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason
+        model's shares weighted by the exit multipliers, as :func:`glw_sim.engine.transitions.draw_reason`; in
+        education: none), in blocks of a million residents."""
+        rs, out = self._reasons, np.zeros(len(idx))
+        lts = rs.codes == states.InactivityReason.LONG_TERM_SICK
+        for lo in range(0, len(idx), 1_000_000):
+            block = idx[lo:lo + 1_000_000]
+            p = self.fitted.reason_model.probabilities(self.population, block) * rs.exit_mult[:, None]
+            out[lo:lo + len(block)] = p[lts].sum(axis=0) / p.sum(axis=0)
+        out[self.population.in_education[idx]] = 0.0
+        return out
 
     def _health(self) -> None:
         """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`)."""
@@ -263,15 +287,22 @@ class GLWModel(mesa.Model):
         decay = fit_decay(work, self.targets.borough_population)
         self.commuting_decay_km = decay
         shocks = [(parse_month(x.month), x.change) for x in spec.shocks]
+        level = level_path(self.start, spec.growth_per_year, shocks)
+        if self.levers.demand:  # the demand levers scale labour demand from their start
+            base, levers, start = level, self.levers.demand, self.start
+
+            def level(month: int) -> float:
+                return base(month) * demand_factor(levers, start, month)
         return LabourMarket(
             commute=commuting_matrix(work, decay, spec.transport_cost),
             vacancies0=work.vacancies * work.jobs / work.jobs.sum(),
             elasticity=spec.matching_elasticity,
             slack=spec.baseline_slack,
-            level_path=level_path(self.start, spec.growth_per_year, shocks),
+            level_path=level,
             vacancy_level=spec.vacancy_level,
             vacancy_response=spec.vacancy_response,
             enabled=spec.enabled,
+            cap=spec.job_finding_cap,
         )
 
     def _build_programmes(self, opt: Options) -> None:
@@ -328,9 +359,14 @@ class GLWModel(mesa.Model):
 
     def _month_inputs(self, do_moves: bool, job_factor: np.ndarray | None, with_programmes: bool = True) -> Month:
         """This month's :class:`~glw_sim.engine.records.Month`."""
+        lv = self.levers
+        retention = with_programmes and len(lv.retain_bits) > 0
         return Month(self.month, self._key_seed, do_moves, self.collect_groups,
                      with_programmes and bool(self.programmes), self._uses_work_multiplier and with_programmes,
-                     self._wm_or_empty(), np.ones(N_BOROUGHS) if job_factor is None else job_factor)
+                     self._wm_or_empty(), np.ones(N_BOROUGHS) if job_factor is None else job_factor,
+                     lv.search_mult, retention, lv.retain_bits, lv.retain_cut, lv.retain_u, lv.retain_i,
+                     np.uint64(keyed.key_base(self._key_seed, self.month, RETAIN) if retention else 0),
+                     np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)))
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever
@@ -351,7 +387,7 @@ class GLWModel(mesa.Model):
         self._net_migration()  # (engine.demography)
         self._health()  # health onset and recovery, sickness absence (engine.health)
         self._programmes()  # referral, waiting lists, discharge, providers' starts (engine.programmes)
-        self._apply_employability()  # the employability levers
+        self._apply_employability()  # the employability levers and the system levers (glw_sim.levers)
         self._transitions(changed)  # matching, moves and the month's tally (engine.matching, engine.month)
         self._collect()  # the month's metrics
 
@@ -367,6 +403,7 @@ class GLWModel(mesa.Model):
             self._ring[:, leavers] = UNKNOWN_STATE  # the slot's last three states were the leaver's
             for prog in self.programmes:
                 prog.reset(leavers)
+            self.levers.reset(leavers)
         return birthday
 
     def _birthdays_pass(self, idx: np.ndarray, leaver: np.ndarray) -> None:
@@ -392,11 +429,12 @@ class GLWModel(mesa.Model):
                 yield e, self.select(e.who)
 
     def helped(self) -> np.ndarray:
-        """Residents any active employability lever applies to this month."""
+        """Residents any active employability lever applies to this month, or any system lever has reached."""
         out = np.zeros(len(self.population), dtype=bool)
         for _, mask in self._active_levers():
             out |= mask
-        return out
+        reached = self.levers.helped()
+        return out if reached is None else out | reached
 
     def select(self, who: dict) -> np.ndarray:
         """Boolean mask of residents matching ``who`` (attribute -> value or list of values)."""
@@ -492,11 +530,12 @@ class GLWModel(mesa.Model):
         return work, moves
 
     def _apply_employability(self) -> None:
-        if not self.employability:
-            return
-        self.work_multiplier[:] = 1.0
-        for e, mask in self._active_levers():
-            self.work_multiplier[mask] *= e.multiplier
+        if self.employability or self.levers.acting:
+            self.work_multiplier[:] = 1.0
+            for e, mask in self._active_levers():
+                self.work_multiplier[mask] *= e.multiplier
+        if self.levers.specs:
+            self.spending += self.levers.month(self)
 
     def _desired_moves_into_work(self, with_programmes: bool = True) -> np.ndarray:
         """Expected moves into work by home borough at calibrated hazards (times programme effects), over all
@@ -530,6 +569,9 @@ class GLWModel(mesa.Model):
         if not self.market.enabled:
             self._tally = self._month_pass(self.market.unconstrained(self.month))
             return
+        if isinstance(self.market, Following):  # the leader's factors: no expected moves needed
+            self._tally = self._month_pass(self.market.job_factors(None, self.month))
+            return
         desired = self._expected_moves(self._listing, self.current_month.month - 1, birthday, True)
         self._tally = self._month_pass(self.market.job_factors(desired, self.month))
 
@@ -559,7 +601,9 @@ class GLWModel(mesa.Model):
         for prog in self.programmes:
             for k, v in prog.books().items():
                 rec[f"programme.{prog.spec.label}.{k}"] = v
-        if self.programmes:
+        if self.levers.specs:
+            rec.update(self.levers.records())
+        if self.programmes or self.levers.specs:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)
         self._borough_now = borough

@@ -1,8 +1,9 @@
-"""Briefings: one self-contained ``report.html`` per run (charts embedded, no network), a side-by-side
-comparison of several runs, and the Excel workbook ``summary.xlsx`` (written by :mod:`glw_sim.workbook`).
+"""Briefings: one self-contained ``report.html`` per run (charts embedded, no network) and the Excel workbook
+``summary.xlsx`` (written by :mod:`glw_sim.workbook`); the page's template and number formats, which the
+comparison of runs (:mod:`glw_sim.compare`) and the sweep report (:mod:`glw_sim.sweepreport`) share.
 
-``glw-sim run`` writes all three into its results folder; ``glw-sim report RUN`` rebuilds them from a results
-folder and ``glw-sim compare RUN_A RUN_B ...`` writes a comparison folder. The HTML is rendered with Jinja2
+``glw-sim run`` writes both and the charts into its results folder; ``glw-sim report RUN`` rebuilds them from a
+results folder. The HTML is rendered with Jinja2
 (autoescaped); images are PNGs inlined as ``data:`` URIs so the file can be mailed or archived alone.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 import shutil
 from datetime import datetime
@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 
 from glw_sim import __version__
-from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
 from glw_sim.labels import programme_label
-from glw_sim.results import OUTCOMES, Results, load_results, precision_note, ranking_sentence, uncertainty_note
+from glw_sim.results import Results, load_results, precision_note, ranking_sentence, uncertainty_note
 from glw_sim.workbook import workbook_bytes
 
 CHART_CAPTIONS = {
@@ -166,7 +165,8 @@ def intervention_rows(res: Results) -> list[dict]:
             "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
             "left": num(r["left_list"]) if pd.notna(r["left_list"]) else "",
-            "spending": gbp(r["spending"]) if pd.notna(r["spending"]) else "",
+            "spending": ("unpriced" if pd.notna(r.get("unpriced")) and bool(r.get("unpriced")) else gbp(r["spending"]) if pd.notna(r["spending"])
+                         else ""),
             "cost": cost, "cost_ci": cost_ci, "year_cost": year, "year_cost_ci": year_ci,
             "waiting": num(r["waiting_at_horizon"]) if pd.notna(r["waiting_at_horizon"]) else "",
         })
@@ -346,8 +346,8 @@ TEMPLATE = jinja2.Template("""<!doctype html>
  @media print{h2{break-before:auto} figure{break-inside:avoid}}
 </style></head><body>
 {{ body }}
-<hr><p class="small">glw-sim {{ version }}; written {{ written }}. Every figure here comes from the run's
-timeseries.parquet; charts are also saved as PNG files beside this report.</p>
+<hr><p class="small">glw-sim {{ version }}; written {{ written }}. {{ footer or "Every figure here comes from the run's
+timeseries.parquet; charts are also saved as PNG files beside this report." }}</p>
 </body></html>
 """, autoescape=False)
 
@@ -429,7 +429,7 @@ def render_report(res: Results) -> str:
     assumptions = assumption_rows(res)
     body = RUN_BODY.render(
         res=res, start=start, end=end, cards=headline_cards(res), paragraph=res.paragraph(),
-        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() else [],
+        charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() or res.levers() else [],
         outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
@@ -458,164 +458,3 @@ def write_outputs(folder: Path, *, targets=None, charts: bool = True) -> Path:
     atomic_write_bytes(Path(folder) / "summary.xlsx", workbook_bytes(res, targets))
     atomic_write_text(Path(folder) / "report.html", render_report(res))
     return Path(folder) / "report.html"
-
-
-# ---------------------------------------------------------------------------- compare
-#: the comparison's rows: the headline figures, then the Box E outcome metrics
-COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in work", "count"),
-                               ("spending_cumulative", "Programme spending", "gbp"),
-                               ("cost_per_net_extra_job", "Cost per net additional job", "gbp"),
-                               ("cost_per_net_extra_employment_year", "Cost per net extra employment-year", "gbp")
-                               ] + OUTCOMES[2:8]
-
-
-def common_dates(runs: list[Results]) -> list[str]:
-    """The milestone dates every run reaches (2030-06 and the scenarios' ``milestones``): where runs of different
-    lengths are compared like for like."""
-    sets = [{d for _, d in r.milestones()} for r in runs]
-    return sorted(set.intersection(*sets)) if sets else []
-
-
-def comparison_table(runs: list[Results]) -> pd.DataFrame:
-    """The briefing metrics at each date every run reaches (``at`` the date, e.g. 2030-06) and at each run's own
-    horizon (``at`` "horizon"), one row per run (mean and 95% interval)."""
-    rows = []
-    points = [(d, {r.run_id: dict((x, m) for m, x in r.milestones())[d] for r in runs}) for d in common_dates(runs)]
-    points.append(("horizon", {r.run_id: r.horizon for r in runs}))
-    for at, months in points:
-        heads = {r.run_id: r.headline(months[r.run_id]) for r in runs}
-        for metric, label, kind in COMPARE_ROWS:
-            for r in runs:
-                h, month = heads[r.run_id], months[r.run_id]
-                key = "spending" if metric == "spending_cumulative" else metric
-                if key in h:  # the headline's figures (cost per net job: its one definition)
-                    d = h[key]
-                elif r.has(metric):
-                    d = r.figure(metric, month).as_row()
-                else:
-                    d = None
-                if d is not None:
-                    date = r.timeseries.loc[r.timeseries["month"] == month, "date"].iloc[0]
-                    rows.append({"metric": metric, "label": label, "kind": kind, "run": f"{r.name} ({r.run_id})",
-                                 "mean": d["mean"], "low_95": d["low_95"], "high_95": d["high_95"],
-                                 "month": month, "date": str(date), "at": at})
-    return pd.DataFrame(rows)
-
-
-def compare_charts(runs: list[Results], folder: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from glw_sim import charts as C
-
-    folder.mkdir(parents=True, exist_ok=True)
-    run_ids = ", ".join(r.run_id for r in runs)
-    out = []
-    with C.style():
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        ends = []
-        for i, r in enumerate(runs):
-            wide = r.london("employment_rate")
-            end = C._band(ax, C._dates(r, wide.index), wide, C.PALETTE[i % len(C.PALETTE)], r.name, 100).iloc[-1]
-            ends.append((end, r.name))
-        ax.axhline(80, color=C.TARGET, ls="--", lw=1.5, label="80% ambition")
-        figs = [(r.figure("employment_rate"), r.name) for r in runs]
-        best = max(figs, key=lambda x: x[0].estimate)
-        rest = [f for f in figs if f is not best]
-        if rest and all(U.separated(best[0], f[0]) for f in rest):
-            ax.set_title(f"{best[1]} ends highest, at {100 * best[0].estimate:.1f}% employment, beyond the "
-                         "uncertainty of each difference")
-        elif rest:
-            ax.set_title("The runs end within each other's uncertainty: no run can be said to end highest")
-        else:
-            ax.set_title(f"{best[1]} ends at {100 * best[0].estimate:.1f}% employment")
-        ax.set_ylabel("Employment rate, residents 16-64 (%)")
-        ax.set_xlabel("Month")
-        ax.legend(loc="lower right")
-        out.append(folder / "employment_rate_by_run.png")
-        C._finish(fig, out[-1], run_ids, "Bands: spread of each run's single replications; the title compares the estimates' intervals.")
-
-        with_net = [r for r in runs if r.has_counterfactual]
-        if with_net:
-            fig, ax = plt.subplots(figsize=(8, 1.5 + 0.6 * len(with_net)))
-            y = np.arange(len(with_net))[::-1]
-            h = [r.headline()["net_extra_employed"] for r in with_net]
-            v = np.array([x["mean"] for x in h]) / 1000
-            ax.barh(y, v, color=[C.PALETTE[i % len(C.PALETTE)] for i in range(len(with_net))], height=0.6)
-            ax.errorbar(v, y, xerr=[np.maximum(v - np.array([x["low_95"] for x in h]) / 1000, 0),
-                                    np.maximum(np.array([x["high_95"] for x in h]) / 1000 - v, 0)],
-                        fmt="none", color="#222222", capsize=3, lw=1)
-            ax.set_yticks(y, [r.name for r in with_net])
-            ax.set_xlabel("Net extra residents in work at the horizon vs no new policy (thousands)")
-            figs = [r.figures()["net_extra_employed"] for r in with_net]
-            i = int(np.argmax(v))
-            if len(figs) > 1 and all(U.separated(figs[i], f) for j, f in enumerate(figs) if j != i):
-                ax.set_title(f"{with_net[i].name} adds the most: {v.max():,.1f}k of the 327k needed")
-            elif len(figs) > 1:
-                ax.set_title("No run adds clearly more than the others: the differences are within their uncertainty")
-            else:
-                ax.set_title(f"{with_net[i].name} adds {v.max():,.1f}k of the 327k needed")
-            out.append(folder / "net_extra_by_run.png")
-            C._finish(fig, out[-1], run_ids, "Bars: 95% interval (simulation noise and, where drawn, the evidence).")
-    return out
-
-
-COMPARE_BODY = jinja2.Environment(autoescape=True).from_string("""
-<h1>Comparing {{ runs|length }} runs</h1>
-<p class="meta">{% for r in runs %}<code>{{ r.name }}</code> run {{ r.run_id }} ({{ r.horizon }} months, scale
-{{ r.scenario.population.scale }}, {{ r.scenario.replications }} replications){% if not loop.last %}; {% endif %}{% endfor %}</p>
-{% for sec in sections %}<h2>{{ sec.title }}</h2>
-<table id="{{ 'comparison' if sec.at == 'horizon' else 'comparison-' ~ sec.at }}" class="comparison"><tr><th>Metric {{ sec.heading }}</th>{% for r in runs %}<th class="n">{{ r.name }}{% if sec.at == "horizon" %}<br><span class="small">{{ r.dates[1] }}</span>{% endif %}</th>{% endfor %}</tr>
-{% for row in sec.rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="n">{{ cell.value }}<br><span class="small">{{ cell.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>{% endfor %}
-<p class="small">Second line: 95% interval (simulation noise and, where the run drew it, the evidence). Runs are
-compared on the same date at each milestone every run reaches (2030-06 and the scenarios' milestones), then each at
-its own horizon. Runs are separate simulations: their differences carry both runs' uncertainty, so a ranking is
-given only where the intervals of the difference leave out zero.</p>
-{% for ch in charts %}<figure><img src="{{ ch.src }}" alt="{{ ch.caption }}"><figcaption>{{ ch.caption }}</figcaption></figure>{% endfor %}
-{% for r in runs %}<h2>{{ r.name }}</h2><p>{{ r.paragraph() }}</p>{% endfor %}
-""")
-
-
-def write_comparison(folders: list[Path], out: Path) -> Path:
-    """A folder with ``report.html`` (table and charts side by side), ``comparison.csv`` and ``.xlsx``."""
-    runs = [load_results(f) for f in folders]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    table = comparison_table(runs)
-    charts = compare_charts(runs, out / "charts")
-    sections = []
-    for at in dict.fromkeys(table["at"]) if len(table) else []:
-        rows = []
-        for metric, label, kind in COMPARE_ROWS:
-            d = table[(table["metric"] == metric) & (table["at"] == at)].set_index("run")
-            if d.empty:
-                continue
-            cells = []
-            for r in runs:
-                key = f"{r.name} ({r.run_id})"
-                if key in d.index:
-                    x = d.loc[key]
-                    if metric.startswith("cost") and not x["mean"] > 0:  # no net gain to divide the spending by
-                        cells.append({"value": "n/a", "ci": "no net gain to cost"})
-                        continue
-                    bounded = np.isfinite(x["low_95"]) and np.isfinite(x["high_95"])
-                    cells.append({"value": fmt(kind, x["mean"]), "ci": f"{fmt(kind, x['low_95'])} to "
-                                  f"{fmt(kind, x['high_95'])}" if bounded else "not bounded"})
-                else:
-                    cells.append({"value": "", "ci": ""})
-            rows.append({"label": label, "cells": cells})
-        sections.append({"at": at, "rows": rows,
-                         "title": "At each run's horizon" if at == "horizon" else f"At {at}, every run",
-                         "heading": "at the horizon" if at == "horizon" else f"at {at}"})
-    captions = {"employment_rate_by_run": "Employment rate by run.", "net_extra_by_run": "Net extra jobs by run."}
-    body = COMPARE_BODY.render(runs=runs, sections=sections, charts=[
-        {"src": _img(p), "caption": captions.get(p.stem, p.stem)} for p in charts])
-    atomic_write_text(out / "comparison.csv", table.to_csv(index=False, float_format="%.6g"))
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        table.to_excel(xl, sheet_name="comparison", index=False)
-    atomic_write_bytes(out / "comparison.xlsx", buf.getvalue())
-    atomic_write_text(out / "report.html", TEMPLATE.render(
-        title="glw-sim: comparison of " + ", ".join(r.name for r in runs), body=body, version=__version__,
-        written=datetime.now().strftime("%Y-%m-%d %H:%M")))
-    return out / "report.html"

@@ -180,6 +180,8 @@ class Results:
         lon = ts[(ts["area"] == "London") & (ts["group"] == "all") & (ts["month"] <= m)]
         cols = {p: lon[lon["metric"] == f"programme.{p}.spending"].groupby("replication")["value"].sum()
                 for p in self.programmes()}
+        cols |= {p: lon[lon["metric"] == f"lever.{p}.spending"].groupby("replication")["value"].sum()
+                 for p in self.levers()}
         return pd.DataFrame(cols)
 
     def employment_years(self, metric: str = "net_extra_employed", month: int | None = None) -> pd.Series:
@@ -217,6 +219,8 @@ class Results:
             net = self.at("net_extra_employed", m)
             out["net_extra_employed"] = self.fit(net)[0].as_row()
             out["gross_extra_employed_helped"] = self.figure("gross_extra_employed_helped", m).as_row()
+            if self.has("gross_extra_employed"):  # before displacement (the package's twin)
+                out["gross_extra_employed"] = self.figure("gross_extra_employed", m).as_row()
             gap0 = self.at("gap_to_80", 0)
             out["share_of_gap"] = self.fit(net / gap0)[0].as_row()
             out["net_extra_employment_years"] = self.fit(self.employment_years(month=m))[0].as_row()
@@ -258,6 +262,15 @@ class Results:
         ms = self.timeseries["metric"].unique()
         return sorted({m.split(".")[1] for m in ms if m.startswith("programme.") and m.endswith(".starts")})
 
+    def levers(self) -> list[str]:
+        """The system levers (scenario key ``levers:``), by label."""
+        ms = self.timeseries["metric"].unique()
+        return sorted({m.split(".")[1] for m in ms if m.startswith("lever.") and m.endswith(".reached")})
+
+    def unpriced(self, lever: str) -> bool:
+        """A lever with no cost given: a change the system must make, not priced."""
+        return self.has(f"lever.{lever}.unpriced") and bool(self.at(f"lever.{lever}.unpriced").mean() > 0.5)
+
     def interventions(self) -> pd.DataFrame:
         """Per part (programmes, integration hubs): net extra residents in work it contributes at the horizon
         (the package minus the package without it), net extra employment-years, starts, residents who left a
@@ -270,9 +283,17 @@ class Results:
         progs = self.programmes()
         spend_all = self.programme_spending()
         hubs_label = "integration_hubs"
-        parts = list(progs) + ([hubs_label] if self.has(f"contribution.{hubs_label}") else [])
+        levers = self.levers()
+        parts = list(progs) + ([hubs_label] if self.has(f"contribution.{hubs_label}") else []) + levers
         for p in parts:
-            if p == hubs_label:
+            if p in levers:  # a system lever: residents it first reached instead of starts; unpriced or costed
+                per_rep = spend_all[p]
+                reached = lon[lon["metric"] == f"lever.{p}.reached"].groupby("replication")["value"].sum()
+                row = {"programme": p, "starts": reached.mean(), "unpriced": self.unpriced(p)}
+                loadings = {}
+                if row["unpriced"]:
+                    per_rep = per_rep * np.nan
+            elif p == hubs_label:
                 total = self.at("spending_cumulative")
                 per_rep = total - (spend_all.sum(axis=1).reindex(total.index).fillna(0.0) if len(spend_all.columns)
                                    else 0.0)
@@ -287,6 +308,8 @@ class Results:
                 loadings = self._cost_loadings({p: float(per_rep.mean())})
             row["spending"] = float(per_rep.mean())
             key = f"contribution.{p}"
+            if p in levers and not self.has(key) and len(parts) == 1:  # the only part: the whole net effect
+                key = "net_extra_employed"
             if self.has(key):
                 contrib = self.at(key)
                 f = self.fit(contrib)[0]
@@ -296,6 +319,9 @@ class Results:
                             "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
                             "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero(),
                             "net_extra_employment_years": fy.estimate})
+                if row.get("unpriced"):  # a required change, not priced: no cost to divide
+                    rows.append(row)
+                    continue
                 cost = self.cost_ratio(per_rep.reindex(contrib.index), contrib, loadings)
                 row.update({"cost_per_net_job": cost.estimate, "cost_per_net_job_low_95": cost.low,
                             "cost_per_net_job_high_95": cost.high})
@@ -309,7 +335,7 @@ class Results:
                          "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
                          "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero()})
         elif self.has("spending_cumulative") and progs and not self.has(f"contribution.{hubs_label}"):
-            other = self.at("spending_cumulative").mean() - sum(r.get("spending", 0.0) for r in rows)
+            other = self.at("spending_cumulative").mean() - float(np.nansum([r.get("spending", 0.0) for r in rows]))
             if other > 0.5:
                 rows.append({"programme": "integration hubs", "spending": other})
         return pd.DataFrame(rows, columns=[
@@ -317,7 +343,7 @@ class Results:
             "net_extra_jobs_evidence_sd", "distinct_from_zero", "net_extra_employment_years", "starts", "left_list",
             "spending",
             "cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95", "cost_per_employment_year",
-            "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon"])
+            "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon", "unpriced"])
 
     def outcomes(self) -> pd.DataFrame:
         """Box E outcome metrics for London: month 0 and the horizon (mean, 95% interval), and each milestone
@@ -342,6 +368,13 @@ class Results:
         from glw_sim.targets import load_targets
 
         geo = (targets or load_targets()).geography
+        cache = self.__dict__.setdefault("_boroughs_cache", {})  # (charts, workbook and report each ask: fit once)
+        key = (tuple(geo.codes), tuple(geo.names), tuple(geo.srp))
+        if key not in cache:
+            cache[key] = self._boroughs(geo)
+        return cache[key].copy()
+
+    def _boroughs(self, geo) -> pd.DataFrame:
         ts = self.timeseries
         b = ts[(ts["area"] != "London") & (ts["month"].isin([0, self.horizon]))]
         rows = []
@@ -489,8 +522,10 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     if res.has_counterfactual:
         for metric, label in (("net_extra_employed", "Net extra residents in work"),
                               ("gross_extra_employed_helped", "Gross extra in work among the helped"),
-                              ("displaced", "Displaced (gross - net)")):
-            lines.append(line(label, res.figure(metric), "count", None, metric))
+                              ("gross_extra_employed", "Gross extra in work before displacement"),
+                              ("displaced", "Displaced (gross before displacement - net)")):
+            if res.has(metric):
+                lines.append(line(label, res.figure(metric), "count", None, metric))
         y = h["net_extra_employment_years"]
         lines.append(f"  {'Net extra employment-years to date':<44} {'':>9} {pad}{_fmt_value('count', y['mean']):>10}  "
                      f"{_fmt_value('count', y['low_95'])} to {_fmt_value('count', y['high_95'])}")

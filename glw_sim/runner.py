@@ -54,9 +54,12 @@ HUBS_LABEL = "integration_hubs"
 
 
 def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache_population: bool = False,
-           leave_out: int | str | None = None, collect_groups: bool = True) -> GLWModel:
+           leave_out: int | str | tuple | None = None, collect_groups: bool = True,
+           follow: GLWModel | None = None, only_levers: list | None = None) -> GLWModel:
     """A replication's model: the scenario, its counterfactual (no levers), or the scenario without one
-    component (``leave_out``: a programme's index, or :data:`HUBS`)."""
+    component (``leave_out``: a programme's index, :data:`HUBS` or ``("lever", k)``); ``follow``: the scenario
+    taking that model's job factors each month (its twin without competition for vacancies); ``only_levers``:
+    these system levers instead of the scenario's (the counterfactual with its demand levers)."""
     return GLWModel(
         targets=model_targets(scenario, seed),
         scale=scenario.population.scale,
@@ -67,6 +70,9 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         employability=[] if counterfactual else scenario.employability,
+        levers=(only_levers if only_levers is not None else [] if counterfactual
+                else [x for k, x in enumerate(scenario.levers) if ("lever", k) != leave_out]),
+        follow=follow,
         interventions=[] if counterfactual else [p for i, p in enumerate(scenario.interventions) if i != leave_out],
         programme_keys=None if counterfactual else [i for i in range(len(scenario.interventions)) if i != leave_out],
         integration_hubs=[] if counterfactual or leave_out == HUBS else scenario.integration_hubs,
@@ -79,9 +85,10 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
 def components(scenario: Scenario) -> list[tuple[int | str, str]]:
     """The parts of a package that get their own contribution: each programme, and the integration hubs
     (as one part) when there are any: (leave-out key, label)."""
-    parts: list[tuple[int | str, str]] = [(i, p.label) for i, p in enumerate(scenario.interventions)]
+    parts: list[tuple[int | str | tuple, str]] = [(i, p.label) for i, p in enumerate(scenario.interventions)]
     if scenario.integration_hubs and scenario.interventions:  # (hubs act only through programmes)
         parts.append((HUBS, HUBS_LABEL))
+    parts += [(("lever", k), x.label) for k, x in enumerate(scenario.levers)]
     return parts
 
 
@@ -90,22 +97,29 @@ def _employed(model: GLWModel) -> float:
     return float(model.records[-1]["employed"])
 
 
-def compare_step(model: GLWModel, base: GLWModel) -> dict[str, float]:
-    """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual."""
+def compare_step(model: GLWModel, base: GLWModel, twin: GLWModel | None = None) -> dict[str, float]:
+    """Net and gross extra residents in work, scenario minus its common-random-numbers counterfactual.
+
+    ``gross_extra_employed_helped``: the helped residents' extra in work (a package's participants, residents its
+    places or levers reach). ``gross_extra_employed``: the package's gain before displacement, that of its
+    ``twin`` (the scenario at the counterfactual's chances of a job each month: no competition for vacancies);
+    ``displaced`` is that minus the net gain, so it counts every job competition takes, from non-participants and
+    from other participants alike (without a twin, matching off: the helped's gain)."""
     from glw_sim.engine.programmes import helped_in_work, words
 
     # the helped: participants of any programme, residents of a place-based programme's place (spill-over) and
     # residents an employability lever reaches
-    levers = model.helped() if model.employability else np.zeros(0, dtype=np.bool_)
+    levers = model.helped() if model.employability or model.levers.acting else np.zeros(0, dtype=np.bool_)
     helped, in_work, in_work_base = helped_in_work(words(model._prog_started), words(model._places), levers,
                                                    model.population.state,
                                                    model.population.weight, base.population.state,
                                                    base.population.weight)
     net = _employed(model) - _employed(base)
     gross = in_work - in_work_base
-    out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "displaced": gross - net,
-           "helped_residents": helped}
-    if model.programmes:
+    before = _employed(twin) - _employed(base) if twin is not None else gross
+    out = {"net_extra_employed": net, "gross_extra_employed_helped": gross, "gross_extra_employed": before,
+           "displaced": before - net, "helped_residents": helped}
+    if model.programmes or any(x.priced for x in model.levers.specs):
         out["cost_per_net_extra_job"] = model.spending / net if net > 0 else float("nan")
     return out
 
@@ -150,7 +164,7 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
     """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
     net and gross comparisons are merged into the scenario model's monthly records. ``collect_groups``: as
     :class:`GLWModel` (without, no metric by group, and no net extra jobs by group)."""
-    levers = bool(scenario.employability or scenario.interventions)
+    levers = bool(scenario.employability or scenario.interventions or scenario.levers)
     # the counterfactual and leave-one-out runs start from the same synthesised population: build it once
     cache_population = cache_population or levers
     model = _model(scenario, seed, cache_population=cache_population, collect_groups=collect_groups)
@@ -163,9 +177,17 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
                           collect_groups=collect_groups) for key, _ in parts]
                   if len(parts) > 1 and scenario.outputs.attribution else [])
     labels = [lab for _, lab in parts]
+    # the package's twin at the counterfactual's chances of a job: its gain is the gross gain before displacement;
+    # with demand levers, at the chances of the counterfactual with those levers (their jobs are not competed for)
+    twin = leader = None
+    if base is not None and scenario.labour_demand.enabled:
+        demand = [x for x in scenario.levers if x.kind == "demand"]
+        leader = (_model(scenario, seed, counterfactual=True, cache_population=cache_population, collect_groups=False,
+                         only_levers=demand) if demand else base)
+        twin = _model(scenario, seed, cache_population=cache_population, collect_groups=False, follow=leader)
 
     def compare() -> dict:
-        out = compare_step(model, base)
+        out = compare_step(model, base, twin)
         if leave_outs:
             contributions = 0.0
             for lab, lo in zip(labels, leave_outs):
@@ -183,6 +205,10 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
         model.step()
         if base is not None:
             base.step()
+            if leader is not None and leader is not base:
+                leader.step()
+            if twin is not None:
+                twin.step()  # (after the model whose job factors it takes)
             for lo in leave_outs:
                 lo.step()
             comparisons.append(compare())

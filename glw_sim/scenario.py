@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, Participation, ProgrammeSpec, with_defaults
+from glw_sim.levers import KINDS, MAX_LEVERS, SELECTABLE, Lever, check_who  # noqa: F401  (SELECTABLE re-exported)
 from glw_sim.months import PLAN_MILESTONE, add_months, check_month, parse_month
 from glw_sim.parameters import ASSUMPTIONS
 
@@ -115,12 +116,9 @@ class LabourDemand(_Strict):
     baseline_slack: float = Field(1.0, ge=1.0, le=2.0, description="matching capacity / baseline flows at the start")
     transport_cost: float = Field(1.0, gt=0, le=5, description="multiplier on commuting distance (fares, journey times)")
     vacancy_response: float = Field(0.5, ge=0, le=1, description="elasticity of new vacancies to seekers (0 fixed jobs, 1 free entry)")
-
-
-SELECTABLE = {
-    "sex": "Sex", "health": "Health", "ethnicity": "Ethnicity", "qualification": "Qualification",
-    "state": "LabourState", "reason": "InactivityReason",
-}
+    job_finding_cap: float = Field(1.3, ge=1.0, le=3.0, description="most matching can raise a seeker's calibrated "
+                                   "chance of a job when vacancies per seeker rise (1: matching only lowers it; 1.3: "
+                                   "the tightest UK market of 2001-2024, calibration/SOURCES.md)")
 
 
 class Employability(_Strict):
@@ -140,32 +138,7 @@ class Employability(_Strict):
     @field_validator("who")
     @classmethod
     def _known(cls, v: dict) -> dict:
-        from glw_sim import states
-
-        geo = load_geography()
-        for key, val in v.items():
-            values = val if isinstance(val, list) else [val]
-            if key == "borough":
-                for b in values:
-                    try:
-                        geo.index(b)
-                    except KeyError:
-                        raise ValueError(geo.unknown(b)) from None
-            elif key == "age_band":
-                for b in values:
-                    if b not in states.AGE_BAND_LABELS:
-                        raise ValueError(f"unknown age_band {b!r}; expected one of {', '.join(states.AGE_BAND_LABELS)}")
-            elif key in SELECTABLE:
-                enum = getattr(states, SELECTABLE[key])
-                for b in values:
-                    try:
-                        states.parse(enum, b)
-                    except KeyError as exc:
-                        raise ValueError(str(exc).strip('"')) from None
-            else:
-                raise ValueError(f"cannot select on {key!r}; expected one of sex, age_band, health, ethnicity, "
-                                 "qualification, state, reason, borough")
-        return v
+        return check_who(v)
 
 
 class Outputs(_Strict):
@@ -213,6 +186,8 @@ class Scenario(_Strict):
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
     employability: list[Employability] = Field(default_factory=list)
+    levers: list[Lever] = Field(default_factory=list, max_length=MAX_LEVERS,
+                                description="system levers (glw_sim/levers.py): retention, reactivation, demand")
     interventions: list[ProgrammeSpec] = Field(default_factory=list, max_length=MAX_PROGRAMMES,
                                                description=f"at most {MAX_PROGRAMMES} programmes (the monthly "
                                                            "pass's bit masks)")
@@ -245,6 +220,17 @@ class Scenario(_Strict):
                                  "a distinct name:")
             seen.add(p.label)
         return v
+
+    @model_validator(mode="after")
+    def _distinct_lever_labels(self):
+        """Each lever's contribution is reported under its label, apart from the programmes'."""
+        seen = {p.label for p in self.interventions} | {"integration_hubs", "interactions"}
+        for i, lv in enumerate(self.levers):
+            if lv.label in seen:
+                raise ValueError(f"levers.{i}: the label {lv.label!r} is already used (by another lever, a programme "
+                                 "or the results); give it a distinct name:")
+            seen.add(lv.label)
+        return self
 
     @model_validator(mode="after")
     def _known_assumptions(self):
@@ -312,6 +298,12 @@ class Scenario(_Strict):
             reach(f"employability.{i}.start", e.start)
             if e.start is not None and e.start > last:
                 raise ValueError(f"employability.{i}.start: {e.start} is after the horizon ends ({window})")
+        for i, lv in enumerate(self.levers):
+            for key in ("start", "end"):
+                month = getattr(lv, key)
+                if month is not None and not first <= month <= last:
+                    raise ValueError(f"levers.{i}.{key}: {month} is outside the horizon ({window}); the lever must "
+                                     "act within the run")
         for i, m in enumerate(self.milestones):
             if not first <= m <= last:
                 raise ValueError(f"milestones.{i}: {m} is outside the run ({window}); expected a month from {first} "
@@ -440,6 +432,9 @@ def _model_at(loc: tuple) -> type | None:
         if isinstance(part, int):
             continue
         fields = getattr(model, "model_fields", None)
+        if fields and part not in fields and part in KINDS and "kind" in fields:  # a lever's kind (tagged union)
+            model = KINDS[part]
+            continue
         if not fields or part not in fields:
             return None
         model = fields[part].annotation
@@ -456,8 +451,16 @@ def _did_you_mean(word: Any, choices) -> str:
 
 
 def _format(err: dict) -> str:
-    loc = ".".join(str(x) for x in err["loc"])
+    # a lever's errors are located under its kind's tag (levers.0.retention.cut): shown without it
+    shown_loc = [x for j, x in enumerate(err["loc"]) if not (j >= 2 and err["loc"][j - 2] == "levers" and x in KINDS)]
+    loc = ".".join(str(x) for x in shown_loc)
     kind = err["type"]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = ", ".join(KINDS)
+        tag = (err.get("ctx") or {}).get("tag")
+        if kind == "union_tag_not_found":
+            return f"{loc}.kind: required field is missing; expected one of {tags}"
+        return f"{loc}.kind: unknown kind {_short(tag)}; expected one of {tags}" + _did_you_mean(tag, KINDS)
     if kind == "extra_forbidden":
         model = _model_at(tuple(err["loc"]))
         return f"{loc}: unknown key" + (_did_you_mean(err["loc"][-1], model.model_fields) if model else "")
@@ -494,8 +497,14 @@ def load_scenario(path: str | Path, overrides: dict | None = None) -> Scenario:
     data = _read_yaml(path)
     if overrides:
         data = _merge(data, overrides)
+    return validate_scenario(data, path)
+
+
+def validate_scenario(data: Any, source: str | Path) -> Scenario:
+    """Validate a scenario given as a mapping (as read from YAML, ``extends:`` already merged); a problem is a
+    :class:`ScenarioError` of one line naming ``source`` and the field."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ScenarioError(f"{path}: {_format(first)}") from None
+        raise ScenarioError(f"{source}: {_format(first)}") from None

@@ -85,6 +85,12 @@ def ishigami(values: np.ndarray) -> np.ndarray:
 
 def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[float]:
     """Run the scenario with ``values`` at the input paths; outputs averaged over replications."""
+    return evaluate_replications(scenario, sweep, values)[0]
+
+
+def evaluate_replications(scenario: dict, sweep: Sweep, values: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Run the scenario with ``values`` at the input paths: the outputs averaged over replications, and each
+    replication's (replications x outputs; replication ``r`` has the same seed at every design point)."""
     from glw_sim.runner import replication_seeds, series, simulate
 
     data = copy.deepcopy(scenario)
@@ -97,14 +103,28 @@ def evaluate_scenario(scenario: dict, sweep: Sweep, values: np.ndarray) -> list[
         raise SweepError(f"inputs: the design point {point} gives an invalid scenario "
                          f"({_format(exc.errors()[0])})") from None
     totals = np.zeros(len(sweep.outputs))
+    each = np.zeros((sweep.replications, len(sweep.outputs)))
     for r, seed in enumerate(replication_seeds(sweep.seed, sweep.replications)):
         model = simulate(scen, seed, cache_population=True, collect_groups=sweep.needs_groups())
         for j, out in enumerate(sweep.outputs):
-            _, ys = series(model, out.area, out.group, out.metric)
+            ms, ys = series(model, out.area, out.group, out.metric)
             if not ys:
                 raise SweepError(f"outputs.{j}: no metric {out.metric!r} for area {out.area!r}, group {out.group!r}")
-            totals[j] += ys[-1] - (ys[0] if out.change else 0.0)
-    return list(totals / sweep.replications)
+            k = -1 if out.at is None else _month_index(ms, scen, out.at, j)
+            each[r, j] = ys[k] - (ys[0] if out.change else 0.0)
+            totals[j] += each[r, j]
+    return list(totals / sweep.replications), each
+
+
+def _month_index(months: list[int], scen: Scenario, at: str, j: int) -> int:
+    """Where month ``at`` (YYYY-MM) is in a run's recorded ``months``."""
+    from glw_sim.months import parse_month
+
+    a, b = parse_month(at), parse_month(scen.horizon.start)
+    m = (a.year - b.year) * 12 + a.month - b.month
+    if m not in months:
+        raise SweepError(f"outputs.{j}.at: {at} (month {m}) is not recorded for this output")
+    return months.index(m)
 
 
 def evaluate_chunk(scenario: dict, sweep_json: str, indices: list[int], X: np.ndarray) -> pd.DataFrame:
@@ -114,19 +134,45 @@ def evaluate_chunk(scenario: dict, sweep_json: str, indices: list[int], X: np.nd
     numba.set_num_threads(1)  # one process per core already: compiled kernels must not oversubscribe
     sweep = Sweep.model_validate_json(sweep_json)
     rows = []
+    reps = sweep.replications if sweep.scenario != "ishigami" and sweep.replications > 1 else 0
     for i, x in zip(indices, X):
-        y = ishigami(x)[0:1].tolist() * len(sweep.outputs) if sweep.scenario == "ishigami" else \
-            evaluate_scenario(scenario, sweep, x)
-        rows.append([i, *x, *y])
+        if sweep.scenario == "ishigami":
+            y, each = ishigami(x)[0:1].tolist() * len(sweep.outputs), np.zeros((0, 0))
+        else:
+            y, each = evaluate_replications(scenario, sweep, x)
+        rows.append([i, *x, *y, *(each.ravel() if reps else ())])
+    # each replication's outputs too (r<k>:<output>), for the simulation noise of the sweep report's figures
     cols = ["run"] + [f"x:{inp.label}" for inp in sweep.inputs] + [f"y:{o.label}" for o in sweep.outputs]
+    cols += [f"r{k}:{o.label}" for k in range(reps) for o in sweep.outputs]
     return pd.DataFrame(rows, columns=cols)
 
 
 # ----------------------------------------------------------------------------- the store
 
 def sweep_hash(sweep: Sweep, scenario: dict) -> str:
-    blob = json.dumps({"sweep": sweep.model_dump(mode="json"), "scenario": scenario}, sort_keys=True, default=str)
+    """The sweep's identity (a changed sweep is refused rather than mixed). An output's ``at`` counts only when
+    set, so sweeps written before outputs could name a month keep their hash and resume."""
+    dump = sweep.model_dump(mode="json")
+    for out in dump["outputs"]:
+        if out.get("at") is None:
+            out.pop("at", None)
+    blob = json.dumps({"sweep": dump, "scenario": scenario}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_parts(parts: Path) -> pd.DataFrame:
+    """Every finished run of a sweep's store (``parts/``), one row per run."""
+    files = sorted(Path(parts).glob("part-*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    frames = []
+    for f in files:
+        try:
+            frames.append(pd.read_parquet(f))
+        except (OSError, ValueError) as exc:  # (pyarrow's errors are these) a part changed by hand
+            raise SweepError(f"{f}: unreadable part of the sweep ({' '.join(str(exc).split())[:200]}); delete "
+                             "it and run the sweep again to recompute its runs") from None
+    return pd.concat(frames, ignore_index=True).drop_duplicates("run")
 
 
 class Store:
@@ -149,17 +195,7 @@ class Store:
                                                  "scenario": scenario}, indent=2, default=str))
 
     def done(self) -> pd.DataFrame:
-        files = sorted(self.parts.glob("part-*.parquet"))
-        if not files:
-            return pd.DataFrame()
-        frames = []
-        for f in files:
-            try:
-                frames.append(pd.read_parquet(f))
-            except (OSError, ValueError) as exc:  # (pyarrow's errors are these) a part changed by hand
-                raise SweepError(f"{f}: unreadable part of the sweep ({' '.join(str(exc).split())[:200]}); delete "
-                                 "it and run the sweep again to recompute its runs") from None
-        return pd.concat(frames, ignore_index=True).drop_duplicates("run")
+        return read_parts(self.parts)
 
     def lock(self, source: str) -> None:
         """Hold an exclusive lock on the store while this process runs the sweep: a second ``glw-sim sweep``
@@ -298,7 +334,27 @@ def _run(sweep: Sweep, scenario: dict, X: np.ndarray, store: Store, folder: Path
     Xd = done[[c for c in done.columns if c.startswith("x:")]].to_numpy(float)
     indices = analyse(sweep, Xd, Y)
     atomic_write_text(folder / "indices.csv", indices.to_csv(index=False, float_format="%.6g"))
-    from glw_sim import charts
+    from glw_sim.sweepreport import write_sweep_report
 
-    charts.sensitivity_charts(indices, sweep.method, folder / "charts", sweep.name)
+    write_sweep_report(folder, sweep, scenario, done, indices)
     return indices
+
+
+def rewrite_report(folder: str | Path) -> Path:
+    """(Re)write a finished sweep's ``report.html``, ``outcomes.csv`` and charts from its folder
+    (``sweep.json``, ``parts/``, ``indices.csv``): ``glw-sim report SWEEP_FOLDER``."""
+    from glw_sim.results import ResultsError
+    from glw_sim.sweepreport import write_sweep_report
+
+    folder = Path(folder)
+    try:
+        rec = json.loads((folder / "sweep.json").read_text())
+        sweep = Sweep.model_validate(rec["sweep"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ResultsError(f"{folder / 'sweep.json'}: unreadable record of a sweep "
+                           f"({' '.join(str(exc).split())[:200]})") from None
+    done = read_parts(folder / "parts")
+    if len(done) < len(sample(sweep, folder)) or not (folder / "indices.csv").is_file():
+        raise ResultsError(f"{folder}: the sweep is not finished; run glw-sim sweep again with its file to finish it")
+    done = done.sort_values("run")
+    return write_sweep_report(folder, sweep, rec.get("scenario") or {}, done, pd.read_csv(folder / "indices.csv"))

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from glw_sim.dotted import set_path
+from glw_sim.months import add_months, parse_month
 from glw_sim.scenario import NAME_PATTERN, Scenario, ScenarioError, _format, _read_yaml, read_yaml
 
 
@@ -66,10 +67,20 @@ class SweepOutput(_Strict):
     area: str = "London"
     group: str = "all"
     change: bool = Field(False, description="horizon minus month 0 instead of the horizon value")
+    at: str | None = Field(None, description="a month YYYY-MM within the run, e.g. 2030-06: the value there "
+                                             "(or, with change, its change since month 0) instead of the horizon's")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v):
+        from glw_sim.months import check_month
+
+        return None if v is None else check_month(v)
 
     @property
     def label(self) -> str:
         base = self.metric if self.area == "London" and self.group == "all" else f"{self.metric}[{self.area},{self.group}]"
+        base = f"{base}@{self.at}" if self.at else base
         return f"change_{base}" if self.change else base
 
 
@@ -204,10 +215,16 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
         keys = ["referrals", "starts", "participants", "waiting", "left_list", "spending", "capacity"]
         keys += ["qualifications"] if p.skills is not None else []
         london |= {f"programme.{p.label}.{k}" for k in keys}
-    if progs:
-        london |= {"spending_cumulative", "cost_per_net_extra_job"}
-    if scenario.employability or progs:
+    for x in scenario.levers:
+        london |= {f"lever.{x.label}.{k}" for k in ("reached", "spending", "unpriced")}
+    if progs or scenario.levers:
+        london |= {"spending_cumulative"}
+    if progs or any(x.priced for x in scenario.levers):
+        london |= {"cost_per_net_extra_job"}
+    if scenario.employability or progs or scenario.levers:
         london |= {"net_extra_employed", "gross_extra_employed_helped", "displaced", "helped_residents"}
+        if scenario.labour_demand.enabled:  # (the package's twin: gross before displacement)
+            london |= {"gross_extra_employed"}
         group |= {"net_extra_employed"}
         if any(p.skills is not None for p in progs):
             group |= {"moved_in_work"}  # (qualification groups: residents a course moved up a group)
@@ -260,6 +277,13 @@ def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
             shown = ", ".join(sorted(m for m in metrics[kind] if not m.startswith(("programme.", "quarterly_"))))
             raise SweepError(f"{where}.metric: no metric {out.metric!r} for {scope} in this scenario; expected "
                              f"one of {shown} (or programme.<name>.starts etc.)")
+        if out.at is not None:
+            first = parse_month(scenario.horizon.start)
+            last = add_months(first, scenario.horizon.months).isoformat()[:7]
+            if not scenario.horizon.start < out.at <= last:
+                raise SweepError(f"{where}.at: {out.at} is outside the run (the horizon runs "
+                                 f"{scenario.horizon.start} to {last}); expected a month after the start, up to "
+                                 "the horizon")
         if out.change and kind == "london" and out.metric in NO_MONTH_0:
             raise SweepError(f"{where}.change: {out.metric} has no value at month 0 ({NO_MONTH_0[out.metric]}), so "
                              "its change would be NaN in every run; expected change: false")

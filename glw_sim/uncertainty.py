@@ -228,6 +228,24 @@ def noise_cov(scaled: np.ndarray, i: int, j: int) -> float:
     return float(scaled[:, i] @ scaled[:, j])
 
 
+def independent_difference(a: Figure, b: Figure) -> Figure:
+    """``a - b`` for figures of two independent runs (no shared random numbers): the noise of both (Welch's t,
+    Satterthwaite's degrees of freedom) and the evidence on each input counted once, as the difference of the
+    two loadings (the inputs' true values are the same world for both runs), as :func:`separated` does."""
+    ea, eb = _aligned(a, b)
+    names = tuple(dict.fromkeys(a.inputs + b.inputs))
+    sa, sb = (0.0 if not np.isfinite(x) else x for x in (a.noise_se, b.noise_se))
+    se = float(np.hypot(sa, sb))
+    if sa > 0 or sb > 0:
+        terms = [s ** 4 / d for s, d in ((sa, a.noise_df), (sb, b.noise_df)) if s > 0 and d > 0]
+        df = int(max(1, np.floor(se ** 4 / sum(terms)))) if terms else 0
+    else:
+        df = max(a.noise_df + b.noise_df, 1)
+    if not (np.isfinite(a.noise_se) and np.isfinite(b.noise_se)):
+        se = float("nan")
+    return Figure(a.estimate - b.estimate, se, df, ea - eb, names, min(a.replications, b.replications))
+
+
 def separated(a: Figure, b: Figure, noise_cov_ab: float = 0.0) -> bool:
     """Whether two figures of one run differ beyond their joint 95% uncertainty (their difference's interval
     leaves out zero): only then may a report rank them."""

@@ -37,6 +37,7 @@ HEADLINE = {
     "gap_to_80": ("Gap to 80% (residents)", "count"),
     "net_extra_employed": ("Net extra residents in work (vs no new policy)", "count"),
     "gross_extra_employed_helped": ("Gross extra in work among the residents helped", "count"),
+    "gross_extra_employed": ("Gross extra in work before displacement", "count"),
     "share_of_gap": ("Share of the gap to 80% at the start", "rate"),
     "net_extra_employment_years": ("Net extra employment-years to date", "count"),
     "spending": ("Programme spending to date", "gbp"),
@@ -160,6 +161,8 @@ def interventions_table(res: Results) -> pd.DataFrame:
     out["Cost note"] = np.where(costly & ~gain, "no net gain to cost",
                                 np.where(costly & ~bounded, "interval not bounded: the contribution is within its "
                                          "uncertainty of zero", ""))
+    unpriced = np.array([bool(x) if pd.notna(x) else False for x in iv["unpriced"]], dtype=bool)  # no cost given
+    out.loc[unpriced, "Cost note"] = "unpriced: a change the system must make, not priced"
     for col in ("Cost per net extra job", "Cost per employment-year"):  # (negative: no gain to divide by)
         out.loc[~(out[col] > 0), col] = np.nan
     out["Code"] = iv["programme"].to_numpy()
@@ -247,7 +250,7 @@ def _format_for(col: str, kind: str | None) -> str | None:
         return SHARE
     if kind is not None and col not in ("Code",):
         fmt = KIND_FORMAT[kind]
-        return PCT_FINE if fmt == PCT and "±" in col else fmt
+        return PCT_FINE if fmt == PCT and ("±" in col or col.startswith("Difference")) else fmt
     if "cost" in c or "spending" in c:
         return GBP
     if "rate" in c:
@@ -306,8 +309,6 @@ def read_me(res: Results, sheets: list[tuple[str, str]]) -> pd.DataFrame:
 
 def workbook_bytes(res: Results, targets=None) -> bytes:
     """``summary.xlsx`` from a run's results (see the module's description)."""
-    from openpyxl import Workbook
-
     from glw_sim.targets import load_targets
 
     targets = targets or load_targets()
@@ -338,15 +339,26 @@ def workbook_bytes(res: Results, targets=None) -> bytes:
         ("Run details", "The scenario, seed, scale and version the numbers come from (manifest.json has all).",
          manifest_table(res), None, ()),
     ]
+    for i, (name, what, df, note, rates) in enumerate(sheets):
+        if name == "All metrics":
+            kinds = df["Metric"].map(kind_of)
+            sheets[i] = (name, what, df.assign(_kind=kinds.where(df["Metric"].notna(), "count")), note, rates)
+    return sheets_bytes(read_me(res, [(s[0], s[1]) for s in sheets]), [(s[0], *s[2:]) for s in sheets])
+
+
+def sheets_bytes(readme: pd.DataFrame, sheets: list[tuple[str, pd.DataFrame, str | None, tuple[str, ...]]]) -> bytes:
+    """A workbook in this module's style: a "Read me" sheet (``readme``: item, what it says), then each sheet
+    ``(name, table, note if empty, columns that hold shares)``; a table's ``_kind`` column (``rate``, ``gap``,
+    ``count``, ``gbp``), when it has one, gives each row's number format. Used by ``summary.xlsx`` and by the
+    comparison's ``comparison.xlsx`` (:mod:`glw_sim.compare`)."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.title = "Read me"
-    _write(ws, read_me(res, [(s[0], s[1]) for s in sheets]), None)
+    _write(ws, readme, None)
     ws.column_dimensions["B"].width = 110
-    for name, _, df, note, rates in sheets:
-        if name == "All metrics":
-            kinds = df["Metric"].map(kind_of)
-            df = df.assign(_kind=kinds.where(df["Metric"].notna(), "count"))
+    for name, df, note, rates in sheets:
         _write(wb.create_sheet(name), df, note, rates)
     buf = io.BytesIO()
     wb.save(buf)

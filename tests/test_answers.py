@@ -41,7 +41,7 @@ def test_cost_per_net_job_is_the_same_number_everywhere(runs, tmp_path, capsys):
     html = (package.folder / "report.html").read_text()
     assert f"£{cost:,.0f}" in html
     # compare
-    from glw_sim.report import comparison_table
+    from glw_sim.compare import comparison_table
 
     table = comparison_table([package])
     assert table[table["metric"] == "cost_per_net_extra_job"]["mean"].iloc[0] == pytest.approx(cost)
@@ -118,7 +118,8 @@ def test_each_replication_draws_the_evidence_left_at_defaults(tmp_path, monkeypa
     _fake_evidence(tmp_path, monkeypatch)
     sc = _scenario(tmp_path, HUBS)
     inputs = [name for name, _, _ in evidence.drawn_inputs(sc)]
-    assert inputs == ["interventions.0.effect", "labour_demand.matching_elasticity", "labour_demand.vacancy_response"]
+    assert inputs == ["interventions.0.effect", "labour_demand.matching_elasticity", "labour_demand.vacancy_response",
+                      "labour_demand.job_finding_cap"]
     a, b = evidence.draw(sc, 1), evidence.draw(sc, 2)
     assert evidence.draw(sc, 1).values == a.values  # keyed on the seed: reproducible
     assert a.values != b.values
@@ -135,7 +136,8 @@ def test_each_replication_draws_the_evidence_left_at_defaults(tmp_path, monkeypa
     fixed = _scenario(tmp_path, HUBS.replace("referral_multiplier: 5", "referral_multiplier: 5\n    effect: "
                                              "{into_work: 1.5}") + "labour_demand: {vacancy_response: 0.3}\n",
                       "fixed.yaml")
-    assert [n for n, _, _ in evidence.drawn_inputs(fixed)] == ["labour_demand.matching_elasticity"]
+    assert [n for n, _, _ in evidence.drawn_inputs(fixed)] == ["labour_demand.matching_elasticity",
+                                                                "labour_demand.job_finding_cap"]
     off = _scenario(tmp_path, HUBS + "uncertainty: {evidence: 'off'}\n", "off.yaml")
     assert evidence.drawn_inputs(off) == []
     # a baseline draws nothing unless asked

@@ -59,7 +59,7 @@ def test_report_renders_with_every_chart_and_the_headline(browser, runs):
 
 
 def test_comparison_renders(browser, runs, tmp_path):
-    from glw_sim.report import write_comparison
+    from glw_sim.compare import write_comparison
 
     res, base, _ = runs
     out = write_comparison([base.folder, res.folder], tmp_path / "cmp")

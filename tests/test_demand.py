@@ -58,7 +58,8 @@ def _into_work(m):
 def runs(fitted):
     return {
         "off": _run(fitted, enabled=False),
-        "large": _run(fitted, vacancy_level=100.0),
+        "large": _run(fitted, vacancy_level=100.0, job_finding_cap=1.0),
+        "large_two_way": _run(fitted, vacancy_level=100.0),
         "base": _run(fitted),
         "half": _run(fitted, vacancy_level=0.5),
     }
@@ -66,7 +67,8 @@ def runs(fitted):
 
 def test_plentiful_vacancies_reproduce_the_calibrated_baseline(runs, fitted):
     off, large, base = runs["off"], runs["large"], runs["base"]
-    # matching does not bind: identical to the model without matching (common random numbers)
+    # the one-way rule (job_finding_cap 1): matching does not bind, identical to the model without matching
+    # (common random numbers)
     assert np.array_equal(large.population.state, off.population.state)
     # and the default baseline (matching just binding at June 2025) stays within 2% of those flows
     assert abs(_into_work(base) / _into_work(off) - 1) < 0.02
@@ -74,6 +76,15 @@ def test_plentiful_vacancies_reproduce_the_calibrated_baseline(runs, fitted):
     # the calibrated flows of the fit report still hold (as in test_model)
     fit = np.array(fitted.report["flows_model_quarterly"])
     assert abs(_into_work(base) / fit[1, 0] - 1) < 0.10
+
+
+def test_plentiful_vacancies_raise_moves_into_work_up_to_the_cap(runs):
+    # both ways (default cap 1.3): a hundred times the vacancies multiply every chance into work by 1.3, so the
+    # quarterly share of the unemployed moving into work rises, by less than 1.3 (those who move early in the
+    # quarter are not there to move later)
+    ratio = _into_work(runs["large_two_way"]) / _into_work(runs["off"])
+    assert 1.1 < ratio < 1.3, ratio
+    assert runs["large_two_way"].records[-1]["employment_rate"] > runs["off"].records[-1]["employment_rate"] + 0.002
 
 
 def test_halving_vacancies_cuts_moves_into_work(runs):

@@ -9,7 +9,7 @@ import pytest
 
 from glw_sim.cli import main
 from glw_sim.pipeline import run_scenario
-from glw_sim.report import write_comparison
+from glw_sim.compare import write_comparison
 from glw_sim.results import load_results
 from glw_sim.scenario import load_scenario
 

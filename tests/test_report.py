@@ -11,7 +11,8 @@ import pytest
 
 from glw_sim import charts as C
 from glw_sim.cli import main
-from glw_sim.report import write_comparison, write_outputs
+from glw_sim.compare import write_comparison
+from glw_sim.report import write_outputs
 
 def test_headline_numbers_come_from_the_results(runs):
     res, _, _ = runs
@@ -132,9 +133,10 @@ def test_compare_puts_runs_side_by_side(runs, tmp_path, capsys):
     out = write_comparison([base.folder, res.folder], tmp_path / "cmp")
     html = out.read_text()
     assert "tiny-package" in html and "tiny-baseline" in html
-    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 2
+    # each run's employment rate and net extra, and the package's difference from the baseline at 2025-10
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == 3
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
-    emp = table[table["metric"] == "employment_rate"].set_index("run")["mean"]
+    emp = table[(table["metric"] == "employment_rate") & (table["at"] == "horizon")].set_index("run")["mean"]
     assert emp[f"tiny-package ({res.run_id})"] == pytest.approx(res.at("employment_rate").mean())
     assert emp[f"tiny-baseline ({base.run_id})"] == pytest.approx(base.at("employment_rate").mean())
     # CLI: a scenario folder means its newest run

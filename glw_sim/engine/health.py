@@ -11,10 +11,11 @@ Each month, before the programmes and the moves (:func:`health_pass`), every res
 - in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
   health level, and, off sick, return with ``back``.
 
-In the month's moves (:mod:`glw_sim.engine.month`), an employed resident off sick leaves work for inactivity with
-``Hazard.sick_leave`` (as long-term sick: :func:`after_move`) instead of their calibrated chance; the others' chance of
-leaving for inactivity is scaled by ``Hazard.keep`` of their health level, so that each level's exits from work hold at
-the calibration's (:func:`keep_factors`): retention acting on sickness absence is then a real route.
+In the month's moves (:mod:`glw_sim.engine.month`), an employed resident off sick leaves work for inactivity (as
+long-term sick) with ``Hazard.sick_leave`` of their health level instead of their calibrated chance, and a share
+``Hazard.sick_route`` of the others' drawn moves from work to long-term sickness is cancelled (:func:`after_move`):
+that share of the exits to long-term sickness goes through sickness absence, and each health level's exits hold
+at the calibration's (:func:`absence_route`). Retention acting on sickness absence is then a real route.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import numpy as np
 
 from glw_sim.engine.hazards import refresh_one
 from glw_sim.engine.keyed import key_base, keyed, named_purpose
-from glw_sim.engine.layout import CHUNKS, E, I, LONG_TERM_SICK, N_BANDS, N_HEALTH, N_STATES, age_band, chunk
+from glw_sim.engine.layout import (CHUNKS, E, I, LONG_TERM_SICK, MAX_MONTHS, N_BANDS, N_HEALTH, N_STATES, NO_REASON,
+                                   age_band, chunk)
 
-#: the keyed draws of the health pass: the health level's change, and sickness absence
-HEALTH, ABSENCE = named_purpose("health"), named_purpose("absence")
+#: the keyed draws: the health level's change, sickness absence (the health pass) and its route out of work (moves)
+HEALTH, ABSENCE, ABSENCE_ROUTE = named_purpose("health"), named_purpose("absence"), named_purpose("absence route")
 
 
 @nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
@@ -71,22 +73,38 @@ def health_pass(mo, res, hr, refresh, s_feats, r_feats, cached, scratch):
 
 @nb.njit(cache=True, inline="always")
 def leave_chance(i, p_i, res, hz):
-    """Resident ``i``'s (employed) chance of leaving work for inactivity this month: ``hz.sick_leave`` if off sick,
-    else their calibrated chance ``p_i`` times ``hz.keep`` of their health level
+    """Resident ``i``'s (employed) chance of leaving work for inactivity this month: ``hz.sick_leave`` of their
+    health level if off sick, else their calibrated chance ``p_i`` times ``hz.keep`` of their health level
     (:class:`~glw_sim.engine.records.Hazard`)."""
+    h = res.health[i]
     if res.off_sick[i]:
-        return hz.sick_leave
-    return p_i * hz.keep[res.health[i]]
+        return hz.sick_leave[h]
+    return p_i * hz.keep[h]
 
 
 @nb.njit(cache=True, inline="always")
-def after_move(i, old, res):
-    """After resident ``i``'s move from ``old``: one who left work while off sick is inactive as long-term sick;
-    no one out of work is off sick."""
-    if res.off_sick[i] and res.state[i] != E:
-        if old == E and res.state[i] == I:
+def after_move(i, old, months, res, hz, mo):
+    """After resident ``i``'s move from ``old`` (``months`` in it): one who left work while off sick is inactive as
+    long-term sick; one not off sick who drew a move from work to long-term sickness stays in work with chance
+    ``hz.sick_route`` of their health level (that share of such exits goes through sickness absence instead,
+    with a keyed draw of its own, so the flow is exactly multiplied by ``1 - sick_route``); no one out of work is
+    off sick."""
+    if old != E:
+        return
+    s = res.state[i]
+    if s == E:
+        return
+    if res.off_sick[i]:
+        if s == I:
             res.reason[i] = LONG_TERM_SICK
         res.off_sick[i] = False
+    elif s == I and res.reason[i] == LONG_TERM_SICK:
+        route = hz.sick_route[res.health[i]]
+        if route > 0.0 and keyed(mo.absence_base, i) < route:
+            res.state[i] = E
+            res.months_in_state[i] = months + 1 if months < MAX_MONTHS else months
+            res.reason[i] = NO_REASON
+            res.wants_job[i] = False
 
 
 # ------------------------------------------------------------------------------------------------ the rates
@@ -126,26 +144,45 @@ def prevalence(age_band_of_resident: np.ndarray, state: np.ndarray, health: np.n
         return np.where(tot > 0, w / tot, 0.0)
 
 
-def off_sick_share(onset: np.ndarray, back: float, leave: float) -> np.ndarray:
+def off_sick_share(onset: np.ndarray, back: float, leave: np.ndarray) -> np.ndarray:
     """The steady share off sick among employed residents of each health level: going off sick at ``onset``, then
     (in the month's order) returning at ``back`` and, if not, leaving work at ``leave``:
     ``(1 - s) onset = s (back + (1 - back) leave)``."""
-    a = np.asarray(onset, dtype=np.float64)
+    a, leave = np.asarray(onset, dtype=np.float64), np.asarray(leave, dtype=np.float64)
     return a / (a + back + (1 - back) * leave)
 
 
-def keep_factors(p_ei: np.ndarray, health: np.ndarray, weight: np.ndarray, off_share: np.ndarray,
-                 leave: float) -> np.ndarray:
-    """By health level, the factor on the chance of leaving work for inactivity of employed residents not off sick
-    that keeps the level's exits at the calibration's: with ``s`` of the level off sick (leaving at ``leave``)
-    and mean chance ``p`` (``p_ei`` of the level's employed residents), ``(1 - s) k p + s leave = p``."""
-    keep = np.ones(N_HEALTH)
+def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, ...]:
+    """By health level, the chance of leaving work while off sick, the steady share off sick, and the factor on
+    the others' chance of leaving for inactivity, so that a share ``route`` of each level's exits from work to
+    long-term sickness (``exits_lts``: the calibration's monthly chance, per employed resident of the level) goes
+    through sickness absence and the level's exits hold at the calibration's:
+
+    - the others' drawn moves to long-term sickness are cancelled with chance ``route`` (:func:`after_move`);
+    - those off sick leave at ``leave`` with ``s (1 - back) leave = route exits_lts``, where ``s`` is the steady
+      share off sick (:func:`off_sick_share`), solved with it by fixed point (``leave`` is small next to
+      ``back``, so a few steps settle it);
+    - the others' chance of leaving for inactivity is divided by ``1 - s``: those off sick do not leave for other
+      reasons, so the others' exits make up for them.
+
+    A level no one goes off sick at has no route: nothing changes there."""
+    onset, x = np.asarray(onset, dtype=np.float64), np.asarray(exits_lts, dtype=np.float64)
+    leave = np.zeros_like(onset)
+    for _ in range(50):
+        s = off_sick_share(onset, back, leave)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leave = np.where(s > 0, np.minimum(route * x / (s * (1 - back)), 1.0), 0.0)
+    s = off_sick_share(onset, back, leave)
+    return leave, s, 1.0 / (1.0 - s)
+
+
+def lts_exit_chance(p_ei: np.ndarray, lts_share: np.ndarray, health: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """By health level, the weighted mean monthly chance that an employed resident leaves work for long-term
+    sickness: their chance of leaving for inactivity ``p_ei`` times the share of such moves that draw long-term
+    sickness (``lts_share``: the reason model's, weighted by the exit multipliers, as a move draws it)."""
+    out = np.zeros(N_HEALTH)
     for h in range(N_HEALTH):
         m = health == h
-        if not m.any():
-            continue
-        p = float(np.average(p_ei[m], weights=weight[m]))
-        s = float(off_share[h])
-        if p > 0 and s < 1:
-            keep[h] = max((p - s * leave) / ((1 - s) * p), 0.0)
-    return keep
+        if m.any():
+            out[h] = float(np.average(p_ei[m] * lts_share[m], weights=weight[m]))
+    return out

@@ -16,7 +16,7 @@ from glw_sim.engine.hazards import resident_probabilities
 from glw_sim.engine.health import after_move, leave_chance
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.layout import B_SIZE, CHUNKS, E, N_GROUPS, N_STATES, RING_MONTHS, X_SIZE, chunk
-from glw_sim.engine.programmes import with_levers
+from glw_sim.engine.programmes import retain, with_levers
 from glw_sim.engine.records import Tally
 from glw_sim.engine.tallies import count_one, tally_from_groups
 from glw_sim.engine.transitions import move
@@ -60,14 +60,17 @@ def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing,
             if old == E:
                 p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
             mult, m_u, m_i = with_levers(i, old, mo, ef)
-            if mo.use_programmes:
+            if mo.use_programmes or mo.use_levers:
                 p_u = p_u * m_u
                 p_i = p_i * m_i
             a = p_e * mult * mo.job_factor[res.borough[i]]
             if a > 1.0:
                 a = 1.0
+            months = res.months_in_state[i]
             move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch)
-            after_move(i, old, res)
+            if mo.use_retention and old == E and res.state[i] != E:
+                retain(i, months, res, mo)  # the retention levers (engine.programmes)
+            after_move(i, old, months, res, hz, mo)  # sickness absence (engine.health)
         if res.state[i] != E:
             listing.residents[lo + listed] = i
             listed += 1

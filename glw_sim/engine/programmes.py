@@ -26,8 +26,9 @@ import numba as nb
 import numpy as np
 
 from glw_sim.engine.keyed import bases as keyed_bases
-from glw_sim.engine.keyed import keyed
-from glw_sim.engine.layout import (AFTER, AGE_CODES, CHUNKS, E, I, MAX_PROGRAMMES, N_BOROUGHS, N_REASONS, NOT_IN,
+from glw_sim.engine.keyed import keyed, named_purpose
+from glw_sim.engine.layout import (AFTER, AGE_CODES, CHUNKS, E, I, MAX_MONTHS, MAX_PROGRAMMES, N_BOROUGHS, N_REASONS,
+                                   NO_REASON, NOT_IN, U,
                                    PROGRAMMES_PER_WORD, SUPPORTED, WAITING, age_band, chunk)
 from glw_sim.engine.records import Books, Effects, Plan, Rules
 from glw_sim.states import MAX_AGE, MIN_AGE, Health, InactivityReason, LabourState, Qualification
@@ -140,6 +141,9 @@ class ProgrammeTables:
                        self.spillover)
 
 
+#: the keyed-draw purpose of the retention levers' cancellations (:func:`retain`)
+RETAIN = named_purpose("retention")
+
 _N_QUAL = len(Qualification)
 STATIC_KEYS = len(Health) * 2 * 2 * _N_QUAL * AGE_CODES
 STATE_KEYS = len(LabourState) * N_REASONS * 2
@@ -211,14 +215,40 @@ def effect(i, st, month, ef):
 
 @nb.njit(cache=True, inline="always")
 def with_levers(i, st, mo, ef):
-    """Resident ``i``'s multipliers (into work, to U, to I) from programmes (if ``mo.use_programmes``) and, on
-    moving into work, the employability levers (``mo.work_mult``, if ``mo.use_levers``)."""
+    """Resident ``i``'s multipliers (into work, to U, to I) from programmes (if ``mo.use_programmes``) and the levers
+    (if ``mo.use_levers``): on moving into work, the employability and reactivation levers' ``mo.work_mult``; on an
+    inactive resident's starting to search, the reactivation levers' ``mo.search_mult`` (empty when none)."""
     mult, m_u, m_i = 1.0, 1.0, 1.0
     if mo.use_programmes:
         mult, m_u, m_i = effect(i, st, mo.month, ef)
     if mo.use_levers:
         mult = mult * mo.work_mult[i]
+        if st == I and len(mo.search_mult) > 0:
+            m_u = m_u * mo.search_mult[i]
     return mult, m_u, m_i
+
+
+@nb.njit(cache=True, inline="always")
+def retain(i, months, res, mo):
+    """The retention levers on resident ``i``, who was in work (``months`` in it) and has just drawn a move out of
+    it: the move is cancelled with chance ``1 - prod(1 - cut)`` over the levers that reach them
+    (``mo.retain_bits``) and cut that move (to U: ``retain_u``; to I with the drawn reason: ``retain_i``), with a
+    keyed draw of its own (``mo.retain_base``), so cancelling is exactly multiplying that flow by ``1 - cut``. A
+    cancelled move leaves the resident as if they had stayed: in work a month longer, no reason."""
+    bits = np.int64(mo.retain_bits[i])
+    if bits == 0:
+        return
+    new = res.state[i]
+    keep = 1.0
+    for k in range(len(mo.retain_cut)):
+        if (bits >> k) & 1:
+            if (new == U and mo.retain_u[k]) or (new == I and mo.retain_i[k, res.reason[i]]):
+                keep *= 1.0 - mo.retain_cut[k]
+    if keep < 1.0 and keyed(mo.retain_base, i) < 1.0 - keep:
+        res.state[i] = E
+        res.months_in_state[i] = months + 1 if months < MAX_MONTHS else months
+        res.reason[i] = NO_REASON
+        res.wants_job[i] = False
 
 
 def no_programmes(n: int) -> Effects:

@@ -51,8 +51,9 @@ class Hazard(NamedTuple):
     profile: np.ndarray  # relative hazard by duration band
     edges: np.ndarray  # duration bands' first months
     exit_mult: np.ndarray  # exit multiplier by inactivity reason
-    sick_leave: float  # chance of leaving work for inactivity while off sick (glw_sim.engine.health)
+    sick_leave: np.ndarray  # by health level: chance of leaving work for inactivity while off sick (engine.health)
     keep: np.ndarray  # by health level: factor on the chance of leaving work for inactivity of those not off sick
+    sick_route: np.ndarray  # by health level: the share of exits from work to long-term sickness via absence
 
 
 class LogLinear(NamedTuple):
@@ -201,6 +202,14 @@ class Month(NamedTuple):
     do_moves: bool  # False: the tally only (month 0)
     by_group: bool  # tally by group, the extras and the flows too
     use_programmes: bool
-    use_levers: bool  # employability levers' multipliers (``work_mult``) act
+    use_levers: bool  # the levers' multipliers (``work_mult``, ``search_mult``) act
     work_mult: np.ndarray  # by resident (empty when no lever)
     job_factor: np.ndarray  # matching's factor on moves into work, by home borough
+    search_mult: np.ndarray  # reactivation levers' multiplier on inactive -> unemployed, by resident (empty: none)
+    use_retention: bool  # retention levers act (:func:`glw_sim.engine.programmes.retain`)
+    retain_bits: np.ndarray  # uint32 by resident: the retention levers reaching them (bit k: lever k; empty: none)
+    retain_cut: np.ndarray  # by retention lever: the share of drawn moves out of work it cancels
+    retain_u: np.ndarray  # by retention lever: it cuts moves to U
+    retain_i: np.ndarray  # retention lever x inactivity reason: it cuts moves to I with that drawn reason
+    retain_base: np.uint64  # the month's key base of the retention draws
+    absence_base: np.uint64  # the month's key base of the sickness-absence route's draws (engine.health)

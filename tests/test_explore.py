@@ -1,0 +1,308 @@
+"""``glw-sim explore`` in a real browser: headless Chromium (Debian's ``chromium``), driven by Playwright.
+
+The server runs as ``glw-sim explore --port N --no-browser`` in a subprocess on a free port. One tab loads the
+shipped ``health-package-2030`` scenario, shortens it to 6 months at scale 0.002 (2 replications, precision off;
+a bad start month on the way shows a one-line message), switches Restart on with its places set, runs it, and
+finds the headline numbers of the run's own ``summary.csv`` in the page; downloads the scenario YAML (which
+``glw-sim validate`` accepts) and the results zip. A second tab, with a session folder of its own, starts a
+ten-year run at the same time and cancels it once it is under way: nothing of it is kept, and the first tab's run
+is whole. Every request the pages make goes to this machine. The first tab's screenshot is saved to
+``docs/explorer.png`` (the README's).
+
+The settings' own tests (no browser) run everywhere. On a machine without Chromium the browser test is skipped,
+except under CI, where it fails.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# as in test_browser.py: a closed network and a root user: no sandbox, no background traffic
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+REPO = Path(__file__).resolve().parent.parent
+RUN_TIMEOUT = 150_000  # ms: a tiny run takes about 35 s on two cores (a first run also compiles the model)
+
+
+# ---------------------------------------------------------------------------- settings (no browser)
+@pytest.mark.parametrize("file", sorted(p.name for p in (REPO / "scenarios").glob("*.yaml")))
+def test_every_shipped_scenario_round_trips_through_the_settings_and_its_yaml(file, tmp_path):
+    from glw_sim.explore import edit_scenario, scenario_yaml, settings_from
+    from glw_sim.scenario import load_scenario
+
+    path = REPO / "scenarios" / file
+    sc = load_scenario(path)
+    s = settings_from(path)
+    assert edit_scenario(s) == sc  # unchanged settings give the scenario itself
+    (tmp_path / "out.yaml").write_text(scenario_yaml(sc))
+    assert load_scenario(tmp_path / "out.yaml") == sc
+
+
+def test_areas_levers_and_bad_inputs():
+    from glw_sim.explore import (ALL_LONDON, areas_to_choices, choices_to_areas, edit_scenario, settings_from,
+                                 text_to_who, who_to_text)
+    from glw_sim.scenario import ScenarioError
+
+    for areas in ({"all": True}, {"boroughs": ["Brent", "Hackney"]}, {"srp": ["Local London"], "icb": [
+            "North West London"], "boroughs": ["Brent"]}):
+        assert choices_to_areas(areas_to_choices(areas)) == areas
+    assert choices_to_areas(["Brent", ALL_LONDON]) == {"all": True}
+    who = {"health": "disabled", "state": ["inactive", "unemployed"]}
+    assert text_to_who(who_to_text(who)) == who
+    with pytest.raises(ScenarioError, match="expected attribute=value"):
+        text_to_who("health disabled")
+
+    s = settings_from(REPO / "scenarios" / "health-package-2030.yaml")
+    restart = next(p for p in s.programmes if p.spec["type"] == "restart")
+    assert not restart.on
+    restart.on, restart.places_per_year = True, 20000
+    sc = edit_scenario(s)
+    assert [(p.type, p.places_per_year) for p in sc.interventions][-1] == ("restart", 20000)
+    s.hubs.on = True  # no areas yet: one line naming the field
+    with pytest.raises(ScenarioError, match=r"^health-package-2030.yaml \(as edited\): integration_hubs.0.areas"):
+        edit_scenario(s)
+    s.hubs.areas = ["Brent"]
+    s.levers[-1].on, s.levers[-1].who = True, "health=disabld"
+    with pytest.raises(ScenarioError) as err:
+        edit_scenario(s)
+    assert "employability.0.who" in str(err.value) and "\n" not in str(err.value)
+    s.levers[-1].who = "health=disabled"
+    s.run.precision, s.run.scale, s.run.replications = "off", 0.002, 2
+    sc = edit_scenario(s)
+    assert sc.precision is None and sc.population.scale == 0.002 and sc.replications == 2
+    assert sc.integration_hubs[0].areas.boroughs == ["Brent"] and sc.employability[0].multiplier == 1.5
+    s.run.precision, s.run.relative = "custom", 0.2
+    assert edit_scenario(s).precision.relative == 0.2
+    s.run.name = "../x"
+    with pytest.raises(ScenarioError, match="name: expected letters"):
+        edit_scenario(s)
+
+
+def test_explore_help_describes_every_option(capsys):
+    from glw_sim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["explore", "--help"])
+    out = capsys.readouterr().out
+    for opt in ("--port", "--no-browser", "--results"):
+        assert len(out.split(opt, 2)[-1].split("\n")[0].strip()) > 5 or opt in out.split("options:")[1], opt
+    assert "127.0.0.1" in out and "zip" in out
+
+
+# ---------------------------------------------------------------------------- in the browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    results = tmp_path_factory.mktemp("explore")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    log = open(results / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "glw_sim.cli", "explore", "--port", str(port), "--no-browser",
+                             "--results", str(results)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, (results / "server.log").read_text()
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("glw-sim explore did not start listening within 60 s")
+    yield f"http://127.0.0.1:{port}/", results, proc
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def _local(url: str) -> bool:
+    """A request to this machine: http(s)/ws to 127.0.0.1 or localhost, or a data:/blob: URL of the page."""
+    if url.startswith("data:"):
+        return True
+    if url.startswith("blob:"):
+        url = url[len("blob:"):]
+    return urlparse(url).hostname in ("127.0.0.1", "localhost")
+
+
+def _open(browser, url, requests):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("websocket", lambda ws: requests.append(ws.url))
+    page.goto(url)
+    page.wait_for_selector("#session-folder", timeout=30_000)
+    page.wait_for_selector(".prog-restart-on input", timeout=30_000)
+    return page
+
+
+def _set(page, css: str, value) -> None:
+    box = page.locator(f"{css} input")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _tiny(page, months: int) -> None:
+    """Precision off, scale 0.002, 2 replications, ``months`` months."""
+    page.get_by_text("Off: the scale and replications below").click()
+    _set(page, ".run-scale", 0.002)
+    _set(page, ".run-replications", 2)
+    _set(page, ".run-months", months)
+
+
+def _wait_state(page, states: tuple[str, ...], timeout: int = RUN_TIMEOUT) -> str:
+    """Wait for the run's state (the ``#run-state`` element) to be one of ``states``; returns it."""
+    page.locator("#run-state", has_text=re.compile(f"^({'|'.join(states)})$")).wait_for(timeout=timeout)
+    return page.locator("#run-state").inner_text()
+
+
+def _summary(folder: Path) -> pd.Series:
+    d = pd.read_csv(folder / "summary.csv")
+    return d[(d["area"] == "London") & (d["group"] == "all")].set_index("metric")
+
+
+def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp_path):
+    url, results, proc = server
+    requests: list[str] = []
+    page = _open(browser, url, requests)
+    other = _open(browser, url, requests)  # a second tab: its own session and results folder
+    mine, theirs = Path(page.locator("#session-folder").inner_text()), Path(other.locator("#session-folder").inner_text())
+    assert mine != theirs and mine.parent == theirs.parent == results / "explore"
+    assert page.locator(".scenario-pick select").input_value() == "health-package-2030.yaml"
+
+    _tiny(page, 6)
+    # WorkWell starts in April 2026, after a 6-month run ends: one line in the page, and nothing can run
+    error = page.locator(".input-error")
+    error.get_by_text("after the horizon ends").wait_for(timeout=10_000)
+    assert "\n" not in error.inner_text().strip() and "Traceback" not in error.inner_text()
+    expect(page.locator(".run-button button")).to_be_disabled(timeout=10_000)
+    _set(page, ".prog-workwell-start", "2025-07")
+    error.wait_for(state="hidden", timeout=10_000)
+    # switch Restart on, with 60,000 places a year
+    page.locator(".prog-restart-on input").check()
+    _set(page, ".prog-restart-places", 60000)
+    expect(page.locator(".run-button button")).to_be_enabled(timeout=10_000)
+
+    # the other tab sets a ten-year run going at the same time, and cancels it once it is under way
+    _tiny(other, 120)
+    _set(other, ".prog-workwell-start", "2025-07")
+    expect(other.locator(".run-button button")).to_be_enabled(timeout=10_000)
+    page.locator(".run-button button").click()
+    other.locator(".run-button button").click()
+    page.locator("progress.run-progress").wait_for(timeout=10_000)
+    other.locator(".run-status", has_text=re.compile(r"running: [1-9]")).wait_for(timeout=RUN_TIMEOUT)
+    t0 = time.monotonic()
+    other.locator(".cancel-button button").click()
+    assert _wait_state(other, ("cancelled", "done", "failed"), timeout=30_000) == "cancelled"
+    assert time.monotonic() - t0 < 15
+    expect(other.locator(".run-button button")).to_be_enabled(timeout=10_000)
+    expect(other.locator(".cancel-button button")).to_be_disabled(timeout=10_000)
+
+    assert _wait_state(page, ("done", "failed", "cancelled")) == "done", page.locator(".run-status").inner_text()
+    folder = Path(page.locator("#run-folder").inner_text())
+    assert folder.parent.parent == mine and folder.parent.name == "health-package-2030"
+    # the cancelled run kept nothing, not even a half-written folder; the first tab's run is whole
+    assert [p for p in theirs.rglob("*") if p.is_dir() and p.parent.parent == theirs] == []
+    assert not list(theirs.rglob(".partial*")) and not list(mine.rglob(".partial*"))
+    sc = json.loads((folder / "manifest.json").read_text())["scenario"]
+    assert {p["type"]: p["places_per_year"] for p in sc["interventions"]} == {
+        "workwell": 15600, "connect_to_work": 29400, "restart": 60000}
+    assert sc["population"]["scale"] == 0.002 and sc["replications"] == 2 and sc["horizon"]["months"] == 6
+
+    # the page's headline numbers are the run's summary.csv, each with its interval
+    s = _summary(folder)
+    page.locator("#net-extra .value").wait_for(timeout=30_000)
+    net = s.loc["net_extra_employed"]
+    assert net["mean"] != 0
+    assert page.locator("#net-extra .value").inner_text() == f"{net['mean']:,.0f}"
+    assert f"{net['low_95']:,.0f} to {net['high_95']:,.0f}" in page.locator("#net-extra .detail").inner_text()
+    rate = s.loc["employment_rate"]
+    assert page.locator("#employment-rate .value").inner_text() == f"{100 * rate['mean']:.1f}%"
+    assert f"{100 * rate['low_95']:.1f}% to {100 * rate['high_95']:.1f}%" in page.locator(
+        "#employment-rate .detail").inner_text()
+    assert page.locator("#gap-to-80 .value").inner_text() == f"{s.loc['gap_to_80', 'mean']:,.0f}"
+    cost = s.loc["cost_per_net_extra_job"]
+    assert page.locator("#cost-per-job .value").inner_text() == f"£{cost['mean']:,.0f}"
+    assert page.locator("#cost-per-employment-year .value").is_visible()
+    # the contributions table carries each part's interval; who gains has a row per group level
+    costs = page.locator("#costs").inner_text()
+    contrib = s.loc["contribution.restart"]
+    assert "Restart" in costs and f"{contrib['low_95']:,.0f} to {contrib['high_95']:,.0f}" in costs
+    assert page.locator("#who-gains tr").count() > 10
+    # the run's own charts: employment path, route, map, cost per job, who gains
+    imgs = page.locator(".results img")
+    assert imgs.count() == 5
+    assert all(imgs.nth(i).evaluate("i => i.complete && i.naturalWidth > 500") for i in range(5))
+
+    # downloads: the scenario as edited, which glw-sim validate accepts, and the results folder
+    with page.expect_download() as d:
+        page.locator(".yaml-download button").click()
+    yaml_path = tmp_path / "edited.yaml"
+    d.value.save_as(yaml_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "glw_sim.cli", "validate", str(yaml_path)], capture_output=True,
+                         text=True, env=env, cwd=REPO)
+    assert out.returncode == 0 and "ok (health-package-2030, 6 months" in out.stdout, out.stderr
+    from glw_sim.scenario import load_scenario
+
+    assert [p.places_per_year for p in load_scenario(yaml_path).interventions] == [15600, 29400, 60000]
+    with page.expect_download() as d:
+        page.locator(".zip-download button").click()
+    zip_path = tmp_path / "results.zip"
+    d.value.save_as(zip_path)
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+        assert {f"{folder.name}/summary.csv", f"{folder.name}/report.html", f"{folder.name}/manifest.json",
+                f"{folder.name}/charts/borough_map.png"} <= names
+        assert z.read(f"{folder.name}/summary.csv") == (folder / "summary.csv").read_bytes()
+
+    page.locator(".scenario-pick").scroll_into_view_if_needed()
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    from PIL import Image  # (matplotlib's dependency) 256 colours keep the README's picture small
+
+    Image.open(shot).convert("RGB").quantize(256).save(REPO / "docs" / "explorer.png", optimize=True)
+    # nothing left this machine: Panel's and Bokeh's scripts and styles came from the server, charts are inline
+    assert requests and all(_local(u) for u in requests), [u for u in requests if not _local(u)]
+    page.close()
+    other.close()
+    assert proc.poll() is None  # the server is still up
