@@ -76,8 +76,9 @@ class Options:
             (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
             programme at a time, the others waiting).
         health_process: health changes month by month and employed residents can be off sick
-            (:mod:`glw_sim.engine.health`); False: health changes only with age (at age-band boundaries), as
-            before the health process.
+            (:mod:`glw_sim.engine.health`). Off by default until the no-change baseline holds still with it (with
+            it, employment drifts down about 0.1 points a year: README, "Health as a monthly process"); off,
+            health changes only with age (at age-band boundaries) and results are those of the model before it.
     """
 
     migration: str = "balance"
@@ -95,7 +96,7 @@ class Options:
     cache_population: bool = False
     programme_keys: list[int] | None = None
     participation: Any = None
-    health_process: bool = True
+    health_process: bool = False
 
     def __post_init__(self):
         if self.migration not in ("balance", "none"):
@@ -271,7 +272,8 @@ class GLWModel(mesa.Model):
         """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`)."""
         if self.health_process:
             health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
-                               self._s_feats, self._r_feats, self.cached, self._scratch[1])
+                               self._s_feats, self._r_feats, self._reasons, self.cached, self._scratch[1],
+                               self._scratch[2])
 
     def _demography_tables(self) -> Demography:
         share, groups = self.targets.age_sex_share, self.targets.groups

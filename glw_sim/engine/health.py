@@ -24,23 +24,28 @@ import numba as nb
 import numpy as np
 
 from glw_sim.engine.hazards import refresh_one
-from glw_sim.engine.keyed import key_base, keyed, named_purpose
+from glw_sim.engine.transitions import new_spell_reason
+from glw_sim.engine.keyed import bases as keyed_bases
+from glw_sim.engine.keyed import keyed, named_purpose
 from glw_sim.engine.layout import (CHUNKS, E, I, LONG_TERM_SICK, MAX_MONTHS, N_BANDS, N_HEALTH, N_STATES, NO_REASON,
                                    age_band, chunk)
 
-#: the keyed draws: the health level's change, sickness absence (the health pass) and its route out of work (moves)
-HEALTH, ABSENCE, ABSENCE_ROUTE = named_purpose("health"), named_purpose("absence"), named_purpose("absence route")
+#: the keyed draws: the health level's change, sickness absence, the reason and wanting a job of an inactive
+#: resident whose health changed (the health pass, in this order), and the absence route out of work (the moves)
+PURPOSES = np.array([named_purpose(p) for p in ("health", "absence", "health reason", "health want")],
+                    dtype=np.int64)
+ABSENCE, ABSENCE_ROUTE = int(PURPOSES[1]), named_purpose("absence route")
 
 
 @nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
-def _health_chunk(ch, b_health, b_absence, res, hr, refresh, s_feats, r_feats, cached, scratch):
+def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
     lo, hi = chunk(len(res.state), ch)
-    lg = scratch[ch]
+    lg, lr = scratch[ch], r_scratch[ch]
     for i in range(lo, hi):
         h = np.int64(res.health[i])
         s = np.int64(res.state[i])
         row = hr.moves[age_band(res.age[i]), s, h]
-        u = keyed(b_health, i)
+        u = keyed(bases[0], i)
         c = 0.0
         new = h
         for k in range(N_HEALTH):
@@ -51,24 +56,27 @@ def _health_chunk(ch, b_health, b_absence, res, hr, refresh, s_feats, r_feats, c
                 break
         if new != h:
             res.health[i] = new
+            if s == I and not res.in_education[i]:  # the main reason follows the new health
+                new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
             refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
         if s != E:
             res.off_sick[i] = False
         elif res.off_sick[i]:
-            if keyed(b_absence, i) < hr.back:
+            if keyed(bases[1], i) < hr.back:
                 res.off_sick[i] = False
-        elif keyed(b_absence, i) < hr.absence_onset[new]:
+        elif keyed(bases[1], i) < hr.absence_onset[new]:
             res.off_sick[i] = True
 
 
 @nb.njit(cache=True, parallel=True)
-def health_pass(mo, res, hr, refresh, s_feats, r_feats, cached, scratch):
-    """This month's health changes and sickness absence for every resident (see the module's docstring);
-    ``scratch``: (CHUNKS, the state model's size)."""
-    b_health = key_base(mo.key_seed, mo.month, HEALTH)
-    b_absence = key_base(mo.key_seed, mo.month, ABSENCE)
+def health_pass(mo, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
+    """This month's health changes and sickness absence for every resident (see the module's docstring); an
+    inactive resident whose health changes draws their main reason afresh (as a reason switch,
+    :func:`glw_sim.engine.transitions.new_spell_reason`). ``scratch``, ``r_scratch``: (CHUNKS, the state model's
+    size), (CHUNKS, the reason model's)."""
+    bases = keyed_bases(mo.key_seed, mo.month, PURPOSES)
     for ch in nb.prange(CHUNKS):
-        _health_chunk(ch, b_health, b_absence, res, hr, refresh, s_feats, r_feats, cached, scratch)
+        _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch)
 
 
 @nb.njit(cache=True, inline="always")
@@ -144,36 +152,27 @@ def prevalence(age_band_of_resident: np.ndarray, state: np.ndarray, health: np.n
         return np.where(tot > 0, w / tot, 0.0)
 
 
-def off_sick_share(onset: np.ndarray, back: float, leave: np.ndarray) -> np.ndarray:
-    """The steady share off sick among employed residents of each health level: going off sick at ``onset``, then
-    (in the month's order) returning at ``back`` and, if not, leaving work at ``leave``:
-    ``(1 - s) onset = s (back + (1 - back) leave)``."""
-    a, leave = np.asarray(onset, dtype=np.float64), np.asarray(leave, dtype=np.float64)
-    return a / (a + back + (1 - back) * leave)
-
-
 def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, ...]:
-    """By health level, the chance of leaving work while off sick, the steady share off sick, and the factor on
-    the others' chance of leaving for inactivity, so that a share ``route`` of each level's exits from work to
-    long-term sickness (``exits_lts``: the calibration's monthly chance, per employed resident of the level) goes
-    through sickness absence and the level's exits hold at the calibration's:
+    """By health level: the chance of leaving work while off sick, the steady share off sick at the month's end,
+    and the factor on the others' chance of leaving for inactivity, so that a share ``route`` of each level's exits
+    from work to long-term sickness (``exits_lts``: the calibration's monthly chance, per employed resident of the
+    level) goes through sickness absence and the level's exits hold at the calibration's.
 
-    - the others' drawn moves to long-term sickness are cancelled with chance ``route`` (:func:`after_move`);
-    - those off sick leave at ``leave`` with ``s (1 - back) leave = route exits_lts``, where ``s`` is the steady
-      share off sick (:func:`off_sick_share`), solved with it by fixed point (``leave`` is small next to
-      ``back``, so a few steps settle it);
-    - the others' chance of leaving for inactivity is divided by ``1 - s``: those off sick do not leave for other
-      reasons, so the others' exits make up for them.
-
-    A level no one goes off sick at has no route: nothing changes there."""
-    onset, x = np.asarray(onset, dtype=np.float64), np.asarray(exits_lts, dtype=np.float64)
-    leave = np.zeros_like(onset)
-    for _ in range(50):
-        s = off_sick_share(onset, back, leave)
+    In the month's order, the health pass sends residents off sick at ``onset`` and back at ``back``; then, at the
+    moves, a share ``o`` is off sick and leaves at ``leave``. Steady: ``o = o (1 - leave) (1 - back) + onset (1 -
+    o (1 - leave))``; the absence route's exits ``o leave = route exits_lts`` (solved together by fixed point:
+    ``leave`` is small next to ``back``, so it settles in a few steps). The others' drawn moves to long-term
+    sickness are cancelled with chance ``route`` (:func:`after_move`), and their chance of leaving for inactivity
+    is divided by ``1 - o``: those off sick do not leave for other reasons, so the others make up for them. A level
+    no one goes off sick at has no route."""
+    a, x = np.asarray(onset, dtype=np.float64), np.asarray(exits_lts, dtype=np.float64)
+    leave = np.zeros_like(a)
+    for _ in range(100):
+        o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
         with np.errstate(divide="ignore", invalid="ignore"):
-            leave = np.where(s > 0, np.minimum(route * x / (s * (1 - back)), 1.0), 0.0)
-    s = off_sick_share(onset, back, leave)
-    return leave, s, 1.0 / (1.0 - s)
+            leave = np.where(o > 0, np.minimum(route * x / o, 1.0), 0.0)
+    o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
+    return leave, o * (1 - leave), 1.0 / (1.0 - o)
 
 
 def lts_exit_chance(p_ei: np.ndarray, lts_share: np.ndarray, health: np.ndarray, weight: np.ndarray) -> np.ndarray:
