@@ -19,11 +19,11 @@ import numpy as np
 from glw_sim import parameters as P
 from glw_sim import states
 from glw_sim.demand import Following, LabourMarket, commuting_matrix, fit_decay, level_path, load_workplaces
-from glw_sim.engine import demography, hazards, keyed, logits, matching, month, programmes, tallies
+from glw_sim.engine import demography, hazards, health, keyed, logits, matching, month, programmes, tallies
 from glw_sim.engine.programmes import RETAIN
 from glw_sim.engine.layout import AGE_CODES, CHUNKS, N_CELLS, RING_MONTHS, STUDENT, UNKNOWN_STATE, chunk
-from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, Listing, LogLinear, Month,
-                                    Reasons, Refresh, residents)
+from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, Hazard, HealthRates, Listing, LogLinear,
+                                    Month, Reasons, Refresh, residents)
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
@@ -75,6 +75,10 @@ class Options:
         participation: the rule for being in more than one programme
             (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
             programme at a time, the others waiting).
+        health_process: health changes month by month and employed residents can be off sick
+            (:mod:`glw_sim.engine.health`). Off by default until the no-change baseline holds still with it (with
+            it, employment drifts down about 0.1 points a year: README, "Health as a monthly process"); off,
+            health changes only with age (at age-band boundaries) and results are those of the model before it.
     """
 
     migration: str = "balance"
@@ -92,6 +96,7 @@ class Options:
     cache_population: bool = False
     programme_keys: list[int] | None = None
     participation: Any = None
+    health_process: bool = False
 
     def __post_init__(self):
         if self.migration not in ("balance", "none"):
@@ -123,6 +128,7 @@ class GLWModel(mesa.Model):
         self._build_month_state()
         # common random numbers: every per-resident draw is addressed by (seed, month, purpose, resident)
         self._key_seed = int(self.rng.integers(2**62))
+        self._build_health(opt)
         self.levers = LeverRun(self, opt.levers)
         self.market = self._build_market(self.labour_demand_spec)
         if opt.follow is not None:
@@ -146,6 +152,7 @@ class GLWModel(mesa.Model):
         self.start = parse_month(start)
         self.targets = opt.targets or load_targets()
         self.month = 0
+        self.health_process = opt.health_process
         self.programmes: list[Programme] = []
         self._work_multiplier = None  # see work_multiplier
 
@@ -188,7 +195,8 @@ class GLWModel(mesa.Model):
                                 np.asarray(self.fitted.wants_job_prob, dtype=np.float64), hz.switch_rate)
         fp, dt = hz.flow, hz.durations
         self._hazard = Hazard(fp.k_eu, fp.k_ei, fp.k_ui, fp.cycle, dt.hbar, dt.h0, dt.profile,
-                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code)
+                              P.DURATION_EDGES.astype(np.int64), hz.exit_mult_by_code, np.zeros(3), np.ones(3),
+                              np.zeros(3))  # (the health process: _build_health)
         # Both models' outputs depend only on a few attributes: tabulate them by combination (identical values).
         # The state model has millions of combinations: worth it for large populations only.
         r_levels = np.array(list(rm.columns.values()), dtype=np.int64)
@@ -220,6 +228,52 @@ class GLWModel(mesa.Model):
         self._cells = self._cell_target.copy()  # the weight in each cell now
         self._no_programmes = programmes.no_programmes(n)
         self._tally = None  # this month's counts, from the transitions pass
+
+    def _build_health(self, opt: Options) -> None:
+        """The health process's monthly chances (:mod:`glw_sim.engine.health`): onset and recovery keeping each
+        age band x state's prevalence at the start; sickness absence at its steady share from the start (keyed
+        draws of month 0), and the factor on the other employed residents' exits to inactivity that keeps each
+        health level's exits at the calibration's."""
+        pop, hz, a = self.population, self._hazard, opt.assumptions
+        prev = health.prevalence(age_band_of(pop.age), pop.state, pop.health, pop.weight)
+        moves = health.health_moves(prev, P.value("health_recovery_disabled", a),
+                                    P.value("health_recovery_condition", a), P.value("health_recovered_to_condition", a),
+                                    P.value("health_onset_from_none", a))
+        cond = P.value("absence_onset_condition", a)
+        onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
+        back, route = P.value("absence_back", a), P.value("absence_route_share", a)
+        if not self.health_process:
+            moves, onset = np.zeros_like(moves), np.zeros(3)
+        employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
+        pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
+        p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
+        exits = health.lts_exit_chance(p_ei, self._lts_share(employed), pop.health[employed], pop.weight[employed])
+        leave, share, keep = health.absence_route(onset, back, exits, route)
+        u = self._u(health.ABSENCE, employed)
+        pop.off_sick[:] = False
+        pop.off_sick[employed] = u < share[pop.health[employed]]
+        self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
+        self._health_rates = HealthRates(moves, 1.0, onset, float(back))
+
+    def _lts_share(self, idx: np.ndarray) -> np.ndarray:
+        """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason
+        model's shares weighted by the exit multipliers, as :func:`glw_sim.engine.transitions.draw_reason`; in
+        education: none), in blocks of a million residents."""
+        rs, out = self._reasons, np.zeros(len(idx))
+        lts = rs.codes == states.InactivityReason.LONG_TERM_SICK
+        for lo in range(0, len(idx), 1_000_000):
+            block = idx[lo:lo + 1_000_000]
+            p = self.fitted.reason_model.probabilities(self.population, block) * rs.exit_mult[:, None]
+            out[lo:lo + len(block)] = p[lts].sum(axis=0) / p.sum(axis=0)
+        out[self.population.in_education[idx]] = 0.0
+        return out
+
+    def _health(self) -> None:
+        """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`)."""
+        if self.health_process:
+            health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
+                               self._s_feats, self._r_feats, self._reasons, self.cached, self._scratch[1],
+                               self._scratch[2])
 
     def _demography_tables(self) -> Demography:
         share, groups = self.targets.age_sex_share, self.targets.groups
@@ -313,7 +367,8 @@ class GLWModel(mesa.Model):
                      with_programmes and bool(self.programmes), self._uses_work_multiplier and with_programmes,
                      self._wm_or_empty(), np.ones(N_BOROUGHS) if job_factor is None else job_factor,
                      lv.search_mult, retention, lv.retain_bits, lv.retain_cut, lv.retain_u, lv.retain_i,
-                     np.uint64(keyed.key_base(self._key_seed, self.month, RETAIN) if retention else 0))
+                     np.uint64(keyed.key_base(self._key_seed, self.month, RETAIN) if retention else 0),
+                     np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)))
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever
@@ -332,6 +387,7 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()  # birthdays, life events, entrants (engine.demography)
         self._net_migration()  # (engine.demography)
+        self._health()  # health onset and recovery, sickness absence (engine.health)
         self._programmes()  # referral, waiting lists, discharge, providers' starts (engine.programmes)
         self._apply_employability()  # the employability levers and the system levers (glw_sim.levers)
         self._transitions(changed)  # matching, moves and the month's tally (engine.matching, engine.month)

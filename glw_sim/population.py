@@ -30,6 +30,7 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "reason": (np.dtype(np.uint8), "states.InactivityReason (NONE unless inactive)"),
     "wants_job": (np.dtype(np.bool_), "inactive and would like a job (APS)"),
     "months_in_state": (np.dtype(np.uint16), "completed months in the current labour state"),
+    "off_sick": (np.dtype(np.bool_), "employed, away from work through sickness (glw_sim.engine.health)"),
     "weight": (np.dtype(np.float32), "Londoners this resident stands for"),
 }
 
@@ -57,6 +58,7 @@ class Population:
     reason: np.ndarray
     wants_job: np.ndarray
     months_in_state: np.ndarray
+    off_sick: np.ndarray
     weight: np.ndarray
     _locked: bool = field(default=False, repr=False)
 

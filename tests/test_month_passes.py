@@ -107,9 +107,10 @@ def _arrays(x, name):
             yield from _arrays(v, f"{name}.{f}")
 
 
-#: What the month pass writes (engine/month.py and the functions it inlines: transitions.move, tallies.count_one).
-WRITTEN = {"res.state", "res.months_in_state", "res.reason", "res.wants_job", "ring", "listing.residents",
-           "listing.count"}
+#: What the month pass writes (engine/month.py and the functions it inlines: transitions.move, programmes.retain,
+#: health.after_move, tallies.count_one).
+WRITTEN = {"res.state", "res.months_in_state", "res.reason", "res.wants_job", "res.off_sick", "ring",
+           "listing.residents", "listing.count"}
 
 
 def test_the_month_pass_writes_no_memory_another_argument_reads(fitted):

@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 from glw_sim.engine.hazards import resident_probabilities
+from glw_sim.engine.health import after_move, leave_chance
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.layout import B_SIZE, CHUNKS, E, N_GROUPS, N_STATES, RING_MONTHS, X_SIZE, chunk
 from glw_sim.engine.programmes import retain, with_levers
@@ -56,6 +57,8 @@ def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing,
         if mo.do_moves:
             old = res.state[i]
             p_e, p_u, p_i = resident_probabilities(i, res, cached, hz)
+            if old == E:
+                p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
             mult, m_u, m_i = with_levers(i, old, mo, ef)
             if mo.use_programmes or mo.use_levers:
                 p_u = p_u * m_u
@@ -67,6 +70,7 @@ def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing,
             move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch)
             if mo.use_retention and old == E and res.state[i] != E:
                 retain(i, months, res, mo)  # the retention levers (engine.programmes)
+            after_move(i, old, months, res, hz, mo)  # sickness absence (engine.health)
         if res.state[i] != E:
             listing.residents[lo + listed] = i
             listed += 1

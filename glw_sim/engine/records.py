@@ -51,6 +51,9 @@ class Hazard(NamedTuple):
     profile: np.ndarray  # relative hazard by duration band
     edges: np.ndarray  # duration bands' first months
     exit_mult: np.ndarray  # exit multiplier by inactivity reason
+    sick_leave: np.ndarray  # by health level: chance of leaving work for inactivity while off sick (engine.health)
+    keep: np.ndarray  # by health level: factor on the chance of leaving work for inactivity of those not off sick
+    sick_route: np.ndarray  # by health level: the share of exits from work to long-term sickness via absence
 
 
 class LogLinear(NamedTuple):
@@ -58,6 +61,15 @@ class LogLinear(NamedTuple):
 
     tables: np.ndarray
     intercept: np.ndarray
+
+
+class HealthRates(NamedTuple):
+    """The monthly health process and sickness absence (:mod:`glw_sim.engine.health`)."""
+
+    moves: np.ndarray  # [age band, state, from level, to level]: monthly chances of a change of health level
+    onset_factor: float  # this month's trend on moves to a worse level (1: none)
+    absence_onset: np.ndarray  # by health level: monthly chance an employed resident goes off sick
+    back: float  # monthly chance of returning to work from sickness absence (leaving: Hazard.sick_leave)
 
 
 class Reasons(NamedTuple):
@@ -200,3 +212,4 @@ class Month(NamedTuple):
     retain_u: np.ndarray  # by retention lever: it cuts moves to U
     retain_i: np.ndarray  # retention lever x inactivity reason: it cuts moves to I with that drawn reason
     retain_base: np.uint64  # the month's key base of the retention draws
+    absence_base: np.uint64  # the month's key base of the sickness-absence route's draws (engine.health)

@@ -1,0 +1,187 @@
+"""Health as a monthly process: onset and recovery of long-term conditions and disability, and sickness absence.
+
+Each month, before the programmes and the moves (:func:`health_pass`), every resident:
+
+- may change health level (none, long-term condition, disabled) with the monthly chances of their age band and
+  labour state (:class:`~glw_sim.engine.records.HealthRates` ``moves``). Recovery rates are published (or
+  labelled assumptions); onset rates are set so that each band x state keeps its prevalence
+  (:func:`health_moves`), so health churns without drifting and the calibrated flows between states hold. A
+  dated trend multiplies onset (``onset_factor``). Residents whose health changes have their cached hazard
+  inputs refreshed at once (:func:`glw_sim.engine.hazards.refresh_one`);
+- in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
+  health level, and, off sick, return with ``back``.
+
+In the month's moves (:mod:`glw_sim.engine.month`), an employed resident off sick leaves work for inactivity (as
+long-term sick) with ``Hazard.sick_leave`` of their health level instead of their calibrated chance, and a share
+``Hazard.sick_route`` of the others' drawn moves from work to long-term sickness is cancelled (:func:`after_move`):
+that share of the exits to long-term sickness goes through sickness absence, and each health level's exits hold
+at the calibration's (:func:`absence_route`). Retention acting on sickness absence is then a real route.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from glw_sim.engine.hazards import refresh_one
+from glw_sim.engine.transitions import new_spell_reason
+from glw_sim.engine.keyed import bases as keyed_bases
+from glw_sim.engine.keyed import keyed, named_purpose
+from glw_sim.engine.layout import (CHUNKS, E, I, LONG_TERM_SICK, MAX_MONTHS, N_BANDS, N_HEALTH, N_STATES, NO_REASON,
+                                   age_band, chunk)
+
+#: the keyed draws: the health level's change, sickness absence, the reason and wanting a job of an inactive
+#: resident whose health changed (the health pass, in this order), and the absence route out of work (the moves)
+PURPOSES = np.array([named_purpose(p) for p in ("health", "absence", "health reason", "health want")],
+                    dtype=np.int64)
+ABSENCE, ABSENCE_ROUTE = int(PURPOSES[1]), named_purpose("absence route")
+
+
+@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
+    lo, hi = chunk(len(res.state), ch)
+    lg, lr = scratch[ch], r_scratch[ch]
+    for i in range(lo, hi):
+        h = np.int64(res.health[i])
+        s = np.int64(res.state[i])
+        row = hr.moves[age_band(res.age[i]), s, h]
+        u = keyed(bases[0], i)
+        c = 0.0
+        new = h
+        for k in range(N_HEALTH):
+            p = row[k] * hr.onset_factor if k > h else row[k]
+            c += p
+            if u < c:
+                new = k
+                break
+        if new != h:
+            res.health[i] = new
+            if s == I and not res.in_education[i]:  # the main reason follows the new health
+                new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
+            refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
+        if s != E:
+            res.off_sick[i] = False
+        elif res.off_sick[i]:
+            if keyed(bases[1], i) < hr.back:
+                res.off_sick[i] = False
+        elif keyed(bases[1], i) < hr.absence_onset[new]:
+            res.off_sick[i] = True
+
+
+@nb.njit(cache=True, parallel=True)
+def health_pass(mo, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
+    """This month's health changes and sickness absence for every resident (see the module's docstring); an
+    inactive resident whose health changes draws their main reason afresh (as a reason switch,
+    :func:`glw_sim.engine.transitions.new_spell_reason`). ``scratch``, ``r_scratch``: (CHUNKS, the state model's
+    size), (CHUNKS, the reason model's)."""
+    bases = keyed_bases(mo.key_seed, mo.month, PURPOSES)
+    for ch in nb.prange(CHUNKS):
+        _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch)
+
+
+@nb.njit(cache=True, inline="always")
+def leave_chance(i, p_i, res, hz):
+    """Resident ``i``'s (employed) chance of leaving work for inactivity this month: ``hz.sick_leave`` of their
+    health level if off sick, else their calibrated chance ``p_i`` times ``hz.keep`` of their health level
+    (:class:`~glw_sim.engine.records.Hazard`)."""
+    h = res.health[i]
+    if res.off_sick[i]:
+        return hz.sick_leave[h]
+    return p_i * hz.keep[h]
+
+
+@nb.njit(cache=True, inline="always")
+def after_move(i, old, months, res, hz, mo):
+    """After resident ``i``'s move from ``old`` (``months`` in it): one who left work while off sick is inactive as
+    long-term sick; one not off sick who drew a move from work to long-term sickness stays in work with chance
+    ``hz.sick_route`` of their health level (that share of such exits goes through sickness absence instead,
+    with a keyed draw of its own, so the flow is exactly multiplied by ``1 - sick_route``); no one out of work is
+    off sick."""
+    if old != E:
+        return
+    s = res.state[i]
+    if s == E:
+        return
+    if res.off_sick[i]:
+        if s == I:
+            res.reason[i] = LONG_TERM_SICK
+        res.off_sick[i] = False
+    elif s == I and res.reason[i] == LONG_TERM_SICK:
+        route = hz.sick_route[res.health[i]]
+        if route > 0.0 and keyed(mo.absence_base, i) < route:
+            res.state[i] = E
+            res.months_in_state[i] = months + 1 if months < MAX_MONTHS else months
+            res.reason[i] = NO_REASON
+            res.wants_job[i] = False
+
+
+# ------------------------------------------------------------------------------------------------ the rates
+def health_moves(prevalence: np.ndarray, recovery_disabled: float, recovery_condition: float,
+                 to_condition: float, from_none: float) -> np.ndarray:
+    """Monthly chances ``[band, state, from level, to level]`` that keep each band x state's ``prevalence``
+    (``[band, state, level]`` shares) while residents recover at the given rates: disabled residents stop being
+    disabled at ``recovery_disabled`` a month (a share ``to_condition`` of them keeping a long-term condition),
+    residents with a long-term condition recover at ``recovery_condition``; a share ``from_none`` of new disability
+    comes from residents with no condition (the rest from those with one). Balance of each level's inflow and
+    outflow gives the onsets:
+
+    - none -> disabled ``g p2 rD / p0``, condition -> disabled ``(1 - g) p2 rD / p1``;
+    - none -> condition ``(p1 rL + (1 - g - f) p2 rD) / p0`` (never below 0: with ``f <= 1 - g`` it is not).
+    """
+    p = np.asarray(prevalence, dtype=np.float64)
+    p0, p1, p2 = p[..., 0], p[..., 1], p[..., 2]
+    rd, rl, f, g = recovery_disabled, recovery_condition, to_condition, from_none
+    out = np.zeros(p.shape + (N_HEALTH,))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[..., 2, 1] = np.where(p2 > 0, rd * f, 0.0)
+        out[..., 2, 0] = np.where(p2 > 0, rd * (1 - f), 0.0)
+        out[..., 1, 0] = np.where(p1 > 0, rl, 0.0)
+        out[..., 0, 2] = np.where(p0 > 0, g * p2 * rd / p0, 0.0)
+        out[..., 1, 2] = np.where(p1 > 0, (1 - g) * p2 * rd / p1, 0.0)
+        out[..., 0, 1] = np.where(p0 > 0, np.maximum(p1 * rl + (1 - g - f) * p2 * rd, 0.0) / p0, 0.0)
+    return np.minimum(out, 1.0)
+
+
+def prevalence(age_band_of_resident: np.ndarray, state: np.ndarray, health: np.ndarray,
+               weight: np.ndarray) -> np.ndarray:
+    """Weighted shares ``[band, state, level]`` of each health level."""
+    key = (np.asarray(age_band_of_resident, np.int64) * N_STATES + state) * N_HEALTH + health
+    w = np.bincount(key, weights=weight, minlength=N_BANDS * N_STATES * N_HEALTH).reshape(N_BANDS, N_STATES, N_HEALTH)
+    tot = w.sum(axis=2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tot > 0, w / tot, 0.0)
+
+
+def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, ...]:
+    """By health level: the chance of leaving work while off sick, the steady share off sick at the month's end,
+    and the factor on the others' chance of leaving for inactivity, so that a share ``route`` of each level's exits
+    from work to long-term sickness (``exits_lts``: the calibration's monthly chance, per employed resident of the
+    level) goes through sickness absence and the level's exits hold at the calibration's.
+
+    In the month's order, the health pass sends residents off sick at ``onset`` and back at ``back``; then, at the
+    moves, a share ``o`` is off sick and leaves at ``leave``. Steady: ``o = o (1 - leave) (1 - back) + onset (1 -
+    o (1 - leave))``; the absence route's exits ``o leave = route exits_lts`` (solved together by fixed point:
+    ``leave`` is small next to ``back``, so it settles in a few steps). The others' drawn moves to long-term
+    sickness are cancelled with chance ``route`` (:func:`after_move`), and their chance of leaving for inactivity
+    is divided by ``1 - o``: those off sick do not leave for other reasons, so the others make up for them. A level
+    no one goes off sick at has no route."""
+    a, x = np.asarray(onset, dtype=np.float64), np.asarray(exits_lts, dtype=np.float64)
+    leave = np.zeros_like(a)
+    for _ in range(100):
+        o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            leave = np.where(o > 0, np.minimum(route * x / o, 1.0), 0.0)
+    o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
+    return leave, o * (1 - leave), 1.0 / (1.0 - o)
+
+
+def lts_exit_chance(p_ei: np.ndarray, lts_share: np.ndarray, health: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """By health level, the weighted mean monthly chance that an employed resident leaves work for long-term
+    sickness: their chance of leaving for inactivity ``p_ei`` times the share of such moves that draw long-term
+    sickness (``lts_share``: the reason model's, weighted by the exit multipliers, as a move draws it)."""
+    out = np.zeros(N_HEALTH)
+    for h in range(N_HEALTH):
+        m = health == h
+        if m.any():
+            out[h] = float(np.average(p_ei[m] * lts_share[m], weights=weight[m]))
+    return out
