@@ -248,12 +248,16 @@ class GLWModel(mesa.Model):
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
         exits = health.lts_exit_chance(p_ei, self._lts_share(employed), pop.health[employed], pop.weight[employed])
-        leave, share, keep = health.absence_route(onset, back, exits, route)
+        leave, _, keep = health.absence_route(onset, back, exits, route)
+        mean = np.array([np.average(p_ei[pop.health[employed] == h], weights=pop.weight[employed][pop.health[employed] == h])
+                         if (pop.health[employed] == h).any() else 0.0 for h in range(3)])
+        own = onset[pop.health[employed]] * p_ei / np.where(mean > 0, mean, 1.0)[pop.health[employed]]
+        o = own / (1 - (1 - leave[pop.health[employed]]) * (1 - back) + own * (1 - leave[pop.health[employed]]))
         u = self._u(health.ABSENCE, employed)
         pop.off_sick[:] = False
-        pop.off_sick[employed] = u < share[pop.health[employed]]
+        pop.off_sick[employed] = u < o * (1 - leave[pop.health[employed]])  # each resident's steady share
         self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
-        self._health_rates = HealthRates(moves, 1.0, onset, float(back))
+        self._health_rates = HealthRates(moves, 1.0, onset, float(back), mean, float(hz.k_ei), float(hz.cycle))
 
     def _lts_share(self, idx: np.ndarray) -> np.ndarray:
         """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason

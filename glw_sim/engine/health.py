@@ -37,6 +37,20 @@ PURPOSES = np.array([named_purpose(p) for p in ("health", "absence", "health rea
 ABSENCE, ABSENCE_ROUTE = int(PURPOSES[1]), named_purpose("absence route")
 
 
+@nb.njit(cache=True, inline="always")
+def absence_onset(i, h, cached, hr):
+    """Employed resident ``i``'s (health level ``h``) monthly chance of going off sick: the level's, in proportion to
+    their own chance of leaving work for inactivity (from their cached stationary shares, as
+    :func:`glw_sim.engine.hazards.flows_from_e`) relative to the level's mean, so that absence, like the
+    calibration's exits it carries, falls most on those most likely to leave."""
+    m = hr.mean_p_ei[h]
+    if m <= 0.0:
+        return 0.0
+    pe, pu = np.float64(cached.pi_e[i]), np.float64(cached.pi_u[i])
+    pin = 1.0 - pe - pu
+    return hr.absence_onset[h] * (hr.k_ei * pin + hr.cycle * pu * pin) / m
+
+
 @nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
     lo, hi = chunk(len(res.state), ch)
@@ -64,7 +78,7 @@ def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scr
         elif res.off_sick[i]:
             if keyed(bases[1], i) < hr.back:
                 res.off_sick[i] = False
-        elif keyed(bases[1], i) < hr.absence_onset[new]:
+        elif keyed(bases[1], i) < absence_onset(i, new, cached, hr):
             res.off_sick[i] = True
 
 

@@ -70,6 +70,9 @@ class HealthRates(NamedTuple):
     onset_factor: float  # this month's trend on moves to a worse level (1: none)
     absence_onset: np.ndarray  # by health level: monthly chance an employed resident goes off sick
     back: float  # monthly chance of returning to work from sickness absence (leaving: Hazard.sick_leave)
+    mean_p_ei: np.ndarray  # by health level: employed residents' mean chance of leaving work for inactivity
+    k_ei: float  # the hazard rule's constants that chance is made of (Hazard.k_ei, Hazard.cycle)
+    cycle: float
 
 
 class Reasons(NamedTuple):
