@@ -318,7 +318,8 @@ def uncertainty_text(res: Results) -> list[str]:
         "employment-year divides the same spending by the net extra residents in work summed over every month to "
         "the date, over 12: the measure evaluations of employment programmes (DWP cost-benefit analyses) set beside "
         "each other. Both intervals are Fieller's, from the spending's and the outcome's joint uncertainty; "
-        "'not bounded' means the outcome cannot be told apart from zero.",
+        "'not bounded' means the outcome cannot be told apart from zero, and 'no net gain to cost' that its "
+        "estimate is zero or below, so there is no cost per job to give.",
         "Known limits: the baseline is calibrated to UK flow rates adjusted to London's stocks (London flows are "
         "not published recently); programme effects are fitted to trial evidence which for WorkWell, Restart and "
         "the Youth Guarantee is a proxy or an assumption; the evidence part assumes the outcome responds about "
