@@ -26,12 +26,11 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from glw_sim.draws import drawn_inputs, labels
 from glw_sim.results import Results
 from glw_sim.runner import draws_table, replicate, replication_seeds
 from glw_sim.scenario import Scenario
+from glw_sim.uncertainty import t95
 
 #: scales a chosen run may take: a short grid keeps runs comparable with each other
 SCALE_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0)
@@ -112,7 +111,7 @@ def choose(scenario, *, workers: int | None = None, progress: Callable[[], None]
     for name, f in res.figures().items():  # net extra in work and each part's contribution
         if not np.isfinite(f.noise_se) or f.noise_df <= 0:
             continue
-        t = stats.t.ppf(0.975, max(r_min - 1 - len(drawn_inputs(scenario)), 1))  # the run's residual df
+        t = t95(max(r_min - 1 - len(drawn_inputs(scenario)), 1))  # at the run's residual df, as its intervals
         sd_rep = f.noise_se * math.sqrt(f.replications)  # one replication's noise at the pilot's scale
         h = target_half_width(f.estimate, spec)
         k = (t * sd_rep / h) ** 2 * pilot_scale  # scale x replications needed

@@ -24,7 +24,8 @@ from glw_sim import __version__
 from glw_sim.io import atomic_write_bytes, atomic_write_text, make_owned_dir, remove_stale
 from glw_sim.paths import calibration_dir
 from glw_sim.labels import programme_label
-from glw_sim.results import Results, load_results, precision_note, ranking_sentence, uncertainty_note
+from glw_sim.results import (NO_GAIN, NOT_BOUNDED, Results, load_results, precision_note, ranking_sentence,
+                             uncertainty_note)
 from glw_sim.workbook import workbook_bytes
 
 CHART_CAPTIONS = {
@@ -136,7 +137,7 @@ def headline_cards(res: Results) -> list[dict]:
             c = h[key]
             cards.append({"label": label, "value": gbp(c["mean"]),
                           "detail": (f"95% interval {ci('gbp', c)}" if np.isfinite(c["low_95"])
-                                     else "not bounded: the net gain is within its uncertainty of zero"),
+                                     else NOT_BOUNDED if c["mean"] > 0 else NO_GAIN),
                           "id": ident})
     return cards
 
@@ -146,7 +147,10 @@ def intervention_rows(res: Results) -> list[dict]:
 
     def money(r, key):
         if pd.isna(r[key]):
-            return "", ""
+            # a costed part with no net gain (Results.cost_ratio leaves its cost nan): say so, no number
+            costed = (pd.notna(r["net_extra_jobs"]) and pd.notna(r["spending"])
+                      and not (pd.notna(r.get("unpriced")) and bool(r.get("unpriced"))))
+            return ("n/a", NO_GAIN) if costed else ("", "")
         bounded = pd.notna(r[f"{key}_low_95"])
         return gbp(r[key]), (f"{gbp(r[f'{key}_low_95'])} to {gbp(r[f'{key}_high_95'])}" if bounded
                              else "not bounded")
@@ -159,8 +163,8 @@ def intervention_rows(res: Results) -> list[dict]:
             "programme": programme_label(str(r["programme"])),
             "net": num(r["net_extra_jobs"]) if has else "",
             "net_ci": f"{num(r['net_extra_jobs_low_95'])} to {num(r['net_extra_jobs_high_95'])}" if has else "",
-            "noise": (f"±{num(r['net_extra_jobs_noise_se'] * 1.96)} / ±{num(r['net_extra_jobs_evidence_sd'] * 1.96)}"
-                      if has and pd.notna(r["net_extra_jobs_noise_se"]) else ""),
+            "noise": (f"±{num(r['net_extra_jobs_noise_half_width'])} / ±{num(r['net_extra_jobs_evidence_half_width'])}"
+                      if has and pd.notna(r["net_extra_jobs_noise_half_width"]) else ""),
             "within_noise": has and not bool(r["distinct_from_zero"]),
             "years": num(r["net_extra_employment_years"]) if pd.notna(r["net_extra_employment_years"]) else "",
             "starts": num(r["starts"]) if pd.notna(r["starts"]) else "",
@@ -212,7 +216,7 @@ def headline_at_dates(res: Results) -> list[dict]:
         for h in heads:
             d = h[key]
             if key.startswith("cost") and not d["mean"] > 0:  # no net gain (yet) to divide the spending by
-                cells.append({"value": "n/a", "ci": "no net gain to cost"})
+                cells.append({"value": "n/a", "ci": NO_GAIN})
                 continue
             bounded = np.isfinite(d["low_95"])
             cells.append({"value": fmt(kind, d["mean"]), "ci": ci(kind, d) if bounded else "not bounded"})
@@ -314,7 +318,8 @@ def uncertainty_text(res: Results) -> list[str]:
         "employment-year divides the same spending by the net extra residents in work summed over every month to "
         "the date, over 12: the measure evaluations of employment programmes (DWP cost-benefit analyses) set beside "
         "each other. Both intervals are Fieller's, from the spending's and the outcome's joint uncertainty; "
-        "'not bounded' means the outcome cannot be told apart from zero.",
+        "'not bounded' means the outcome cannot be told apart from zero, and 'no net gain to cost' that its "
+        "estimate is zero or below, so there is no cost per job to give.",
         "Known limits: the baseline is calibrated to UK flow rates adjusted to London's stocks (London flows are "
         "not published recently); programme effects are fitted to trial evidence which for WorkWell, Restart and "
         "the Youth Guarantee is a proxy or an assumption; the evidence part assumes the outcome responds about "

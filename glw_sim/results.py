@@ -29,6 +29,12 @@ from glw_sim.labels import programme_label
 from glw_sim.metrics import GROUPINGS
 from glw_sim.months import milestone_dates
 
+#: what every output says of a cost per net extra job (or employment-year) :meth:`Results.cost_ratio` leaves
+#: nan: the net gain is zero or below, so there is nothing to divide the spending by
+NO_GAIN = "no net gain to cost"
+#: ... and of one whose interval Fieller's method cannot bound (the net gain's interval holds zero)
+NOT_BOUNDED = "not bounded: the net gain is within its uncertainty of zero"
+
 #: Box E outcome metrics, in the order the plan lists them: (metric, label, kind) where kind is
 #: "rate" (a share, shown in %), "gap" (a difference of rates, shown in percentage points) or "count".
 OUTCOMES: list[tuple[str, str, str]] = [
@@ -196,10 +202,14 @@ class Results:
     def cost_ratio(self, spending: pd.Series, outcome: pd.Series, loadings: dict[str, float] | None = None) -> U.Ratio:
         """THE cost per unit of outcome (per net extra job, per net extra employment-year): the estimate of
         spending over the estimate of the outcome, with Fieller's 95% interval from both figures' noise and
-        evidence (unbounded when the outcome cannot be told apart from zero). Every output shows this."""
+        evidence (unbounded when the outcome cannot be told apart from zero). With no net gain (the outcome's
+        estimate zero or below) there is no cost to give: estimate and bounds are nan (:data:`NO_GAIN`), not a
+        negative number. Every output shows this."""
         frame = pd.DataFrame({"s": spending.astype(float), "o": outcome.astype(float)}).dropna()
         z = self._z(frame.index)
         figs, resid = U.fit_many(frame.to_numpy(), z, self.drawn_inputs)
+        if not figs[1].estimate > 0:  # no net gain to divide the spending by
+            return U.Ratio(float("nan"), float("nan"), float("nan"), False)
         spend = U.add_known(figs[0], loadings or {})
         return U.ratio(spend, figs[1], U.noise_cov(resid, 0, 1))
 
@@ -275,7 +285,8 @@ class Results:
         """Per part (programmes, integration hubs): net extra residents in work it contributes at the horizon
         (the package minus the package without it), net extra employment-years, starts, residents who left a
         waiting list before starting (no longer eligible: never started or costed), spending, cost per net
-        extra job and per net extra employment-year (:meth:`cost_ratio`), waiting list at the horizon;
+        extra job and per net extra employment-year (:meth:`cost_ratio`: nan with no net gain), waiting list at
+        the horizon; the contribution's 95% half-widths of noise (t) and evidence as every interval uses them;
         ``distinct_from_zero`` says whether the contribution's 95% interval leaves out zero."""
         ts = self.timeseries
         lon = ts[(ts["area"] == "London") & (ts["group"] == "all")]
@@ -317,7 +328,10 @@ class Results:
                 fy = self.fit(years)[0]
                 row.update({"net_extra_jobs": f.estimate, "net_extra_jobs_low_95": f.low,
                             "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
-                            "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero(),
+                            "net_extra_jobs_evidence_sd": f.evidence_sd,
+                            "net_extra_jobs_noise_half_width": f.noise_half_width,
+                            "net_extra_jobs_evidence_half_width": f.evidence_half_width,
+                            "distinct_from_zero": f.excludes_zero(),
                             "net_extra_employment_years": fy.estimate})
                 if row.get("unpriced"):  # a required change, not priced: no cost to divide
                     rows.append(row)
@@ -333,14 +347,18 @@ class Results:
             f = self.figure("contribution.interactions")
             rows.append({"programme": "interactions", "net_extra_jobs": f.estimate, "net_extra_jobs_low_95": f.low,
                          "net_extra_jobs_high_95": f.high, "net_extra_jobs_noise_se": f.noise_se,
-                         "net_extra_jobs_evidence_sd": f.evidence_sd, "distinct_from_zero": f.excludes_zero()})
+                         "net_extra_jobs_evidence_sd": f.evidence_sd,
+                         "net_extra_jobs_noise_half_width": f.noise_half_width,
+                         "net_extra_jobs_evidence_half_width": f.evidence_half_width,
+                         "distinct_from_zero": f.excludes_zero()})
         elif self.has("spending_cumulative") and progs and not self.has(f"contribution.{hubs_label}"):
             other = self.at("spending_cumulative").mean() - float(np.nansum([r.get("spending", 0.0) for r in rows]))
             if other > 0.5:
                 rows.append({"programme": "integration hubs", "spending": other})
         return pd.DataFrame(rows, columns=[
             "programme", "net_extra_jobs", "net_extra_jobs_low_95", "net_extra_jobs_high_95", "net_extra_jobs_noise_se",
-            "net_extra_jobs_evidence_sd", "distinct_from_zero", "net_extra_employment_years", "starts", "left_list",
+            "net_extra_jobs_evidence_sd", "net_extra_jobs_noise_half_width", "net_extra_jobs_evidence_half_width",
+            "distinct_from_zero", "net_extra_employment_years", "starts", "left_list",
             "spending",
             "cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95", "cost_per_employment_year",
             "cost_per_employment_year_low_95", "cost_per_employment_year_high_95", "waiting_at_horizon", "unpriced"])
@@ -439,7 +457,7 @@ class Results:
             y = h.get("cost_per_net_extra_employment_year")
             if c and np.isfinite(c["mean"]) and c["mean"] > 0:
                 bound = (f"95% interval £{c['low_95']:,.0f} to £{c['high_95']:,.0f}" if np.isfinite(c["low_95"])
-                         else "not bounded: the net gain is within its uncertainty of zero")
+                         else NOT_BOUNDED)
                 text += f", £{c['mean']:,.0f} per net extra job ({bound})"
                 if y and np.isfinite(y["mean"]):
                     text += f" and £{y['mean']:,.0f} per net extra employment-year."
@@ -538,7 +556,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
         if key in h:
             c = h[key]
             rng = (f"{_fmt_value('gbp', c['low_95'])} to {_fmt_value('gbp', c['high_95'])}"
-                   if np.isfinite(c["low_95"]) else "not bounded: the net gain is within its uncertainty of zero")
+                   if np.isfinite(c["low_95"]) else NOT_BOUNDED if c["mean"] > 0 else NO_GAIN)
             lines.append(f"  {label:<44} {'':>9} {pad}{_fmt_value('gbp', c['mean']):>10}  {rng}")
     iv = res.interventions()
     if len(iv) and iv["net_extra_jobs"].notna().any():

@@ -14,13 +14,17 @@ deviation), a figure is summarised by ordinary least squares of ``y`` on ``[1, Z
   ``sqrt(b'b)`` (the draws are independent with unit variance), with each input's share ``b_k^2 / b'b``: the
   drivers; each fitted ``b_k^2`` is first reduced by its sampling variance (the noise a regression on few
   replications would otherwise read as the input's effect), so an input that does nothing gets no share;
-- the **95% interval** is the estimate +/- 1.96 standard deviations of both together (a normal approximation
-  of a linear response: ``r2`` says how much of the replications' spread the linear fit explains).
+- the **95% interval** is the estimate +/- the half-widths of both parts together, ``hypot(t x noise, 1.96 x
+  evidence)``: Student's t with the residual's degrees of freedom for the noise (:func:`t95`; a run has a
+  handful of replications, where the normal's 1.96 is too narrow) and the normal for the evidence (a normal
+  approximation of a linear response: ``r2`` says how much of the replications' spread the linear fit explains).
 
 Costs need no simulation: spending scales with each programme's cost per unit, so its evidence enters as a
 known column (:func:`add_known`), not through the regression. A ratio (cost per net extra job) gets Fieller's
-interval from the numerator's and denominator's joint uncertainty, which always contains the point estimate and
-is unbounded when the denominator cannot be told apart from zero.
+interval from the numerator's and denominator's joint uncertainty, with the same quantiles as every other interval
+(t for the noise, 1.96 for the evidence), which always contains the point estimate and is unbounded exactly
+when the denominator's own interval holds zero. A ranking (:func:`separated`) uses the interval of the
+difference, a :class:`Figure` like any other.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ import numpy as np
 from scipy import stats
 
 Z95 = 1.959963984540054
+
+
+def t95(df: int) -> float:
+    """The 95% two-sided quantile of Student's t with ``df`` degrees of freedom (inf with none): the quantile of
+    every interval's simulation-noise part (figures, ratios, differences, the precision a run chooses)."""
+    return float(stats.t.ppf(0.975, df)) if df > 0 else float("inf")
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,7 @@ class Figure:
         """95% half-width of the simulation noise alone (t with the residual's degrees of freedom)."""
         if not np.isfinite(self.noise_se):
             return float("nan")
-        t = stats.t.ppf(0.975, self.noise_df) if self.noise_df > 0 else float("inf")
-        return float(t * self.noise_se)
+        return float(t95(self.noise_df) * self.noise_se)
 
     @property
     def evidence_half_width(self) -> float:
@@ -200,21 +209,31 @@ class Ratio:
 
 def ratio(num: Figure, den: Figure, noise_cov: float = 0.0) -> Ratio:
     """Fieller's 95% interval for ``num / den`` from their joint normal uncertainty: noise (standard errors,
-    with covariance ``noise_cov``) and evidence (loadings on shared inputs)."""
+    with covariance ``noise_cov``) and evidence (loadings on shared inputs). Each part is scaled by the quantile
+    its figures' own intervals use (:func:`t95` of each figure's noise degrees of freedom, :data:`Z95` for the
+    evidence), so the interval is unbounded exactly when ``den``'s interval holds zero
+    (``not den.excludes_zero()``), and bounded intervals agree with the figures' at the ends."""
     a, b = num.estimate, den.estimate
     if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
         return Ratio(float("nan"), float("nan"), float("nan"), False)
-    ea, eb = _aligned(num, den)
-    se_a, se_b = (0.0 if not np.isfinite(x) else x for x in (num.noise_se, den.noise_se))
-    vaa = se_a ** 2 + ea @ ea
-    vbb = se_b ** 2 + eb @ eb
-    vab = noise_cov + ea @ eb
-    z2 = Z95 ** 2
-    # (a - r b)^2 <= z2 (vaa - 2 r vab + r^2 vbb): a quadratic in r
-    qa = b * b - z2 * vbb
-    qb = -2.0 * (a * b - z2 * vab)
-    qc = a * a - z2 * vaa
     point = a / b
+    ta, tb = t95(num.noise_df), t95(den.noise_df)
+    se_a, se_b = num.noise_se, den.noise_se
+    # each figure's noise half-width (t x se): without one (a single replication) the interval is unknown
+    ha = 0.0 if se_a == 0 else ta * se_a
+    hb = 0.0 if se_b == 0 else tb * se_b
+    if not (np.isfinite(ha) and np.isfinite(hb)):
+        return Ratio(point, float("nan"), float("nan"), False)
+    ea, eb = _aligned(num, den)
+    z2 = Z95 ** 2
+    # squared 95% half-widths and their cross term: noise at t, evidence at 1.96
+    vaa = ha ** 2 + z2 * (ea @ ea)
+    vbb = hb ** 2 + z2 * (eb @ eb)
+    vab = (ta * tb * noise_cov if noise_cov else 0.0) + z2 * (ea @ eb)
+    # (a - r b)^2 <= vaa - 2 r vab + r^2 vbb: a quadratic in r
+    qa = b * b - vbb
+    qb = -2.0 * (a * b - vab)
+    qc = a * a - vaa
     disc = qb * qb - 4 * qa * qc
     if qa <= 0 or disc < 0:
         return Ratio(point, float("nan"), float("nan"), False)
@@ -248,8 +267,16 @@ def independent_difference(a: Figure, b: Figure) -> Figure:
 
 def separated(a: Figure, b: Figure, noise_cov_ab: float = 0.0) -> bool:
     """Whether two figures of one run differ beyond their joint 95% uncertainty (their difference's interval
-    leaves out zero): only then may a report rank them."""
+    leaves out zero): only then may a report rank them. The difference is a :class:`Figure` (noise from both
+    standard errors and their covariance, at t with the fewer degrees of freedom; evidence as the difference of
+    the loadings), so its interval is the one every other figure gets."""
     ea, eb = _aligned(a, b)
+    names = tuple(dict.fromkeys(a.inputs + b.inputs))
     se_a, se_b = (0.0 if not np.isfinite(x) else x for x in (a.noise_se, b.noise_se))
-    var = se_a ** 2 + se_b ** 2 - 2 * noise_cov_ab + float((ea - eb) @ (ea - eb))
-    return bool(abs(a.estimate - b.estimate) > Z95 * np.sqrt(max(var, 0.0)))
+    var = se_a ** 2 + se_b ** 2 - 2 * noise_cov_ab
+    se = float(np.sqrt(max(var, 0.0)))
+    if not (np.isfinite(a.noise_se) and np.isfinite(b.noise_se)):
+        se = float("nan")
+    diff = Figure(a.estimate - b.estimate, se, min(a.noise_df, b.noise_df), ea - eb, names,
+                  min(a.replications, b.replications))
+    return diff.excludes_zero()

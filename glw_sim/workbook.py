@@ -18,7 +18,7 @@ import pandas as pd
 
 from glw_sim.chartdata import chart_tables
 from glw_sim.labels import GROUP_LABELS, fmt_level, programme_label
-from glw_sim.results import OUTCOMES, Results, uncertainty_note
+from glw_sim.results import NO_GAIN, NOT_BOUNDED, OUTCOMES, Results, uncertainty_note
 
 #: Excel number formats: shares as percentages (gaps and spreads too: a difference of shares), their small
 #: half-widths to 0.01%, residents as whole numbers with thousands separators, money in pounds
@@ -84,9 +84,9 @@ def headline_table(res: Results) -> pd.DataFrame:
         noise, evid = _ci_widths(d)
         est, note = d["mean"], ""
         if key.startswith("cost") and not est > 0:  # no net gain to divide the spending by
-            est, note = np.nan, "no net gain to cost"
+            est, note = np.nan, NO_GAIN
         elif key.startswith("cost") and not np.isfinite(d["low_95"]):
-            note = "interval not bounded: the net gain is within its uncertainty of zero"
+            note = "interval " + NOT_BOUNDED
         out.append({"Figure": label, "Date": date, "Month": month, EST: est, LOW: d["low_95"],
                     HIGH: d["high_95"], NOISE: noise, EVID: evid, "Replications": d.get("replications", np.nan),
                     "Note": note, "Code": key, "_kind": HEADLINE[key][1]})
@@ -152,19 +152,21 @@ def interventions_table(res: Results) -> pd.DataFrame:
     out = pd.DataFrame({"Part": [programme_label(str(p)) for p in iv["programme"]]})
     for col, label in names.items():
         out[label] = iv[col].to_numpy()
-    out[NOISE] = (1.96 * iv["net_extra_jobs_noise_se"]).to_numpy()
-    out[EVID] = (1.96 * iv["net_extra_jobs_evidence_sd"]).to_numpy()
+    out[NOISE] = iv["net_extra_jobs_noise_half_width"].to_numpy()  # (t, as the interval: not 1.96 x se)
+    out[EVID] = iv["net_extra_jobs_evidence_half_width"].to_numpy()
     out["Distinct from zero"] = out["Distinct from zero"].map({True: "yes", False: "no"})
-    costly = iv["cost_per_net_job"].notna().to_numpy()
+    # a costed part: a contribution and spending (Results.cost_ratio leaves the cost nan with no net gain)
+    costly = (iv["net_extra_jobs"].notna() & iv["spending"].notna()).to_numpy()
     gain = (iv["net_extra_jobs"] > 0).to_numpy()
     bounded = iv["cost_per_net_job_low_95"].notna().to_numpy()
-    out["Cost note"] = np.where(costly & ~gain, "no net gain to cost",
+    out["Cost note"] = np.where(costly & ~gain, NO_GAIN,
                                 np.where(costly & ~bounded, "interval not bounded: the contribution is within its "
                                          "uncertainty of zero", ""))
     unpriced = np.array([bool(x) if pd.notna(x) else False for x in iv["unpriced"]], dtype=bool)  # no cost given
     out.loc[unpriced, "Cost note"] = "unpriced: a change the system must make, not priced"
-    for col in ("Cost per net extra job", "Cost per employment-year"):  # (negative: no gain to divide by)
-        out.loc[~(out[col] > 0), col] = np.nan
+    for col in ("Cost per net extra job", "Cost per employment-year"):  # no gain to divide by: no cost, no bounds
+        for c in (col, f"{col}, {LOW}", f"{col}, {HIGH}"):
+            out.loc[~gain, c] = np.nan
     out["Code"] = iv["programme"].to_numpy()
     return out
 

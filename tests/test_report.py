@@ -182,3 +182,82 @@ def test_workbook_cells_are_formatted_as_what_they_hold(runs):
     assert cell("Interventions", "Code", "workwell", "Spending").number_format == "£#,##0"
     assert cell("Interventions", "Code", "workwell", "Starts").number_format == "#,##0"
     assert cell("Outcomes", "Code", "disability_employment_gap", f"{end} (horizon)").number_format == "0.0%"
+
+
+def _synthetic_results(net_london: float, contributions: dict[str, float], n: int = 4):
+    """A results object built by hand: London's net extra in work and each programme's contribution at the
+    horizon (month 2), spread +/-10 across ``n`` replications, each programme spending 1m."""
+    from glw_sim.results import Results
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for rep in range(n):
+        spread = lambda: float(10 * rng.standard_normal())  # noqa: E731
+        for month in (0, 1, 2):
+            date = f"2026-{month + 1:02d}"
+            vals = {"employment_rate": 0.75, "gap_to_80": 300000.0,
+                    "net_extra_employed": (net_london + spread()) * month / 2,
+                    "spending_cumulative": 2e6 * month / 2 + 1e4 * rep}
+            for p, c in contributions.items():
+                vals |= {f"programme.{p}.starts": 100.0, f"programme.{p}.left_list": 0.0,
+                         f"programme.{p}.waiting": 0.0, f"programme.{p}.spending": (1e6 + 1e4 * rep) / 2 * (month > 0),
+                         f"contribution.{p}": (c + spread()) * month / 2}
+            rows += [(rep, month, date, "London", "all", k, v) for k, v in vals.items()]
+    ts = pd.DataFrame(rows, columns=["replication", "month", "date", "area", "group", "metric", "value"])
+    return Results(Path("."), ts, None, {"scenario": {"name": "synthetic", "replications": n,
+                                                       "population": {"scale": 0.01}}})
+
+
+def test_a_negative_contribution_gets_no_cost_anywhere():
+    """A part whose contribution is negative has no cost per net job: not a negative number, in the results
+    table, the report's table and summary.xlsx's; a positive one keeps spending over contribution."""
+    from glw_sim.report import intervention_rows
+    from glw_sim.results import NO_GAIN
+    from glw_sim.uncertainty import t95
+    from glw_sim.workbook import interventions_table
+
+    res = _synthetic_results(400.0, {"alpha": 800.0, "beta": -400.0})
+    iv = res.interventions().set_index("programme")
+    assert iv.loc["beta", "net_extra_jobs"] < 0 and iv.loc["beta", "distinct_from_zero"]
+    for col in ("cost_per_net_job", "cost_per_net_job_low_95", "cost_per_net_job_high_95",
+                "cost_per_employment_year", "cost_per_employment_year_low_95", "cost_per_employment_year_high_95"):
+        assert np.isnan(iv.loc["beta", col])
+    spend = res.programme_spending()["alpha"]
+    assert iv.loc["alpha", "cost_per_net_job"] == pytest.approx(spend.mean() / res.at("contribution.alpha").mean())
+    assert iv.loc["alpha", "cost_per_net_job_low_95"] > 0
+    rows = {r["programme"]: r for r in intervention_rows(res)}
+    beta = next(r for k, r in rows.items() if "beta" in k.lower())
+    assert (beta["cost"], beta["cost_ci"], beta["year_cost"], beta["year_cost_ci"]) == ("n/a", NO_GAIN, "n/a", NO_GAIN)
+    assert not any("-£" in str(v) or "£-" in str(v) for r in rows.values() for v in r.values())
+    # the noise column is the t half-width the interval uses (4 replications: 3 df), not 1.96 standard errors
+    alpha = next(r for k, r in rows.items() if "alpha" in k.lower())
+    se = iv.loc["alpha", "net_extra_jobs_noise_se"]
+    assert alpha["noise"].startswith(f"±{t95(3) * se:,.0f} /")
+    wb = interventions_table(res).set_index("Code")
+    assert wb.loc["beta", "Cost note"] == NO_GAIN
+    assert wb.loc["beta"].filter(like="Cost per").isna().all()
+    assert wb.loc["alpha", "Cost per net extra job"] == pytest.approx(iv.loc["alpha", "cost_per_net_job"])
+    assert wb.loc["alpha", "Simulation noise (±, 95%)"] == pytest.approx(t95(3) * se)
+
+
+def test_no_net_gain_gives_no_headline_cost_anywhere():
+    """London's net extra below zero: the headline cost is 'no net gain to cost' in the results, the console,
+    the report's cards and summary.xlsx's headline sheet, never a negative number."""
+    from glw_sim.report import headline_cards
+    from glw_sim.results import NO_GAIN, console_summary
+    from glw_sim.workbook import headline_table
+
+    res = _synthetic_results(-500.0, {"alpha": -500.0})
+    h = res.headline()
+    assert h["net_extra_employed"]["high_95"] < 0
+    for key in ("cost_per_net_extra_job", "cost_per_net_extra_employment_year"):
+        assert all(np.isnan(h[key][c]) for c in ("mean", "low_95", "high_95"))
+    cards = {c["id"]: c for c in headline_cards(res)}
+    assert cards["cost-per-job"]["value"] == "n/a" and cards["cost-per-job"]["detail"] == NO_GAIN
+    text = console_summary(res)
+    line = next(x for x in text.splitlines() if "Cost per net extra job" in x)
+    assert NO_GAIN in line and "-£" not in line
+    t = headline_table(res)
+    costs = t[t["Code"].str.startswith("cost")]
+    assert costs["Estimate"].isna().all() and (costs["Note"] == NO_GAIN).all()
+    assert "the net gain is too small" in res.paragraph()

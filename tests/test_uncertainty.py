@@ -92,6 +92,64 @@ def test_separated_needs_the_difference_beyond_its_uncertainty():
     assert U.separated(a, c)
 
 
+def test_two_replications_whose_net_holds_zero_give_an_unbounded_cost():
+    # the reported page: net extra 305 from 2 replications, interval -316 to 926 (t with 1 df), beside a cost
+    # per net job the normal's 1.96 bounded at about 204k to 412k
+    jobs = np.array([305 - 48.9, 305 + 48.9])
+    spend = np.array([93e6, 93.4e6])
+    (fs, fj), resid = U.fit_many(np.column_stack([spend, jobs]), None)
+    assert fj.noise_df == 1
+    assert fj.low == pytest.approx(305 - 12.7062 * 48.9, abs=1) and fj.low < 0 < fj.high
+    r = U.ratio(fs, fj, U.noise_cov(resid, 0, 1))
+    assert not r.bounded and np.isnan(r.low) and np.isnan(r.high)
+    assert r.estimate == pytest.approx(spend.mean() / jobs.mean())
+    # the ranking check at the same quantile: 300 apart is within t(1)'s interval (1.96 would rank them)
+    a, b = U.fit(np.array([1000.0, 1100.0])), U.fit(np.array([1300.0, 1400.0]))
+    assert abs(a.estimate - b.estimate) > 1.96 * np.hypot(a.noise_se, b.noise_se)
+    assert not U.separated(a, b)
+
+
+def test_ratio_is_unbounded_exactly_when_its_denominators_interval_holds_zero():
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5, 12):
+        base = rng.standard_normal(n)
+        for centre in np.linspace(0, 60, 61):
+            jobs = centre + 10 * base
+            spend = 1e6 + 1e4 * rng.standard_normal(n)
+            (fs, fj), resid = U.fit_many(np.column_stack([spend, jobs]), None)
+            assert U.ratio(fs, fj, U.noise_cov(resid, 0, 1)).bounded == fj.excludes_zero()
+
+
+def test_fieller_interval_matches_a_hand_computation_at_students_t():
+    from scipy import stats
+
+    rng = np.random.default_rng(12)
+    n = 5
+    spend = 1e6 + 3e4 * rng.standard_normal(n)
+    jobs = 80 + 4 * rng.standard_normal(n)
+    (fs, fj), resid = U.fit_many(np.column_stack([spend, jobs]), None)
+    r = U.ratio(fs, fj, U.noise_cov(resid, 0, 1))
+    # by hand: means, their covariance matrix (sample covariance / n), t with n - 1 df
+    a, b = spend.mean(), jobs.mean()
+    c = np.cov(spend, jobs, ddof=1) / n
+    t2 = stats.t.ppf(0.975, n - 1) ** 2
+    qa, qb, qc = b * b - t2 * c[1, 1], -2 * (a * b - t2 * c[0, 1]), a * a - t2 * c[0, 0]
+    root = np.sqrt(qb * qb - 4 * qa * qc)
+    assert r.bounded
+    assert r.low == pytest.approx((-qb - root) / (2 * qa), rel=1e-9)
+    assert r.high == pytest.approx((-qb + root) / (2 * qa), rel=1e-9)
+    # wider than the normal's interval would be
+    z2 = U.Z95 ** 2
+    qa, qb, qc = b * b - z2 * c[1, 1], -2 * (a * b - z2 * c[0, 1]), a * a - z2 * c[0, 0]
+    assert r.high - r.low > np.sqrt(qb * qb - 4 * qa * qc) / qa
+    # the ranking check at the same t: a difference separated exactly when its t interval leaves out zero
+    x, y = spend / 1e4, spend / 1e4 + rng.standard_normal(n) + 3
+    fx, fy = U.fit(x), U.fit(y)
+    d = y - x
+    assert U.separated(fy, fx, float(np.cov(x, y, ddof=1)[0, 1] / n)) == bool(
+        abs(d.mean()) > stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
+
+
 def test_known_cost_loadings_widen_spending_only():
     f = U.fit(np.array([10.0, 11.0, 9.0, 10.0]))
     g = U.add_known(f, {"cost.x": 3.0})
