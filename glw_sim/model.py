@@ -102,7 +102,7 @@ class Options:
         if self.migration not in ("balance", "none"):
             raise ValueError(f"migration must be 'balance' or 'none', got {self.migration!r}")
         for name in self.assumptions or {}:  # every input acts, or is refused (scenarios and sweeps say the same)
-            why = P.not_settable(name)
+            why = P.not_settable(name, self.health_process)
             if why:
                 raise ValueError(f"assumptions.{name}: {why}")
 

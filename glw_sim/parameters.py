@@ -23,8 +23,10 @@ import numpy as np
 #: ``"calibration"``: read only when the baseline is fitted (glw_sim.calibration.fit, ``glw-sim calibrate``); a
 #: run reads the fitted files, so setting it in a scenario changes nothing;
 #: ``"fitted"``: not a setting at all: the value is fitted to data (calibration/fitted) and listed for reference;
-#: ``"fixed"``: a constant of the code, read without the scenario's overrides.
-Acts = Literal["run", "calibration", "fitted", "fixed"]
+#: ``"fixed"``: a constant of the code, read without the scenario's overrides;
+#: ``"health"``: read by a run with the health process on (``GLWModel(health_process=True)``, not yet the default:
+#: README, "Health as a monthly process"); refused everywhere else, since a run without it would ignore it.
+Acts = Literal["run", "calibration", "fitted", "fixed", "health"]
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,13 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50", "calibration"),
     "hazard_age_lead": A(np.nan, 0.0, 3.0, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile; fitted by age band so the no-change baseline holds still (calibration/fitted, glw_sim.calibration.fit_hazard_leads); a value set here applies to every band", "run"),
     # --- health as a monthly process (glw_sim.engine.health; onset rates are set to keep each band x state's prevalence) ---
-    "health_recovery_disabled": A(0.030, 0.020, 0.040, "per month", "chance a disabled resident is no longer disabled a month on; DWP, The employment of disabled people 2024 (LFS longitudinal): nearly one in three disabled in one year are not the next (1 - (1 - 0.31)^(1/12) = 0.030)", "run"),
-    "health_recovery_condition": A(0.030, 0.015, 0.050, "per month", "chance a long-term condition (not a disability) ends in a month; ASSUMPTION: as for disability (no published London or UK rate found)", "run"),
-    "health_recovered_to_condition": A(0.5, 0.3, 0.7, "share", "of residents no longer disabled, the share who keep a long-term condition (ASSUMPTION)", "run"),
-    "health_onset_from_none": A(0.5, 0.3, 0.7, "share", "of new disability, the share arising in residents with no long-term condition (ASSUMPTION)", "run"),
-    "absence_onset_condition": A(0.014, 0.008, 0.025, "per month", "chance an employed resident with a long-term condition or disability goes off sick for a long spell (4+ weeks; ASSUMPTION: long spells only with a condition); 0.33% of London's employees a month: DWP's 960,000 (2010-13) to 1.8m (2016) long spells a year, 0.32-0.59% of UK employees a month, times London's lower absence (ONS, Sickness absence in the UK labour market 2023 and 2024: 1.5% of hours vs 2.0% UK), over the 23% of employed Londoners with a condition", "run"),
-    "absence_back": A(0.50, 0.35, 0.65, "per month", "chance of returning to work from a long spell of sickness absence in a month (ASSUMPTION: mean long spell about two months, CIPD 2008 / CBI 2008 via NICE PH19)", "run"),
-    "absence_route_share": A(0.5, 0.3, 0.8, "share", "of exits from work to long-term sickness, the share that pass through a long spell of sickness absence (ASSUMPTION); checked against the share of long spells that end in leaving work, 5.6-10% (DWP, Health in the workplace 2019: over 100,000 leave after a 4+ week spell each year, of 1.8m to 960,000 spells)", "run"),
+    "health_recovery_disabled": A(0.030, 0.020, 0.040, "per month", "chance a disabled resident is no longer disabled a month on; DWP, The employment of disabled people 2024 (LFS longitudinal): nearly one in three disabled in one year are not the next (1 - (1 - 0.31)^(1/12) = 0.030)", "health"),
+    "health_recovery_condition": A(0.030, 0.015, 0.050, "per month", "chance a long-term condition (not a disability) ends in a month; ASSUMPTION: as for disability (no published London or UK rate found)", "health"),
+    "health_recovered_to_condition": A(0.5, 0.3, 0.7, "share", "of residents no longer disabled, the share who keep a long-term condition (ASSUMPTION)", "health"),
+    "health_onset_from_none": A(0.5, 0.3, 0.7, "share", "of new disability, the share arising in residents with no long-term condition (ASSUMPTION)", "health"),
+    "absence_onset_condition": A(0.014, 0.008, 0.025, "per month", "chance an employed resident with a long-term condition or disability goes off sick for a long spell (4+ weeks; ASSUMPTION: long spells only with a condition); 0.33% of London's employees a month: DWP's 960,000 (2010-13) to 1.8m (2016) long spells a year, 0.32-0.59% of UK employees a month, times London's lower absence (ONS, Sickness absence in the UK labour market 2023 and 2024: 1.5% of hours vs 2.0% UK), over the 23% of employed Londoners with a condition", "health"),
+    "absence_back": A(0.50, 0.35, 0.65, "per month", "chance of returning to work from a long spell of sickness absence in a month (ASSUMPTION: mean long spell about two months, CIPD 2008 / CBI 2008 via NICE PH19)", "health"),
+    "absence_route_share": A(0.5, 0.3, 0.8, "share", "of exits from work to long-term sickness, the share that pass through a long spell of sickness absence (ASSUMPTION); checked against the share of long spells that end in leaving work, 5.6-10% (DWP, Health in the workplace 2019: over 100,000 leave after a 4+ week spell each year, of 1.8m to 960,000 spells)", "health"),
     # --- flow shape ---
     "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for reference", "fitted"),
 }
@@ -111,9 +113,9 @@ def in_education_share(age: np.ndarray) -> np.ndarray:
     return table[np.asarray(age, dtype=np.intp)]
 
 
-def not_settable(name: str) -> str | None:
+def not_settable(name: str, health_process: bool = False) -> str | None:
     """Why a scenario or sweep may not set assumption ``name`` (unknown, or a run would not read it), or None if
-    it may."""
+    it may (``health_process``: the run has the health process on, so it reads the ``"health"`` ones)."""
     if name not in ASSUMPTIONS:
         return (f"unknown assumption {name!r}; expected one a run reads: {', '.join(run_assumptions())} (see "
                 "glw_sim/parameters.py)")
@@ -122,6 +124,9 @@ def not_settable(name: str) -> str | None:
         return "acts only when the baseline is fitted (glw-sim calibrate), not in a run; it cannot be set or swept"
     if a.acts == "fitted":
         return "not read by a run (fitted in calibration/fitted; it cannot be set or swept)"
+    if a.acts == "health" and not health_process:
+        return ("acts only with the health process (glw_sim.engine.health), which is not yet on by default (README, "
+                "'Health as a monthly process'); it cannot be set or swept until then")
     if a.acts == "fixed":
         return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is "
                 f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")

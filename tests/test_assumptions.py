@@ -14,12 +14,13 @@ from glw_sim.model import GLWModel
 
 RUN = [k for k, a in P.ASSUMPTIONS.items() if a.acts == "run"]
 NOT_RUN = [k for k, a in P.ASSUMPTIONS.items() if a.acts != "run"]
+HEALTH = [k for k, a in P.ASSUMPTIONS.items() if a.acts == "health"]
 
 
-def results(fitted, assumptions=None) -> np.ndarray:
+def results(fitted, assumptions=None, health_process=False) -> np.ndarray:
     """Every London figure of a tiny run, month by month (same population and seed each time)."""
     m = GLWModel(scale=0.002, seed=5, fitted=fitted, assumptions=assumptions, cache_population=True,
-                 collect_groups=False)
+                 collect_groups=False, health_process=health_process)
     m.run(3)
     keys = sorted(k for k, v in m.records[-1].items() if isinstance(v, float))
     return np.array([[r[k] for k in keys] for r in m.records], dtype=float)
@@ -38,8 +39,10 @@ def default_run(fitted):
 
 
 def test_every_assumption_says_where_it_acts():
-    assert len(P.ASSUMPTIONS) == 21
-    assert {a.acts for a in P.ASSUMPTIONS.values()} <= {"run", "calibration", "fitted", "fixed"}
+    assert len(P.ASSUMPTIONS) == 28
+    assert {a.acts for a in P.ASSUMPTIONS.values()} <= {"run", "calibration", "fitted", "fixed", "health"}
+    assert HEALTH == ["health_recovery_disabled", "health_recovery_condition", "health_recovered_to_condition",
+                      "health_onset_from_none", "absence_onset_condition", "absence_back", "absence_route_share"]
     assert RUN == ["duration_ratio_24m", *(f"exit_mult_{r}" for r in ("student", "family_home", "temp_sick",
                    "long_term_sick", "discouraged", "retired", "other")), "reason_switch_rate", "hazard_age_lead"]
     assert {k for k in NOT_RUN if P.ASSUMPTIONS[k].acts == "calibration"} == {k for k in P.ASSUMPTIONS
@@ -49,12 +52,22 @@ def test_every_assumption_says_where_it_acts():
         assert P.not_settable(k) is None
     for k in NOT_RUN:
         assert P.not_settable(k)
+    for k in HEALTH:
+        assert P.not_settable(k, health_process=True) is None
 
 
 @pytest.mark.parametrize("name", RUN)
 def test_run_assumption_changes_the_run(fitted, name):
     a = P.ASSUMPTIONS[name]
     low, high = results(fitted, {name: a.low}), results(fitted, {name: a.high})
+    assert not np.array_equal(low, high, equal_nan=True), f"{name} at {a.low:g} and {a.high:g} gave the same run"
+
+
+@pytest.mark.parametrize("name", HEALTH)
+def test_health_assumption_changes_a_run_with_the_health_process(fitted, name):
+    """The health process's assumptions act when it is on (and are refused without it, above)."""
+    a = P.ASSUMPTIONS[name]
+    low, high = (results(fitted, {name: v}, health_process=True) for v in (a.low, a.high))
     assert not np.array_equal(low, high, equal_nan=True), f"{name} at {a.low:g} and {a.high:g} gave the same run"
 
 
