@@ -23,14 +23,15 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 @pytest.fixture(scope="module")
 def four(tmp_path_factory):
     """Four tiny 6-month baselines, 3 replications: one, the same relabelled (same seed), the same with another
-    seed, and one with every resident three times as likely to move into work (same seed)."""
+    seed, and one with every resident three times as likely to move into work (same seed). Written without their
+    own charts (compare reads only the tables and manifest; the comparison's charts are checked below)."""
     d = tmp_path_factory.mktemp("compare")
     out = {}
     for name, seed, extra in (("base", 5, {}), ("relabelled", 5, {}), ("other-seed", 6, {}),
                               ("boost", 5, {"employability": [{"who": {}, "multiplier": 3.0}]})):
         sc = load_scenario(SCENARIOS / "baseline.yaml", {"name": name, "horizon": {"months": 6}, "replications": 3,
                                                          "population": {"scale": 0.002, "seed": seed}, **extra})
-        out[name] = load_results(run_scenario(sc, d / "results").folder)
+        out[name] = load_results(run_scenario(sc, d / "results", charts=False).folder)
     return out, d
 
 
@@ -113,7 +114,8 @@ def test_contributions_both_runs_have_are_compared(runs, tmp_path):
     res, _, d = runs
     (tmp_path / "bigger.yaml").write_text(PACKAGE.format(base=SCENARIOS / "baseline.yaml").replace(
         "name: tiny-package", "name: bigger-workwell").replace("places_per_year: 40000", "places_per_year: 80000"))
-    bigger = load_results(run_scenario(load_scenario(tmp_path / "bigger.yaml"), tmp_path / "results").folder)
+    bigger = load_results(run_scenario(load_scenario(tmp_path / "bigger.yaml"), tmp_path / "results",
+                                       charts=False).folder)
     parts = programme_table([res, bigger])
     assert set(parts["key"]) == {"restart", "workwell"}
     w = parts[(parts["key"] == "workwell") & (parts["run"] == f"bigger-workwell ({bigger.run_id})")].iloc[0]
@@ -125,8 +127,11 @@ def test_contributions_both_runs_have_are_compared(runs, tmp_path):
     assert (tmp_path / "cmp" / "comparison_contributions.csv").exists()
 
 
-def test_no_highest_run_is_named_within_noise(four, tmp_path, monkeypatch):
-    runs, _ = four
+@pytest.fixture(scope="module")
+def written(four):
+    """The two comparisons the report and workbook tests read, each written once: base, relabelled and other-seed
+    (tied), and base against boost (clear); with each chart's titles as drawn."""
+    runs, d = four
     titles = {}
     real = C._finish
 
@@ -135,9 +140,19 @@ def test_no_highest_run_is_named_within_noise(four, tmp_path, monkeypatch):
                                            for loc in ("left", "center")).strip()
         real(fig, path, run_id, note, source)
 
-    monkeypatch.setattr(C, "_finish", spy)
-    out = write_comparison([runs["base"].folder, runs["relabelled"].folder, runs["other-seed"].folder],
-                           tmp_path / "tied")
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(C, "_finish", spy)
+        for name, keys in (("tied", ("base", "relabelled", "other-seed")), ("clear", ("base", "boost"))):
+            titles.clear()
+            html = write_comparison([runs[k].folder for k in keys], d / name)
+            out[name] = (html, dict(titles))
+    return out
+
+
+def test_no_highest_run_is_named_within_noise(four, written):
+    runs, _ = four
+    out, titles = written["tied"]
     assert "No run is clearly highest at the end: the differences are within their 95% intervals" in \
         titles["employment_rate_by_run"]
     assert "ends highest" not in titles["employment_rate_by_run"]
@@ -147,7 +162,7 @@ def test_no_highest_run_is_named_within_noise(four, tmp_path, monkeypatch):
                                                    "the 95% interval of its difference")
     assert "higher than" not in text and "lower than" not in text
     # a clear difference is stated, with its size and interval, and the boosted run is named highest
-    out = write_comparison([runs["base"].folder, runs["boost"].folder], tmp_path / "clear")
+    out, titles = written["clear"]
     assert titles["employment_rate_by_run"].startswith("boost ends highest")
     assert titles["difference_from_reference"].startswith("Employment rate at the horizon: boost differs from base")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
@@ -155,10 +170,9 @@ def test_no_highest_run_is_named_within_noise(four, tmp_path, monkeypatch):
     assert f"boost: employment rate 16-64 {100 * r['difference']:.1f} pp higher than base" in text
 
 
-def test_comparison_workbook_is_formatted_like_the_summary(four, tmp_path):
+def test_comparison_workbook_is_formatted_like_the_summary(four, written):
     runs, _ = four
-    write_comparison([runs["base"].folder, runs["boost"].folder], tmp_path / "x")
-    wb = openpyxl.load_workbook(tmp_path / "x" / "comparison.xlsx")
+    wb = openpyxl.load_workbook(written["clear"][0].parent / "comparison.xlsx")
     assert wb.sheetnames == ["Read me", "Comparison", "Boroughs", "Contributions", "Runs"]
     ws = wb["Comparison"]
     header = [c.value for c in ws[1]]
