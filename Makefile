@@ -7,6 +7,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,explore]"
+	$(BIN)/python -m glw_sim.firstrun  # compile the model's kernels once (a few minutes), not in the first run
 	touch $@
 
 .PHONY: setup run test bench calibrate clean

@@ -42,14 +42,19 @@ def compile_first(sc, marker: Path | None, quiet: bool) -> None:
         return
     import time
 
+    t0 = time.perf_counter()
+    compile_tiny(sc)
+    if not quiet:
+        print(f"glw-sim: compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+def compile_tiny(sc) -> None:
+    """Run a tiny copy of scenario ``sc`` (one month, a thousandth of London): its kernels are then compiled."""
     from glw_sim.runner import simulate
 
-    t0 = time.perf_counter()
     tiny = sc.model_copy(update={"population": sc.population.model_copy(update={"scale": 0.001}),
                                  "horizon": sc.horizon.model_copy(update={"months": 1})})
     simulate(tiny, sc.population.seed)
-    if not quiet:
-        print(f"glw-sim: compiled in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
 def mark_compiled(marker: Path | None) -> None:
@@ -60,3 +65,28 @@ def mark_compiled(marker: Path | None) -> None:
         marker.touch()
     except OSError:  # only a hint: a read-only home costs the message, nothing else
         pass
+
+
+def main() -> None:
+    """Compile the model's kernels now (``make setup`` runs this once): tiny copies of scenarios with programmes,
+    hubs and levers, and a model with the health process, so that the first run, and the tests, find them
+    compiled."""
+    import time
+
+    from glw_sim.model import GLWModel
+    from glw_sim.paths import REPO_DIR
+    from glw_sim.scenario import load_scenario
+
+    t0 = time.perf_counter()
+    for name in ("route-to-80.yaml", "levers-example.yaml"):
+        compile_tiny(load_scenario(REPO_DIR / "scenarios" / name))
+    GLWModel(scale=0.001, seed=1, health_process=True).run(2)
+    try:
+        mark_compiled(compiled_marker())
+    except OSError:
+        pass
+    print(f"glw-sim: compiled the model in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -61,3 +64,26 @@ def runs(tmp_path_factory):
         "name": "tiny-baseline", "horizon": {"months": 4}, "population": {"scale": 0.002, "seed": 11},
         "replications": 2}), d / "results")
     return load_results(package.folder), load_results(base.folder), d
+
+
+# ---------------------------------------------------------------------------- a real browser
+#: Debian's chromium, driven by Playwright (.ci/run installs it; playwright's own browser download is never used)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Flags for a closed network and a root user (as in the machine notes): no sandbox, no background traffic.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the report and explorer tests: skipped without it, except under CI, where it fails."""
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

@@ -16,7 +16,6 @@ except under CI, where it fails.
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,10 +27,6 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# as in test_browser.py: a closed network and a root user: no sandbox, no background traffic
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 150_000  # ms: a tiny run takes about 35 s on two cores (a first run also compiles the model)
 
@@ -106,20 +101,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
