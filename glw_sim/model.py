@@ -249,8 +249,7 @@ class GLWModel(mesa.Model):
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
         exits = health.lts_exit_chance(p_ei, self._lts_share(employed), pop.health[employed], pop.weight[employed])
         leave, _, keep = health.absence_route(onset, back, exits, route)
-        mean = np.array([np.average(p_ei[pop.health[employed] == h], weights=pop.weight[employed][pop.health[employed] == h])
-                         if (pop.health[employed] == h).any() else 0.0 for h in range(3)])
+        mean = health.lts_exit_chance(p_ei, np.ones_like(p_ei), pop.health[employed], pop.weight[employed])  # by level
         own = onset[pop.health[employed]] * p_ei / np.where(mean > 0, mean, 1.0)[pop.health[employed]]
         o = own / (1 - (1 - leave[pop.health[employed]]) * (1 - back) + own * (1 - leave[pop.health[employed]]))
         u = self._u(health.ABSENCE, employed)

@@ -76,7 +76,7 @@ def test_prevalence_by_age_band_holds_over_ten_years(ten_years):
 def test_health_changes_every_month_and_people_in_work_fall_ill(ten_years):
     """Health is a process, not a constant: by ten years on, many residents' health differs from the start (far
     more than ageing through bands alone could change), and each month some employed residents' health worsens, at
-    about the onset the balance implies (0.5-1.5% a month of those in work)."""
+    about the onset the balance implies (0.3-1.5% a month of those in work)."""
     m, start, _, fell_ill = ten_years
     same_slot = m.population.age >= 26  # slots not replaced by an entrant in ten years
     changed = np.average(m.population.health[same_slot] != start["health"][same_slot],
