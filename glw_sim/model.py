@@ -371,7 +371,7 @@ class GLWModel(mesa.Model):
                      self._wm_or_empty(), np.ones(N_BOROUGHS) if job_factor is None else job_factor,
                      lv.search_mult, retention, lv.retain_bits, lv.retain_cut, lv.retain_u, lv.retain_i,
                      np.uint64(keyed.key_base(self._key_seed, self.month, RETAIN) if retention else 0),
-                     np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)))
+                     self.health_process, np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)))
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever

@@ -33,8 +33,12 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     bases = keyed_bases(mo.key_seed, mo.month, purposes)
     tally = Tally(np.zeros((CHUNKS, N_GROUPS * N_STATES)), np.zeros((CHUNKS, B_SIZE)), np.zeros((CHUNKS, X_SIZE)),
                   np.empty((CHUNKS, rs.tables.shape[1])))
+    extras = mo.use_programmes or mo.use_levers or mo.use_retention or mo.use_absence
     for ch in nb.prange(CHUNKS):
-        _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
+        if extras:
+            _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
+        else:
+            _month_chunk_plain(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
     g_out = np.zeros(N_GROUPS * N_STATES)
     b_out = np.zeros(B_SIZE)
     x_out = np.zeros(X_SIZE)
@@ -45,9 +49,12 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     return tally_from_groups(g_out, b_out, x_out)
 
 
-@nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting; arrays distinct (engine/__init__.py)
-def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
-    """:func:`month_pass` over chunk ``ch``."""
+@nb.njit(cache=True, inline="always")
+def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras):
+    """:func:`month_pass` over chunk ``ch``, writing ``outs`` (ring, listing, tally); ``extras`` (a constant of the
+    compiled caller): the programmes', levers' and sickness absence's hooks may act (each still under its own flag
+    in ``mo``)."""
+    ring, listing, tally = outs
     lo, hi = chunk(len(res.state), ch)
     g_acc, b_acc, x_acc = tally.groups[ch], tally.boroughs[ch], tally.extra[ch]
     slot = mo.month % RING_MONTHS
@@ -57,22 +64,43 @@ def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing,
         if mo.do_moves:
             old = res.state[i]
             p_e, p_u, p_i = resident_probabilities(i, res, cached, hz)
-            if old == E:
-                p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
-            mult, m_u, m_i = with_levers(i, old, mo, ef)
-            if mo.use_programmes or mo.use_levers:
-                p_u = p_u * m_u
-                p_i = p_i * m_i
+            mult = 1.0
+            months = 0
+            if extras:
+                if mo.use_absence and old == E:
+                    p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
+                mult, m_u, m_i = with_levers(i, old, mo, ef)
+                if mo.use_programmes or mo.use_levers:
+                    p_u = p_u * m_u
+                    p_i = p_i * m_i
+                if mo.use_retention or mo.use_absence:
+                    months = res.months_in_state[i]
             a = p_e * mult * mo.job_factor[res.borough[i]]
             if a > 1.0:
                 a = 1.0
-            months = res.months_in_state[i]
             move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch)
-            if mo.use_retention and old == E and res.state[i] != E:
-                retain(i, months, res, mo)  # the retention levers (engine.programmes)
-            after_move(i, old, months, res, hz, mo)  # sickness absence (engine.health)
+            if extras:
+                if mo.use_retention and old == E and res.state[i] != E:
+                    retain(i, months, res, mo)  # the retention levers (engine.programmes)
+                if mo.use_absence:
+                    after_move(i, old, months, res, hz, mo)  # sickness absence (engine.health)
         if res.state[i] != E:
             listing.residents[lo + listed] = i
             listed += 1
         count_one(i, res, cached.group, ring, slot, g_acc, b_acc, x_acc, mo.by_group)
     listing.count[ch] = listed
+
+
+# Two compilations of the one body: a month with none of the programmes', levers' or sickness absence's hooks (the
+# no-change baseline) runs a loop without their branches, which costs about a sixth of the pass even when the flags
+# are off (benchmarks/month_pass_ab.py)
+@nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting; arrays distinct (engine/__init__.py)
+def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
+    """:func:`month_pass` over chunk ``ch``, with the hooks."""
+    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), True)
+
+
+@nb.njit(cache=True, _nrt=False, _noalias=True)
+def _month_chunk_plain(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
+    """:func:`month_pass` over chunk ``ch``, without the hooks."""
+    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), False)

@@ -215,4 +215,5 @@ class Month(NamedTuple):
     retain_u: np.ndarray  # by retention lever: it cuts moves to U
     retain_i: np.ndarray  # retention lever x inactivity reason: it cuts moves to I with that drawn reason
     retain_base: np.uint64  # the month's key base of the retention draws
+    use_absence: bool  # sickness absence acts (the health process: :func:`glw_sim.engine.health.leave_chance`)
     absence_base: np.uint64  # the month's key base of the sickness-absence route's draws (engine.health)
