@@ -306,7 +306,9 @@ def cmd_solve(args) -> int:
         if not args.quiet:
             print(msg, file=sys.stderr)
 
-    st = open_study(args.solve, Path(args.results), workers=args.workers, report=report)  # checked before any work
+    search = {k: v for k, v in (("scale", args.scale), ("replications", args.replications)) if v is not None}
+    st = open_study(args.solve, Path(args.results), workers=args.workers, report=report,
+                    search=search)  # the solve file is checked before any work
     total = args.trials or st.solve.search.trials
     done = len(finished(st.study))
     if done and not args.quiet:
@@ -323,9 +325,12 @@ def cmd_solve(args) -> int:
 
         from glw_sim.solve import ModelEvaluator
 
-        evaluator = ModelEvaluator(args.workers)
-        run_trials(st, total, evaluator, progress)
-    rec = write_outputs(st, evaluator)
+        evaluator = ModelEvaluator(args.workers, args.scheduler)
+        try:
+            run_trials(st, total, evaluator, progress)
+            rec = write_outputs(st, evaluator)
+        finally:
+            evaluator.close()
     if rec:
         o = rec["outcome"]
         head = ("cheapest package reaching the target" if rec["reached"] else
@@ -436,8 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     so.add_argument("solve", help="a solve YAML file, e.g. solves/route-to-80.yaml")
     so.add_argument("--trials", type=_positive, help="packages to evaluate in all (default: the solve file's)")
     so.add_argument("--results", default="results", help="results folder (default: results)")
+    so.add_argument("--scale", type=_scale, help="share of residents each evaluation simulates (instead of the "
+                                                  "solve file's search.scale or the scenario's precision)")
+    so.add_argument("--replications", type=_positive, help="replications of each evaluation (at least 2)")
     so.add_argument("--workers", type=_positive, default=None,
                     help="processes running each package's replications side by side (default: 1)")
+    so.add_argument("--scheduler", help="'local' for a Dask LocalCluster of --workers processes, or tcp://HOST:PORT "
+                                        "(default: a process pool, or this process)")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
     so.set_defaults(func=cmd_solve)
     args = p.parse_args(argv)

@@ -104,21 +104,61 @@ Evaluator = Callable[[Scenario, Goal], Outcome]
 
 class ModelEvaluator:
     """The model as an evaluator: the package's replications (seeds of its scenario, so the same for every
-    package), on ``workers`` processes (:func:`glw_sim.runner.replicate`); the figures are those of
-    :meth:`glw_sim.results.Results.headline` at the target's month, as ``glw-sim run`` reports them."""
+    package), on ``workers`` processes (:func:`glw_sim.runner.replicate`'s pool) or, with ``scheduler``
+    (``"local"``: a Dask LocalCluster of ``workers`` processes; ``tcp://HOST:PORT``: a running scheduler), on a
+    Dask cluster as sweeps run; the figures are those of :meth:`glw_sim.results.Results.headline` at the target's
+    month, as ``glw-sim run`` reports them. :meth:`close` stops a cluster it started."""
 
     attribution = True  # it gives each part's contribution when the package's outputs ask for it
 
-    def __init__(self, workers: int | None = None):
-        self.workers = workers
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        self.workers, self.scheduler = workers, scheduler
+        self._client = self._cluster = None
 
     def __call__(self, scenario: Scenario, goal: Goal) -> Outcome:
         from glw_sim.precision import _results
         from glw_sim.runner import replicate, replication_seeds
 
         seeds = replication_seeds(scenario.population.seed, scenario.replications)
-        parts, drawn = replicate(scenario, seeds, workers=self.workers)
+        if self.scheduler is None:
+            parts, drawn = replicate(scenario, seeds, workers=self.workers)
+        else:
+            parts, drawn = self._on_dask(scenario, seeds)
         return results_outcome(_results(scenario, parts, drawn), goal)
+
+    def _on_dask(self, scenario: Scenario, seeds: list[int]):
+        from glw_sim.draws import draw
+        from glw_sim.runner import _replication_job
+
+        client = self._connect()
+        drawn = [draw(scenario, s) for s in seeds]
+        futures = [client.submit(_replication_job, (d.scenario, s, r, 1), pure=False)
+                   for r, (s, d) in enumerate(zip(seeds, drawn))]
+        out = dict(client.gather(futures))
+        return [out[r] for r in range(len(seeds))], drawn
+
+    def _connect(self):
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self.scheduler == "local":
+                self._cluster = LocalCluster(n_workers=self.workers or 2, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
+            try:
+                self._client = Client(self._cluster if self._cluster is not None else self.scheduler)
+            except (OSError, ValueError) as exc:  # (a scheduler address that is wrong or not answering)
+                if self._cluster is not None:
+                    raise
+                raise SolveError(f"--scheduler {self.scheduler}: cannot connect ({' '.join(str(exc).split())}); "
+                                 "expected 'local' or the tcp://HOST:PORT of a running Dask scheduler") from None
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
 
 
 def results_outcome(res, goal: Goal) -> Outcome:
@@ -168,6 +208,8 @@ def evaluation_settings(solve: Solve, scen: dict, workers: int | None = None, re
     chosen once for the base package by :func:`glw_sim.precision.choose`, at the target's date."""
     base = Scenario.model_validate(scen)
     s = solve.search
+    if base.precision is not None and (s.scale is None or s.replications is None) and report is not None:
+        report("solve: choosing the scale and replications of every evaluation (the scenario's precision:)")
     if s.scale is not None and s.replications is not None:
         return {"scale": s.scale, "replications": s.replications, "chosen": False}
     if base.precision is None:
@@ -265,13 +307,25 @@ class Study:
     evaluated: int = 0  # packages evaluated by this call (not those found finished)
 
 
-def open_study(path: str | Path, results: Path, *, workers: int | None = None, report=None) -> Study:
-    """Check the solve file (before any work), then create or reopen its study in ``results/<name>/``."""
+def open_study(path: str | Path, results: Path, *, workers: int | None = None, report=None,
+               search: dict | None = None) -> Study:
+    """Check the solve file (before any work), then create or reopen its study in ``results/solve/<name>/``;
+    ``search``: fields of the solve file's ``search:`` given on the command line (scale, replications)."""
     import optuna
 
     from glw_sim.runner import prepare_folder
 
     solve, scen = load_solve(path)
+    if search:
+        from pydantic import ValidationError
+
+        from glw_sim.scenario import _format
+
+        dump = solve.model_dump(mode="json")
+        try:
+            solve = Solve.model_validate({**dump, "search": {**dump["search"], **search}})
+        except ValidationError as exc:
+            raise SolveError(f"{path}: given on the command line: {_format(exc.errors()[0])}") from None
     folder = prepare_folder(Path(results) / "solve" / solve.name)
     ident = folder / "solve.json"
     old = json.loads(ident.read_text()) if ident.exists() else None
@@ -287,11 +341,23 @@ def open_study(path: str | Path, results: Path, *, workers: int | None = None, r
                                              "settings": settings, "solve": solve.model_dump(mode="json"),
                                              "scenario": scen}, indent=2, default=str))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'study.db'}")
+    db = folder / "study.db"
+    storage = optuna.storages.RDBStorage(f"sqlite:///{db}", engine_kwargs={"creator": lambda: _sqlite(db)})
     direction = "minimize" if solve.objective == "least_cost" else "maximize"
     study = optuna.create_study(storage=storage, study_name=name, direction=direction, load_if_exists=True)
     _recover(study)
     return Study(folder, solve, scen, settings, study)
+
+
+def _sqlite(path: Path):
+    """The study's SQLite connection: write-ahead log, synced at checkpoints (a killed solve loses nothing it
+    told the study; only a crash of the machine itself could lose the last trials, which are then run again)."""
+    import sqlite3
+
+    con = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
 
 
 def _recover(study) -> None:
@@ -300,7 +366,7 @@ def _recover(study) -> None:
 
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        study.enqueue_trial(t.params, skip_if_exists=True)
+        study.enqueue_trial(t.params)
 
 
 def finished(study) -> list:

@@ -87,7 +87,15 @@ def within_noise(st: Study, best) -> list[int]:
 def _money(x: float) -> str:
     if not np.isfinite(x):
         return "n/a"
-    return f"£{x / 1e6:,.1f}m" if abs(x) >= 1e5 else f"£{x:,.0f}"
+    if abs(x) >= 1e9:
+        return f"£{x / 1e9:,.2f}bn"
+    return f"£{x / 1e6:,.1f}m" if abs(x) >= 1e6 else f"£{x:,.0f}"
+
+
+def _setting(v) -> str:
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def _interval(row: dict, money: bool = False) -> str:
@@ -115,8 +123,11 @@ def chart(df: pd.DataFrame, st: Study, path: Path, best: int | None) -> None:
             ax.axhline(need, color=TARGET, ls="--", lw=1, label="net extra the target needs")
         ax.set_xlabel(f"cost to {st.solve.target.by} (GBP million)")
         ax.set_ylabel(f"net extra residents in work, {st.solve.target.by}")
-        ax.set_title(f"{st.solve.name}: what each package buys (bars: 95% intervals, noise and evidence)")
-        ax.legend(loc="lower right")
+        ax.set_title(f"{st.solve.name}: what each package buys\n(bars: 95% intervals, simulation noise and "
+                     "evidence)")
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.legend(loc="best")
         fig.tight_layout()
         save(fig, path)
         plt.close(fig)
@@ -196,11 +207,12 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
                   f"evidence's draws. The most reached is below (trial {rec['trial']}): it is "
                   f"**{rec['remaining_gap']:,.0f} residents** short in that share of the draws "
                   f"({max(0.0, -o['margin']['mean']):,.0f} short at central values, 95% interval "
-                  f"{max(0.0, -o['margin']['high_95']):,.0f} to {max(0.0, -o['margin']['low_95']):,.0f}).", ""]
+                  f"{max(0.0, -o['margin']['high_95']):,.0f} to {max(0.0, -o['margin']['low_95']):,.0f}).",
+                  "", _closing(rec, o), ""]
     else:
         lines += ["## The package that buys the most within the budget", ""]
     lines += ["| setting | value |", "| --- | --- |"]
-    lines += [f"| {k} | {json.dumps(v) if isinstance(v, (dict, list)) else v} |" for k, v in rec["values"].items()]
+    lines += [f"| {k} | {_setting(v)} |" for k, v in rec["values"].items()]
     lines += ["", f"- net extra residents in work, {by}: {_interval(o['net'])}",
               f"- cost to {by}: {_interval(o['cost'], money=True)}; the most in any 12 months "
               f"{_money(o['peak_year_cost'])}",
@@ -232,6 +244,18 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _closing(rec: dict, o: dict) -> str:
+    """What closing the gap would take, in plain words, at the chosen package's own cost per net extra job."""
+    per_job = o["per_job"].get("mean", math.nan)
+    if not np.isfinite(per_job):
+        return ("The package buys no net gain that can be costed, so the gap cannot be priced from it: the bounds "
+                "(or the programmes) would have to change.")
+    return (f"If more of the same bought jobs at this package's cost per net extra job ({_money(per_job)}), the "
+            f"gap would cost about {_money(rec['remaining_gap'] * per_job)} more to the date; it may not (places "
+            "beyond the bounds, displacement, fewer eligible residents), so widen the bounds and solve again to "
+            "know.")
+
+
 def _contributions(parts: dict, o: dict) -> list[str]:
     if not parts:
         return ["", "Each part's contribution was not computed (a single part, or an evaluator without "
@@ -253,7 +277,12 @@ def run_solve(path: str | Path, results: str | Path = "results", *, trials: int 
     from glw_sim.solve import ModelEvaluator, open_study, run_trials
 
     st = open_study(path, Path(results), workers=workers, report=report)
+    own = evaluator is None
     evaluator = evaluator or ModelEvaluator(workers)
-    run_trials(st, trials or st.solve.search.trials, evaluator, progress)
-    write_outputs(st, evaluator)
+    try:
+        run_trials(st, trials or st.solve.search.trials, evaluator, progress)
+        write_outputs(st, evaluator)
+    finally:
+        if own:
+            evaluator.close()
     return st
