@@ -328,9 +328,16 @@ def cmd_solve(args) -> int:
         evaluator = ModelEvaluator(args.workers, args.scheduler)
         try:
             run_trials(st, total, evaluator, progress)
-            rec = write_outputs(st, evaluator)
-        finally:
+        except BaseException:
             evaluator.close()
+            raise
+    try:
+        if not args.quiet:
+            print("solve: writing the frontier, best.yaml and the report (the chosen package's attribution runs "
+                  "once)", file=sys.stderr)
+        rec = write_outputs(st, evaluator)
+    finally:
+        evaluator.close()
     if rec:
         o = rec["outcome"]
         head = ("cheapest package reaching the target" if rec["reached"] else

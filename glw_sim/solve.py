@@ -264,21 +264,17 @@ def values_of(params: dict, solve: Solve) -> dict[str, Any]:
             for v in solve.variables if v.label in params}
 
 
-def _constraints(trial) -> list[float]:
-    return list(trial.user_attrs.get("constraints", [1.0]))
-
-
 def sampler(solve: Solve, k: int):
     """Trial ``k``'s sampler, seeded by (seed, k): what it asks depends on the finished trials only."""
     import optuna
 
     seed = int(np.random.SeedSequence([solve.search.seed, k]).generate_state(1)[0])
     if solve.search.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=_constraints)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (Optuna calls multivariate and constraints experimental)
+        warnings.simplefilter("ignore")  # (Optuna calls multivariate experimental)
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=solve.search.startup_trials,
-                                          multivariate=True, constraints_func=_constraints)
+                                          multivariate=True)
 
 
 def goal_of(solve: Solve, scen: dict) -> Goal:
@@ -287,8 +283,13 @@ def goal_of(solve: Solve, scen: dict) -> Goal:
                 t.share_of_draws)
 
 
+def constraint_names(solve: Solve) -> list[str]:
+    return ["target", "budget"] if solve.objective == "least_cost" else ["budget"]
+
+
 def score(solve: Solve, out: Outcome) -> tuple[float, list[float]]:
-    """The trial's objective and its constraints (at or below 0: met)."""
+    """The trial's objective and its constraints (:func:`constraint_names`; at or below 0: met), the target's
+    as a share of the net extra so both are of one size for the sampler."""
     budget = solve.constraints.budget_per_year
     over = (out.peak_year_cost - budget) / budget if budget else -1.0
     if solve.objective == "least_cost":
@@ -388,15 +389,17 @@ def run_trials(st: Study, trials: int, evaluator: Evaluator, progress: Callable[
         trial.set_user_attr("values", _jsonable(values))
         if limit is not None and places(data) > limit:  # refused without running: too many places
             trial.set_user_attr("skipped", f"{places(data):,.0f} places a year, above max_places {limit:,.0f}")
-            trial.set_user_attr("constraints", [1.0] * (2 if solve.objective == "least_cost" else 1))
-            st.study.tell(trial, math.inf if solve.objective == "least_cost" else -math.inf)
+            cons = [1.0] * len(constraint_names(solve))
+            value = math.inf if solve.objective == "least_cost" else -math.inf
         else:
             out = evaluator(Scenario.model_validate(data), goal)
             value, cons = score(solve, out)
             trial.set_user_attr("outcome", _jsonable(asdict(out)))
-            trial.set_user_attr("constraints", cons)
-            st.study.tell(trial, value)
-            st.evaluated += 1
+        trial.set_user_attr("constraints", cons)
+        for key, c in zip(constraint_names(solve), cons):
+            trial.set_constraint(key, c)  # (read by Optuna's samplers: feasible at or below 0)
+        st.study.tell(trial, value)
+        st.evaluated += math.isfinite(value)
         k += 1
         if progress is not None:
             progress(k, best_so_far(st))

@@ -203,3 +203,85 @@ def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
         half = (o["high_95"] - o["low_95"]) / 2
         assert abs(s.loc[metric, "mean"] - o["mean"]) <= half
         assert s.loc[metric, "low_95"] <= o["mean"] <= s.loc[metric, "high_95"]
+
+
+def test_most_net_extra_within_a_budget_finds_the_known_optimum(tmp_path):
+    # the budget a year is the most spent in any 12 months (the analytic evaluator: half the cost to the date)
+    budget = 10e6
+    path = write(tmp_path, trials=100, extra={"objective": "most_net_extra",
+                                              "constraints": {"budget_per_year": budget}})
+    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    rec = json.loads((st.folder / "solution.json").read_text())
+    best = robust_net(2 * budget / COST["connect_to_work"], EFFECT["connect_to_work"])  # all on the cheaper job
+    assert rec["feasible"] and rec["outcome"]["peak_year_cost"] <= budget
+    # within 5%: the budget's edge is found less closely than the target's (3% short at 100 to 150 trials)
+    assert rec["robust_margin"] + 6000 == pytest.approx(best, rel=0.05)
+    assert rec["robust_margin"] + 6000 <= best + 1e-6  # nothing within the budget does better
+    assert "buys the most within the budget" in (st.folder / "report.md").read_text()
+
+
+def test_nsga2_and_max_places_refuse_packages_without_running_them(tmp_path):
+    path = write(tmp_path, trials=12, extra={"constraints": {"max_places": 30000}})
+    text = path.read_text().replace("seed: 1", "seed: 1\n  sampler: nsga2")
+    path.write_text(text)
+    ev = Linear()
+    st = run_solve(path, tmp_path / "res", evaluator=ev)
+    trials = finished(st.study)
+    skipped = [t for t in trials if "skipped" in t.user_attrs]
+    assert len(trials) == 12 and ev.calls == 12 - len(skipped) and skipped
+    assert all(sum(t.params.values()) > 30000 for t in skipped)
+    assert all(sum(t.params.values()) <= 30000 for t in trials if "outcome" in t.user_attrs)
+
+
+def test_the_shipped_solve_file_is_valid():
+    from glw_sim.solvefile import load_solve
+
+    solve, scen = load_solve(ROOT / "solves" / "route-to-80.yaml")
+    assert solve.target.employment_rate == 0.8 and solve.target.by == "2030-06"
+    kinds = {("programme" if v.programme else "lever" if v.lever else "hubs") for v in solve.variables}
+    assert kinds == {"programme", "lever", "hubs"}
+
+
+KILLED = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_solve import Linear
+from glw_sim.solveout import run_solve
+
+class Slow(Linear):
+    def __call__(self, scenario, goal):
+        out = super().__call__(scenario, goal)
+        open({marker!r}, "a").write("x")
+        time.sleep(0.4)
+        return out
+
+run_solve({path!r}, {res!r}, evaluator=Slow())
+"""
+
+
+def test_a_solve_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write(tmp_path, trials=14)
+    marker = tmp_path / "evaluated"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED.format(tests=str(ROOT / "tests"), marker=str(marker), path=str(path),
+                                    res=str(tmp_path / "res")))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not marker.exists() or len(marker.read_text()) < 5):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(finished(open_study(path, tmp_path / "res").study))
+    assert 4 <= done < 14
+    again = Linear()
+    st = run_solve(path, tmp_path / "res", evaluator=again)
+    assert again.calls == 14 - done  # nothing finished is evaluated again
+    straight = run_solve(path, tmp_path / "straight", evaluator=Linear())
+    assert [t.params for t in finished(st.study)] == [t.params for t in finished(straight.study)]
