@@ -158,6 +158,18 @@ def attribution(st: Study, best, evaluator) -> dict:
     return out
 
 
+def _window(st: Study, data: dict) -> tuple[str, int]:
+    """The first month any part of the package acts (else the run's start), and the months from it to the date."""
+    from glw_sim.months import parse_month
+
+    starts = [p.get("start") for p in data.get("interventions", []) + data.get("levers", [])
+              + data.get("integration_hubs", [])]
+    first = min([x for x in starts if x] or [data["horizon"]["start"]])
+    first = max(first, data["horizon"]["start"])
+    a, b = parse_month(st.solve.target.by), parse_month(first)
+    return first, max(1, (a.year - b.year) * 12 + a.month - b.month)
+
+
 def write_outputs(st: Study, evaluator) -> dict:
     """Write every output (see the module docstring); returns the solution's record."""
     df = frontier_table(st)
@@ -180,6 +192,7 @@ def write_outputs(st: Study, evaluator) -> dict:
               "remaining_gap": max(0.0, -o["robust_margin"]), "outcome": {k: o[k] for k in o if k != "reps"},
               "within_noise": within_noise(st, best), "trials": len(df), "settings": st.settings,
               "contributions": attribution(st, best, evaluator)}
+    record["from"], record["months_to_close"] = _window(st, data)
     atomic_write_text(folder / "solution.json", json.dumps(record, indent=2, default=float))
     atomic_write_text(folder / "report.md", report(st, df, record))
     return record
@@ -244,13 +257,24 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _flows(rec: dict) -> str:
+    """The gap as a change in the flows: net moves into work a month, from the package's start to the date."""
+    months = rec.get("months_to_close")
+    if not months or rec["remaining_gap"] <= 0:
+        return ""
+    return (f"Closing it means about {rec['remaining_gap'] / months:,.0f} more net moves into work each month "
+            f"(moves into work less moves out of it) over the {months} months from {rec['from']} to "
+            f"{rec['target']['by']}, beyond what this package achieves. ")
+
+
 def _closing(rec: dict, o: dict) -> str:
     """What closing the gap would take, in plain words, at the chosen package's own cost per net extra job."""
     per_job = o["per_job"].get("mean", math.nan)
     if not np.isfinite(per_job):
-        return ("The package buys no net gain that can be costed, so the gap cannot be priced from it: the bounds "
+        return (f"{_flows(rec)}The package buys no net gain that can be costed, so the gap cannot be priced from it: the bounds "
                 "(or the programmes) would have to change.")
-    return (f"If more of the same bought jobs at this package's cost per net extra job ({_money(per_job)}), the "
+    flows = _flows(rec)
+    return (f"{flows}If more of the same bought jobs at this package's cost per net extra job ({_money(per_job)}), the "
             f"gap would cost about {_money(rec['remaining_gap'] * per_job)} more to the date; it may not (places "
             "beyond the bounds, displacement, fewer eligible residents), so widen the bounds and solve again to "
             "know.")

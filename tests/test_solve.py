@@ -64,8 +64,12 @@ def robust_net(places_per_year: float, effect: float) -> float:
 
 
 def test_finds_the_known_optimum_within_two_percent_of_cost(tmp_path):
-    st = run_solve(write(tmp_path, trials=150), tmp_path / "res", evaluator=Linear())
+    seen = []
+    st = run_solve(write(tmp_path, trials=150), tmp_path / "res", evaluator=Linear(),
+                   progress=lambda n, best: seen.append((n, best)))
     rec = json.loads((st.folder / "solution.json").read_text())
+    assert [n for n, _ in seen] == list(range(1, 151))  # the progress bar: each package, with the best so far
+    assert seen[-1][1]["reached"] and seen[-1][1]["cost"] == rec["outcome"]["cost"]["mean"]
     # the cheaper job is Connect to Work's (GBP 4,000 a job against 6,000): all of the target from it alone
     places = 6000 / robust_net(1, EFFECT["connect_to_work"])
     optimum = places * COST["connect_to_work"]
@@ -126,6 +130,8 @@ def test_unreachable_target_reports_the_most_reached_and_the_gap(tmp_path):
     assert rec["remaining_gap"] == pytest.approx(-df["robust_margin"].max())
     report = (st.folder / "report.md").read_text()
     assert "not reached within the bounds" in report and f"{rec['remaining_gap']:,.0f} residents" in report
+    # the gap as flows: net moves into work a month from the programmes' start (2025-06) to the date (2027-06)
+    assert rec["months_to_close"] == 24 and f"{rec['remaining_gap'] / 24:,.0f} more net moves into work" in report
 
 
 BAD = [
@@ -173,14 +179,14 @@ def test_a_changed_solve_is_refused_rather_than_mixed(tmp_path, capsys):
 
 
 def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
-    """A tiny solve through the model (two programmes, a year, scale 0.005, 3 replications, 2 packages): its
+    """A tiny solve through the model (two programmes, six months, scale 0.005, 3 replications, 2 packages): its
     best.yaml validates, and glw-sim run of it reproduces the solver's net extra and cost within their
     intervals."""
     (tmp_path / "base.yaml").write_text(
-        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: tiny\nhorizon: {{months: 24}}\n"
+        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: tiny\nhorizon: {{months: 12}}\n"
         "interventions:\n  - {type: connect_to_work, places_per_year: 10000, start: 2025-07}\n"
         "  - {type: youth_guarantee, start: 2025-07}\n")
-    solve = {"name": "tiny", "scenario": "base.yaml", "target": {"employment_rate": 0.8, "by": "2026-06"},
+    solve = {"name": "tiny", "scenario": "base.yaml", "target": {"employment_rate": 0.8, "by": "2025-12"},
              "variables": [{"programme": "connect_to_work", "field": "places_per_year", "bounds": [5000, 40000],
                             "step": 5000},
                            {"programme": "connect_to_work", "field": "referral_multiplier", "bounds": [1, 3]}],
@@ -190,7 +196,7 @@ def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
     out = capsys.readouterr().out
     folder = tmp_path / "res" / "solve" / "tiny"
     rec = json.loads((folder / "solution.json").read_text())
-    assert not rec["reached"] and "gap of" in out  # 80% in a year is out of reach of these programmes
+    assert not rec["reached"] and "gap of" in out  # 80% in six months is out of reach of these programmes
     assert rec["remaining_gap"] > 0
     assert set(rec["contributions"]) == {"connect_to_work", "youth_guarantee"}
     assert main(["validate", str(folder / "best.yaml")]) == 0
