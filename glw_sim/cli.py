@@ -330,6 +330,7 @@ def cmd_solve(args) -> int:
             run_trials(st, total, evaluator, progress)
         except BaseException:
             evaluator.close()
+            st.close()
             raise
     try:
         if not args.quiet:
@@ -338,6 +339,7 @@ def cmd_solve(args) -> int:
         rec = write_outputs(st, evaluator)
     finally:
         evaluator.close()
+        st.close()
     if rec:
         o = rec["outcome"]
         head = ("cheapest package reaching the target" if rec["reached"] else

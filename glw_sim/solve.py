@@ -306,14 +306,37 @@ class Study:
     settings: dict
     study: Any
     evaluated: int = 0  # packages evaluated by this call (not those found finished)
+    lock: Any = None  # the open lock file (:func:`hold`), closed by :meth:`close`
+
+    def close(self) -> None:
+        """Let another solve open the study (the kernel also drops the lock when the process ends)."""
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
+
+
+def hold(folder: Path, source: str | Path):
+    """An exclusive lock on the solve's folder while this process searches: a second ``glw-sim solve`` of the
+    same solve into the same folder is refused instead of taking the first's running trial for a dead one.
+    Dropped when the process ends, however it ends (no stale lock after kill -9)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows: no lock)
+        return None
+    f = open(folder / ".lock", "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise SolveError(f"{source}: the solve is already running into {folder} (another glw-sim process holds "
+                         "it); wait for it to finish, or use another --results") from None
+    return f
 
 
 def open_study(path: str | Path, results: Path, *, workers: int | None = None, report=None,
                search: dict | None = None) -> Study:
     """Check the solve file (before any work), then create or reopen its study in ``results/solve/<name>/``;
     ``search``: fields of the solve file's ``search:`` given on the command line (scale, replications)."""
-    import optuna
-
     from glw_sim.runner import prepare_folder
 
     solve, scen = load_solve(path)
@@ -328,6 +351,18 @@ def open_study(path: str | Path, results: Path, *, workers: int | None = None, r
         except ValidationError as exc:
             raise SolveError(f"{path}: given on the command line: {_format(exc.errors()[0])}") from None
     folder = prepare_folder(Path(results) / "solve" / solve.name)
+    lock = hold(folder, path)
+    try:
+        return _open(path, folder, solve, scen, lock, workers=workers, report=report)
+    except BaseException:
+        if lock is not None:
+            lock.close()
+        raise
+
+
+def _open(path, folder: Path, solve: Solve, scen: dict, lock, *, workers=None, report=None) -> Study:
+    import optuna
+
     ident = folder / "solve.json"
     old = json.loads(ident.read_text()) if ident.exists() else None
     settings = old["settings"] if old else evaluation_settings(solve, scen, workers, report)
@@ -347,7 +382,7 @@ def open_study(path: str | Path, results: Path, *, workers: int | None = None, r
     direction = "minimize" if solve.objective == "least_cost" else "maximize"
     study = optuna.create_study(storage=storage, study_name=name, direction=direction, load_if_exists=True)
     _recover(study)
-    return Study(folder, solve, scen, settings, study)
+    return Study(folder, solve, scen, settings, study, lock=lock)
 
 
 def _sqlite(path: Path):

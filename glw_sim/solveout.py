@@ -309,4 +309,5 @@ def run_solve(path: str | Path, results: str | Path = "results", *, trials: int 
     finally:
         if own:
             evaluator.close()
+        st.close()
     return st

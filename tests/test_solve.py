@@ -14,6 +14,7 @@ from scipy.stats import norm
 
 from glw_sim.cli import main
 from glw_sim.solve import finished, open_study, outcome_from
+from glw_sim.solvefile import SolveError
 from glw_sim.solveout import pareto, run_solve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +106,10 @@ def test_resume_continues_without_repeating_and_asks_what_an_uninterrupted_solve
 
     st.study.sampler = sampler(st.solve, 8)
     st.study.ask()
+    # while a solve holds the study, another is refused (rather than taking its running trial for a dead one)
+    with pytest.raises(SolveError, match="already running"):
+        open_study(path, tmp_path / "res")
+    st.close()
     again = Linear()
     st = run_solve(path, tmp_path / "res", evaluator=again)
     assert first.calls == 8 and again.calls == 12  # the finished 8 are not evaluated again
@@ -284,7 +289,9 @@ def test_a_solve_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(finished(open_study(path, tmp_path / "res").study))
+    held = open_study(path, tmp_path / "res")  # the kernel dropped the killed solve's lock
+    done = len(finished(held.study))
+    held.close()
     assert 4 <= done < 14
     again = Linear()
     st = run_solve(path, tmp_path / "res", evaluator=again)
