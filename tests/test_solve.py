@@ -298,3 +298,27 @@ def test_a_solve_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
     assert again.calls == 14 - done  # nothing finished is evaluated again
     straight = run_solve(path, tmp_path / "straight", evaluator=Linear())
     assert [t.params for t in finished(st.study)] == [t.params for t in finished(straight.study)]
+
+
+def test_the_scenarios_precision_chooses_every_evaluations_scale_once(tmp_path, monkeypatch):
+    """Without search.scale and replications, the base scenario's precision: block chooses them once (a pilot
+    through the model), stored in solve.json: a resumed solve reads them back and runs no pilot."""
+    import glw_sim.precision as precision
+
+    path = write(tmp_path, trials=3, extra={"search": {"trials": 3, "seed": 1},  # (a pilot of three months)
+                                            "target": {"net_extra_employed": 6000, "by": "2025-09"}})
+    base = tmp_path / "base.yaml"
+    base.write_text(base.read_text().replace("horizon: {months: 24}", "horizon: {months: 24}\nprecision: "
+                                             "{relative: 0.5, absolute: 5000, max_scale: 0.005, "
+                                             "max_replications: 4}"))
+    calls = []
+    real = precision.choose
+    monkeypatch.setattr(precision, "choose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    assert calls == [1] and st.settings["chosen"]
+    assert st.settings["scale"] == 0.005 and 2 <= st.settings["replications"] <= 4
+    assert json.loads((st.folder / "solve.json").read_text())["settings"] == st.settings
+    run_solve(path, tmp_path / "res", trials=5, evaluator=Linear())
+    assert calls == [1]
+    best = yaml.safe_load((st.folder / "best.yaml").read_text())
+    assert best["population"]["scale"] == 0.005 and best["precision"] is None
