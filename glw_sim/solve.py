@@ -64,6 +64,7 @@ class Outcome:
     employment_rate: dict = field(default_factory=dict)
     reps: dict = field(default_factory=dict)
     contributions: dict = field(default_factory=dict)  # part -> row (only when attribution was run)
+    spending: dict = field(default_factory=dict)  # part (programme, lever) -> its spending to the date, GBP
 
 
 def robustness(margin: U.Figure, per_rep: np.ndarray, share: float) -> tuple[float, float]:
@@ -189,7 +190,8 @@ def results_outcome(res, goal: Goal) -> Outcome:
                                                                                    nan),
                    employment_rate=h["employment_rate"],
                    reps={"net": net.tolist(), "cost": spend.tolist(), "margin": margin.tolist()},
-                   contributions=contributions)
+                   contributions=contributions,
+                   spending={k: float(v) for k, v in res.programme_spending(m).mean().items()})
 
 
 # ----------------------------------------------------------------------------- the study

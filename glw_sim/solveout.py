@@ -153,7 +153,8 @@ def attribution(st: Study, best, evaluator) -> dict:
             len(sc.interventions) + len(sc.levers) + bool(sc.integration_hubs) < 2:
         out = {}
     else:
-        out = evaluator(sc, goal_of(st.solve, st.scenario)).contributions
+        o = evaluator(sc, goal_of(st.solve, st.scenario))
+        out = {p: {**row, "spending": o.spending.get(p, math.nan)} for p, row in o.contributions.items()}
     atomic_write_text(path, json.dumps({"trial": best.number, "contributions": out}, indent=2, default=float))
     return out
 
@@ -280,16 +281,24 @@ def _closing(rec: dict, o: dict) -> str:
             "know.")
 
 
+def _spent(x: float) -> str:
+    if not np.isfinite(x):
+        return "in the total, not split out"
+    return _money(x) if x > 0 else "none (unpriced or no cost)"
+
+
 def _contributions(parts: dict, o: dict) -> list[str]:
     if not parts:
         return ["", "Each part's contribution was not computed (a single part, or an evaluator without "
                 "attribution runs)."]
     lines = ["", "## What each part contributes", "", "Each part's contribution is the package's net extra "
              "residents in work less the package's without it (same seeds); the rest is their interaction.", "",
-             "| part | net extra in work |", "| --- | --- |"]
-    lines += [f"| {p} | {_interval(r)} |" for p, r in sorted(parts.items(), key=lambda kv: -kv[1]["mean"])]
+             "| part | net extra in work | its spending to the date |", "| --- | --- | --- |"]
+    lines += [f"| {p} | {_interval(r)} | {_spent(r.get('spending', math.nan))} |"
+              for p, r in sorted(parts.items(), key=lambda kv: -kv[1]["mean"])]
     rest = o["net"]["mean"] - sum(r["mean"] for r in parts.values())
-    lines.append(f"| interactions | {rest:,.0f} |")
+    lines.append(f"| interactions | {rest:,.0f} | |")
+    lines += ["", "Parts are listed by their estimate; where two parts' intervals overlap they are not ranked."]
     return lines
 
 
