@@ -1,5 +1,5 @@
 """Command line: ``glw-sim run | explore | report | compare | validate | validation | calibrate | programmes |
-sweep``.
+sweep | solve``.
 Parses and dispatches only."""
 
 from __future__ import annotations
@@ -296,6 +296,65 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_solve(args) -> int:
+    from tqdm import tqdm
+
+    from glw_sim.solve import finished, open_study, run_trials
+    from glw_sim.solveout import write_outputs
+
+    def report(msg: str, months: int | None = None) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    search = {k: v for k, v in (("scale", args.scale), ("replications", args.replications)) if v is not None}
+    st = open_study(args.solve, Path(args.results), workers=args.workers, report=report,
+                    search=search)  # the solve file is checked before any work
+    total = args.trials or st.solve.search.trials
+    done = len(finished(st.study))
+    if done and not args.quiet:
+        print(f"resuming {st.solve.name}: {done} package(s) already evaluated", file=sys.stderr)
+    with tqdm(total=total, initial=min(done, total), desc="packages", unit="package", disable=args.quiet,
+              file=sys.stderr) as bar:
+        def progress(n: int, best: dict) -> None:
+            bar.n = n
+            if best:
+                what = "cheapest reaching" if best["reached"] else "best"
+                bar.set_postfix_str(f"{what}: trial {best['number']}, net {best['net']:,.0f}, "
+                                    f"cost {best['cost'] / 1e6:,.1f}m, chance {100 * best['chance']:.0f}%")
+            bar.refresh()
+
+        from glw_sim.solve import ModelEvaluator
+
+        evaluator = ModelEvaluator(args.workers, args.scheduler)
+        try:
+            run_trials(st, total, evaluator, progress)
+        except BaseException:
+            evaluator.close()
+            st.close()
+            raise
+    try:
+        if not args.quiet:
+            print("solve: writing the frontier, best.yaml and the report (the chosen package's attribution runs "
+                  "once)", file=sys.stderr)
+        rec = write_outputs(st, evaluator)
+    finally:
+        evaluator.close()
+        st.close()
+    if rec:
+        o = rec["outcome"]
+        head = ("cheapest package reaching the target" if rec["reached"] else
+                "most the budget buys" if st.solve.objective == "most_net_extra" else
+                f"target not reached within the bounds; most reached leaves a gap of {rec['remaining_gap']:,.0f} "
+                "residents")
+        print(f"{head}: trial {rec['trial']}, net extra in work {o['net']['mean']:,.0f} "
+              f"({o['net']['low_95']:,.0f} to {o['net']['high_95']:,.0f}), cost {o['cost']['mean'] / 1e6:,.1f}m "
+              f"({o['cost']['low_95'] / 1e6:,.1f}m to {o['cost']['high_95'] / 1e6:,.1f}m), chance of the target "
+              f"{100 * rec['chance_of_target']:.0f}% (95% intervals: simulation noise and evidence)")
+    print(f"\nfrontier: {st.folder / 'frontier.csv'}\nbest scenario: {st.folder / 'best.yaml'}\n"
+          f"report: {st.folder / 'report.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from glw_sim.results import ResultsError
     from glw_sim.scenario import ScenarioError
@@ -381,6 +440,25 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--out", default="sweeps/out", help="sweep results folder (default: sweeps/out)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=cmd_sweep)
+    so = sub.add_parser("solve", help="search for the cheapest package that reaches a target (or resume one)",
+                        description="Search the packages a solve file allows (Optuna, seeded; common random numbers "
+                                    "across packages) for the least cost that reaches the target in the stated "
+                                    "share of the evidence's draws, or the most net extra residents in work within "
+                                    "a budget. Writes results/solve/<name>/: frontier.csv, frontier.png, best.yaml, "
+                                    "solution.json, report.md and the study (study.db): run the same command again "
+                                    "to resume, or with more --trials to search further.")
+    so.add_argument("solve", help="a solve YAML file, e.g. solves/route-to-80.yaml")
+    so.add_argument("--trials", type=_positive, help="packages to evaluate in all (default: the solve file's)")
+    so.add_argument("--results", default="results", help="results folder (default: results)")
+    so.add_argument("--scale", type=_scale, help="share of residents each evaluation simulates (instead of the "
+                                                  "solve file's search.scale or the scenario's precision)")
+    so.add_argument("--replications", type=_positive, help="replications of each evaluation (at least 2)")
+    so.add_argument("--workers", type=_positive, default=None,
+                    help="processes running each package's replications side by side (default: 1)")
+    so.add_argument("--scheduler", help="'local' for a Dask LocalCluster of --workers processes, or tcp://HOST:PORT "
+                                        "(default: a process pool, or this process)")
+    so.add_argument("--quiet", action="store_true", help="no progress bar")
+    so.set_defaults(func=cmd_solve)
     args = p.parse_args(argv)
     try:
         return args.func(args)
@@ -395,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(f"{exc.filename}: {exc.strerror or exc} (work already stored is kept)")
     except KeyboardInterrupt:
-        if args.command == "sweep":
+        if args.command in ("sweep", "solve"):
             return _fail("interrupted; the runs already finished are kept: run the same command to resume")
         return _fail("interrupted; no partial results were written")
 

@@ -1,0 +1,324 @@
+"""glw-sim solve: the search finds a known optimum, resumes without repeating work, reports an unreachable
+target's gap, refuses bad solve files in one line before any work, and its best.yaml reproduces its numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.stats import norm
+
+from glw_sim.cli import main
+from glw_sim.solve import finished, open_study, outcome_from
+from glw_sim.solvefile import SolveError
+from glw_sim.solveout import pareto, run_solve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# two programmes with known linear effects (net extra residents in work per place a year) and costs (GBP per place)
+EFFECT = {"workwell": 0.5, "connect_to_work": 0.3}
+COST = {"workwell": 3000.0, "connect_to_work": 1200.0}
+SD = 0.1  # the evidence: each draw scales every effect by (1 + SD z)
+Z = norm.ppf((np.arange(20) + 0.5) / 20)  # 20 draws of the evidence, the same for every package
+
+
+class Linear:
+    """An analytic evaluator through the solve's interface: counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, scenario, goal):
+        self.calls += 1
+        lin = sum(EFFECT[p.label] * p.places_per_year for p in scenario.interventions)
+        cost = sum(COST[p.label] * p.places_per_year for p in scenario.interventions)
+        net = lin * (1 + SD * Z)
+        reps = {"net": net, "cost": np.full(len(Z), cost), "years": net, "peak": np.full(len(Z), cost / 2),
+                "margin": net - goal.net_extra_employed}
+        return outcome_from(reps, goal, Z[:, None], ("effect",))
+
+
+def write(tmp_path: Path, target: float = 6000, trials: int = 100, extra: dict | None = None,
+          name: str = "lin") -> Path:
+    (tmp_path / "base.yaml").write_text(
+        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: two-programmes\nhorizon: {{months: 24}}\n"
+        "interventions:\n  - {type: workwell, places_per_year: 5000}\n"
+        "  - {type: connect_to_work, places_per_year: 10000}\n")
+    solve = {"name": name, "scenario": "base.yaml", "target": {"net_extra_employed": target, "by": "2027-06"},
+             "variables": [{"programme": "workwell", "field": "places_per_year", "bounds": [0, 40000]},
+                           {"programme": "connect_to_work", "field": "places_per_year", "bounds": [0, 40000]}],
+             "search": {"trials": trials, "seed": 1, "scale": 0.01, "replications": 3}}
+    for k, v in (extra or {}).items():
+        solve[k] = v
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(solve, sort_keys=False))
+    return path
+
+
+def robust_net(places_per_year: float, effect: float) -> float:
+    """Net extra reached in 80% of the draws: the normal quantile of (1 + SD z), as the solver computes it."""
+    return effect * places_per_year * (1 - norm.ppf(0.8) * SD)
+
+
+def test_finds_the_known_optimum_within_two_percent_of_cost(tmp_path):
+    seen = []
+    st = run_solve(write(tmp_path, trials=150), tmp_path / "res", evaluator=Linear(),
+                   progress=lambda n, best: seen.append((n, best)))
+    rec = json.loads((st.folder / "solution.json").read_text())
+    assert [n for n, _ in seen] == list(range(1, 151))  # the progress bar: each package, with the best so far
+    assert seen[-1][1]["reached"] and seen[-1][1]["cost"] == rec["outcome"]["cost"]["mean"]
+    # the cheaper job is Connect to Work's (GBP 4,000 a job against 6,000): all of the target from it alone
+    places = 6000 / robust_net(1, EFFECT["connect_to_work"])
+    optimum = places * COST["connect_to_work"]
+    assert rec["reached"]
+    assert rec["outcome"]["cost"]["mean"] == pytest.approx(optimum, rel=0.02)
+    assert rec["chance_of_target"] >= 0.8
+    df = pd.read_csv(st.folder / "frontier.csv")
+    # the frontier: sorted by cost its net extra only rises, and no package evaluated lies above it
+    fr = df[df["on_frontier"]].sort_values("cost")
+    assert (np.diff(fr["net_extra_employed"]) > 0).all()
+    for r in df.itertuples():
+        reach = fr[fr["cost"] <= r.cost]["net_extra_employed"].max()
+        assert r.net_extra_employed <= reach
+    assert {"set:workwell.places_per_year", "net_low_95", "net_high_95", "cost_low_95"} <= set(df.columns)
+    report = (st.folder / "report.md").read_text()
+    assert "cheapest package found" in report and "cost per net extra job" in report
+    assert (st.folder / "frontier.png").stat().st_size > 1000
+
+
+def test_pareto_keeps_only_packages_nothing_beats():
+    cost = np.array([1.0, 2.0, 3.0, 3.0, 4.0])
+    net = np.array([10.0, 5.0, 20.0, 15.0, 20.0])
+    assert pareto(cost, net).tolist() == [True, False, True, False, False]
+
+
+def test_resume_continues_without_repeating_and_asks_what_an_uninterrupted_solve_asks(tmp_path):
+    path = write(tmp_path, trials=20)
+    first = Linear()
+    run_solve(path, tmp_path / "res", trials=8, evaluator=first)
+    # a killed solve leaves a trial running: asked again first, as an uninterrupted solve would have asked it
+    st = open_study(path, tmp_path / "res")
+    from glw_sim.solve import sampler
+
+    st.study.sampler = sampler(st.solve, 8)
+    st.study.ask()
+    # while a solve holds the study, another is refused (rather than taking its running trial for a dead one)
+    with pytest.raises(SolveError, match="already running"):
+        open_study(path, tmp_path / "res")
+    st.close()
+    again = Linear()
+    st = run_solve(path, tmp_path / "res", evaluator=again)
+    assert first.calls == 8 and again.calls == 12  # the finished 8 are not evaluated again
+    straight = run_solve(path, tmp_path / "straight", evaluator=Linear())
+    resumed = [t.params for t in finished(st.study)]
+    assert resumed == [t.params for t in finished(straight.study)]
+    a = pd.read_csv(st.folder / "frontier.csv").drop(columns="trial")
+    b = pd.read_csv(straight.folder / "frontier.csv").drop(columns="trial")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_unreachable_target_reports_the_most_reached_and_the_gap(tmp_path):
+    target = 60_000
+    one = [{"programme": "workwell", "field": "places_per_year", "bounds": [0, 40000]}]  # the other stays at 10,000
+    path = write(tmp_path, target=target, trials=30, extra={"variables": one})
+    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    rec = json.loads((st.folder / "solution.json").read_text())
+    most = robust_net(40000, EFFECT["workwell"]) + robust_net(10000, EFFECT["connect_to_work"])
+    assert not rec["reached"]
+    assert rec["remaining_gap"] >= target - most - 1e-6  # no package within the bounds does better
+    assert rec["remaining_gap"] == pytest.approx(target - most, rel=0.05)
+    df = pd.read_csv(st.folder / "frontier.csv")
+    assert rec["remaining_gap"] == pytest.approx(-df["robust_margin"].max())
+    report = (st.folder / "report.md").read_text()
+    assert "not reached within the bounds" in report and f"{rec['remaining_gap']:,.0f} residents" in report
+    # the gap as flows: net moves into work a month from the programmes' start (2025-06) to the date (2027-06)
+    assert rec["months_to_close"] == 24 and f"{rec['remaining_gap'] / 24:,.0f} more net moves into work" in report
+
+
+BAD = [
+    ({"colour": "red"}, "colour: unknown key"),
+    ({"variables": [{"programme": "workwell", "field": "places_per_year", "bounds": [40000, 0]}]},
+     "variables.0: Value error, bounds must be [low, high] with low < high"),
+    ({"target": {"net_extra_employed": 6000, "by": "2040-06"}}, "target.by: 2040-06 is outside"),
+    ({"variables": [{"programme": "restart", "field": "places_per_year", "bounds": [0, 1]}]},
+     "variables.0.programme: no programme 'restart'"),
+    ({"variables": [{"programme": "workwell", "field": "colour", "bounds": [0, 1]}]},
+     "variables.0.field: 'colour' is not a field"),
+    ({"variables": [{"programme": "workwell", "field": "referral_multiplier", "bounds": [0, 50]}]},
+     "variables.0: at 50"),
+    ({"constraints": {"keep": ["workwell"]}}, "variables.0.bounds: workwell must stay"),
+    ({"objective": "most_net_extra"}, "needs constraints.budget_per_year"),
+    ({"target": {"by": "2027-06"}}, "give employment_rate or net_extra_employed"),
+]
+
+
+@pytest.mark.parametrize("change,expected", BAD)
+def test_a_bad_solve_file_is_one_line_exit_2_before_any_work(tmp_path, capsys, change, expected):
+    path = write(tmp_path, extra=change)
+    code = main(["solve", str(path), "--results", str(tmp_path / "res"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("glw-sim: error: ") and str(path) in err
+    assert expected.replace("Value error, ", "") in err
+    assert not (tmp_path / "res" / "solve").exists()
+
+
+def test_a_missing_or_broken_solve_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
+    for path in (tmp_path / "missing.yaml", tmp_path / "broken.yaml"):
+        assert main(["solve", str(path), "--results", str(tmp_path / "res"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err
+
+
+def test_a_changed_solve_is_refused_rather_than_mixed(tmp_path, capsys):
+    path = write(tmp_path, trials=3)
+    run_solve(path, tmp_path / "res", evaluator=Linear())
+    write(tmp_path, target=7000, trials=3)
+    assert main(["solve", str(path), "--results", str(tmp_path / "res"), "--quiet"]) == 2
+    assert "started with a different definition" in capsys.readouterr().err
+
+
+def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
+    """A tiny solve through the model (two programmes, six months, scale 0.005, 3 replications, 2 packages): its
+    best.yaml validates, and glw-sim run of it reproduces the solver's net extra and cost within their
+    intervals."""
+    (tmp_path / "base.yaml").write_text(
+        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: tiny\nhorizon: {{months: 12}}\n"
+        "interventions:\n  - {type: connect_to_work, places_per_year: 10000, start: 2025-07}\n"
+        "  - {type: youth_guarantee, start: 2025-07}\n")
+    solve = {"name": "tiny", "scenario": "base.yaml", "target": {"employment_rate": 0.8, "by": "2025-12"},
+             "variables": [{"programme": "connect_to_work", "field": "places_per_year", "bounds": [5000, 40000],
+                            "step": 5000},
+                           {"programme": "connect_to_work", "field": "referral_multiplier", "bounds": [1, 3]}],
+             "search": {"trials": 2, "seed": 3, "scale": 0.005, "replications": 3, "startup_trials": 2}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(solve))
+    assert main(["solve", str(tmp_path / "tiny.yaml"), "--results", str(tmp_path / "res"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "res" / "solve" / "tiny"
+    rec = json.loads((folder / "solution.json").read_text())
+    assert not rec["reached"] and "gap of" in out  # 80% in six months is out of reach of these programmes
+    assert rec["remaining_gap"] > 0
+    assert set(rec["contributions"]) == {"connect_to_work", "youth_guarantee"}
+    assert main(["validate", str(folder / "best.yaml")]) == 0
+    assert main(["run", str(folder / "best.yaml"), "--results", str(tmp_path / "runs"), "--quiet"]) == 0
+    run = next((tmp_path / "runs" / "tiny-best").iterdir())
+    s = pd.read_csv(run / "summary.csv")
+    s = s[(s["area"] == "London") & (s["group"] == "all")].set_index("metric")
+    for metric, key in (("net_extra_employed", "net"), ("spending_cumulative", "cost")):
+        o = rec["outcome"][key]
+        half = (o["high_95"] - o["low_95"]) / 2
+        assert abs(s.loc[metric, "mean"] - o["mean"]) <= half
+        assert s.loc[metric, "low_95"] <= o["mean"] <= s.loc[metric, "high_95"]
+
+
+def test_most_net_extra_within_a_budget_finds_the_known_optimum(tmp_path):
+    # the budget a year is the most spent in any 12 months (the analytic evaluator: half the cost to the date)
+    budget = 10e6
+    path = write(tmp_path, trials=100, extra={"objective": "most_net_extra",
+                                              "constraints": {"budget_per_year": budget}})
+    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    rec = json.loads((st.folder / "solution.json").read_text())
+    best = robust_net(2 * budget / COST["connect_to_work"], EFFECT["connect_to_work"])  # all on the cheaper job
+    assert rec["feasible"] and rec["outcome"]["peak_year_cost"] <= budget
+    # within 5%: the budget's edge is found less closely than the target's (3% short at 100 to 150 trials)
+    assert rec["robust_margin"] + 6000 == pytest.approx(best, rel=0.05)
+    assert rec["robust_margin"] + 6000 <= best + 1e-6  # nothing within the budget does better
+    assert "buys the most within the budget" in (st.folder / "report.md").read_text()
+
+
+def test_nsga2_and_max_places_refuse_packages_without_running_them(tmp_path):
+    path = write(tmp_path, trials=12, extra={"constraints": {"max_places": 30000}})
+    text = path.read_text().replace("seed: 1", "seed: 1\n  sampler: nsga2")
+    path.write_text(text)
+    ev = Linear()
+    st = run_solve(path, tmp_path / "res", evaluator=ev)
+    trials = finished(st.study)
+    skipped = [t for t in trials if "skipped" in t.user_attrs]
+    assert len(trials) == 12 and ev.calls == 12 - len(skipped) and skipped
+    assert all(sum(t.params.values()) > 30000 for t in skipped)
+    assert all(sum(t.params.values()) <= 30000 for t in trials if "outcome" in t.user_attrs)
+
+
+def test_the_shipped_solve_file_is_valid():
+    from glw_sim.solvefile import load_solve
+
+    solve, scen = load_solve(ROOT / "solves" / "route-to-80.yaml")
+    assert solve.target.employment_rate == 0.8 and solve.target.by == "2030-06"
+    kinds = {("programme" if v.programme else "lever" if v.lever else "hubs") for v in solve.variables}
+    assert kinds == {"programme", "lever", "hubs"}
+
+
+KILLED = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_solve import Linear
+from glw_sim.solveout import run_solve
+
+class Slow(Linear):
+    def __call__(self, scenario, goal):
+        out = super().__call__(scenario, goal)
+        open({marker!r}, "a").write("x")
+        time.sleep(0.4)
+        return out
+
+run_solve({path!r}, {res!r}, evaluator=Slow())
+"""
+
+
+def test_a_solve_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write(tmp_path, trials=14)
+    marker = tmp_path / "evaluated"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED.format(tests=str(ROOT / "tests"), marker=str(marker), path=str(path),
+                                    res=str(tmp_path / "res")))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not marker.exists() or len(marker.read_text()) < 5):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    held = open_study(path, tmp_path / "res")  # the kernel dropped the killed solve's lock
+    done = len(finished(held.study))
+    held.close()
+    assert 4 <= done < 14
+    again = Linear()
+    st = run_solve(path, tmp_path / "res", evaluator=again)
+    assert again.calls == 14 - done  # nothing finished is evaluated again
+    straight = run_solve(path, tmp_path / "straight", evaluator=Linear())
+    assert [t.params for t in finished(st.study)] == [t.params for t in finished(straight.study)]
+
+
+def test_the_scenarios_precision_chooses_every_evaluations_scale_once(tmp_path, monkeypatch):
+    """Without search.scale and replications, the base scenario's precision: block chooses them once (a pilot
+    through the model), stored in solve.json: a resumed solve reads them back and runs no pilot."""
+    import glw_sim.precision as precision
+
+    path = write(tmp_path, trials=3, extra={"search": {"trials": 3, "seed": 1},  # (a pilot of three months)
+                                            "target": {"net_extra_employed": 6000, "by": "2025-09"}})
+    base = tmp_path / "base.yaml"
+    base.write_text(base.read_text().replace("horizon: {months: 24}", "horizon: {months: 24}\nprecision: "
+                                             "{relative: 0.5, absolute: 5000, max_scale: 0.005, "
+                                             "max_replications: 4}"))
+    calls = []
+    real = precision.choose
+    monkeypatch.setattr(precision, "choose", lambda *a, **k: calls.append(1) or real(*a, **k))
+    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    assert calls == [1] and st.settings["chosen"]
+    assert st.settings["scale"] == 0.005 and 2 <= st.settings["replications"] <= 4
+    assert json.loads((st.folder / "solve.json").read_text())["settings"] == st.settings
+    run_solve(path, tmp_path / "res", trials=5, evaluator=Linear())
+    assert calls == [1]
+    best = yaml.safe_load((st.folder / "best.yaml").read_text())
+    assert best["population"]["scale"] == 0.005 and best["precision"] is None
