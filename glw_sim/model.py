@@ -230,20 +230,22 @@ class GLWModel(mesa.Model):
         self._tally = None  # this month's counts, from the transitions pass
 
     def _build_health(self, opt: Options) -> None:
-        """The health process's monthly chances (:mod:`glw_sim.engine.health`): onset and recovery keeping each
-        age band x state's prevalence at the start; sickness absence at its steady share from the start (keyed
+        """The health process's monthly chances (:mod:`glw_sim.engine.health`): recovery at its rates and each
+        resident's onset keeping the health levels of residents like them (the prior the population is drawn with,
+        the hazards' state model's health effect); sickness absence at its steady share from the start (keyed
         draws of month 0), and the factor on the other employed residents' exits to inactivity that keeps each
         health level's exits at the calibration's."""
         pop, hz, a = self.population, self._hazard, opt.assumptions
-        prev = health.prevalence(age_band_of(pop.age), pop.state, pop.health, pop.weight)
-        moves = health.health_moves(prev, P.value("health_recovery_disabled", a),
-                                    P.value("health_recovery_condition", a), P.value("health_recovered_to_condition", a),
-                                    P.value("health_onset_from_none", a))
+        sm = self.hazards.state_model
+        logit = np.asarray(sm.tables["health"] + sm.priors["health"], dtype=np.float64)  # [state, level]
+        odds = np.exp(logit.T[None, :, :] - logit.T[:, None, :])  # [from, to, state]
+        rates = np.array([P.value(k, a) for k in ("health_recovery_disabled", "health_recovery_condition",
+                                                 "health_recovered_to_condition", "health_onset_from_none")])
         cond = P.value("absence_onset_condition", a)
         onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
         back, route = P.value("absence_back", a), P.value("absence_route_share", a)
         if not self.health_process:
-            moves, onset = np.zeros_like(moves), np.zeros(3)
+            rates, onset = np.zeros(4), np.zeros(3)
         employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
@@ -256,7 +258,8 @@ class GLWModel(mesa.Model):
         pop.off_sick[:] = False
         pop.off_sick[employed] = u < o * (1 - leave[pop.health[employed]])  # each resident's steady share
         self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
-        self._health_rates = HealthRates(moves, 1.0, onset, float(back), mean, float(hz.k_ei), float(hz.cycle))
+        self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, rates, 1.0, onset,
+                                         float(back), mean, float(hz.k_ei), float(hz.cycle))
 
     def _lts_share(self, idx: np.ndarray) -> np.ndarray:
         """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason

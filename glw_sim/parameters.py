@@ -68,7 +68,7 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "prior_family_carer": A(1.5, 0.5, 2.5, "log-odds", "looking after family/home while an unpaid carer", "calibration"),
     "prior_retired_slope": A(0.3, 0.15, 0.5, "log-odds per year from 50", "retirement rises steeply with age; none below 50", "calibration"),
     "hazard_age_lead": A(np.nan, 0.0, 3.0, "years", "hazards target the state shares of residents this many years older, offsetting the lag of an ageing cohort behind its age profile; fitted by age band so the no-change baseline holds still (calibration/fitted, glw_sim.calibration.fit_hazard_leads); a value set here applies to every band", "run"),
-    # --- health as a monthly process (glw_sim.engine.health; onset rates are set to keep each band x state's prevalence) ---
+    # --- health as a monthly process (glw_sim.engine.health; each resident's onset keeps the health shares of residents like them) ---
     "health_recovery_disabled": A(0.030, 0.020, 0.040, "per month", "chance a disabled resident is no longer disabled a month on; DWP, The employment of disabled people 2024 (LFS longitudinal): nearly one in three disabled in one year are not the next (1 - (1 - 0.31)^(1/12) = 0.030)", "health"),
     "health_recovery_condition": A(0.030, 0.015, 0.050, "per month", "chance a long-term condition (not a disability) ends in a month; ASSUMPTION: as for disability (no published London or UK rate found)", "health"),
     "health_recovered_to_condition": A(0.5, 0.3, 0.7, "share", "of residents no longer disabled, the share who keep a long-term condition (ASSUMPTION)", "health"),
@@ -125,8 +125,8 @@ def not_settable(name: str, health_process: bool = False) -> str | None:
     if a.acts == "fitted":
         return "not read by a run (fitted in calibration/fitted; it cannot be set or swept)"
     if a.acts == "health" and not health_process:
-        return ("acts only with the health process (glw_sim.engine.health), which is not yet on by default (README, "
-                "'Health as a monthly process'); it cannot be set or swept until then")
+        return ("acts only with the health process (glw_sim.engine.health), which is off by default: set health: "
+                "{process: true} (README, 'Health as a monthly process')")
     if a.acts == "fixed":
         return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is "
                 f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")

@@ -69,6 +69,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         assumptions=dict(scenario.assumptions),
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
+        health_process=scenario.health.process,
         employability=[] if counterfactual else scenario.employability,
         levers=(only_levers if only_levers is not None else [] if counterfactual
                 else [x for k, x in enumerate(scenario.levers) if ("lever", k) != leave_out]),

@@ -176,6 +176,12 @@ class Precision(_Strict):
     max_replications: int = Field(40, ge=4, le=1000, description="most replications to run")
 
 
+class HealthSpec(_Strict):
+    process: bool = Field(False, description="health as a monthly process: onset and recovery, sickness absence "
+                                             "(glw_sim/engine/health.py; README, 'Health as a monthly process'); off: "
+                                             "health changes only at age-band boundaries")
+
+
 class Scenario(_Strict):
     name: str = Field(..., pattern=NAME_PATTERN, description="used as the results folder name: letters, digits, "
                                                              "'_', '-', '.', not starting with '.'")
@@ -185,6 +191,7 @@ class Scenario(_Strict):
     replications: int = Field(5, ge=1, le=1000)
     demography: Demography = Demography()
     labour_demand: LabourDemand = LabourDemand()
+    health: HealthSpec = HealthSpec()
     employability: list[Employability] = Field(default_factory=list)
     levers: list[Lever] = Field(default_factory=list, max_length=MAX_LEVERS,
                                 description="system levers (glw_sim/levers.py): retention, reactivation, demand")
@@ -240,7 +247,7 @@ class Scenario(_Strict):
 
         for k, x in self.assumptions.items():
             where = f"assumptions.{k}"
-            why = not_settable(k)
+            why = not_settable(k, self.health.process)
             if why is not None:
                 raise ValueError(f"{where}: {why}")
             a = ASSUMPTIONS[k]
@@ -248,6 +255,18 @@ class Scenario(_Strict):
                 raise ValueError(f"{where}: {x}: expected a finite number")
             if not (a.low <= x <= a.high):
                 raise ValueError(f"{where}: {x:g} is outside its plausible range [{a.low:g}, {a.high:g}]")
+        return self
+
+    @model_validator(mode="after")
+    def _off_sick_needs_the_health_process(self):
+        """Only the health process sends residents off sick: without it, a programme for the employed off sick
+        would reach nobody, so it is refused."""
+        if not self.health.process:
+            for i, p in enumerate(self.interventions):
+                if "employed" in p.eligibility.states and p.eligibility.employed_off_sick_only:
+                    raise ValueError(f"interventions.{i}.eligibility.employed_off_sick_only: residents are off sick only "
+                                     "with the health process; set health: {process: true}, or take 'employed' out "
+                                     "of its states")
         return self
 
     @model_validator(mode="after")

@@ -165,7 +165,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
         base = Scenario.model_validate(scen)
     except ValidationError as exc:
         raise SweepError(f"{path}: scenario: {scen_path}: {_format(exc.errors()[0])}") from None
-    check_inputs(sweep, path)
+    check_inputs(sweep, path, base.health.process)
     check_outputs(sweep, base, path)
     check_design(sweep, scen, sample(sweep, path), path)
     return sweep, scen
@@ -180,15 +180,16 @@ INERT_IN_SWEEP = {
 }
 
 
-def check_inputs(sweep: Sweep, source: Path) -> None:
+def check_inputs(sweep: Sweep, source: Path, health_process: bool = False) -> None:
     """Every input is a field a sweep's runs read (:class:`SweepError`, one line naming the sweep file and the
-    input): an assumption that acts in a run (:attr:`glw_sim.parameters.Assumption.acts`), and not a scenario
-    field the sweep itself decides (:data:`INERT_IN_SWEEP`)."""
+    input): an assumption that acts in a run (:attr:`glw_sim.parameters.Assumption.acts`; the health process's
+    only if the scenario has it on), and not a scenario field the sweep itself decides (:data:`INERT_IN_SWEEP`)."""
     from glw_sim.parameters import not_settable
 
     for i, inp in enumerate(sweep.inputs):
         head, _, name = inp.path.partition(".")
-        why = INERT_IN_SWEEP.get(inp.path) or (not_settable(name) if head == "assumptions" else None)
+        why = INERT_IN_SWEEP.get(inp.path) or (not_settable(name, health_process) if head == "assumptions"
+                                                    else None)
         if why is not None:
             raise SweepError(f"{source}: inputs.{i}.path: {inp.path}: {why}")
 

@@ -16,22 +16,43 @@ def _prevalence_by_band(pop) -> np.ndarray:
                      for b in range(4)])
 
 
-def test_onset_balances_recovery_in_every_band_and_state():
-    """The monthly chances keep any prevalence where it is: one month of the chain maps the shares to themselves
-    (inflow equals outflow at each level), for prevalences like London's and extreme ones."""
+def test_onset_balances_recovery_for_any_shares():
+    """The monthly chances keep any shares of the health levels where they are: one month of the chain maps the
+    shares to themselves (inflow equals outflow at each level), for shares like London's and extreme ones."""
     rng = np.random.default_rng(1)
-    prev = rng.dirichlet([6, 1.5, 2], size=(4, 3))
-    prev[0, 0] = [0.97, 0.02, 0.01]
-    moves = health.health_moves(prev, 0.03, 0.03, 0.5, 0.5)
+    q = rng.dirichlet([6, 1.5, 2], size=(4, 3))
+    q[0, 0] = [0.97, 0.02, 0.01]
+    rates = np.array([0.03, 0.03, 0.5, 0.5])
+    moves = health.moves_matrix(q, rates)
     assert (moves >= 0).all() and (moves.sum(axis=-1) < 1).all()
     for b in range(4):
         for s in range(3):
             t = moves[b, s] + np.diag(1 - moves[b, s].sum(axis=1))
-            np.testing.assert_allclose(prev[b, s] @ t, prev[b, s], atol=1e-15)
+            np.testing.assert_allclose(q[b, s] @ t, q[b, s], atol=1e-15)
     # the disabled recover at the published rate, half keeping a condition; new disability is half from none
     np.testing.assert_allclose(moves[..., 2, :2].sum(axis=-1), 0.03)
-    p = prev[..., 0] * moves[..., 0, 2]
-    np.testing.assert_allclose(p / (p + prev[..., 1] * moves[..., 1, 2]), 0.5)
+    p = q[..., 0] * moves[..., 0, 2]
+    np.testing.assert_allclose(p / (p + q[..., 1] * moves[..., 1, 2]), 0.5)
+
+
+def test_each_residents_health_shares_are_those_of_residents_like_them_in_their_state(fitted):
+    """Bayes: among residents with resident i's attributes in state s, level k's share is P(s | x, k) prior_k. The
+    compiled rule, from the resident's cached shares at their own level, against the state model evaluated afresh
+    at every level (for residents not disabled: a disabled resident's recovery does not depend on them)."""
+    m = GLWModel(scale=0.002, seed=3, fitted=fitted, collect_boroughs=False, health_process=True)
+    pop, hr, sm = m.population, m._health_rates, m.hazards.state_model
+    rows = np.flatnonzero((pop.age >= 20) & (pop.health < 2))[:300]  # (a disabled resident's are not needed)
+    assert len(np.unique(pop.state[rows])) == 3 and len(np.unique(pop.health[rows])) == 2
+    for i in rows:
+        s, h, band = int(pop.state[i]), int(pop.health[i]), int(age_band_of(pop.age[i:i + 1])[0])
+        got = np.array(health.resident_prevalence(i, s, h, band, m.cached, hr))
+        want = np.empty(3)
+        for k in range(3):
+            pop.health[i] = k
+            want[k] = sm.probabilities(pop, np.array([i]))[s, 0] * hr.prior[band, k]
+        pop.health[i] = h
+        np.testing.assert_allclose(got / got.sum(), want / want.sum(), rtol=2e-5)  # cached shares are float32
+    assert hr.prior.shape == (4, 3) and np.allclose(hr.prior.sum(axis=1), 1)
 
 
 def test_the_route_sends_its_share_of_exits_to_long_term_sickness_through_absence():

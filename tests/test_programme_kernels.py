@@ -26,6 +26,8 @@ def eligible_by_spec(prog) -> np.ndarray:
     m &= pop.months_in_state >= e.min_months_in_state
     if e.wants_job_only:
         m &= (pop.state != LabourState.INACTIVE) | pop.wants_job
+    if e.employed_off_sick_only:
+        m &= (pop.state != LabourState.EMPLOYED) | pop.off_sick
     if e.in_education is not None:
         m &= pop.in_education == e.in_education
     if e.reasons is not None:
@@ -82,6 +84,26 @@ def specs(*entries):
 def everyone_referred(entry):
     """``entry`` with every eligible resident referred and taking the place up, from the model's first month."""
     return {**entry, "start": "2025-06", "pathways": {}, "referral_rate": 1.0, "take_up": 1.0}
+
+
+def test_a_programme_for_the_employed_off_sick_refers_them_and_no_one_else_in_work(fitted):
+    """In-work support's route (the health process on): a programme for the employed off sick and the unemployed
+    refers exactly those the rule admits, and at least some of each; a scenario without the health process
+    refuses it (nobody would be off sick)."""
+    entry = everyone_referred({"type": "generic", "places_per_year": 500, "cost_per_start": 0,
+                               "effect": {"into_work": 1.0, "leave_work": 0.8},
+                               "eligibility": {"states": ["employed", "unemployed"], "employed_off_sick_only": True}})
+    sc = Scenario.model_validate({"name": "t", "health": {"process": True}, "interventions": [entry]})
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=sc.interventions, health_process=True)
+    m.month = 1
+    want = eligible_by_spec(m.programmes[0])
+    np.testing.assert_array_equal(m.programmes[0].eligible(), want)
+    pop = m.population
+    employed = pop.state == 0
+    assert (want & employed).sum() > 0 and (want & ~employed).sum() > 0
+    assert not (want & employed & ~pop.off_sick).any()
+    with pytest.raises(ValueError, match="employed_off_sick_only.*health: {process: true}"):
+        Scenario.model_validate({"name": "t", "interventions": [entry]})
 
 
 def test_referral_pass_refers_exactly_the_eligible_of_every_programme_type(fitted):

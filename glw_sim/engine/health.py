@@ -2,12 +2,12 @@
 
 Each month, before the programmes and the moves (:func:`health_pass`), every resident:
 
-- may change health level (none, long-term condition, disabled) with the monthly chances of their age band and
-  labour state (:class:`~glw_sim.engine.records.HealthRates` ``moves``). Recovery rates are published (or
-  labelled assumptions); onset rates are set so that each band x state keeps its prevalence
-  (:func:`health_moves`), so health churns without drifting and the calibrated flows between states hold. A
-  dated trend multiplies onset (``onset_factor``). Residents whose health changes have their cached hazard
-  inputs refreshed at once (:func:`glw_sim.engine.hazards.refresh_one`);
+- may change health level (none, long-term condition, disabled). Recovery rates are published (or labelled
+  assumptions); onset rates are each resident's own, set so that the health levels of residents like them (the
+  same attributes and labour state) hold (:func:`resident_prevalence`, :func:`moves_row`): health churns without
+  drifting, prevalence by age band holds, and the calibrated flows between states hold. A dated trend multiplies
+  onset (``onset_factor``). Residents whose health changes have their cached hazard inputs refreshed at once
+  (:func:`glw_sim.engine.hazards.refresh_one`);
 - in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
   health level, and, off sick, return with ``back``.
 
@@ -16,6 +16,15 @@ long-term sick) with ``Hazard.sick_leave`` of their health level instead of thei
 ``Hazard.sick_route`` of the others' drawn moves from work to long-term sickness is cancelled (:func:`after_move`):
 that share of the exits to long-term sickness goes through sickness absence, and each health level's exits hold
 at the calibration's (:func:`absence_route`). Retention acting on sickness absence is then a real route.
+
+Why each resident's own onset. The population is drawn with health by age band (``HealthRates.prior``) and labour
+state from the state model given health and the other attributes; the hazards hold each combination's state
+shares. So among residents with attributes ``x`` in state ``s``, health level ``k`` has the share
+``q_k ∝ P(s | x, k) prior_k`` (Bayes), and a health process keeps the whole population still only if it keeps
+these shares for every ``x`` and ``s``. Onset and recovery that kept only each age band x state's shares moved
+residents' health towards levels unlike their state (a disabled resident in work who recovers is replaced by
+someone in work whose attributes fit disability less), and the baseline's employment rate drifted (0.3 points in
+five years).
 """
 
 from __future__ import annotations
@@ -51,6 +60,54 @@ def absence_onset(i, h, cached, hr):
     return hr.absence_onset[h] * (hr.k_ei * pin + hr.cycle * pu * pin) / m
 
 
+@nb.njit(cache=True, inline="always")
+def resident_prevalence(i, s, h, band, cached, hr):
+    """Among residents with resident ``i``'s attributes in their state ``s``, the shares (unnormalised) of health
+    levels 0, 1, 2: ``P(s | x, k) prior[band, k]``. ``P(s | x, k)`` comes from their cached stationary shares (at
+    their level ``h``) with the state model's health effect changed from ``h`` to ``k`` (the model is
+    log-linear with health as one additive term, ``hr.health_odds``). A disabled resident's (level 2) recovery does
+    not depend on the shares: they are not computed (returned as 0, 0, 1)."""
+    pe = np.float64(cached.pi_e[i])
+    pu = np.float64(cached.pi_u[i])
+    pin = max(1.0 - pe - pu, 0.0)
+    if h == 2:  # recovery from disability does not depend on the shares
+        return 0.0, 0.0, 1.0
+    return (_share(0, s, h, pe, pu, pin, hr) * hr.prior[band, 0], _share(1, s, h, pe, pu, pin, hr) * hr.prior[band, 1],
+            _share(2, s, h, pe, pu, pin, hr) * hr.prior[band, 2])
+
+
+@nb.njit(cache=True, inline="always")
+def _share(k, s, h, pe, pu, pin, hr):
+    """State ``s``'s stationary share at health level ``k`` of a resident whose shares at level ``h`` are ``pe``,
+    ``pu``, ``pin`` (``hr.health_odds[h, k]``: each state's odds changed from level ``h`` to ``k``)."""
+    r = hr.health_odds[h, k]
+    ve, vu, vi = pe * r[0], pu * r[1], pin * r[2]
+    den = ve + vu + vi
+    if den <= 0.0:
+        return 0.0
+    return (ve if s == 0 else vu if s == 1 else vi) / den
+
+
+@nb.njit(cache=True, inline="always")
+def moves_row(q0, q1, q2, h, rates):
+    """Monthly chances of moving from health level ``h`` to levels 0, 1, 2 that keep the shares ``q0, q1, q2``
+    (unnormalised) where they are, while residents recover at ``rates`` (recovery from disability ``rD``, from a
+    condition ``rL``, the share ``f`` of recovered disabled keeping a condition, the share ``g`` of new
+    disability from no condition). Balancing each level's inflow and outflow gives the onsets:
+
+    - none -> disabled ``g q2 rD / q0``, condition -> disabled ``(1 - g) q2 rD / q1``;
+    - none -> condition ``(q1 rL + (1 - g - f) q2 rD) / q0`` (never below 0: with ``f <= 1 - g`` it is not).
+    """
+    rd, rl, f, g = rates[0], rates[1], rates[2], rates[3]
+    if h == 2:
+        return rd * (1.0 - f), rd * f, 0.0
+    if h == 1:
+        return rl, 0.0, min((1.0 - g) * q2 * rd / q1, 1.0) if q1 > 0.0 else 0.0
+    if q0 <= 0.0:
+        return 0.0, 0.0, 0.0
+    return 0.0, min(max(q1 * rl + (1.0 - g - f) * q2 * rd, 0.0) / q0, 1.0), min(g * q2 * rd / q0, 1.0)
+
+
 @nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
 def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
     lo, hi = chunk(len(res.state), ch)
@@ -58,7 +115,8 @@ def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scr
     for i in range(lo, hi):
         h = np.int64(res.health[i])
         s = np.int64(res.state[i])
-        row = hr.moves[age_band(res.age[i]), s, h]
+        q0, q1, q2 = resident_prevalence(i, s, h, age_band(res.age[i]), cached, hr)
+        row = moves_row(q0, q1, q2, h, hr.rates)
         u = keyed(bases[0], i)
         c = 0.0
         new = h
@@ -130,30 +188,14 @@ def after_move(i, old, months, res, hz, mo):
 
 
 # ------------------------------------------------------------------------------------------------ the rates
-def health_moves(prevalence: np.ndarray, recovery_disabled: float, recovery_condition: float,
-                 to_condition: float, from_none: float) -> np.ndarray:
-    """Monthly chances ``[band, state, from level, to level]`` that keep each band x state's ``prevalence``
-    (``[band, state, level]`` shares) while residents recover at the given rates: disabled residents stop being
-    disabled at ``recovery_disabled`` a month (a share ``to_condition`` of them keeping a long-term condition),
-    residents with a long-term condition recover at ``recovery_condition``; a share ``from_none`` of new disability
-    comes from residents with no condition (the rest from those with one). Balance of each level's inflow and
-    outflow gives the onsets:
-
-    - none -> disabled ``g p2 rD / p0``, condition -> disabled ``(1 - g) p2 rD / p1``;
-    - none -> condition ``(p1 rL + (1 - g - f) p2 rD) / p0`` (never below 0: with ``f <= 1 - g`` it is not).
-    """
-    p = np.asarray(prevalence, dtype=np.float64)
-    p0, p1, p2 = p[..., 0], p[..., 1], p[..., 2]
-    rd, rl, f, g = recovery_disabled, recovery_condition, to_condition, from_none
-    out = np.zeros(p.shape + (N_HEALTH,))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[..., 2, 1] = np.where(p2 > 0, rd * f, 0.0)
-        out[..., 2, 0] = np.where(p2 > 0, rd * (1 - f), 0.0)
-        out[..., 1, 0] = np.where(p1 > 0, rl, 0.0)
-        out[..., 0, 2] = np.where(p0 > 0, g * p2 * rd / p0, 0.0)
-        out[..., 1, 2] = np.where(p1 > 0, (1 - g) * p2 * rd / p1, 0.0)
-        out[..., 0, 1] = np.where(p0 > 0, np.maximum(p1 * rl + (1 - g - f) * p2 * rd, 0.0) / p0, 0.0)
-    return np.minimum(out, 1.0)
+def moves_matrix(q: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """:func:`moves_row` for every level: ``[..., from level, to level]`` for shares ``q[..., level]``."""
+    q = np.asarray(q, dtype=np.float64)
+    out = np.zeros(q.shape + (N_HEALTH,))
+    for idx in np.ndindex(q.shape[:-1]):
+        for h in range(N_HEALTH):
+            out[idx + (h,)] = moves_row(q[idx + (0,)], q[idx + (1,)], q[idx + (2,)], h, rates)
+    return out
 
 
 def prevalence(age_band_of_resident: np.ndarray, state: np.ndarray, health: np.ndarray,

@@ -66,6 +66,8 @@ def _rules(e, h, edu, yc, q, a, st, r, wj):
         dyn &= (st != I) | np.isin(r, codes(InactivityReason, e.reasons))
     if e.wants_job_only:
         dyn &= (st != I) | (wj == 1)
+    if e.employed_off_sick_only:  # for the employed, the slot of wanting a job holds being off sick (state_key)
+        dyn &= (st != E) | (wj == 1)
     return ok, dyn
 
 
@@ -158,7 +160,8 @@ def static_key(health, in_education, young_children, qualification, age):
 
 @nb.njit(cache=True, inline="always")
 def state_key(state, reason, wants_job):
-    """Index of a resident's labour state, inactivity reason and wanting a job in ProgrammeTables.state_bits."""
+    """Index of a resident's labour state, inactivity reason and wanting a job in ProgrammeTables.state_bits (for
+    an employed resident, who never wants a job, that slot holds being off sick: :func:`eligible_bits`)."""
     return (np.int64(state) * N_REASONS + np.int64(reason)) * 2 + np.int64(wants_job)
 
 
@@ -266,7 +269,7 @@ def eligible_bits(i, res, rules):
     borough, as bits (bit p: programme p)."""
     return (rules.static_bits[static_key(res.health[i], res.in_education[i], res.young_children[i],
                                          res.qualification[i], res.age[i])]
-            & rules.state_bits[state_key(res.state[i], res.reason[i], res.wants_job[i])]
+            & rules.state_bits[state_key(res.state[i], res.reason[i], res.wants_job[i] or res.off_sick[i])]
             & rules.borough_bits[res.borough[i]])
 
 

@@ -66,7 +66,11 @@ class LogLinear(NamedTuple):
 class HealthRates(NamedTuple):
     """The monthly health process and sickness absence (:mod:`glw_sim.engine.health`)."""
 
-    moves: np.ndarray  # [age band, state, from level, to level]: monthly chances of a change of health level
+    prior: np.ndarray  # [age band, level]: the shares of each health level the population is drawn with
+    health_odds: np.ndarray  # [from level, to level, state]: exp of the change in the hazards' state model's
+    # health effect (log-linear, additive) from one level to another
+    rates: np.ndarray  # recovery from disability, recovery from a condition, the share of recovered disabled
+    # keeping a condition, the share of new disability from no condition (engine.health.moves_row)
     onset_factor: float  # this month's trend on moves to a worse level (1: none)
     absence_onset: np.ndarray  # by health level: monthly chance an employed resident goes off sick
     back: float  # monthly chance of returning to work from sickness absence (leaving: Hazard.sick_leave)

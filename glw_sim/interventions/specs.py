@@ -64,6 +64,8 @@ class Eligibility(_Strict):
     age: tuple[int, int] = (16, 64)
     min_months_in_state: int = Field(0, ge=0)
     wants_job_only: bool = False
+    employed_off_sick_only: bool = Field(False, description="employed residents only while off sick (sickness "
+                                                            "absence, the health process): in-work support's route")
     in_education: bool | None = Field(None, description="None: either; false: not in full-time education")
     reasons: list[Literal["student", "family_home", "temp_sick", "long_term_sick", "discouraged", "retired",
                           "other"]] | None = Field(None, description="inactive residents only with these main reasons "
