@@ -252,9 +252,10 @@ def _map_rates(res: Results, targets):
     geo = targets.geography
     b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     rate = b["employment_rate"].to_numpy() * 100
+    low, high = (b[c].to_numpy() * 100 if c in b else np.full(geo.n, np.nan) for c in ("low_95", "high_95"))
     extra = b["net_extra_employed"].to_numpy() if "net_extra_employed" in b else None
     norm = matplotlib.colors.Normalize(vmin=np.floor(np.nanmin(rate)), vmax=np.ceil(np.nanmax(rate)))
-    return geo, rate, extra, norm
+    return geo, (rate, low, high), extra, norm
 
 
 def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
@@ -266,9 +267,9 @@ def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
         raise ValueError(f"unknown map style {style!r}; expected 'map' or 'grid'")
     import matplotlib.patheffects as pe
 
-    from glw_sim.maps import BOUNDARY_SOURCE, draw_choropleth, load_boundaries
+    from glw_sim.maps import BOUNDARY_SOURCE, draw_choropleth, extremes_title, load_boundaries
 
-    geo, rate, extra, norm = _map_rates(res, targets)
+    geo, (rate, low, high), extra, norm = _map_rates(res, targets)
     cmap = plt.get_cmap("cividis")
     fig, ax = plt.subplots(figsize=(9, 7.4))
     draw_choropleth(ax, geo.codes, [cmap(norm(r)) for r in rate])
@@ -298,21 +299,21 @@ def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
     bar.set_label(f"Employment rate 16-64 at month {res.horizon} (%)", fontsize=8.5)
     bar.ax.tick_params(labelsize=8)
     bar.outline.set_visible(False)
-    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
-    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
-                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    fig.suptitle(extremes_title(geo.names, rate, low, high), x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     note = ("Each area is one local authority, shaded by its modelled employment rate (K & C: Kensington and "
             "Chelsea; H & F: Hammersmith and Fulham; the river is the tidal Thames).")
     if extra is not None:
         note += " After the rate: net extra residents in work vs no new policy (thousands)."
+    note += " Each authority's 95% interval: the report's borough table; the title ranks only beyond them."
     _finish(fig, path, res.run_id, note, source=f"{SOURCE}. {BOUNDARY_SOURCE}")
 
 
 def _borough_grid(res: Results, path: Path, targets) -> None:
     """A map-like grid of the 33 authorities (After The Flood layout), shaded by employment rate."""
+    from glw_sim.maps import extremes_title
     from glw_sim.paths import targets_dir
 
-    geo, rate, extra, norm = _map_rates(res, targets)
+    geo, (rate, low, high), extra, norm = _map_rates(res, targets)
     grid = pd.read_csv(targets_dir() / "borough_workplace.csv").set_index("code").reindex(list(geo.codes))
     fig, ax = plt.subplots(figsize=(8, 6.4))
     cmap = plt.get_cmap("cividis")
@@ -331,9 +332,7 @@ def _borough_grid(res: Results, path: Path, targets) -> None:
     ax.axis("off")
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label=f"Employment rate 16-64 at month {res.horizon} (%)")
-    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
-    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
-                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    fig.suptitle(extremes_title(geo.names, rate, low, high), x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     note = "Each square is one local authority, placed roughly where it lies (grid layout: After The Flood)."
     if extra is not None:
         note += " Bottom line: net extra residents in work vs no new policy."

@@ -95,6 +95,7 @@ def test_report_html_is_self_contained_with_every_chart(runs):
     charts = sorted((res.folder / "charts").glob("*.png"))
     assert len(imgs) == len(charts) >= 7
     assert sorted(base64.b64decode(i) for i in imgs) == sorted(p.read_bytes() for p in charts)
+    assert (res.folder / "charts" / "borough_map.png").read_bytes() in {base64.b64decode(i) for i in imgs}
     h = res.headline()
     for text in (f"{100 * h['employment_rate']['mean']:.1f}%", f"{h['gap_to_80']['mean']:,.0f}",
                  f"{h['net_extra_employed']['mean']:,.0f}", "WorkWell", "Restart", res.run_id,
