@@ -244,6 +244,34 @@ def scenario_yaml(sc: Scenario) -> str:
     return head + yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
 
 
+#: places "never ran short" while the caseload stays under this share of them and the waiting list under
+#: ``SPARE_WAITING`` of them (residents held on a list while in another programme wait with places free)
+SPARE_USE, SPARE_WAITING = 0.9, 0.02
+
+
+def places_to_spare(res) -> list[str]:
+    """A sentence for each programme of a run whose places never ran short: in no month of any replication did
+    its caseload reach 90% of its places or its waiting list 2% of them. Raising its places changes nothing
+    there (its referrals set how many start), which an analyst who has just raised them should be told rather
+    than left to read the unchanged result as the programme's."""
+    from glw_sim.labels import programme_label
+
+    out = []
+    for p in res.programmes():
+        places, used, waiting = (res.london(f"programme.{p}.{m}") for m in ("capacity", "participants", "waiting"))
+        if not (len(places) and len(used) and len(waiting)):
+            continue
+        cap = float(places.to_numpy().max())
+        peak = float(used.to_numpy().max())
+        if cap <= 0 or peak >= SPARE_USE * cap or waiting.to_numpy().max() >= SPARE_WAITING * cap:
+            continue
+        out.append(f"{programme_label(p)}: its places never ran short (at most {peak:,.0f} of its {cap:,.0f} "
+                   f"places in use in any month, {100 * peak / cap:.0f}%). Its referrals set how many start, so "
+                   "more places change nothing here; a higher referral multiplier, wider areas or a longer run "
+                   "would.")
+    return out
+
+
 def zip_folder(folder: Path) -> bytes:
     """A results folder as a zip archive (its files under ``<run-id>/``)."""
     folder = Path(folder)

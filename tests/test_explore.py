@@ -6,8 +6,9 @@ a bad start month on the way shows a one-line message), switches Restart on with
 finds the headline numbers of the run's own ``summary.csv`` in the page; downloads the scenario YAML (which
 ``glw-sim validate`` accepts) and the results zip. A second tab, with a session folder of its own, starts a
 ten-year run at the same time and cancels it once it is under way: nothing of it is kept, and the first tab's run
-is whole. The first tab then runs again with more Restart places and another seed: the net extra shown and
-every chart change to the second run's own (and the path it draws differs). Every request the pages make goes
+is whole. The first tab then runs again with the same seed, more Restart places and three times its referrals:
+the net extra shown and every chart change to the second run's own (and the path it draws differs), and the
+page says Restart's places never ran short. Every request the pages make goes
 to this machine. The first tab's screenshot goes to the test's tmp folder; with ``GLW_REFRESH_DOCS=1`` it also
 refreshes ``docs/explorer.png`` (the README's).
 
@@ -90,6 +91,30 @@ def test_areas_levers_and_bad_inputs():
     s.run.name = "../x"
     with pytest.raises(ScenarioError, match="name: expected letters"):
         edit_scenario(s)
+
+
+def test_places_to_spare_names_a_programme_only_when_no_one_ever_waited(tmp_path):
+    from glw_sim.explore import places_to_spare
+    from glw_sim.pipeline import run_scenario
+    from glw_sim.results import load_results
+    from glw_sim.scenario import load_scenario
+
+    def run(places: int):
+        sc = load_scenario(REPO / "scenarios" / "restart-today.yaml", {
+            "name": f"restart-{places}", "horizon": {"months": 3}, "population": {"scale": 0.002, "seed": 4},
+            "replications": 1, "precision": None, "interventions": [{"type": "restart", "start": "2025-06",
+                                                                     "places_per_year": places}]})
+        return load_results(run_scenario(sc, tmp_path / "results", charts=False).folder)
+
+    plenty, few = run(500_000), run(200)
+    used = plenty.london("programme.restart.participants").to_numpy().max()
+    assert 0 < used < 0.5 * 500_000  # far more places than referrals
+    assert few.london("programme.restart.waiting").to_numpy().max() > 100  # a queue formed
+    [line] = places_to_spare(plenty)
+    assert line == (f"Restart: its places never ran short (at most {used:,.0f} of its 500,000 places in use in any "
+                    f"month, {100 * used / 500_000:.0f}%). Its referrals set how many start, so more places change "
+                    "nothing here; a higher referral multiplier, wider areas or a longer run would.")
+    assert places_to_spare(few) == []
 
 
 def test_explore_help_describes_every_option(capsys):
@@ -295,10 +320,11 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     assert imgs.count() == 5
     assert all(imgs.nth(i).evaluate("i => i.complete && i.naturalWidth > 500") for i in range(5))
 
-    # a second run with more Restart places (and another seed): the page's net extra and charts become its own
+    # a second run, same seed, with more Restart places and three times its referrals: the page's net extra and
+    # charts become the new run's own; Restart's places (far more than its referrals) are said not to bind
     first = {"net": page.locator("#net-extra .value").inner_text(), "charts": _chart_sources(page)}
     _set(page, ".prog-restart-places", 240000)
-    _set(page, ".run-seed", 12345)
+    _set(page, ".prog-restart-referral", 3)
     expect(page.locator(".run-button button")).to_be_enabled(timeout=10_000)
     page.locator(".run-button button").click()
     assert _wait_state(page, ("running",), timeout=30_000) == "running"
@@ -318,7 +344,10 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     paths = [trajectory(load_results(f)).filter(like="Employment rate: ") for f in (folder, second)]
     assert paths[0].shape == paths[1].shape and not np.allclose(paths[0].to_numpy(), paths[1].to_numpy())
     sc2 = json.loads((second / "manifest.json").read_text())["scenario"]
-    assert {p["type"]: p["places_per_year"] for p in sc2["interventions"]}["restart"] == 240000
+    restart2 = next(p for p in sc2["interventions"] if p["type"] == "restart")
+    assert restart2["places_per_year"] == 240000 and restart2["referral_multiplier"] == 3
+    assert sc2["population"]["seed"] == sc["population"]["seed"]
+    assert "Restart: its places never ran short" in page.locator("#places-to-spare").inner_text()
     folder = second
 
     # downloads: the scenario as edited, which glw-sim validate accepts, and the results folder
@@ -334,7 +363,7 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
 
     edited = load_scenario(yaml_path)
     assert [p.places_per_year for p in edited.interventions] == [15600, 29400, 240000]
-    assert edited.population.seed == 12345
+    assert edited.interventions[-1].referral_multiplier == 3
     with page.expect_download() as d:
         page.locator(".zip-download button").click()
     zip_path = tmp_path / "results.zip"
