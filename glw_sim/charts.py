@@ -243,7 +243,8 @@ MAP_SHORT = {"City of London": "City", "Kensington and Chelsea": "K & C", "Hamme
              "Waltham Forest": "Waltham\nForest"}
 #: label points (lon, lat) moved from the shipped ones, where neighbours' labels would collide
 MAP_LABEL_AT = {"Kensington and Chelsea": (-0.196, 51.508), "Islington": (-0.108, 51.557),
-                "Hackney": (-0.047, 51.551), "Westminster": (-0.143, 51.516)}
+                "Hackney": (-0.037, 51.556), "Westminster": (-0.143, 51.516), "Wandsworth": (-0.196, 51.447),
+                "Lambeth": (-0.113, 51.447)}
 #: labels set beside their authority, with a leader line: authority -> (lon, lat) of the label
 MAP_CALLOUT = {"City of London": (-0.101, 51.531)}
 

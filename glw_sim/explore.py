@@ -32,7 +32,7 @@ import yaml
 from glw_sim.geography import load_geography
 from glw_sim.interventions.defaults import DEFAULTS, with_defaults
 from glw_sim.paths import REPO_DIR
-from glw_sim.scenario import Scenario, ScenarioError, load_scenario, validate_scenario
+from glw_sim.scenario import MAX_TEXT, Scenario, ScenarioError, load_scenario, validate_scenario
 
 SCENARIO_DIR = REPO_DIR / "scenarios"
 #: the programme types an analyst can switch on (the built-in ones; 'generic' has no defaults to start from)
@@ -233,8 +233,37 @@ def scenario_data(s: Settings) -> dict:
 
 
 def edit_scenario(s: Settings) -> Scenario:
-    """The settings as a validated scenario; a bad input is one :class:`ScenarioError` line naming the field."""
-    return validate_scenario(scenario_data(s), f"{s.source} (as edited)")
+    """The settings as a validated scenario; a bad input is one :class:`ScenarioError` line naming the field.
+    When its programmes, hubs or levers differ from the shipped scenario's, its description (which the report's
+    and the page's opening paragraph quote) says what the edited package is, rather than the shipped one."""
+    sc = validate_scenario(scenario_data(s), f"{s.source} (as edited)")
+    parts = ("interventions", "integration_hubs", "employability")
+    shipped = validate_scenario(s.base, s.source)
+    if any(getattr(sc, k) != getattr(shipped, k) for k in parts):
+        sc = sc.model_copy(update={"description": describe_package(sc, s.source)[:MAX_TEXT]})
+    return sc
+
+
+def _where(areas) -> str:
+    if areas.all:
+        return "in all London"
+    named = [*areas.boroughs, *areas.srp, *areas.icb]
+    return "in " + (", ".join(named) if len(named) <= 3 else f"{len(named)} areas")
+
+
+def describe_package(sc: Scenario, source: str) -> str:
+    """One sentence naming each part of an edited scenario with its places, referral, areas and start."""
+    from glw_sim.labels import programme_label
+
+    said = []
+    for p in sc.interventions:
+        referral = f", referrals x{p.referral_multiplier:g}" if p.referral_multiplier != 1 else ""
+        said.append(f"{programme_label(p.name or p.type)} with {p.places_per_year:,.0f} places a year{referral}, "
+                    f"{_where(p.areas)}, from {p.start}")
+    said += [f"integration hubs {_where(h.areas)} from {h.start}" for h in sc.integration_hubs]
+    said += [f"an employability lever for {who_to_text(e.who)}, chance into work x{e.multiplier:g}"
+             for e in sc.employability]
+    return f"edited in the explorer from {source}: " + ("; ".join(said) if said else "no programmes") + "."
 
 
 def scenario_yaml(sc: Scenario) -> str:

@@ -421,12 +421,14 @@ def results_view(res) -> list:
         out.append(_html("<div id='places-to-spare' class='glw-note' style='border-left:4px solid #E69F00;"
                          "padding-left:8px'>" + "<br>".join(html.escape(x) for x in spare) + "</div>", **wide))
     charts = [(res.folder / "charts" / f"{stem}.png", title, stem) for stem, title in CHARTS]
+    # two charts a row where the page is wide enough (about 1,560 px), one below that
     panes = {stem: pn.Column(_html(f"<b>{html.escape(t)}</b>", margin=(0, 5)),
                              pn.pane.PNG(str(p), **({"sizing_mode": "scale_width", "max_width": 1130}
-                                                       if stem == "who_gains" else {"width": 560})))
+                                                       if stem == "who_gains" else {"width": 560})),
+                             **({"sizing_mode": "stretch_width"} if stem == "who_gains" else {"width": 570}))
              for p, t, stem in charts if p.is_file()}
     broad = panes.pop("who_gains", None)
-    out.append(pn.FlexBox(*panes.values(), flex_wrap="wrap", sizing_mode="stretch_width", max_width=1150))
+    out.append(pn.FlexBox(*panes.values(), flex_wrap="wrap", sizing_mode="stretch_width", max_width=1180))
     if broad is not None:
         out.append(broad)
     if res.programmes():

@@ -53,10 +53,10 @@ def test_every_shipped_scenario_round_trips_through_the_settings_and_its_yaml(fi
     assert load_scenario(tmp_path / "out.yaml") == sc
 
 
-def test_areas_levers_and_bad_inputs():
-    from glw_sim.explore import (ALL_LONDON, areas_to_choices, choices_to_areas, edit_scenario, settings_from,
-                                 text_to_who, who_to_text)
-    from glw_sim.scenario import ScenarioError
+def test_areas_levers_and_bad_inputs(tmp_path):
+    from glw_sim.explore import (ALL_LONDON, areas_to_choices, choices_to_areas, edit_scenario, scenario_yaml,
+                                 settings_from, text_to_who, who_to_text)
+    from glw_sim.scenario import ScenarioError, load_scenario
 
     for areas in ({"all": True}, {"boroughs": ["Brent", "Hackney"]}, {"srp": ["Local London"], "icb": [
             "North West London"], "boroughs": ["Brent"]}):
@@ -73,6 +73,13 @@ def test_areas_levers_and_bad_inputs():
     restart.on, restart.places_per_year = True, 20000
     sc = edit_scenario(s)
     assert [(p.type, p.places_per_year) for p in sc.interventions][-1] == ("restart", 20000)
+    # the description the report quotes is the edited package's, and the YAML keeps it
+    assert sc.description.startswith("edited in the explorer from health-package-2030.yaml: WorkWell with 15,600 "
+                                     "places a year, in all London, from 2026-04; Connect to Work with 29,400 "
+                                     "places a year, referrals x2, in all London")
+    assert sc.description.endswith("; Restart with 20,000 places a year, in all London, from 2025-06.")
+    (tmp_path / "edited.yaml").write_text(scenario_yaml(sc))
+    assert load_scenario(tmp_path / "edited.yaml") == sc
     s.hubs.on = True  # no areas yet: one line naming the field
     with pytest.raises(ScenarioError, match=r"^health-package-2030.yaml \(as edited\): integration_hubs.0.areas"):
         edit_scenario(s)
@@ -348,6 +355,10 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     assert restart2["places_per_year"] == 240000 and restart2["referral_multiplier"] == 3
     assert sc2["population"]["seed"] == sc["population"]["seed"]
     assert "Restart: its places never ran short" in page.locator("#places-to-spare").inner_text()
+    # the opening paragraph quotes the package as edited, not the shipped scenario's description
+    about = page.locator(".results p.glw-note").first.inner_text()
+    assert "edited in the explorer from health-package-2030.yaml" in about
+    assert "Restart with 240,000 places a year, referrals x3, in all London, from 2025-06" in about
     folder = second
 
     # downloads: the scenario as edited, which glw-sim validate accepts, and the results folder

@@ -45,6 +45,9 @@ def test_boundary_file_has_the_33_authorities_with_valid_closed_rings():
 
     for code, b in load_boundaries().items():
         assert boundary_path(b).contains_point(b.label), code
+    by_name = {b.name: b for b in load_boundaries().values()}
+    for name, xy in C.MAP_LABEL_AT.items():  # the chart's moved labels too
+        assert boundary_path(by_name[name]).contains_point(xy), name
 
 
 def test_areas_are_those_of_the_boroughs():
