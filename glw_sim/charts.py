@@ -379,10 +379,26 @@ def outcomes_dashboard(res: Results, path: Path) -> None:
             "gaps in percentage points. Bands: spread of single replications.")
 
 
+def _k_range(iv: pd.DataFrame) -> str:
+    lo, hi = iv["cost_per_net_job_low_95"].iloc[0], iv["cost_per_net_job_high_95"].iloc[0]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "95% interval not bounded"
+    return f"95% interval £{lo / 1000:,.0f}k to £{hi / 1000:,.0f}k"
+
+
 def cost_per_job(res: Results, path: Path) -> None:
     """Cost per net additional job by intervention, with intervals across replications."""
-    iv = res.interventions().dropna(subset=["cost_per_net_job"])
+    parts = res.interventions()
+    iv = parts.dropna(subset=["cost_per_net_job"])
     iv = iv[np.isfinite(iv["cost_per_net_job"]) & (iv["net_extra_jobs"] > 0)]
+    # no part's contribution (the run had no attribution runs): the whole package's cost per net job instead
+    whole = len(parts) > 1 and parts["net_extra_jobs"].isna().all()
+    if whole:
+        c = res.headline().get("cost_per_net_extra_job", {})
+        iv = pd.DataFrame([{"programme": "whole package", "cost_per_net_job": c.get("mean", np.nan),
+                            "cost_per_net_job_low_95": c.get("low_95", np.nan),
+                            "cost_per_net_job_high_95": c.get("high_95", np.nan)}])
+        iv = iv[np.isfinite(iv["cost_per_net_job"])]
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * max(len(iv), 1) + 1.2))
     y = np.arange(len(iv))[::-1]
     v = iv["cost_per_net_job"].to_numpy() / 1000
@@ -399,7 +415,11 @@ def cost_per_job(res: Results, path: Path) -> None:
     for yi, vi, b in zip(y, v, bounded):
         if not b:
             ax.annotate("interval not bounded", (vi, yi), xytext=(6, -3), textcoords="offset points", fontsize=8)
-    if len(iv):
+    if whole:
+        ax.set_title("Costs by part need the runs without each part (outputs: attribution is off in this run)"
+                     + (f"; the whole package: £{v[0]:,.0f}k per net additional job ({_k_range(iv)})" if len(iv)
+                        else "; the package adds no net jobs to cost"))
+    elif len(iv):
         i = int(np.argmin(v))
         best = iv.iloc[i]
         others = [j for j in range(len(iv)) if j != i]

@@ -157,3 +157,16 @@ def test_grid_style_is_kept(targets, tmp_path):
         with pytest.raises(ValueError, match="unknown map style"):
             C.borough_map(_Res(True), tmp_path / "x.png", targets, style="hex")
     assert (tmp_path / "grid.png").stat().st_size > 20_000
+
+
+def test_readme_shows_the_explorer_and_the_map_kept_small():
+    from PIL import Image
+
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    for name in ("explorer.png", "map.png"):
+        path = repo / "docs" / name
+        assert f"](docs/{name})" in readme, name
+        assert 20_000 < path.stat().st_size < 250_000, name
+        with Image.open(path) as im:
+            assert im.mode == "P" and 700 <= im.width <= 1600, (name, im.mode, im.size)  # 256 colours, legible

@@ -262,3 +262,30 @@ def test_no_net_gain_gives_no_headline_cost_anywhere():
     costs = t[t["Code"].str.startswith("cost")]
     assert costs["Estimate"].isna().all() and (costs["Note"] == NO_GAIN).all()
     assert "the net gain is too small" in res.paragraph()
+
+
+def test_cost_chart_without_attribution_runs_gives_the_whole_package(tmp_path, monkeypatch):
+    """outputs: {attribution: false}: no part has a contribution, so the cost chart says why and shows the whole
+    package's cost per net job with its interval (not 'no intervention adds net jobs')."""
+    from glw_sim.pipeline import run_scenario
+    from glw_sim.results import load_results
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "health-package-2030.yaml", {
+        "name": "no-attribution", "horizon": {"months": 12}, "population": {"scale": 0.002, "seed": 9},
+        "replications": 2, "precision": None, "outputs": {"attribution": False}})
+    res = load_results(run_scenario(sc, tmp_path / "results", charts=False).folder)
+    assert len(res.programmes()) > 1 and res.interventions()["net_extra_jobs"].isna().all()
+    titles = {}
+    monkeypatch.setattr(C, "_finish", lambda fig, path, *a, **k: titles.__setitem__(
+        Path(path).stem, [ax.get_title("left") or ax.get_title() for ax in fig.axes]))
+    with C.style():
+        C.cost_per_job(res, tmp_path / "cost_per_job.png")
+    [title] = titles["cost_per_job"]
+    assert title.startswith("Costs by part need the runs without each part (outputs: attribution is off")
+    c = res.headline()["cost_per_net_extra_job"]
+    if np.isfinite(c["mean"]):
+        assert f"the whole package: £{c['mean'] / 1000:,.0f}k per net additional job (95% interval" in title
+    else:
+        assert title.endswith("the package adds no net jobs to cost")
+    assert "No intervention adds net jobs" not in title
