@@ -220,6 +220,9 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     ax.errorbar(pub["employment_rate"].to_numpy()[order], y, xerr=pub["employment_ci"].fillna(0).to_numpy()[order],
                 fmt="o", color="#999999", ms=4, label="APS small-area estimate, 95% interval")
     colours = [SRP_COLOURS.get(s, GREY) for s in np.array(geo.srp)[order]]
+    low, high = (b[c].to_numpy() * 100 if c in b else np.full(geo.n, np.nan) for c in ("low_95", "high_95"))
+    ax.errorbar(model[order], y, xerr=[np.maximum(model - low, 0)[order], np.maximum(high - model, 0)[order]],
+                fmt="none", ecolor=colours, elinewidth=2.2, alpha=0.7, zorder=2)
     ax.scatter(model[order], y, c=colours, s=40, zorder=3)
     for srp, col in SRP_COLOURS.items():
         ax.scatter([], [], c=col, s=40, label=f"month {res.horizon}: {srp}")
@@ -227,11 +230,15 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     ax.set_yticks(y, np.array(geo.names)[order], fontsize=8)
     ax.set_xlabel("Employment rate, residents 16-64 (%)")
     ax.set_ylabel("Local authority (ranked by modelled rate)")
-    above = int((model >= 80).sum())
-    ax.set_title(f"Borough employment rates span {np.nanmax(model) - np.nanmin(model):.0f} points; "
-                 f"{above} of 33 at or above 80%")
+    clear = int((low >= 80).sum())  # at or above 80% beyond noise: the whole 95% interval
+    spread = res.figure("borough_employment_spread") if res.has("borough_employment_spread") else None
+    span = (f"span {100 * spread.estimate:.0f} points ({100 * spread.low:.0f} to {100 * spread.high:.0f})"
+            if spread is not None and np.isfinite(spread.low) else "are ranked by their modelled rate")
+    ax.set_title(f"Borough employment rates {span}; {clear} of 33 clearly at or above 80% (the whole 95% "
+                 "interval)")
     ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.9)  # the top rows reach 80%+
-    _finish(fig, path, res.run_id, "Modelled rates (coloured by sub-regional partnership) are calibrated to "
+    _finish(fig, path, res.run_id, "Modelled rates (coloured by sub-regional partnership; their lines: 95% "
+            "intervals) are calibrated to "
             f"small-area estimates from twenty APS years ({pub['period'].iloc[0]}), shifted by a common amount to "
             "London's 2025 level (75%).")
 

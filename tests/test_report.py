@@ -289,3 +289,28 @@ def test_cost_chart_without_attribution_runs_gives_the_whole_package(tmp_path, m
     else:
         assert title.endswith("the package adds no net jobs to cost")
     assert "No intervention adds net jobs" not in title
+
+
+def test_borough_rates_chart_counts_only_authorities_clearly_at_80(runs, monkeypatch, tmp_path):
+    """The title counts an authority at or above 80% only when its whole 95% interval is, and gives the spread
+    with its interval; every modelled rate is drawn with its interval."""
+    from glw_sim.targets import load_targets
+
+    res, _, _ = runs
+    seen = {}
+
+    def spy(fig, path, *a, **k):
+        ax = fig.axes[0]
+        seen["title"] = ax.get_title("left") or ax.get_title()
+        seen["bars"] = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+
+    monkeypatch.setattr(C, "_finish", spy)
+    with C.style():
+        C.borough_rates(res, tmp_path / "rates.png", load_targets())
+    b = res.boroughs()
+    clear = int((b["low_95"] >= 0.80).sum())
+    spread = res.figure("borough_employment_spread")
+    assert seen["title"] == (f"Borough employment rates span {100 * spread.estimate:.0f} points "
+                             f"({100 * spread.low:.0f} to {100 * spread.high:.0f}); {clear} of 33 clearly at or "
+                             "above 80% (the whole 95% interval)")
+    assert len(seen["bars"]) == 2  # the published estimates' intervals and the modelled rates'
