@@ -153,6 +153,8 @@ class Explorer:
         self.status = _html("", css_classes=["run-status"], width=700)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["input-error"], width=700)
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["input-warning"], width=700)
+        self.stale_note = _html("<p class='glw-note' id='stale-note'><b>The results below are the previous "
+                                "run's</b>; this run's replace them when it is done.</p>", visible=False)
         self.results = pn.Column(_html("<p class='glw-note'>Set the scenario on the left and press Run. "
                                               "Every figure is shown with its 95% interval.</p>"),
                                  css_classes=["results"], sizing_mode="stretch_width")
@@ -262,6 +264,7 @@ class Explorer:
         self.cancel_button.disabled = False
         self.zip_download.disabled = True
         self.progress.value, self.progress.max, self.progress.visible = 0, 1, True
+        self._stale(True)  # the figures below are the last run's until this one is done
         self.status.object = (f"<span id='run-state'>running</span>: {html.escape(sc.name)}, starting (a process of "
                               "its own: a few seconds)")
         if self._callback is None:
@@ -294,6 +297,8 @@ class Explorer:
         self.cancel_button.disabled = True
         self.progress.visible = False
         self._changed()
+        if state != "done":
+            self._stale(False)  # (cancelled or failed: the last run's figures stand, and are its own)
         if state == "done":
             seconds = job.elapsed()
             self.status.object = "<span id='run-state'>loading</span>: reading the results folder"
@@ -305,6 +310,7 @@ class Explorer:
                     import traceback
 
                     traceback.print_exc()
+                    self._stale(False)
                     self.status.object = (f"<span id='run-state'>failed</span>: the results could not be shown "
                                           f"({html.escape(type(exc).__name__)}); they are in "
                                           f"<code>{html.escape(str(job.folder))}</code>")
@@ -338,6 +344,12 @@ class Explorer:
 
         res = load_results(folder)
         self.results.objects = results_view(res)
+        self._stale(False)
+
+    def _stale(self, stale: bool) -> None:
+        """Dim the results while a new run is under way (they are the previous run's), with a line saying so."""
+        self.results.styles = {"opacity": "0.4" if stale else "1"}
+        self.stale_note.visible = stale
 
     def view(self):
         sidebar = pn.Column(
@@ -356,7 +368,7 @@ class Explorer:
             width=380, scroll=True, height=880, styles={"background": "#fafafa", "border-right": "1px solid #ddd"})
         top = pn.Column(
             pn.Row(self.run_button, self.cancel_button, self.yaml_download, self.zip_download),
-            self.progress, self.status, self.error, self.warning)
+            self.progress, self.status, self.error, self.warning, self.stale_note)
         head = _html(
             "<div style='font-family:sans-serif'><span style='font-size:1.4em;font-weight:bold'>glw-sim explorer"
             "</span> <span class='glw-note'>Routes to an 80% employment rate in London. This session's results: "

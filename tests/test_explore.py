@@ -335,7 +335,12 @@ def test_explore_runs_cancels_and_downloads_in_two_sessions(browser, server, tmp
     expect(page.locator(".run-button button")).to_be_enabled(timeout=10_000)
     page.locator(".run-button button").click()
     assert _wait_state(page, ("running",), timeout=30_000) == "running"
+    # meanwhile the first run's figures are dimmed, with a line saying whose they are
+    expect(page.locator("#stale-note")).to_be_visible(timeout=10_000)
+    assert float(page.locator(".results").first.evaluate("e => getComputedStyle(e).opacity")) < 0.5
     assert _wait_state(page, ("done", "failed", "cancelled")) == "done", page.locator(".run-status").inner_text()
+    expect(page.locator("#stale-note")).to_be_hidden(timeout=10_000)
+    assert float(page.locator(".results").first.evaluate("e => getComputedStyle(e).opacity")) == 1
     second = Path(page.locator("#run-folder").inner_text())
     assert second != folder and second.parent == folder.parent
     net2 = _summary(second).loc["net_extra_employed"]
