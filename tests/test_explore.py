@@ -7,8 +7,9 @@ finds the headline numbers of the run's own ``summary.csv`` in the page; downloa
 ``glw-sim validate`` accepts) and the results zip. A second tab, with a session folder of its own, starts a
 ten-year run at the same time and cancels it once it is under way: nothing of it is kept, and the first tab's run
 is whole. The first tab then runs again with the same seed, more Restart places and three times its referrals:
-the net extra shown and every chart change to the second run's own (and the path it draws differs), and the
-page says Restart's places never ran short. Every request the pages make goes
+while it runs the first run's figures are dimmed and said to be the previous run's; then the net extra shown
+and every chart change to the second run's own (and the path it draws differs), the opening paragraph describes
+the package as edited, and the page says Restart's places never ran short. Every request the pages make goes
 to this machine. The first tab's screenshot goes to the test's tmp folder; with ``GLW_REFRESH_DOCS=1`` it also
 refreshes ``docs/explorer.png`` (the README's).
 
