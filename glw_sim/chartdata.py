@@ -64,9 +64,13 @@ def borough_map(res: Results, targets) -> pd.DataFrame:
     geo = targets.geography
     b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     out = pd.DataFrame({"ONS code": list(geo.codes), "Borough": list(geo.names),
-                        f"Employment rate, {res.dates[1]}": b["employment_rate"].to_numpy()})
+                        f"Employment rate, {res.dates[1]}": b["employment_rate"].to_numpy(),
+                        f"Employment rate, {LOW}": b["low_95"].to_numpy(),
+                        f"Employment rate, {HIGH}": b["high_95"].to_numpy()})
     if "net_extra_employed" in b:
         out["Net extra residents in work"] = b["net_extra_employed"].to_numpy()
+        out[f"Net extra: {LOW}"] = b["net_extra_low_95"].to_numpy()
+        out[f"Net extra: {HIGH}"] = b["net_extra_high_95"].to_numpy()
     return out
 
 

@@ -220,6 +220,9 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     ax.errorbar(pub["employment_rate"].to_numpy()[order], y, xerr=pub["employment_ci"].fillna(0).to_numpy()[order],
                 fmt="o", color="#999999", ms=4, label="APS small-area estimate, 95% interval")
     colours = [SRP_COLOURS.get(s, GREY) for s in np.array(geo.srp)[order]]
+    low, high = (b[c].to_numpy() * 100 if c in b else np.full(geo.n, np.nan) for c in ("low_95", "high_95"))
+    ax.errorbar(model[order], y, xerr=[np.maximum(model - low, 0)[order], np.maximum(high - model, 0)[order]],
+                fmt="none", ecolor=colours, elinewidth=2.2, alpha=0.7, zorder=2)
     ax.scatter(model[order], y, c=colours, s=40, zorder=3)
     for srp, col in SRP_COLOURS.items():
         ax.scatter([], [], c=col, s=40, label=f"month {res.horizon}: {srp}")
@@ -227,11 +230,15 @@ def borough_rates(res: Results, path: Path, targets) -> None:
     ax.set_yticks(y, np.array(geo.names)[order], fontsize=8)
     ax.set_xlabel("Employment rate, residents 16-64 (%)")
     ax.set_ylabel("Local authority (ranked by modelled rate)")
-    above = int((model >= 80).sum())
-    ax.set_title(f"Borough employment rates span {np.nanmax(model) - np.nanmin(model):.0f} points; "
-                 f"{above} of 33 at or above 80%")
+    clear = int((low >= 80).sum())  # at or above 80% beyond noise: the whole 95% interval
+    spread = res.figure("borough_employment_spread") if res.has("borough_employment_spread") else None
+    span = (f"span {100 * spread.estimate:.0f} points ({100 * spread.low:.0f} to {100 * spread.high:.0f})"
+            if spread is not None and np.isfinite(spread.low) else "are ranked by their modelled rate")
+    ax.set_title(f"Borough employment rates {span}; {clear} of 33 clearly at or above 80% (the whole 95% "
+                 "interval)")
     ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.9)  # the top rows reach 80%+
-    _finish(fig, path, res.run_id, "Modelled rates (coloured by sub-regional partnership) are calibrated to "
+    _finish(fig, path, res.run_id, "Modelled rates (coloured by sub-regional partnership; their lines: 95% "
+            "intervals) are calibrated to "
             f"small-area estimates from twenty APS years ({pub['period'].iloc[0]}), shifted by a common amount to "
             "London's 2025 level (75%).")
 
@@ -243,7 +250,8 @@ MAP_SHORT = {"City of London": "City", "Kensington and Chelsea": "K & C", "Hamme
              "Waltham Forest": "Waltham\nForest"}
 #: label points (lon, lat) moved from the shipped ones, where neighbours' labels would collide
 MAP_LABEL_AT = {"Kensington and Chelsea": (-0.196, 51.508), "Islington": (-0.108, 51.557),
-                "Hackney": (-0.047, 51.551), "Westminster": (-0.143, 51.516)}
+                "Hackney": (-0.037, 51.556), "Westminster": (-0.143, 51.516), "Wandsworth": (-0.196, 51.447),
+                "Lambeth": (-0.113, 51.447)}
 #: labels set beside their authority, with a leader line: authority -> (lon, lat) of the label
 MAP_CALLOUT = {"City of London": (-0.101, 51.531)}
 
@@ -252,9 +260,10 @@ def _map_rates(res: Results, targets):
     geo = targets.geography
     b = res.boroughs(targets).set_index("code").reindex(list(geo.codes))
     rate = b["employment_rate"].to_numpy() * 100
+    low, high = (b[c].to_numpy() * 100 if c in b else np.full(geo.n, np.nan) for c in ("low_95", "high_95"))
     extra = b["net_extra_employed"].to_numpy() if "net_extra_employed" in b else None
     norm = matplotlib.colors.Normalize(vmin=np.floor(np.nanmin(rate)), vmax=np.ceil(np.nanmax(rate)))
-    return geo, rate, extra, norm
+    return geo, (rate, low, high), extra, norm
 
 
 def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
@@ -266,9 +275,9 @@ def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
         raise ValueError(f"unknown map style {style!r}; expected 'map' or 'grid'")
     import matplotlib.patheffects as pe
 
-    from glw_sim.maps import BOUNDARY_SOURCE, draw_choropleth, load_boundaries
+    from glw_sim.maps import BOUNDARY_SOURCE, draw_choropleth, extremes_title, load_boundaries
 
-    geo, rate, extra, norm = _map_rates(res, targets)
+    geo, (rate, low, high), extra, norm = _map_rates(res, targets)
     cmap = plt.get_cmap("cividis")
     fig, ax = plt.subplots(figsize=(9, 7.4))
     draw_choropleth(ax, geo.codes, [cmap(norm(r)) for r in rate])
@@ -298,21 +307,21 @@ def borough_map(res: Results, path: Path, targets, style: str = "map") -> None:
     bar.set_label(f"Employment rate 16-64 at month {res.horizon} (%)", fontsize=8.5)
     bar.ax.tick_params(labelsize=8)
     bar.outline.set_visible(False)
-    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
-    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
-                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    fig.suptitle(extremes_title(geo.names, rate, low, high), x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     note = ("Each area is one local authority, shaded by its modelled employment rate (K & C: Kensington and "
             "Chelsea; H & F: Hammersmith and Fulham; the river is the tidal Thames).")
     if extra is not None:
         note += " After the rate: net extra residents in work vs no new policy (thousands)."
+    note += " Each authority's 95% interval: the report's borough table; the title ranks only beyond them."
     _finish(fig, path, res.run_id, note, source=f"{SOURCE}. {BOUNDARY_SOURCE}")
 
 
 def _borough_grid(res: Results, path: Path, targets) -> None:
     """A map-like grid of the 33 authorities (After The Flood layout), shaded by employment rate."""
+    from glw_sim.maps import extremes_title
     from glw_sim.paths import targets_dir
 
-    geo, rate, extra, norm = _map_rates(res, targets)
+    geo, (rate, low, high), extra, norm = _map_rates(res, targets)
     grid = pd.read_csv(targets_dir() / "borough_workplace.csv").set_index("code").reindex(list(geo.codes))
     fig, ax = plt.subplots(figsize=(8, 6.4))
     cmap = plt.get_cmap("cividis")
@@ -331,9 +340,7 @@ def _borough_grid(res: Results, path: Path, targets) -> None:
     ax.axis("off")
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label=f"Employment rate 16-64 at month {res.horizon} (%)")
-    lo, hi = int(np.nanargmin(rate)), int(np.nanargmax(rate))
-    fig.suptitle(f"Employment is lowest in {geo.names[lo]} ({rate[lo]:.0f}%) and highest in {geo.names[hi]} "
-                 f"({rate[hi]:.0f}%)", x=0.01, ha="left", fontweight="bold", fontsize=11.5)
+    fig.suptitle(extremes_title(geo.names, rate, low, high), x=0.01, ha="left", fontweight="bold", fontsize=11.5)
     note = "Each square is one local authority, placed roughly where it lies (grid layout: After The Flood)."
     if extra is not None:
         note += " Bottom line: net extra residents in work vs no new policy."
@@ -379,10 +386,26 @@ def outcomes_dashboard(res: Results, path: Path) -> None:
             "gaps in percentage points. Bands: spread of single replications.")
 
 
+def _k_range(iv: pd.DataFrame) -> str:
+    lo, hi = iv["cost_per_net_job_low_95"].iloc[0], iv["cost_per_net_job_high_95"].iloc[0]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "95% interval not bounded"
+    return f"95% interval £{lo / 1000:,.0f}k to £{hi / 1000:,.0f}k"
+
+
 def cost_per_job(res: Results, path: Path) -> None:
     """Cost per net additional job by intervention, with intervals across replications."""
-    iv = res.interventions().dropna(subset=["cost_per_net_job"])
+    parts = res.interventions()
+    iv = parts.dropna(subset=["cost_per_net_job"])
     iv = iv[np.isfinite(iv["cost_per_net_job"]) & (iv["net_extra_jobs"] > 0)]
+    # no part's contribution (the run had no attribution runs): the whole package's cost per net job instead
+    whole = len(parts) > 1 and parts["net_extra_jobs"].isna().all()
+    if whole:
+        c = res.headline().get("cost_per_net_extra_job", {})
+        iv = pd.DataFrame([{"programme": "whole package", "cost_per_net_job": c.get("mean", np.nan),
+                            "cost_per_net_job_low_95": c.get("low_95", np.nan),
+                            "cost_per_net_job_high_95": c.get("high_95", np.nan)}])
+        iv = iv[np.isfinite(iv["cost_per_net_job"])]
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * max(len(iv), 1) + 1.2))
     y = np.arange(len(iv))[::-1]
     v = iv["cost_per_net_job"].to_numpy() / 1000
@@ -399,7 +422,11 @@ def cost_per_job(res: Results, path: Path) -> None:
     for yi, vi, b in zip(y, v, bounded):
         if not b:
             ax.annotate("interval not bounded", (vi, yi), xytext=(6, -3), textcoords="offset points", fontsize=8)
-    if len(iv):
+    if whole:
+        ax.set_title("Costs by part need the runs without each part (outputs: attribution is off in this run)"
+                     + (f"; the whole package: £{v[0]:,.0f}k per net additional job ({_k_range(iv)})" if len(iv)
+                        else "; the package adds no net jobs to cost"))
+    elif len(iv):
         i = int(np.argmin(v))
         best = iv.iloc[i]
         others = [j for j in range(len(iv)) if j != i]

@@ -32,7 +32,7 @@ import yaml
 from glw_sim.geography import load_geography
 from glw_sim.interventions.defaults import DEFAULTS, with_defaults
 from glw_sim.paths import REPO_DIR
-from glw_sim.scenario import Scenario, ScenarioError, load_scenario, validate_scenario
+from glw_sim.scenario import MAX_TEXT, Scenario, ScenarioError, load_scenario, validate_scenario
 
 SCENARIO_DIR = REPO_DIR / "scenarios"
 #: the programme types an analyst can switch on (the built-in ones; 'generic' has no defaults to start from)
@@ -233,8 +233,37 @@ def scenario_data(s: Settings) -> dict:
 
 
 def edit_scenario(s: Settings) -> Scenario:
-    """The settings as a validated scenario; a bad input is one :class:`ScenarioError` line naming the field."""
-    return validate_scenario(scenario_data(s), f"{s.source} (as edited)")
+    """The settings as a validated scenario; a bad input is one :class:`ScenarioError` line naming the field.
+    When its programmes, hubs or levers differ from the shipped scenario's, its description (which the report's
+    and the page's opening paragraph quote) says what the edited package is, rather than the shipped one."""
+    sc = validate_scenario(scenario_data(s), f"{s.source} (as edited)")
+    parts = ("interventions", "integration_hubs", "employability")
+    shipped = validate_scenario(s.base, s.source)
+    if any(getattr(sc, k) != getattr(shipped, k) for k in parts):
+        sc = sc.model_copy(update={"description": describe_package(sc, s.source)[:MAX_TEXT]})
+    return sc
+
+
+def _where(areas) -> str:
+    if areas.all:
+        return "in all London"
+    named = [*areas.boroughs, *areas.srp, *areas.icb]
+    return "in " + (", ".join(named) if len(named) <= 3 else f"{len(named)} areas")
+
+
+def describe_package(sc: Scenario, source: str) -> str:
+    """One sentence naming each part of an edited scenario with its places, referral, areas and start."""
+    from glw_sim.labels import programme_label
+
+    said = []
+    for p in sc.interventions:
+        referral = f", referrals x{p.referral_multiplier:g}" if p.referral_multiplier != 1 else ""
+        said.append(f"{programme_label(p.name or p.type)} with {p.places_per_year:,.0f} places a year{referral}, "
+                    f"{_where(p.areas)}, from {p.start}")
+    said += [f"integration hubs {_where(h.areas)} from {h.start}" for h in sc.integration_hubs]
+    said += [f"an employability lever for {who_to_text(e.who)}, chance into work x{e.multiplier:g}"
+             for e in sc.employability]
+    return f"edited in the explorer from {source}: " + ("; ".join(said) if said else "no programmes") + "."
 
 
 def scenario_yaml(sc: Scenario) -> str:
@@ -242,6 +271,34 @@ def scenario_yaml(sc: Scenario) -> str:
     ``glw-sim validate`` and ``glw-sim run`` accept as it is."""
     head = f"# {sc.name}: written by glw-sim explore on {datetime.now():%Y-%m-%d %H:%M}\n"
     return head + yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
+
+
+#: places "never ran short" while the caseload stays under this share of them and the waiting list under
+#: ``SPARE_WAITING`` of them (residents held on a list while in another programme wait with places free)
+SPARE_USE, SPARE_WAITING = 0.9, 0.02
+
+
+def places_to_spare(res) -> list[str]:
+    """A sentence for each programme of a run whose places never ran short: in no month of any replication did
+    its caseload reach 90% of its places or its waiting list 2% of them. Raising its places changes nothing
+    there (its referrals set how many start), which an analyst who has just raised them should be told rather
+    than left to read the unchanged result as the programme's."""
+    from glw_sim.labels import programme_label
+
+    out = []
+    for p in res.programmes():
+        places, used, waiting = (res.london(f"programme.{p}.{m}") for m in ("capacity", "participants", "waiting"))
+        if not (len(places) and len(used) and len(waiting)):
+            continue
+        cap = float(places.to_numpy().max())
+        peak = float(used.to_numpy().max())
+        if cap <= 0 or peak >= SPARE_USE * cap or waiting.to_numpy().max() >= SPARE_WAITING * cap:
+            continue
+        out.append(f"{programme_label(p)}: its places never ran short (at most {peak:,.0f} of its {cap:,.0f} "
+                   f"places in use in any month, {100 * peak / cap:.0f}%). Its referrals set how many start, so "
+                   "more places change nothing here; a higher referral multiplier, wider areas or a longer run "
+                   "would.")
+    return out
 
 
 def zip_folder(folder: Path) -> bytes:

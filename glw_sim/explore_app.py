@@ -23,7 +23,8 @@ from pathlib import Path
 import panel as pn
 
 from glw_sim.explore import (PRECISION_MODES, Job, LeverEdit, ProgrammeEdit, Settings, area_choices, edit_scenario,
-                             scenario_yaml, session_folder, settings_from, shipped_scenarios, zip_folder)
+                             places_to_spare, scenario_yaml, session_folder, settings_from, shipped_scenarios,
+                             zip_folder)
 from glw_sim.labels import GROUP_LABELS, fmt_level, programme_label
 from glw_sim.scenario import ScenarioError, hub_warnings
 
@@ -152,9 +153,11 @@ class Explorer:
         self.status = _html("", css_classes=["run-status"], width=700)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["input-error"], width=700)
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["input-warning"], width=700)
+        self.stale_note = _html("<p class='glw-note' id='stale-note'><b>The results below are the previous "
+                                "run's</b>; this run's replace them when it is done.</p>", visible=False)
         self.results = pn.Column(_html("<p class='glw-note'>Set the scenario on the left and press Run. "
                                               "Every figure is shown with its 95% interval.</p>"),
-                                 css_classes=["results"])
+                                 css_classes=["results"], sizing_mode="stretch_width")
         for w in (self.name, self.hub_on, self.hub_areas, self.hub_referral, self.hub_take_up, self.hub_start,
                   self.months, self.seed, self.precision, self.relative, self.absolute, self.scale,
                   self.replications):
@@ -261,6 +264,7 @@ class Explorer:
         self.cancel_button.disabled = False
         self.zip_download.disabled = True
         self.progress.value, self.progress.max, self.progress.visible = 0, 1, True
+        self._stale(True)  # the figures below are the last run's until this one is done
         self.status.object = (f"<span id='run-state'>running</span>: {html.escape(sc.name)}, starting (a process of "
                               "its own: a few seconds)")
         if self._callback is None:
@@ -293,6 +297,8 @@ class Explorer:
         self.cancel_button.disabled = True
         self.progress.visible = False
         self._changed()
+        if state != "done":
+            self._stale(False)  # (cancelled or failed: the last run's figures stand, and are its own)
         if state == "done":
             seconds = job.elapsed()
             self.status.object = "<span id='run-state'>loading</span>: reading the results folder"
@@ -304,6 +310,7 @@ class Explorer:
                     import traceback
 
                     traceback.print_exc()
+                    self._stale(False)
                     self.status.object = (f"<span id='run-state'>failed</span>: the results could not be shown "
                                           f"({html.escape(type(exc).__name__)}); they are in "
                                           f"<code>{html.escape(str(job.folder))}</code>")
@@ -337,6 +344,12 @@ class Explorer:
 
         res = load_results(folder)
         self.results.objects = results_view(res)
+        self._stale(False)
+
+    def _stale(self, stale: bool) -> None:
+        """Dim the results while a new run is under way (they are the previous run's), with a line saying so."""
+        self.results.styles = {"opacity": "0.4" if stale else "1"}
+        self.stale_note.visible = stale
 
     def view(self):
         sidebar = pn.Column(
@@ -355,12 +368,14 @@ class Explorer:
             width=380, scroll=True, height=880, styles={"background": "#fafafa", "border-right": "1px solid #ddd"})
         top = pn.Column(
             pn.Row(self.run_button, self.cancel_button, self.yaml_download, self.zip_download),
-            self.progress, self.status, self.error, self.warning)
+            self.progress, self.status, self.error, self.warning, self.stale_note)
         head = _html(
             "<div style='font-family:sans-serif'><span style='font-size:1.4em;font-weight:bold'>glw-sim explorer"
             "</span> <span class='glw-note'>Routes to an 80% employment rate in London. This session's results: "
-            f"<code id='session-folder'>{html.escape(str(self.folder))}</code></span></div>", width=1200)
-        return pn.Column(head, pn.Row(sidebar, pn.Column(top, self.results)))
+            f"<code id='session-folder'>{html.escape(str(self.folder))}</code></span></div>",
+            sizing_mode="stretch_width")
+        main = pn.Column(top, self.results, sizing_mode="stretch_width")
+        return pn.Column(head, pn.Row(sidebar, main, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
 
 # ---------------------------------------------------------------------------- results, from the folder
@@ -409,19 +424,27 @@ def results_view(res) -> list:
     from glw_sim.results import precision_note, uncertainty_note
 
     notes = [uncertainty_note(res) + "."] + ([precision_note(res) + "."] if precision_note(res) else [])
-    out = [_html(_cards(res), width=1150, css_classes=["headline"]),
+    wide = {"sizing_mode": "stretch_width", "max_width": 1150}  # the page fits a laptop's screen too
+    out = [_html(_cards(res), css_classes=["headline"], **wide),
            _html(f"<p class='glw-note' style='max-width:1100px'>{html.escape(res.paragraph())}</p>"
-                        + "".join(f"<p class='glw-note'>{html.escape(n)}</p>" for n in notes), width=1150)]
+                        + "".join(f"<p class='glw-note'>{html.escape(n)}</p>" for n in notes), **wide)]
+    spare = places_to_spare(res)
+    if spare:
+        out.append(_html("<div id='places-to-spare' class='glw-note' style='border-left:4px solid #E69F00;"
+                         "padding-left:8px'>" + "<br>".join(html.escape(x) for x in spare) + "</div>", **wide))
     charts = [(res.folder / "charts" / f"{stem}.png", title, stem) for stem, title in CHARTS]
+    # two charts a row where the page is wide enough (about 1,560 px), one below that
     panes = {stem: pn.Column(_html(f"<b>{html.escape(t)}</b>", margin=(0, 5)),
-                             pn.pane.PNG(str(p), width=1130 if stem == "who_gains" else 560))
+                             pn.pane.PNG(str(p), **({"sizing_mode": "scale_width", "max_width": 1130}
+                                                       if stem == "who_gains" else {"width": 560})),
+                             **({"sizing_mode": "stretch_width"} if stem == "who_gains" else {"width": 570}))
              for p, t, stem in charts if p.is_file()}
-    wide = panes.pop("who_gains", None)
-    out.append(pn.GridBox(*panes.values(), ncols=2))
-    if wide is not None:
-        out.append(wide)
+    broad = panes.pop("who_gains", None)
+    out.append(pn.FlexBox(*panes.values(), flex_wrap="wrap", sizing_mode="stretch_width", max_width=1180))
+    if broad is not None:
+        out.append(broad)
     if res.programmes():
-        out.append(_html("<b>What each part contributes and costs</b>" + _costs(res), width=1150))
+        out.append(_html("<b>What each part contributes and costs</b>" + _costs(res), **wide))
     if res.has_counterfactual:
         out.append(_html("<b>Who gains</b>" + _who(res), width=700))
     return out

@@ -85,3 +85,48 @@ def draw_choropleth(ax, codes, colours, *, edge: str = "white", lw: float = 0.7)
     ax.set_aspect(ASPECT)
     ax.axis("off")
     return patches
+
+
+#: at most this many authorities are named together as "lowest" or "highest" when their intervals overlap
+MAX_TIED = 3
+
+
+def _ends(order, rate, low, high, names) -> tuple[str, bool]:
+    """The authorities that cannot be told from the end of ``order`` (the first one): those whose 95% interval
+    overlaps its interval. One: its name with its rate and interval; two or three: their names; more: ''.
+    Returns (text, clear)."""
+    first = order[0]
+    lo_end, hi_end = low[first], high[first]
+    if not (np.isfinite(lo_end) and np.isfinite(hi_end)):
+        return "", False
+    tied = [j for j in order[1:] if not (low[j] > hi_end or high[j] < lo_end)]
+    if not tied:
+        return f"{names[first]} ({rate[first]:.1f}%, 95% interval {lo_end:.1f} to {hi_end:.1f})", True
+    if len(tied) < MAX_TIED:
+        named = [names[first]] + [names[j] for j in tied]
+        return ", ".join(named[:-1]) + " or " + named[-1], False
+    return "", False
+
+
+def extremes_title(names, rate, low, high) -> str:
+    """The map's title: which authority's employment rate is lowest and which highest, stated only beyond noise.
+
+    ``rate``, ``low``, ``high``: each authority's rate and 95% interval (%). An authority is named alone, with
+    its rate and interval, only when its interval overlaps no other's; two or three whose intervals overlap are
+    named together without a figure ("X, Y or Z"); more, or no interval, and none is named."""
+    rate, low, high = (np.asarray(a, dtype=float) for a in (rate, low, high))
+    up = [int(i) for i in np.argsort(rate, kind="stable")]
+    low_text, low_clear = _ends(up, rate, low, high, names)
+    high_text, high_clear = _ends(up[::-1], rate, low, high, names)
+    if not low_text and not high_text:
+        return ("No authority's employment rate is clearly the lowest or the highest: the 95% intervals at both "
+                "ends overlap")
+
+    def end(text: str, clear: bool, word: str) -> str:
+        return f"{word} in {text}" + ("" if clear else " (their 95% intervals overlap)")
+
+    if low_text and high_text:
+        return f"Employment is {end(low_text, low_clear, 'lowest')} and {end(high_text, high_clear, 'highest')}"
+    if low_text:
+        return f"Employment is {end(low_text, low_clear, 'lowest')}; no authority is clearly highest"
+    return f"Employment is {end(high_text, high_clear, 'highest')}; no authority is clearly lowest"

@@ -52,7 +52,7 @@ def pp(v: float, d: int = 1) -> str:
 
 
 def num(v: float) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{v:,.0f}"
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:,.0f}" if round(v) != 0 else "0"  # never "-0"
 
 
 def gbp(v: float) -> str:

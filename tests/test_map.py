@@ -45,6 +45,9 @@ def test_boundary_file_has_the_33_authorities_with_valid_closed_rings():
 
     for code, b in load_boundaries().items():
         assert boundary_path(b).contains_point(b.label), code
+    by_name = {b.name: b for b in load_boundaries().values()}
+    for name, xy in C.MAP_LABEL_AT.items():  # the chart's moved labels too
+        assert boundary_path(by_name[name]).contains_point(xy), name
 
 
 def test_areas_are_those_of_the_boroughs():
@@ -62,12 +65,14 @@ class _Res:
     horizon = 12
     run_id = "test-run"
 
-    def __init__(self, compared: bool):
-        self.compared = compared
+    def __init__(self, compared: bool, half_width: float = 0.002):
+        self.compared, self.half_width = compared, half_width
 
     def boroughs(self, targets):
         geo = targets.geography
-        d = pd.DataFrame({"code": geo.codes, "employment_rate": np.linspace(0.66, 0.84, geo.n)})
+        rate = np.linspace(0.66, 0.84, geo.n)[::-1]  # the first authority highest, the last lowest
+        d = pd.DataFrame({"code": geo.codes, "employment_rate": rate, "low_95": rate - self.half_width,
+                          "high_95": rate + self.half_width})
         if self.compared:
             d["net_extra_employed"] = np.linspace(-200, 2400, geo.n)
         return d
@@ -91,17 +96,59 @@ def test_map_draws_one_patch_or_more_per_authority(targets, monkeypatch, tmp_pat
         C.borough_map(_Res(compared), tmp_path / "map.png", targets)
     patches = seen["patches"]
     geo = targets.geography
-    assert len(patches) >= 33
-    assert {p.get_gid() for p in patches} == set(geo.codes)
+    assert len(patches) == 33  # one boundary (a compound path of its rings) per authority
+    assert sorted(p.get_gid() for p in patches) == sorted(geo.codes)
     for p in patches:  # filled, with the rings of the shipped file
         assert p.get_facecolor()[3] > 0 and len(p.get_path().vertices) >= 4
     assert len(seen["texts"]) == 33 and all("%" in t for t in seen["texts"])
     assert all(("k" in t.split("\n")[-1]) == compared for t in seen["texts"])
-    assert "Employment is lowest in" in seen["title"]
+    # intervals of +-0.2 points, rates 0.56 points apart: the ends are named, each with its interval
+    lo, hi = geo.names[-1], geo.names[0]
+    assert seen["title"] == (f"Employment is lowest in {lo} (66.0%, 95% interval 65.8 to 66.2) and highest in "
+                             f"{hi} (84.0%, 95% interval 83.8 to 84.2)")
     assert "Source: glw-sim" in seen["source"] and "Open Government Licence" in seen["source"]
     assert "Crown copyright" in seen["source"]
     png = (tmp_path / "map.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_map_title_ranks_no_authority_within_noise(targets, monkeypatch, tmp_path):
+    """Intervals of +-2 points (rates 0.56 points apart) overlap at both ends: the drawn title names no end."""
+    titles = []
+    monkeypatch.setattr(C, "_finish", lambda fig, *a, **k: titles.append(fig._suptitle.get_text()))
+    with C.style():
+        C.borough_map(_Res(True, half_width=0.02), tmp_path / "map.png", targets)
+        C.borough_map(_Res(True, half_width=0.02), tmp_path / "grid.png", targets, style="grid")
+    assert len(titles) == 2 and titles[0] == titles[1]
+    assert titles[0].startswith("No authority's employment rate is clearly the lowest or the highest")
+    assert not any(name in titles[0] for name in targets.geography.names)
+
+
+def test_extremes_title_names_an_end_only_beyond_its_interval():
+    from glw_sim.maps import extremes_title
+
+    names = ["A", "B", "C", "D", "E"]
+    rate = [70.0, 72.0, 74.0, 76.0, 80.0]
+    # every interval apart: both ends named, with their figures
+    assert extremes_title(names, rate, [r - 0.5 for r in rate], [r + 0.5 for r in rate]) == (
+        "Employment is lowest in A (70.0%, 95% interval 69.5 to 70.5) and highest in E (80.0%, 95% interval "
+        "79.5 to 80.5)")
+    # A and B overlap (B's low 70.9 < A's high 71.0); C does not reach A: "A or B", without a figure
+    low, high = [69.0, 70.9, 73.5, 75.5, 79.5], [71.0, 73.1, 74.5, 76.5, 80.5]
+    t = extremes_title(names, rate, low, high)
+    assert t == ("Employment is lowest in A or B (their 95% intervals overlap) and highest in E (80.0%, 95% "
+                 "interval 79.5 to 80.5)")
+    # the lowest overlaps three others: none named lowest; the highest still is
+    low, high = [69.0, 71.5, 73.5, 75.9, 79.5], [76.0, 72.5, 74.5, 76.5, 80.5]
+    assert extremes_title(names, rate, low, high) == (
+        "Employment is highest in E (80.0%, 95% interval 79.5 to 80.5); no authority is clearly lowest")
+    low, high = [69.5, 71.5, 73.5, 75.5, 75.0], [70.5, 72.5, 74.5, 76.5, 85.0]  # E overlaps only D
+    assert extremes_title(names, rate, low, high) == (
+        "Employment is lowest in A (70.0%, 95% interval 69.5 to 70.5) and highest in E or D (their 95% "
+        "intervals overlap)")
+    # no intervals (a single replication): nothing is ranked
+    nan = [float("nan")] * 5
+    assert extremes_title(names, rate, nan, nan).startswith("No authority's employment rate is clearly")
 
 
 def test_grid_style_is_kept(targets, tmp_path):
@@ -110,3 +157,16 @@ def test_grid_style_is_kept(targets, tmp_path):
         with pytest.raises(ValueError, match="unknown map style"):
             C.borough_map(_Res(True), tmp_path / "x.png", targets, style="hex")
     assert (tmp_path / "grid.png").stat().st_size > 20_000
+
+
+def test_readme_shows_the_explorer_and_the_map_kept_small():
+    from PIL import Image
+
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    for name in ("explorer.png", "map.png"):
+        path = repo / "docs" / name
+        assert f"](docs/{name})" in readme, name
+        assert 20_000 < path.stat().st_size < 250_000, name
+        with Image.open(path) as im:
+            assert im.mode == "P" and 700 <= im.width <= 1600, (name, im.mode, im.size)  # 256 colours, legible

@@ -95,6 +95,7 @@ def test_report_html_is_self_contained_with_every_chart(runs):
     charts = sorted((res.folder / "charts").glob("*.png"))
     assert len(imgs) == len(charts) >= 7
     assert sorted(base64.b64decode(i) for i in imgs) == sorted(p.read_bytes() for p in charts)
+    assert (res.folder / "charts" / "borough_map.png").read_bytes() in {base64.b64decode(i) for i in imgs}
     h = res.headline()
     for text in (f"{100 * h['employment_rate']['mean']:.1f}%", f"{h['gap_to_80']['mean']:,.0f}",
                  f"{h['net_extra_employed']['mean']:,.0f}", "WorkWell", "Restart", res.run_id,
@@ -261,3 +262,55 @@ def test_no_net_gain_gives_no_headline_cost_anywhere():
     costs = t[t["Code"].str.startswith("cost")]
     assert costs["Estimate"].isna().all() and (costs["Note"] == NO_GAIN).all()
     assert "the net gain is too small" in res.paragraph()
+
+
+def test_cost_chart_without_attribution_runs_gives_the_whole_package(tmp_path, monkeypatch):
+    """outputs: {attribution: false}: no part has a contribution, so the cost chart says why and shows the whole
+    package's cost per net job with its interval (not 'no intervention adds net jobs')."""
+    from glw_sim.pipeline import run_scenario
+    from glw_sim.results import load_results
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "health-package-2030.yaml", {
+        "name": "no-attribution", "horizon": {"months": 12}, "population": {"scale": 0.002, "seed": 9},
+        "replications": 2, "precision": None, "outputs": {"attribution": False}})
+    res = load_results(run_scenario(sc, tmp_path / "results", charts=False).folder)
+    assert len(res.programmes()) > 1 and res.interventions()["net_extra_jobs"].isna().all()
+    titles = {}
+    monkeypatch.setattr(C, "_finish", lambda fig, path, *a, **k: titles.__setitem__(
+        Path(path).stem, [ax.get_title("left") or ax.get_title() for ax in fig.axes]))
+    with C.style():
+        C.cost_per_job(res, tmp_path / "cost_per_job.png")
+    [title] = titles["cost_per_job"]
+    assert title.startswith("Costs by part need the runs without each part (outputs: attribution is off")
+    c = res.headline()["cost_per_net_extra_job"]
+    if np.isfinite(c["mean"]):
+        assert f"the whole package: £{c['mean'] / 1000:,.0f}k per net additional job (95% interval" in title
+    else:
+        assert title.endswith("the package adds no net jobs to cost")
+    assert "No intervention adds net jobs" not in title
+
+
+def test_borough_rates_chart_counts_only_authorities_clearly_at_80(runs, monkeypatch, tmp_path):
+    """The title counts an authority at or above 80% only when its whole 95% interval is, and gives the spread
+    with its interval; every modelled rate is drawn with its interval."""
+    from glw_sim.targets import load_targets
+
+    res, _, _ = runs
+    seen = {}
+
+    def spy(fig, path, *a, **k):
+        ax = fig.axes[0]
+        seen["title"] = ax.get_title("left") or ax.get_title()
+        seen["bars"] = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+
+    monkeypatch.setattr(C, "_finish", spy)
+    with C.style():
+        C.borough_rates(res, tmp_path / "rates.png", load_targets())
+    b = res.boroughs()
+    clear = int((b["low_95"] >= 0.80).sum())
+    spread = res.figure("borough_employment_spread")
+    assert seen["title"] == (f"Borough employment rates span {100 * spread.estimate:.0f} points "
+                             f"({100 * spread.low:.0f} to {100 * spread.high:.0f}); {clear} of 33 clearly at or "
+                             "above 80% (the whole 95% interval)")
+    assert len(seen["bars"]) == 2  # the published estimates' intervals and the modelled rates'
