@@ -142,7 +142,8 @@ class GLWModel(mesa.Model):
             self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
         self._build_programmes(opt)
         self._build_collection()
-        self.pay = PayRun(self.population, self._key_seed, opt.assumptions) if opt.income else None
+        self.pay = (PayRun(self.population, self._key_seed, opt.assumptions, list(self.targets.geography.names))
+                    if opt.income else None)
         self._birthdays_pass(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))  # load the kernels now
         self._collect()
 
@@ -617,7 +618,7 @@ class GLWModel(mesa.Model):
         if self.levers.specs:
             rec.update(self.levers.records())
         if self.pay is not None:
-            rec.update(self.pay.records())
+            rec.update(self.pay.records(self.month))
         if self.programmes or self.levers.specs:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)

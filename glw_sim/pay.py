@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba as nb
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
@@ -161,20 +162,17 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     pat = jobs.part_time[emp]
     female = pop.sex[emp] == Sex.FEMALE
     line = np.log(london_living_wage())
-    floor = np.log(wage_floor(pop.age[emp]))
+    assert wage_floors().loc[PAY_YEAR, ["nlw_21_plus", "rate_18_20", "rate_16_17"]].max() < london_living_wage()
     mu = np.zeros((2, 2))
     for p, label in ((0, "full_time"), (1, "part_time")):
         m = pat == bool(p)
         target = _target("below_llw_share", label)
         x = sd[p] * z[m] + np.log(ratio[p]) * female[m]
-
-        def share(mu_male, x=x, m=m, target=target):
-            return np.average(np.maximum(mu_male + x, floor[m]) < line, weights=w[m]) - target
-
-        lo, hi = -2.0, 8.0
-        for _ in range(60):  # bisection (the share is a step function of the median over a sample)
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if share(mid) > 0 else (lo, mid)
+        # every floor is below the line, so a job is below it exactly when mu + x < line: mu = line - the weighted
+        # target quantile of x
+        order = np.argsort(x, kind="stable")
+        cum = np.cumsum(w[m][order]) / w[m].sum()
+        hi = line - x[order][min(np.searchsorted(cum, target), len(order) - 1)]
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
     return PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
@@ -230,20 +228,40 @@ def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key
     price(jobs, pop, idx, model)
 
 
+@nb.njit(cache=True)
+def scan_jobs(state, months, age, held, entrant_months):
+    """One pass over the residents after the month's moves (in place on ``held``): who entered work (in work with no
+    job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job at 21 or under
+    (a birthday may have raised their floor); residents out of work lose their job."""
+    n = len(state)
+    new, grown, young = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    a = b = c = 0
+    for i in range(n):
+        if state[i] != 0:  # LabourState.EMPLOYED == 0
+            held[i] = False
+            continue
+        if not held[i] or months[i] == 0:
+            new[a] = i
+            a += 1
+        elif months[i] == entrant_months:
+            grown[b] = i
+            b += 1
+        if age[i] <= 21:
+            young[c] = i
+            c += 1
+    return new[:a], grown[:b], young[:c]
+
+
 def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int) -> int:
-    """After a month's moves: residents who entered work (in work now with no job, or whose spell started this
-    month) draw a job; residents out of work hold none; those reaching ``entrant_months`` in work are paid at
-    their job's rank in the whole distribution. Returns the number of new jobs drawn."""
-    employed = pop.state == LabourState.EMPLOYED
-    months = pop.months_in_state
-    new = np.flatnonzero(employed & (~jobs.held | (months == 0)))
-    jobs.held &= employed
+    """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
+    ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
+    re-applied. Returns the number of new jobs drawn."""
+    new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, jobs.held, model.entrant_months)
     draw_jobs(jobs, pop, new, model, key_seed, month)
-    grown = np.flatnonzero(jobs.held & (months == model.entrant_months))
     price(jobs, pop, grown, model)
-    young = np.flatnonzero(jobs.held & (pop.age <= 21))  # a birthday may have raised their floor
     jobs.hourly[young] = np.maximum(jobs.hourly[young], wage_floor(pop.age[young]))
     return len(new)
+
 
 def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
     """Month's pay figures (weighted over residents holding a job)."""
@@ -263,11 +281,16 @@ def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
 
 
 class PayRun:
-    """A run's pay and hours: fitted on month 0's employed, every one of them drawn a job from the whole
-    distribution; each month after the moves, entrants draw theirs (:func:`update_jobs`)."""
+    """A run's pay, hours and households: pay fitted on month 0's employed, every one of them drawn a job; each month
+    after the moves, entrants draw theirs (:func:`update_jobs`); households drawn at month 0
+    (:mod:`glw_sim.households`, given the boroughs' names)."""
 
-    def __init__(self, pop: Population, key_seed: int, assumptions: dict | None = None) -> None:
+    def __init__(self, pop: Population, key_seed: int, assumptions: dict | None = None,
+                 borough_names: list[str] | None = None) -> None:
+        from glw_sim.households import draw_households
+
         self.population, self.key_seed = pop, int(key_seed)
+        self.households = draw_households(pop, borough_names, self.key_seed) if borough_names else None
         self.model = fit_pay(pop, self.key_seed, assumptions)
         self.jobs = Jobs.empty(len(pop))
         draw_jobs(self.jobs, pop, np.flatnonzero(pop.state == LabourState.EMPLOYED), self.model, self.key_seed, 0)
@@ -276,5 +299,7 @@ class PayRun:
     def month(self, month: int) -> None:
         self.new_jobs = update_jobs(self.jobs, self.population, self.model, self.key_seed, month)
 
-    def records(self) -> dict[str, float]:
-        return pay_summary(self.jobs, self.population)
+    def records(self, month: int) -> dict[str, float]:
+        """The pay figures, in month 0 and every twelfth month after (the reported years; a weighted median over
+        millions of jobs costs a second)."""
+        return pay_summary(self.jobs, self.population) if month % 12 == 0 else {}
