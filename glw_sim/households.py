@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from glw_sim.engine import keyed
+from glw_sim.income import LHA_COLUMNS, brmas, lha_monthly  # noqa: F401  (re-exported: the rental areas)
 from glw_sim.paths import targets_dir
 from glw_sim.population import Population
 from glw_sim.states import AGE_BAND_LABELS, LabourState, Sex, age_band_of
@@ -35,8 +36,6 @@ TYPES = ("single", "lone_parent", "couple_no_children", "couple_with_children", 
 SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = range(5)
 TENURES = ("social_rent", "private_rent", "owner")
 SOCIAL, PRIVATE, OWNER = range(3)
-#: LHA categories (columns of lha_london_monthly.csv)
-LHA_COLUMNS = ("shared_A", "1bed_B", "2bed_C", "3bed_D", "4bed_E")
 
 #: ASSUMPTIONS (no published London figure transcribed): lone parents' sex, children per family, tenure odds
 LONE_PARENT_FEMALE_SHARE = 0.90  # UK: about nine in ten lone parents are mothers (ONS Families and households)
@@ -50,18 +49,9 @@ HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER = (keyed.named_purpose(p) for p in ("h
 PARTNER_HOURS = keyed.named_purpose("partner hours")
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
 def _read(name: str) -> pd.DataFrame:
     return pd.read_csv(targets_dir() / name, comment="#")
-
-
-def brmas() -> list[str]:
-    return list(_read("lha_london_monthly.csv").brma)
-
-
-def lha_monthly() -> np.ndarray:
-    """(14 BRMAs, 5 categories) Local Housing Allowance, GBP a month (April 2024, frozen since)."""
-    return _read("lha_london_monthly.csv")[list(LHA_COLUMNS)].to_numpy(np.float64)
 
 
 def tenure_shares(borough_names: list[str]) -> np.ndarray:
