@@ -46,7 +46,7 @@ TENURE_LOG_ODDS = {  # relative to owning, added before each borough's shares ar
 
 HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER = (keyed.named_purpose(p) for p in ("household type", "household children",
                                                                               "household tenure", "partner rank"))
-PARTNER_HOURS = keyed.named_purpose("partner hours")
+PARTNER_HOURS, PARTNER_PAY = keyed.named_purpose("partner hours"), keyed.named_purpose("partner pay")
 
 
 @lru_cache(maxsize=4)
@@ -99,6 +99,7 @@ class Households:
     brma: np.ndarray  # uint8, index into brmas()
     partner_rank: np.ndarray  # float64 uniform: the partner is in work when below their group's employment rate
     partner_u_hours: np.ndarray  # float64 uniform for the partner's working pattern
+    partner_u_pay: np.ndarray  # float64 uniform: the partner's pay rank
 
     @property
     def couple(self) -> np.ndarray:
@@ -115,12 +116,14 @@ class Households:
 def draw_households(pop: Population, borough_names: list[str], key_seed: int) -> Households:
     n = len(pop)
     idx = np.arange(n, dtype=np.int64)
-    u = [keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER, PARTNER_HOURS)]
+    u = [keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER, PARTNER_HOURS,
+                                                                    PARTNER_PAY)]
     htype = _categorical(type_probabilities(pop), u[0])
     with_children = (htype == LONE_PARENT) | (htype == COUPLE_CHILDREN)
     children = np.where(with_children, 1 + _categorical(np.broadcast_to(CHILDREN_SHARES, (n, 3)), u[1]), 0)
     tenure = _categorical(tenure_probabilities(pop, htype, borough_names), u[2])
-    return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], u[3], u[4])
+    return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], u[3], u[4],
+                      u[5])
 
 
 def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list[str]) -> np.ndarray:

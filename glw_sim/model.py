@@ -27,10 +27,10 @@ from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, H
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
+from glw_sim.incomemetric import PayRun
 from glw_sim.levers import LeverRun, demand_factor
 from glw_sim.metrics import from_tally
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
-from glw_sim.pay import PayRun
 from glw_sim.scenario import SELECTABLE, LabourDemand
 from glw_sim.states import N_BOROUGHS, age_band_of
 from glw_sim.synthesis import health_prevalence_by_band, synthesise
@@ -618,7 +618,7 @@ class GLWModel(mesa.Model):
         if self.levers.specs:
             rec.update(self.levers.records())
         if self.pay is not None:
-            rec.update(self.pay.records(self.month))
+            rec.update(self.pay.records(self.month, self.current_month))
         if self.programmes or self.levers.specs:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)

@@ -85,6 +85,8 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "pay_female_ratio_part_time": A(1.03, 0.97, 1.10, "ratio", "women's median hourly pay over men's, part-time (ONS ASHE 2024, UK: a reverse gap of 3% for part-time; ASSUMPTION that London's is the same)", "income"),
     "entrant_pay_top": A(0.5, 0.3, 1.0, "quantile", "people entering work draw their pay rank uniformly from the bottom this share of their group's distribution (ASSUMPTION: entry jobs are low-paid; 1.0 means as the stock)", "income"),
     "entrant_pay_months": A(12, 6, 36, "months", "months in work before an entrant is paid at their job's rank in the whole distribution (ASSUMPTION: a stylised step that keeps the no-change baseline's pay distribution still; not a model of wage progression)", "income"),
+    "pay_growth_per_year": A(0.04, 0.02, 0.06, "per year", "nominal growth of every job's pay from April 2024 (ASSUMPTION near ONS average weekly earnings' regular pay growth of 2024-25; the wage floors of each year still hold)", "income"),
+    "cpih_per_year": A(0.03, 0.02, 0.05, "per year", "CPIH inflation, the deflator of the second target's real income (ASSUMPTION: a labelled deflator until the ONS CPIH index is committed)", "income"),
     "hours_full_time": A(37.5, 35.0, 40.0, "hours a week", "paid hours of a full-time job (ASSUMPTION near ASHE's full-time mean; ASHE counts over 30 hours as full-time)", "income"),
     "hours_part_time": A(18.0, 14.0, 22.0, "hours a week", "paid hours of a part-time job (ASSUMPTION near ASHE's part-time mean; 30 hours or fewer)", "income"),
     "part_time_odds_young_children": A(3.0, 1.5, 5.0, "odds ratio", "parents of a child under 5 work part-time more often (ASSUMPTION; the sex totals are kept)", "income"),

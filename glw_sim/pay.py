@@ -279,27 +279,3 @@ def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
             "pay.median_hourly": median,
             "pay.mean_weekly": float(np.average(jobs.hourly[h].astype(np.float64) * jobs.hours[h], weights=w))}
 
-
-class PayRun:
-    """A run's pay, hours and households: pay fitted on month 0's employed, every one of them drawn a job; each month
-    after the moves, entrants draw theirs (:func:`update_jobs`); households drawn at month 0
-    (:mod:`glw_sim.households`, given the boroughs' names)."""
-
-    def __init__(self, pop: Population, key_seed: int, assumptions: dict | None = None,
-                 borough_names: list[str] | None = None) -> None:
-        from glw_sim.households import draw_households
-
-        self.population, self.key_seed = pop, int(key_seed)
-        self.households = draw_households(pop, borough_names, self.key_seed) if borough_names else None
-        self.model = fit_pay(pop, self.key_seed, assumptions)
-        self.jobs = Jobs.empty(len(pop))
-        draw_jobs(self.jobs, pop, np.flatnonzero(pop.state == LabourState.EMPLOYED), self.model, self.key_seed, 0)
-        self.new_jobs = 0
-
-    def month(self, month: int) -> None:
-        self.new_jobs = update_jobs(self.jobs, self.population, self.model, self.key_seed, month)
-
-    def records(self, month: int) -> dict[str, float]:
-        """The pay figures, in month 0 and every twelfth month after (the reported years; a weighted median over
-        millions of jobs costs a second)."""
-        return pay_summary(self.jobs, self.population) if month % 12 == 0 else {}

@@ -84,7 +84,8 @@ def test_pay_changes_no_labour_market_result(fitted):
     def figures(income):
         m = GLWModel(scale=0.005, seed=5, fitted=fitted, income=income, cache_population=True)
         m.run(6)
-        return [{k: v for k, v in r.items() if not k.startswith("pay.")} for r in m.records], m.population.state
+        return ([{k: v for k, v in r.items() if not k.startswith(("pay.", "income."))} for r in m.records],
+                m.population.state)
     (a, sa), (b, sb) = figures(False), figures(True)
     assert np.array_equal(sa, sb)
     assert pd.DataFrame(a).equals(pd.DataFrame(b))  # every column, bit for bit (NaN where NaN)
@@ -101,10 +102,12 @@ def test_income_assumptions_are_refused_without_income(fitted):
 def test_income_assumption_changes_the_pay(fitted, name):
     a = P.ASSUMPTIONS[name]
 
-    def weekly(v):
+    def outputs(v):
+        """Every job's weekly pay after two months and the second target's figures of month 0."""
         m = GLWModel(scale=0.002, seed=5, fitted=fitted, income=True, cache_population=True, assumptions={name: v},
                      collect_groups=False)
+        income = [v for k, v in m.records[0].items() if k.startswith("income.")]
         m.run(2)
-        return m.pay.jobs.weekly
+        return np.concatenate([m.pay.jobs.weekly, income])
 
-    assert not np.array_equal(weekly(a.low), weekly(a.high)), f"{name} at {a.low:g} and {a.high:g}: same pay"
+    assert not np.array_equal(outputs(a.low), outputs(a.high)), f"{name} at {a.low:g} and {a.high:g}: same outputs"

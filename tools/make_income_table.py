@@ -39,6 +39,9 @@ UNITS = (("single_under_25", False, 0, 22, 0), ("single_25_34", False, 0, 30, 0)
          ("lone_parent_1", False, 1, 30, 2), ("lone_parent_2", False, 2, 30, 2), ("lone_parent_3", False, 3, 30, 3),
          ("couple", True, 0, 30, 1), ("couple_1", True, 1, 30, 2), ("couple_2", True, 2, 30, 2),
          ("couple_3", True, 3, 30, 3))
+#: 'other' units stand for a resident living with adults who are not a partner (parents, sharers): their own
+#: benefit unit; sharers renting privately pay the shared-room LHA, the rest no housing costs of their own
+#: (ASSUMPTION: HBAI would pool the whole household's income, which the model does not have)
 #: tenure and rental area: private renters in each of the 14 BRMAs, then social renters, then owners
 N_AREAS = 16
 SOCIAL_AREA, OWNER_AREA = 14, 15
@@ -58,6 +61,10 @@ def grid() -> pd.DataFrame:
             for area in range(N_AREAS):
                 tenure = 1 if area < 14 else (0 if area == SOCIAL_AREA else 2)
                 rent = lha_week[area, cat] if tenure == 1 else (I.SOCIAL_RENT_WEEK[cat] if tenure == 0 else 0.0)
+                if UNITS[u][0].startswith("other") and tenure != 1:
+                    # living in another adult's social or owned home: no housing costs of their own (ASSUMPTION;
+                    # as tenure 0 with no rent, so no UC housing element either)
+                    tenure, rent = 0, 0.0
                 lha = lha_week[area, cat] if tenure == 1 else 0.0
                 e2 = EARN2 if couple else np.zeros(1)
                 e1g, e2g = np.meshgrid(EARN1, e2, indexing="ij")
