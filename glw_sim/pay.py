@@ -42,7 +42,7 @@ import numba as nb
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.special import expit, logit, ndtr, ndtri
+from scipy.special import expit, logit, ndtri
 
 from glw_sim import parameters as P
 from glw_sim.engine import keyed
@@ -229,10 +229,11 @@ def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key
 
 
 @nb.njit(cache=True)
-def scan_jobs(state, months, age, held, entrant_months):
+def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months):
     """One pass over the residents after the month's moves (in place on ``held``): who entered work (in work with no
-    job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job at 21 or under
-    (a birthday may have raised their floor); residents out of work lose their job."""
+    job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job and turned 18
+    or 21 this month (``this_month``: the calendar month, 0 = January; their floor rose); residents out of work lose
+    their job."""
     n = len(state)
     new, grown, young = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     a = b = c = 0
@@ -246,17 +247,20 @@ def scan_jobs(state, months, age, held, entrant_months):
         elif months[i] == entrant_months:
             grown[b] = i
             b += 1
-        if age[i] <= 21:
+        if (age[i] == 18 or age[i] == 21) and birth_month[i] == this_month:
             young[c] = i
             c += 1
     return new[:a], grown[:b], young[:c]
 
 
-def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int) -> int:
+def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
+                calendar_month: int = -1) -> int:
     """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
     ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
-    re-applied. Returns the number of new jobs drawn."""
-    new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, jobs.held, model.entrant_months)
+    re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
+    number of new jobs drawn."""
+    new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, pop.birth_month, calendar_month, jobs.held,
+                                  model.entrant_months)
     draw_jobs(jobs, pop, new, model, key_seed, month)
     price(jobs, pop, grown, model)
     jobs.hourly[young] = np.maximum(jobs.hourly[young], wage_floor(pop.age[young]))
@@ -271,9 +275,9 @@ def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
         return {}
     low = jobs.hourly[h] < london_living_wage()
     pt = jobs.part_time[h]
-    order = np.argsort(jobs.hourly[h], kind="stable")
-    cw = np.cumsum(w[order])
-    median = float(jobs.hourly[h][order][np.searchsorted(cw, cw[-1] / 2)])
+    hourly = jobs.hourly[h].astype(np.float64)
+    bins = np.bincount((hourly * 100).astype(np.int64), weights=w)  # by the penny: no sort of millions of jobs
+    median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)
     return {"pay.below_llw_share": float(np.average(low, weights=w)),
             "pay.part_time_share": float(np.average(pt, weights=w)),
             "pay.median_hourly": median,
