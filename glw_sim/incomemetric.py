@@ -16,9 +16,11 @@ income of multi-unit households (an 'other' resident's own benefit unit stands f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date
 from functools import lru_cache
 
+import numba as nb
 import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtri
@@ -30,9 +32,11 @@ from glw_sim import pay as pay_mod
 from glw_sim.population import Population
 from glw_sim.states import LabourState
 
-#: the table's grid (tools/make_income_table.py writes it; checked on load)
+#: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
+#: (the compiled lookup relies on them), then a few points
 EARN1 = np.concatenate([np.arange(0, 1001, 25), np.arange(1100, 2001, 100)]).astype(np.float64)
 EARN2 = np.concatenate([np.arange(0, 1001, 100), [1500, 2000]]).astype(np.float64)
+assert np.array_equal(EARN1[:41], np.arange(41) * 25.0) and np.array_equal(EARN2[:11], np.arange(11) * 100.0)
 N_UNITS, N_AREAS, SOCIAL_AREA, OWNER_AREA = 12, 16, 14, 15
 #: each unit's (couple, children) for its equivalence scale (the table's UNITS)
 UNIT_COUPLE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
@@ -103,31 +107,110 @@ def deflator(year: int, assumptions: dict | None) -> float:
     return (1 + P.value("cpih_per_year", assumptions)) ** (year - pay_mod.PAY_YEAR)
 
 
-def partner_earnings(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
-    """Partners' gross weekly earnings (April 2024 pounds): in work at the model's rate (households), of the other
-    sex and the resident's qualification, part-time at their sex's share, paid at a fixed keyed rank."""
-    working = H.partner_employed(hh, pop)
+def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
+    """Partners' gross weekly earnings when in work (April 2024 pounds): of the other sex and the resident's
+    qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays)."""
     psex = 1 - pop.sex.astype(np.intp)
     pt = hh.partner_u_hours < expit(model.pt_intercept[psex])
     pat = pt.astype(np.intp)
     z = model.delta[pop.qualification] + model.within * ndtri(np.clip(hh.partner_u_pay, 1e-9, 1 - 1e-9))
     hourly = np.maximum(np.exp(model.mu[psex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(pop), 30)))
-    return np.where(working, hourly * model.hours[pat], 0.0)
+    return (hourly * model.hours[pat]).astype(np.float32)
+
+
+class _Earnings(NamedTuple):
+    held: np.ndarray
+    hourly: np.ndarray
+    hours: np.ndarray
+    partner_rank: np.ndarray
+    partner_weekly: np.ndarray
+
+
+class _Units(NamedTuple):
+    age: np.ndarray
+    sex: np.ndarray
+    type: np.ndarray
+    children: np.ndarray
+    tenure: np.ndarray
+    brma: np.ndarray
+
+
+class _Year(NamedTuple):
+    ahc: np.ndarray  # the year's table [unit, area, earn1, earn2]
+    earn1: np.ndarray
+    earn2: np.ndarray
+    scale: np.ndarray  # equivalence scale by unit
+    rate: np.ndarray  # [sex, age band] employment rate this month (partners')
+    floor: np.ndarray  # wage floor by age this year
+    growth: float  # pay uprating from April 2024
+
+
+@nb.njit(cache=True, inline="always")
+def _axis(x, grid, step, regular_to):
+    """Grid cell and fraction of ``x`` on ``grid``, evenly spaced by ``step`` up to ``regular_to`` (arithmetic, no
+    search), then searched (the few points above)."""
+    x = min(max(x, grid[0]), grid[-1])
+    if x < regular_to:
+        j = int(x / step)
+    else:
+        j = int(regular_to / step)
+        while j < len(grid) - 2 and grid[j + 1] <= x:
+            j += 1
+    j = min(j, len(grid) - 2)
+    return j, (x - grid[j]) / (grid[j + 1] - grid[j])
+
+
+@nb.njit(cache=True, parallel=True)
+def _equivalised(e, u, y, out):
+    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`)."""
+    for i in nb.prange(len(out)):
+        a = u.age[i]
+        e1 = 0.0
+        if e.held[i]:
+            e1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
+        t, c = u.type[i], min(u.children[i], 3)
+        if t == 0:  # households.SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = 0..4
+            unit = 0 if a < 25 else (1 if a < 35 else 2)
+        elif t == 4:
+            unit = 3 if a < 25 else 4
+        elif t == 1:
+            unit = 4 + max(c, 1)
+        elif t == 2:
+            unit = 8
+        else:
+            unit = 8 + max(c, 1)
+        e2 = 0.0
+        if t == 2 or t == 3:
+            band = 0 if a < 25 else (1 if a < 35 else (2 if a < 50 else 3))
+            if e.partner_rank[i] < y.rate[1 - u.sex[i], band]:
+                e2 = e.partner_weekly[i] * y.growth
+        ten = u.tenure[i]  # households.SOCIAL, PRIVATE, OWNER = 0, 1, 2
+        area = u.brma[i] if ten == 1 else (SOCIAL_AREA if ten == 0 else OWNER_AREA)
+        j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
+        j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
+        v = ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
+             + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
+        out[i] = v / y.scale[unit]
 
 
 def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None) -> np.ndarray:
-    """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal)."""
+    """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal): the
+    table (bilinear in the two adults' earnings) over HBAI's scale; own pay and a partner's in work uprated to the
+    policy year, own pay never below that year's floor (one compiled pass)."""
     pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
     year = policy_year(d)
     floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
-    own_hourly = np.maximum(uprate(jobs.hourly.astype(np.float64), year, assumptions),
-                            pay_mod.wage_floor(pop.age, floor_year))
-    e1 = np.where(jobs.held, own_hourly * jobs.hours, 0.0)
-    e2 = uprate(partner_earnings(hh, pop, pay_run.model), year, assumptions)
-    unit, area = unit_and_area(hh, pop.age)
-    ahc = load_table().lookup(year, unit, area, e1, e2)
-    scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE[unit] + I.AHC_SCALE[2] * UNIT_CHILDREN[unit]
-    return ahc / scale
+    tab = load_table()
+    yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
+    scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
+    growth = float(uprate(np.ones(1), year, assumptions)[0])
+    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), H.employment_rate_by_sex_band(pop),
+              pay_mod.wage_floor(np.arange(65), floor_year), growth)
+    e = _Earnings(jobs.held, jobs.hourly, jobs.hours, hh.partner_rank, pay_run.partner_weekly)
+    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
+    out = np.empty(len(pop))
+    _equivalised(e, u, y, out)
+    return out
 
 
 def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -150,14 +233,18 @@ def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, st
                  ) -> tuple[float, float]:
     """(median, mean) of the lowest ``share`` of residents ranked by ``values`` (weighted; to a penny: residents
     are binned by ``step``, the fifth's boundary bin counted in part)."""
-    wb, vb = _binned(values, weights, step)
+    return _fifth(*_binned(values, weights, step), share)[:2]
+
+
+def _fifth(wb: np.ndarray, vb: np.ndarray, share: float) -> tuple[float, float, int]:
+    """(median, mean, boundary bin) of the lowest ``share`` from binned weights and weighted sums."""
     cum, cum_v = np.cumsum(wb), np.cumsum(vb)
     target = share * cum[-1]
     j = int(np.searchsorted(cum, target))
     below, below_v = (cum[j - 1], cum_v[j - 1]) if j else (0.0, 0.0)
     mean = (below_v + (target - below) * vb[j] / wb[j]) / target
     k = int(np.searchsorted(cum, 0.5 * target))
-    return float(vb[k] / wb[k]), float(mean)
+    return float(vb[k] / wb[k]), float(mean), j
 
 
 def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
@@ -165,15 +252,13 @@ def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[st
     housing costs, nominal and in April 2024 pounds (CPIH), and the share of the fifth in work."""
     eq = equivalised_ahc(pay_run, d, assumptions)
     w = pay_run.population.weight
-    med, mean = bottom_fifth(eq, w)
+    step = 0.01
+    med, mean, j = _fifth(*_binned(eq, w, step), 0.2)
     real = 1 / deflator(policy_year(d), assumptions)
-    wb, _ = _binned(eq, w, 0.01)
-    cut = eq.min() + (int(np.searchsorted(np.cumsum(wb), 0.2 * wb.sum())) + 1) * 0.01  # the fifth's upper edge
-    low = eq < cut
+    low = eq < np.floor(eq.min() / step) * step + (j + 1) * step  # the fifth (its boundary bin whole)
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
             "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
             "income.bottom_fifth_in_work": float(np.average(pay_run.jobs.held[low], weights=w[low]))}
-
 
 
 class PayRun:
@@ -186,6 +271,8 @@ class PayRun:
         self.population, self.key_seed, self.assumptions = pop, int(key_seed), assumptions
         self.households = H.draw_households(pop, borough_names, self.key_seed) if borough_names else None
         self.model = pay_mod.fit_pay(pop, self.key_seed, assumptions)
+        self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
+                               else None)
         self.jobs = pay_mod.Jobs.empty(len(pop))
         employed = np.flatnonzero(pop.state == LabourState.EMPLOYED)
         pay_mod.draw_jobs(self.jobs, pop, employed, self.model, self.key_seed, 0)
