@@ -270,12 +270,10 @@ class PayRun:
                  borough_names: list[str] | None = None) -> None:
         self.population, self.key_seed, self.assumptions = pop, int(key_seed), assumptions
         self.households = H.draw_households(pop, borough_names, self.key_seed) if borough_names else None
-        self.model = pay_mod.fit_pay(pop, self.key_seed, assumptions)
+        self.model, self.jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
         self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
                                else None)
-        self.jobs = pay_mod.Jobs.empty(len(pop))
-        employed = np.flatnonzero(pop.state == LabourState.EMPLOYED)
-        pay_mod.draw_jobs(self.jobs, pop, employed, self.model, self.key_seed, 0)
+        pay_mod.price(self.jobs, pop, np.flatnonzero(pop.state == LabourState.EMPLOYED), self.model)
         self.new_jobs = 0
 
     def month(self, month: int, calendar_month: int = -1) -> None:

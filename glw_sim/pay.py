@@ -134,19 +134,22 @@ def fit_hours(pop: Population, emp: np.ndarray, assumptions: dict | None) -> tup
     w, sex = pop.weight[emp].astype(np.float64), pop.sex[emp]
     log_or = np.log([_a("part_time_odds_young_children", assumptions), _a("part_time_odds_in_education", assumptions),
                      _a("part_time_odds_carer", assumptions)])
-    extra = part_time_logit(pop, emp, log_or)
+    combo = (pop.young_children[emp].astype(np.intp) + 2 * pop.in_education[emp] + 4 * pop.unpaid_carer[emp])
+    k = np.arange(8)
+    extra = log_or[0] * (k % 2) + log_or[1] * ((k // 2) % 2) + log_or[2] * (k // 4)  # by combination of the factors
     pt_int = np.zeros(2)
     for s, label in ((Sex.MALE, "male"), (Sex.FEMALE, "female")):
-        m = sex == s
+        cell_w = np.bincount(combo[sex == s], weights=w[sex == s], minlength=8)
         target = _target("part_time_share", label)
-        pt_int[s] = brentq(lambda a: np.average(expit(a + extra[m]), weights=w[m]) - target, -15, 15)
+        pt_int[s] = brentq(lambda a: np.dot(cell_w, expit(a + extra)) / cell_w.sum() - target, -15, 15)
     return pt_int, log_or
 
 
-def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> PayModel:
+def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> tuple[PayModel, Jobs]:
     """Fit the pay and hours constants on the employed residents of ``pop`` (month 0): the medians so that each
     working pattern's share below the London Living Wage is ASHE's over month 0's own draws (recent entrants, in
-    work under ``entrant_pay_months``, at their entrant rank, as every later month)."""
+    work under ``entrant_pay_months``, at their entrant rank, as every later month). Returns the model and month
+    0's jobs (drawn, not yet priced: :func:`price` them with the model)."""
     emp = np.flatnonzero(pop.state == LabourState.EMPLOYED)
     w = pop.weight[emp].astype(np.float64)
     pt_int, log_or = fit_hours(pop, emp, assumptions)
@@ -169,13 +172,15 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
         target = _target("below_llw_share", label)
         x = sd[p] * z[m] + np.log(ratio[p]) * female[m]
         # every floor is below the line, so a job is below it exactly when mu + x < line: mu = line - the weighted
-        # target quantile of x
-        order = np.argsort(x, kind="stable")
-        cum = np.cumsum(w[m][order]) / w[m].sum()
-        hi = line - x[order][min(np.searchsorted(cum, target), len(order) - 1)]
+        # target quantile of x (by bins 1e-4 wide in log pay: no sort of millions of jobs; the share misses by
+        # under a thousandth of a point)
+        step = 1e-4
+        lo = np.floor(x.min() / step) * step
+        cum = np.cumsum(np.bincount(((x - lo) / step).astype(np.int64), weights=w[m])) / w[m].sum()
+        hi = line - (lo + (int(np.searchsorted(cum, target)) + 1) * step)
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
-    return PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
+    return PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months), jobs
 
 
 def _qualification_shift(qual: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
