@@ -3,6 +3,7 @@ moving about 10,000 lone parents in private rent into 16-hour jobs, whose effect
 is derived here from the table's own rows. About 20 s."""
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,3 +113,43 @@ def test_a_scenario_reports_its_second_target_against_the_counterfactual(tmp_pat
     assert (change[change.month == 12].value > 0).all()
     text = console_summary(res)
     assert "Second target: lowest fifth's mean AHC, GBP/wk" in text
+
+
+def test_scenarios_accept_the_income_assumptions_only_with_income_on():
+    from pathlib import Path
+
+    from glw_sim.scenario import load_scenario
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    sc = load_scenario(path, {"outputs": {"income": True}, "assumptions": {"entrant_pay_top": 0.4}})
+    assert sc.assumptions["entrant_pay_top"] == 0.4
+    with pytest.raises(Exception, match="entrant_pay_top: acts only with pay"):
+        load_scenario(path, {"assumptions": {"entrant_pay_top": 0.4}})
+
+
+def test_sweeps_vary_the_income_assumptions_and_read_the_yearly_figures(tmp_path):
+    """A sweep over a scenario with outputs.income may vary an income assumption and ask for the second target's
+    figures, at a whole number of years only; without outputs.income both are refused by name."""
+    from glw_sim.sweep import SweepError, load_sweep
+
+    base = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    text = base.read_text()
+    (tmp_path / "with.yaml").write_text(text.replace("outputs:\n", "outputs:\n  income: true\n", 1))
+    (tmp_path / "without.yaml").write_text(text)
+
+    def sweep(scenario, months, metric="income.bottom_fifth_mean_ahc_real",
+              path="assumptions.entrant_pay_top", bounds="[0.3, 1.0]"):
+        f = tmp_path / f"s-{scenario}-{months}.yaml"
+        f.write_text(f"name: s\nscenario: {scenario}.yaml\nmethod: morris\nsamples: 4\n"
+                     f"replications: 1\nseed: 1\nscale: 0.002\nmonths: {months}\n"
+                     f"inputs:\n  - {{path: {path}, bounds: {bounds}}}\noutputs:\n  - {{metric: {metric}}}\n")
+        return f
+
+    sw, _ = load_sweep(sweep("with", 24))
+    assert sw.inputs[0].path == "assumptions.entrant_pay_top"
+    with pytest.raises(SweepError, match="reported each year only"):
+        load_sweep(sweep("with", 18))
+    with pytest.raises(SweepError, match="acts only with pay"):
+        load_sweep(sweep("without", 24))
+    with pytest.raises(SweepError, match="no metric 'income.bottom_fifth_mean_ahc_real'"):
+        load_sweep(sweep("without", 24, path="assumptions.reason_switch_rate", bounds="[0.0, 0.03]"))
