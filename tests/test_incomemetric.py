@@ -153,3 +153,18 @@ def test_sweeps_vary_the_income_assumptions_and_read_the_yearly_figures(tmp_path
         load_sweep(sweep("without", 24))
     with pytest.raises(SweepError, match="no metric 'income.bottom_fifth_mean_ahc_real'"):
         load_sweep(sweep("without", 24, path="assumptions.reason_switch_rate", bounds="[0.0, 0.03]"))
+
+
+def test_available_metrics_with_income_match_what_a_run_records():
+    """The sweep's up-front check knows exactly the metrics a run with outputs.income records (as
+    tests/test_failsafe.py checks without it)."""
+    from glw_sim import runner
+    from glw_sim.scenario import load_scenario
+    from glw_sim.sweep import available_metrics
+
+    base = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    sc = load_scenario(base, {"name": "m", "horizon": {"months": 12}, "population": {"scale": 0.002},
+                              "interventions": [{"type": "restart", "start": "2025-07"}], "outputs": {"income": True}})
+    m = runner.simulate(sc, 3, collect_groups=False)
+    london = set().union(*(r.keys() for r in m.records)) - {"month", "date"}
+    assert available_metrics(sc, False)["london"] == london
