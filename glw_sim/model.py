@@ -27,6 +27,7 @@ from glw_sim.engine.records import (BirthdayWork, Cached, Chances, Demography, H
 from glw_sim.fitted import FittedModel, load_fitted
 from glw_sim.hazards import Hazards
 from glw_sim.interventions.base import Hub, Participation, Programme, ProgrammeSpec, Provider, with_defaults
+from glw_sim.incomemetric import PayRun
 from glw_sim.levers import LeverRun, demand_factor
 from glw_sim.metrics import from_tally
 from glw_sim.months import add_months, is_active, parse_month  # noqa: F401  (re-exported for callers)
@@ -79,6 +80,9 @@ class Options:
             (:mod:`glw_sim.engine.health`). Off by default until the no-change baseline holds still with it (with
             it, employment drifts down about 0.1 points a year: README, "Health as a monthly process"); off,
             health changes only with age (at age-band boundaries) and results are those of the model before it.
+        income: employed residents have pay and hours (:mod:`glw_sim.pay`), drawn outside the month pass with keyed
+            draws of their own: the labour-market results are those of a run without it; the month's records gain
+            the ``pay.*`` figures. Off by default (README, "Pay, hours and income").
     """
 
     migration: str = "balance"
@@ -97,12 +101,13 @@ class Options:
     programme_keys: list[int] | None = None
     participation: Any = None
     health_process: bool = False
+    income: bool = False
 
     def __post_init__(self):
         if self.migration not in ("balance", "none"):
             raise ValueError(f"migration must be 'balance' or 'none', got {self.migration!r}")
         for name in self.assumptions or {}:  # every input acts, or is refused (scenarios and sweeps say the same)
-            why = P.not_settable(name, self.health_process)
+            why = P.not_settable(name, self.health_process, self.income)
             if why:
                 raise ValueError(f"assumptions.{name}: {why}")
 
@@ -137,6 +142,8 @@ class GLWModel(mesa.Model):
             self.market.calibrate(self._desired_moves_into_work(with_programmes=False))
         self._build_programmes(opt)
         self._build_collection()
+        self.pay = (PayRun(self.population, self._key_seed, opt.assumptions, list(self.targets.geography.names))
+                    if opt.income else None)
         self._birthdays_pass(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))  # load the kernels now
         self._collect()
 
@@ -397,6 +404,8 @@ class GLWModel(mesa.Model):
         self._programmes()  # referral, waiting lists, discharge, providers' starts (engine.programmes)
         self._apply_employability()  # the employability levers and the system levers (glw_sim.levers)
         self._transitions(changed)  # matching, moves and the month's tally (engine.matching, engine.month)
+        if self.pay is not None:
+            self.pay.month(self.month, self.current_month.month - 1)  # entrants' pay and hours (glw_sim.pay)
         self._collect()  # the month's metrics
 
     def _demography(self) -> np.ndarray:
@@ -611,6 +620,8 @@ class GLWModel(mesa.Model):
                 rec[f"programme.{prog.spec.label}.{k}"] = v
         if self.levers.specs:
             rec.update(self.levers.records())
+        if self.pay is not None:
+            rec.update(self.pay.records(self.month, self.current_month))
         if self.programmes or self.levers.specs:
             rec["spending_cumulative"] = self.spending
         self.records.append(rec)

@@ -25,8 +25,10 @@ import numpy as np
 #: ``"fitted"``: not a setting at all: the value is fitted to data (calibration/fitted) and listed for reference;
 #: ``"fixed"``: a constant of the code, read without the scenario's overrides;
 #: ``"health"``: read by a run with the health process on (``GLWModel(health_process=True)``, not yet the default:
-#: README, "Health as a monthly process"); refused everywhere else, since a run without it would ignore it.
-Acts = Literal["run", "calibration", "fitted", "fixed", "health"]
+#: README, "Health as a monthly process"); refused everywhere else, since a run without it would ignore it;
+#: ``"income"``: read by a run with pay, hours and households on (``GLWModel(income=True)``, glw_sim.pay; README,
+#: "Pay, hours and income"); they change no labour-market result, only the income outputs; refused without it.
+Acts = Literal["run", "calibration", "fitted", "fixed", "health", "income"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "absence_onset_condition": A(0.014, 0.008, 0.025, "per month", "chance an employed resident with a long-term condition or disability goes off sick for a long spell (4+ weeks; ASSUMPTION: long spells only with a condition); 0.33% of London's employees a month: DWP's 960,000 (2010-13) to 1.8m (2016) long spells a year, 0.32-0.59% of UK employees a month, times London's lower absence (ONS, Sickness absence in the UK labour market 2023 and 2024: 1.5% of hours vs 2.0% UK), over the 23% of employed Londoners with a condition", "health"),
     "absence_back": A(0.50, 0.35, 0.65, "per month", "chance of returning to work from a long spell of sickness absence in a month (ASSUMPTION: mean long spell about two months, CIPD 2008 / CBI 2008 via NICE PH19)", "health"),
     "absence_route_share": A(0.5, 0.3, 0.8, "share", "of exits from work to long-term sickness, the share that pass through a long spell of sickness absence (ASSUMPTION); checked against the share of long spells that end in leaving work, 5.6-10% (DWP, Health in the workplace 2019: over 100,000 leave after a 4+ week spell each year, of 1.8m to 960,000 spells)", "health"),
+    # --- pay and hours (glw_sim.pay; the distribution is calibrated to ASHE 2024's low-pay shares) ---
+    "pay_log_sd_full_time": A(0.50, 0.40, 0.60, "log points", "spread (SD of log hourly pay) of full-time London residents' jobs; ASSUMPTION: the UK's hourly 90/10 ratio of about 3.5 (ONS ASHE) is ln(3.5)/2.56 = 0.49, London a little wider", "income"),
+    "pay_log_sd_part_time": A(0.45, 0.35, 0.55, "log points", "spread of part-time jobs' log hourly pay (ASSUMPTION: narrower than full-time, more jobs near the wage floors)", "income"),
+    "pay_female_ratio_full_time": A(0.90, 0.85, 0.95, "ratio", "women's median hourly pay over men's, full-time (ASSUMPTION: London's full-time gender gap about 10%; GLA Economic Fairness: 14% over all jobs in 2023, larger than the full-time gap)", "income"),
+    "pay_female_ratio_part_time": A(1.03, 0.97, 1.10, "ratio", "women's median hourly pay over men's, part-time (ONS ASHE 2024, UK: a reverse gap of 3% for part-time; ASSUMPTION that London's is the same)", "income"),
+    "entrant_pay_top": A(0.5, 0.3, 1.0, "quantile", "people entering work draw their pay rank uniformly from the bottom this share of their group's distribution (ASSUMPTION: entry jobs are low-paid; 1.0 means as the stock)", "income"),
+    "entrant_pay_months": A(12, 6, 36, "months", "months in work before an entrant is paid at their job's rank in the whole distribution (ASSUMPTION: a stylised step that keeps the no-change baseline's pay distribution still; not a model of wage progression)", "income"),
+    "pay_growth_per_year": A(0.04, 0.02, 0.06, "per year", "nominal growth of every job's pay from April 2024 (ASSUMPTION near ONS average weekly earnings' regular pay growth of 2024-25; the wage floors of each year still hold)", "income"),
+    "cpih_per_year": A(0.03, 0.02, 0.05, "per year", "CPIH inflation, the deflator of the second target's real income (ASSUMPTION: a labelled deflator until the ONS CPIH index is committed)", "income"),
+    "hours_full_time": A(37.5, 35.0, 40.0, "hours a week", "paid hours of a full-time job (ASSUMPTION near ASHE's full-time mean; ASHE counts over 30 hours as full-time)", "income"),
+    "hours_part_time": A(18.0, 14.0, 22.0, "hours a week", "paid hours of a part-time job (ASSUMPTION near ASHE's part-time mean; 30 hours or fewer)", "income"),
+    "part_time_odds_young_children": A(3.0, 1.5, 5.0, "odds ratio", "parents of a child under 5 work part-time more often (ASSUMPTION; the sex totals are kept)", "income"),
+    "part_time_odds_in_education": A(5.0, 2.0, 10.0, "odds ratio", "residents in education or training work part-time more often (ASSUMPTION; the sex totals are kept)", "income"),
+    "part_time_odds_carer": A(1.5, 1.0, 2.5, "odds ratio", "unpaid carers work part-time more often (ASSUMPTION; the sex totals are kept)", "income"),
     # --- flow shape ---
     "cycle_share": A(np.nan, 0.0, 1.0, "fitted", "the circulation E->I->U->E is fitted (calibration/fitted); listed here for reference", "fitted"),
 }
@@ -113,9 +129,10 @@ def in_education_share(age: np.ndarray) -> np.ndarray:
     return table[np.asarray(age, dtype=np.intp)]
 
 
-def not_settable(name: str, health_process: bool = False) -> str | None:
+def not_settable(name: str, health_process: bool = False, income: bool = False) -> str | None:
     """Why a scenario or sweep may not set assumption ``name`` (unknown, or a run would not read it), or None if
-    it may (``health_process``: the run has the health process on, so it reads the ``"health"`` ones)."""
+    it may (``health_process``: the run has the health process on, so it reads the ``"health"`` ones; ``income``:
+    the run has pay and hours on, so it reads the ``"income"`` ones)."""
     if name not in ASSUMPTIONS:
         return (f"unknown assumption {name!r}; expected one a run reads: {', '.join(run_assumptions())} (see "
                 "glw_sim/parameters.py)")
@@ -127,6 +144,9 @@ def not_settable(name: str, health_process: bool = False) -> str | None:
     if a.acts == "health" and not health_process:
         return ("acts only with the health process (glw_sim.engine.health), which is off by default: set health: "
                 "{process: true} (README, 'Health as a monthly process')")
+    if a.acts == "income" and not income:
+        return ("acts only with pay, hours and income on (GLWModel(income=True), glw_sim.pay; README, 'Pay, hours and "
+                "income'); it cannot be set or swept without it")
     if a.acts == "fixed":
         return (f"not read from a scenario: it is fixed at {a.value:g} in the code (its range is "
                 f"[{a.low:g}, {a.high:g}]); it cannot be changed or swept")

@@ -80,6 +80,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         participation=scenario.participation,
         cache_population=cache_population,
         collect_groups=collect_groups,
+        income=scenario.outputs.income,
     )
 
 
@@ -160,6 +161,17 @@ def compare_groups(model: GLWModel, base: GLWModel) -> tuple[dict[tuple[str, str
     return out, bs - bb
 
 
+#: the second target's figures whose scenario-minus-counterfactual change is reported (``<name>_change``)
+INCOME_CHANGES = ("income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real",
+                  "income.bottom_fifth_in_work")
+
+
+def income_change(model: GLWModel, base: GLWModel) -> dict[str, float]:
+    """The scenario minus its counterfactual in the second target's figures, in the months they are reported."""
+    a, b = model.records[-1], base.records[-1]
+    return {f"{k}_change": a[k] - b[k] for k in INCOME_CHANGES if k in a and k in b}
+
+
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,
              cache_population: bool = False, collect_groups: bool = True) -> GLWModel:
     """Run one replication; with levers, its counterfactual (same seed, no levers) runs alongside and the
@@ -189,6 +201,7 @@ def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None 
 
     def compare() -> dict:
         out = compare_step(model, base, twin)
+        out.update(income_change(model, base))
         if leave_outs:
             contributions = 0.0
             for lab, lo in zip(labels, leave_outs):

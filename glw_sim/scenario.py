@@ -144,6 +144,8 @@ class Employability(_Strict):
 class Outputs(_Strict):
     boroughs: list[str] = Field(default_factory=list, description="authorities to list in the printed summary")
     attribution: bool = Field(True, description="with several programmes, also run the package without each one")
+    income: bool = Field(False, description="pay, hours, households and the plan's second target (the lowest fifth's "
+                                            "income after housing costs, each year; glw_sim.pay, glw_sim.incomemetric)")
 
     @field_validator("boroughs")
     @classmethod
@@ -247,7 +249,7 @@ class Scenario(_Strict):
 
         for k, x in self.assumptions.items():
             where = f"assumptions.{k}"
-            why = not_settable(k, self.health.process)
+            why = not_settable(k, self.health.process, income=self.outputs.income)
             if why is not None:
                 raise ValueError(f"{where}: {why}")
             a = ASSUMPTIONS[k]

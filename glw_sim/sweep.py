@@ -165,7 +165,7 @@ def load_sweep(path: str | Path) -> tuple[Sweep, dict]:
         base = Scenario.model_validate(scen)
     except ValidationError as exc:
         raise SweepError(f"{path}: scenario: {scen_path}: {_format(exc.errors()[0])}") from None
-    check_inputs(sweep, path, base.health.process)
+    check_inputs(sweep, path, base.health.process, income=base.outputs.income)
     check_outputs(sweep, base, path)
     check_design(sweep, scen, sample(sweep, path), path)
     return sweep, scen
@@ -180,7 +180,7 @@ INERT_IN_SWEEP = {
 }
 
 
-def check_inputs(sweep: Sweep, source: Path, health_process: bool = False) -> None:
+def check_inputs(sweep: Sweep, source: Path, health_process: bool = False, income: bool = False) -> None:
     """Every input is a field a sweep's runs read (:class:`SweepError`, one line naming the sweep file and the
     input): an assumption that acts in a run (:attr:`glw_sim.parameters.Assumption.acts`; the health process's
     only if the scenario has it on), and not a scenario field the sweep itself decides (:data:`INERT_IN_SWEEP`)."""
@@ -188,8 +188,8 @@ def check_inputs(sweep: Sweep, source: Path, health_process: bool = False) -> No
 
     for i, inp in enumerate(sweep.inputs):
         head, _, name = inp.path.partition(".")
-        why = INERT_IN_SWEEP.get(inp.path) or (not_settable(name, health_process) if head == "assumptions"
-                                                    else None)
+        why = INERT_IN_SWEEP.get(inp.path) or (not_settable(name, health_process, income=income)
+                                                    if head == "assumptions" else None)
         if why is not None:
             raise SweepError(f"{source}: inputs.{i}.path: {inp.path}: {why}")
 
@@ -236,7 +236,20 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
             london |= {f"contribution.{label}" for _, label in parts}
         if len(parts) > 1 and scenario.outputs.attribution:
             london.add("contribution.interactions")
+    if scenario.outputs.income:  # pay and the second target, in the reported years (every twelfth month)
+        from glw_sim.runner import INCOME_CHANGES
+
+        london |= set(YEARLY_METRICS)
+        if scenario.employability or progs or scenario.levers:
+            london |= {f"{k}_change" for k in INCOME_CHANGES}
     return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
+
+
+#: with ``outputs.income``: what a run records each reported year (month 0 and every twelfth month after)
+YEARLY_METRICS = ("pay.below_llw_share", "pay.part_time_share", "pay.median_hourly", "pay.mean_weekly",
+                  "income.bottom_fifth_median_ahc", "income.bottom_fifth_mean_ahc",
+                  "income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real",
+                  "income.bottom_fifth_in_work")
 
 
 #: London metrics with no value at month 0, so a change from month 0 is undefined
@@ -285,6 +298,14 @@ def check_outputs(sweep: Sweep, scenario: Scenario, source: Path) -> None:
                 raise SweepError(f"{where}.at: {out.at} is outside the run (the horizon runs "
                                  f"{scenario.horizon.start} to {last}); expected a month after the start, up to "
                                  "the horizon")
+        if out.metric.startswith(("pay.", "income.")):
+            at = out.at or add_months(parse_month(scenario.horizon.start), scenario.horizon.months).isoformat()[:7]
+            first = parse_month(scenario.horizon.start)
+            months = (int(at[:4]) - first.year) * 12 + int(at[5:7]) - first.month
+            if months % 12:
+                raise SweepError(f"{where}: {out.metric} is reported each year only (every twelfth month from "
+                                 f"{scenario.horizon.start}); {at} is {months} months on: set at: or months: to a "
+                                 "whole number of years")
         if out.change and kind == "london" and out.metric in NO_MONTH_0:
             raise SweepError(f"{where}.change: {out.metric} has no value at month 0 ({NO_MONTH_0[out.metric]}), so "
                              "its change would be NaN in every run; expected change: false")

@@ -39,8 +39,9 @@ def default_run(fitted):
 
 
 def test_every_assumption_says_where_it_acts():
-    assert len(P.ASSUMPTIONS) == 28
-    assert {a.acts for a in P.ASSUMPTIONS.values()} <= {"run", "calibration", "fitted", "fixed", "health"}
+    assert len(P.ASSUMPTIONS) == 41
+    assert {a.acts for a in P.ASSUMPTIONS.values()} <= {"run", "calibration", "fitted", "fixed", "health", "income"}
+    assert sum(a.acts == "income" for a in P.ASSUMPTIONS.values()) == 13  # pay, hours and income: tests/test_pay.py
     assert HEALTH == ["health_recovery_disabled", "health_recovery_condition", "health_recovered_to_condition",
                       "health_onset_from_none", "absence_onset_condition", "absence_back", "absence_route_share"]
     assert RUN == ["duration_ratio_24m", *(f"exit_mult_{r}" for r in ("student", "family_home", "temp_sick",

@@ -1,0 +1,166 @@
+"""Households (issue 21, step 2): each resident's household type, children, tenure, rental area and partner.
+
+Drawn once at month 0 (keyed draws of their own, not the model's generator) and held fixed through the run
+(ASSUMPTION: no household formation, moving or change of tenure), beside the population rather than in it, so the
+compiled passes and every labour-market result are untouched.
+
+* **Type** (single, lone parent, couple without children, couple with children, other: living with adults who are
+  not a partner, e.g. parents or sharers, as a benefit unit of one): by whether the resident has a child under 5
+  and age band (``calibration/targets/household_types.csv``, ASSUMPTIONS until Census 2021 TS003 is transcribed);
+  lone parents are mostly women (``lone_parent_female_share``). Dependent children: 1, 2 or 3 (ASSUMPTION shares).
+* **Tenure** (social rent, private rent, owner): each borough's Census 2021 shares (TS054, households; private
+  rent includes living rent free, owners include shared ownership), with labelled odds for the young (private
+  rent), lone parents and residents out of work (social rent), re-centred so every borough keeps its shares.
+* **Rental area**: the borough's main Broad Rental Market Area (ASSUMPTION, ``borough_brma.csv``) and the Local
+  Housing Allowance category of the household's size (shared room under 35 alone or in an 'other' household).
+* **Partner** (couples): of the other sex, same age band and qualification (ASSUMPTION, assortative); in work with
+  the model's own employment rate of that sex and age band this month (each partner has a fixed keyed rank, so a
+  partner's work follows the rate smoothly), paid from the same distribution as residents (glw_sim.pay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from glw_sim.engine import keyed
+from glw_sim.income import LHA_COLUMNS, brmas, lha_monthly  # noqa: F401  (re-exported: the rental areas)
+from glw_sim.paths import targets_dir
+from glw_sim.population import Population
+from glw_sim.states import AGE_BAND_LABELS, LabourState, Sex, age_band_of
+
+TYPES = ("single", "lone_parent", "couple_no_children", "couple_with_children", "other")
+SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = range(5)
+TENURES = ("social_rent", "private_rent", "owner")
+SOCIAL, PRIVATE, OWNER = range(3)
+
+#: ASSUMPTIONS (no published London figure transcribed): lone parents' sex, children per family, tenure odds
+LONE_PARENT_FEMALE_SHARE = 0.90  # UK: about nine in ten lone parents are mothers (ONS Families and households)
+CHILDREN_SHARES = np.array([0.45, 0.37, 0.18])  # one, two, three or more dependent children
+TENURE_LOG_ODDS = {  # relative to owning, added before each borough's shares are restored
+    "private_rent_16_34": np.log(3.0), "social_rent_lone_parent": np.log(3.0), "social_rent_not_employed": np.log(2.5),
+    "private_rent_not_employed": np.log(1.3)}
+
+HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER = (keyed.named_purpose(p) for p in ("household type", "household children",
+                                                                              "household tenure", "partner rank"))
+PARTNER_HOURS, PARTNER_PAY = keyed.named_purpose("partner hours"), keyed.named_purpose("partner pay")
+
+
+@lru_cache(maxsize=4)
+def _read(name: str) -> pd.DataFrame:
+    return pd.read_csv(targets_dir() / name, comment="#")
+
+
+def tenure_shares(borough_names: list[str]) -> np.ndarray:
+    """(33, 3) social rent, private rent, owner: shares of households by borough (Census 2021 TS054)."""
+    df = _read("tenure_borough.csv").set_index("ltla24_name").loc[borough_names]
+    social = df["social"]
+    private = df["private rented"] + df["rent free"]
+    owner = df["owned outright"] + df["owned with mortgage"] + df["shared ownership"]
+    out = np.column_stack([social, private, owner]).astype(np.float64)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def borough_brma(borough_names: list[str]) -> np.ndarray:
+    m = _read("borough_brma.csv").set_index("name").loc[borough_names, "brma"]
+    names = brmas()
+    return np.array([names.index(b) for b in m], dtype=np.uint8)
+
+
+def type_probabilities(pop: Population) -> np.ndarray:
+    """(n, 5) chance of each household type, by young children, age band and sex."""
+    df = _read("household_types.csv")
+    yc = df[df.young_children.astype(str) == "True"][list(TYPES)].to_numpy(np.float64)[0]
+    by_band = df[df.young_children.astype(str) == "False"].set_index("age_band").loc[AGE_BAND_LABELS, list(TYPES)]
+    p = by_band.to_numpy(np.float64)[age_band_of(pop.age)]
+    p[pop.young_children] = yc
+    lone_f = LONE_PARENT_FEMALE_SHARE
+    female = pop.sex == Sex.FEMALE
+    # lone parents' sex: women's chance scaled up and men's down, so lone parents are lone_f women (roughly: by sex
+    # shares of the population, which are near half)
+    p[:, LONE_PARENT] *= np.where(female, 2 * lone_f, 2 * (1 - lone_f))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _categorical(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return np.minimum((u[:, None] > np.cumsum(p, axis=1)).sum(axis=1), p.shape[1] - 1).astype(np.uint8)
+
+
+@dataclass
+class Households:
+    """Each resident's household, aligned with the population."""
+
+    type: np.ndarray  # uint8, TYPES
+    children: np.ndarray  # uint8, dependent children (0 without)
+    tenure: np.ndarray  # uint8, TENURES
+    brma: np.ndarray  # uint8, index into brmas()
+    partner_rank: np.ndarray  # float64 uniform: the partner is in work when below their group's employment rate
+    partner_u_hours: np.ndarray  # float64 uniform for the partner's working pattern
+    partner_u_pay: np.ndarray  # float64 uniform: the partner's pay rank
+
+    @property
+    def couple(self) -> np.ndarray:
+        return (self.type == COUPLE) | (self.type == COUPLE_CHILDREN)
+
+    def lha_category(self, age: np.ndarray) -> np.ndarray:
+        """The LHA category of the household's size: a shared room alone under 35 or in an 'other' household, one
+        bedroom for a single adult or couple, then one more per child (two children share, ASSUMPTION)."""
+        cat = np.where(self.children == 0, 1, np.where(self.children <= 2, 2, 3))
+        shared = (self.type == OTHER) | ((self.type == SINGLE) & (age < 35))
+        return np.where(shared, 0, cat).astype(np.uint8)
+
+
+def draw_households(pop: Population, borough_names: list[str], key_seed: int) -> Households:
+    n = len(pop)
+    idx = np.arange(n, dtype=np.int64)
+    u = [keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER, PARTNER_HOURS,
+                                                                    PARTNER_PAY)]
+    htype = _categorical(type_probabilities(pop), u[0])
+    with_children = (htype == LONE_PARENT) | (htype == COUPLE_CHILDREN)
+    children = np.where(with_children, 1 + _categorical(np.broadcast_to(CHILDREN_SHARES, (n, 3)), u[1]), 0)
+    tenure = _categorical(tenure_probabilities(pop, htype, borough_names), u[2])
+    return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], u[3], u[4],
+                      u[5])
+
+
+def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list[str]) -> np.ndarray:
+    """(n, 3) chance of each tenure: the labelled odds, then per-borough intercepts restoring its shares (raked on
+    the 33 boroughs x 8 combinations of the odds' factors, not on each resident)."""
+    lo = TENURE_LOG_ODDS
+    combo = ((pop.age < 35).astype(np.intp) + 2 * (pop.state != LabourState.EMPLOYED)
+             + 4 * (htype == LONE_PARENT))
+    k = np.arange(8)
+    z = np.zeros((8, 3))
+    z[:, PRIVATE] = lo["private_rent_16_34"] * (k % 2) + lo["private_rent_not_employed"] * ((k // 2) % 2)
+    z[:, SOCIAL] = lo["social_rent_lone_parent"] * (k // 4) + lo["social_rent_not_employed"] * ((k // 2) % 2)
+    target = tenure_shares(borough_names)
+    nb = len(target)
+    cell_w = np.bincount(pop.borough.astype(np.intp) * 8 + combo, weights=pop.weight.astype(np.float64),
+                         minlength=nb * 8).reshape(nb, 8)
+    intercept = np.zeros((nb, 3))
+    for _ in range(100):  # raking the borough intercepts (3 x 33 numbers)
+        e = np.exp(z[None, :, :] + intercept[:, None, :])
+        p = e / e.sum(axis=2, keepdims=True)
+        got = np.einsum("bc,bck->bk", cell_w, p)
+        got /= got.sum(axis=1, keepdims=True)
+        intercept += np.log(target / got)
+    e = np.exp(z[None, :, :] + intercept[:, None, :])
+    p = (e / e.sum(axis=2, keepdims=True)).reshape(nb * 8, 3)
+    return p[pop.borough.astype(np.intp) * 8 + combo]
+
+
+def employment_rate_by_sex_band(pop: Population) -> np.ndarray:
+    """(2 sexes, 4 bands) this month's employment rate (weighted)."""
+    cell = pop.sex.astype(np.intp) * 4 + age_band_of(pop.age)
+    w = pop.weight.astype(np.float64)
+    emp = np.bincount(cell, weights=w * (pop.state == LabourState.EMPLOYED), minlength=8)
+    return (emp / np.maximum(np.bincount(cell, weights=w, minlength=8), 1e-12)).reshape(2, 4)
+
+
+def partner_employed(hh: Households, pop: Population) -> np.ndarray:
+    """Couples' partners in work this month, at the model's rate for the partner's sex and the resident's band."""
+    rate = employment_rate_by_sex_band(pop)
+    return hh.couple & (hh.partner_rank < rate[1 - pop.sex.astype(np.intp), age_band_of(pop.age)])

@@ -1,0 +1,292 @@
+"""The plan's second target as a model output (issue 21, step 4): income after housing costs of the lowest fifth.
+
+Each working-age resident's benefit unit (:mod:`glw_sim.households`) has a weekly net income after housing costs
+read from the committed table (:mod:`glw_sim.income`, ``calibration/income/net_income_ahc.parquet``; bilinear in
+the two adults' gross weekly earnings), equivalised with HBAI's after-housing-costs scale. Earnings are the
+resident's job (:mod:`glw_sim.pay`, April 2024 pounds) and, in a couple, the partner's when in work, uprated to the
+policy year by ``pay_growth_per_year`` (ASSUMPTION) and never below that year's wage floor. Residents are ranked
+by equivalised income (weighted); the lowest fifth's median and mean are reported each year in nominal pounds and
+in April 2024 pounds (CPIH at ``cpih_per_year``, a labelled deflator: ASSUMPTION until the ONS series is
+committed).
+
+What it is not: HBAI's own population (children and pensioners are in the target's, not the model's), household
+income of multi-unit households (an 'other' resident's own benefit unit stands for it), council tax, childcare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+from datetime import date
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+import pandas as pd
+from scipy.special import expit, ndtri
+
+from glw_sim import households as H
+from glw_sim import income as I
+from glw_sim import parameters as P
+from glw_sim import pay as pay_mod
+from glw_sim.population import Population
+from glw_sim.states import LabourState
+
+#: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
+#: (the compiled lookup relies on them), then a few points
+EARN1 = np.concatenate([np.arange(0, 1001, 25), np.arange(1100, 2001, 100)]).astype(np.float64)
+EARN2 = np.concatenate([np.arange(0, 1001, 100), [1500, 2000]]).astype(np.float64)
+assert np.array_equal(EARN1[:41], np.arange(41) * 25.0) and np.array_equal(EARN2[:11], np.arange(11) * 100.0)
+N_UNITS, N_AREAS, SOCIAL_AREA, OWNER_AREA = 12, 16, 14, 15
+#: each unit's (couple, children) for its equivalence scale (the table's UNITS)
+UNIT_COUPLE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+UNIT_CHILDREN = np.array([0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 2, 3])
+
+
+@dataclass(frozen=True)
+class IncomeTable:
+    years: np.ndarray
+    ahc: np.ndarray  # [year, unit, area, earn1, earn2] weekly net income after housing costs
+
+    def lookup(self, year: int, unit: np.ndarray, area: np.ndarray, e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+        """Net income after housing costs a week, bilinear in the two earnings (clipped to the grid)."""
+        y = int(np.searchsorted(self.years, min(max(year, self.years[0]), self.years[-1])))
+        tab = self.ahc[y]
+
+        def axis(x, grid):
+            x = np.clip(x, grid[0], grid[-1])
+            j = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, len(grid) - 2)
+            return j, (x - grid[j]) / (grid[j + 1] - grid[j])
+
+        i1, f1 = axis(e1, EARN1)
+        i2, f2 = axis(e2, EARN2)
+        return ((1 - f1) * (1 - f2) * tab[unit, area, i1, i2] + f1 * (1 - f2) * tab[unit, area, i1 + 1, i2]
+                + (1 - f1) * f2 * tab[unit, area, i1, i2 + 1] + f1 * f2 * tab[unit, area, i1 + 1, i2 + 1])
+
+
+@lru_cache(maxsize=1)
+def load_table() -> IncomeTable:
+    df = pd.read_parquet(I.income_dir() / "net_income_ahc.parquet")
+    years = np.sort(df.year.unique()).astype(np.int64)
+    out = np.full((len(years), N_UNITS, N_AREAS, len(EARN1), len(EARN2)), np.nan, dtype=np.float32)
+    yi = np.searchsorted(years, df.year.to_numpy())
+    i1 = np.searchsorted(EARN1, df.earn1.to_numpy())
+    i2 = np.searchsorted(EARN2, df.earn2.to_numpy())
+    if not (np.all(EARN1[i1] == df.earn1.to_numpy()) and np.all(EARN2[np.minimum(i2, len(EARN2) - 1)]
+                                                                 == df.earn2.to_numpy())):
+        raise ValueError("net_income_ahc.parquet: earnings off the grid glw_sim.incomemetric expects")
+    out[yi, df.unit.to_numpy(), df.area.to_numpy(), i1, i2] = df.net_ahc.to_numpy()
+    single = UNIT_COUPLE == 0  # a unit without a partner: the same at every partner earnings
+    out[:, single] = out[:, single][..., :1]
+    if np.isnan(out).any():
+        raise ValueError("net_income_ahc.parquet: the grid is incomplete")
+    return IncomeTable(years, out)
+
+
+def unit_and_area(hh: H.Households, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The table's benefit unit and tenure/rental area of each resident."""
+    t, c = hh.type, np.minimum(hh.children, 3).astype(np.intp)
+    unit = np.select([t == H.SINGLE, t == H.OTHER, t == H.LONE_PARENT, t == H.COUPLE],
+                     [np.where(age < 25, 0, np.where(age < 35, 1, 2)), np.where(age < 25, 3, 4), 4 + np.maximum(c, 1),
+                      8], 8 + np.maximum(c, 1))
+    area = np.where(hh.tenure == H.PRIVATE, hh.brma, np.where(hh.tenure == H.SOCIAL, SOCIAL_AREA, OWNER_AREA))
+    return unit.astype(np.intp), area.astype(np.intp)
+
+
+def policy_year(d: date) -> int:
+    """The policy (tax) year a month falls in, named by its first year (April to March)."""
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def uprate(weekly: np.ndarray, year: int, assumptions: dict | None) -> np.ndarray:
+    return weekly * (1 + P.value("pay_growth_per_year", assumptions)) ** (year - pay_mod.PAY_YEAR)
+
+
+def deflator(year: int, assumptions: dict | None) -> float:
+    """Pounds of policy year ``year`` in April 2024 pounds (CPIH at the labelled rate)."""
+    return (1 + P.value("cpih_per_year", assumptions)) ** (year - pay_mod.PAY_YEAR)
+
+
+def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
+    """Partners' gross weekly earnings when in work (April 2024 pounds): of the other sex and the resident's
+    qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays)."""
+    psex = 1 - pop.sex.astype(np.intp)
+    pt = hh.partner_u_hours < expit(model.pt_intercept[psex])
+    pat = pt.astype(np.intp)
+    z = model.delta[pop.qualification] + model.within * ndtri(np.clip(hh.partner_u_pay, 1e-9, 1 - 1e-9))
+    hourly = np.maximum(np.exp(model.mu[psex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(pop), 30)))
+    return (hourly * model.hours[pat]).astype(np.float32)
+
+
+class _Earnings(NamedTuple):
+    held: np.ndarray
+    hourly: np.ndarray
+    hours: np.ndarray
+    partner_rank: np.ndarray
+    partner_weekly: np.ndarray
+
+
+class _Units(NamedTuple):
+    age: np.ndarray
+    sex: np.ndarray
+    type: np.ndarray
+    children: np.ndarray
+    tenure: np.ndarray
+    brma: np.ndarray
+
+
+class _Year(NamedTuple):
+    ahc: np.ndarray  # the year's table [unit, area, earn1, earn2]
+    earn1: np.ndarray
+    earn2: np.ndarray
+    scale: np.ndarray  # equivalence scale by unit
+    rate: np.ndarray  # [sex, age band] employment rate this month (partners')
+    floor: np.ndarray  # wage floor by age this year
+    growth: float  # pay uprating from April 2024
+
+
+@nb.njit(cache=True, inline="always")
+def _axis(x, grid, step, regular_to):
+    """Grid cell and fraction of ``x`` on ``grid``, evenly spaced by ``step`` up to ``regular_to`` (arithmetic, no
+    search), then searched (the few points above)."""
+    x = min(max(x, grid[0]), grid[-1])
+    if x < regular_to:
+        j = int(x / step)
+    else:
+        j = int(regular_to / step)
+        while j < len(grid) - 2 and grid[j + 1] <= x:
+            j += 1
+    j = min(j, len(grid) - 2)
+    return j, (x - grid[j]) / (grid[j + 1] - grid[j])
+
+
+@nb.njit(cache=True, parallel=True)
+def _equivalised(e, u, y, out):
+    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`)."""
+    for i in nb.prange(len(out)):
+        a = u.age[i]
+        e1 = 0.0
+        if e.held[i]:
+            e1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
+        t, c = u.type[i], min(u.children[i], 3)
+        if t == 0:  # households.SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = 0..4
+            unit = 0 if a < 25 else (1 if a < 35 else 2)
+        elif t == 4:
+            unit = 3 if a < 25 else 4
+        elif t == 1:
+            unit = 4 + max(c, 1)
+        elif t == 2:
+            unit = 8
+        else:
+            unit = 8 + max(c, 1)
+        e2 = 0.0
+        if t == 2 or t == 3:
+            band = 0 if a < 25 else (1 if a < 35 else (2 if a < 50 else 3))
+            if e.partner_rank[i] < y.rate[1 - u.sex[i], band]:
+                e2 = e.partner_weekly[i] * y.growth
+        ten = u.tenure[i]  # households.SOCIAL, PRIVATE, OWNER = 0, 1, 2
+        area = u.brma[i] if ten == 1 else (SOCIAL_AREA if ten == 0 else OWNER_AREA)
+        j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
+        j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
+        v = ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
+             + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
+        out[i] = v / y.scale[unit]
+
+
+def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None) -> np.ndarray:
+    """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal): the
+    table (bilinear in the two adults' earnings) over HBAI's scale; own pay and a partner's in work uprated to the
+    policy year, own pay never below that year's floor (one compiled pass)."""
+    pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
+    year = policy_year(d)
+    floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
+    tab = load_table()
+    yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
+    scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
+    growth = float(uprate(np.ones(1), year, assumptions)[0])
+    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), H.employment_rate_by_sex_band(pop),
+              pay_mod.wage_floor(np.arange(65), floor_year), growth)
+    e = _Earnings(jobs.held, jobs.hourly, jobs.hours, hh.partner_rank, pay_run.partner_weekly)
+    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
+    out = np.empty(len(pop))
+    _equivalised(e, u, y, out)
+    return out
+
+
+def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(weight, weighted sum) of ``values`` in bins ``step`` wide: weighted quantiles of millions of residents in
+    one pass, without sorting them (exact to the bin's width)."""
+    v = np.asarray(values, np.float64)
+    lo = np.floor(v.min() / step) * step
+    idx = ((v - lo) / step).astype(np.int64)
+    w = np.asarray(weights, np.float64)
+    return np.bincount(idx, weights=w), np.bincount(idx, weights=w * v)
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray, step: float = 0.01) -> float:
+    wb, vb = _binned(values, weights, step)
+    k = int(np.searchsorted(np.cumsum(wb), 0.5 * wb.sum()))
+    return float(vb[k] / wb[k])
+
+
+def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, step: float = 0.01
+                 ) -> tuple[float, float]:
+    """(median, mean) of the lowest ``share`` of residents ranked by ``values`` (weighted; to a penny: residents
+    are binned by ``step``, the fifth's boundary bin counted in part)."""
+    return _fifth(*_binned(values, weights, step), share)[:2]
+
+
+def _fifth(wb: np.ndarray, vb: np.ndarray, share: float) -> tuple[float, float, int]:
+    """(median, mean, boundary bin) of the lowest ``share`` from binned weights and weighted sums."""
+    cum, cum_v = np.cumsum(wb), np.cumsum(vb)
+    target = share * cum[-1]
+    j = int(np.searchsorted(cum, target))
+    below, below_v = (cum[j - 1], cum_v[j - 1]) if j else (0.0, 0.0)
+    mean = (below_v + (target - below) * vb[j] / wb[j]) / target
+    k = int(np.searchsorted(cum, 0.5 * target))
+    return float(vb[k] / wb[k]), float(mean), j
+
+
+def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
+    """The month's second-target figures (weekly pounds): the lowest fifth's median and mean equivalised income after
+    housing costs, nominal and in April 2024 pounds (CPIH), and the share of the fifth in work."""
+    eq = equivalised_ahc(pay_run, d, assumptions)
+    w = pay_run.population.weight
+    step = 0.01
+    med, mean, j = _fifth(*_binned(eq, w, step), 0.2)
+    real = 1 / deflator(policy_year(d), assumptions)
+    low = eq < np.floor(eq.min() / step) * step + (j + 1) * step  # the fifth (its boundary bin whole)
+    return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
+            "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
+            "income.bottom_fifth_in_work": float(np.average(pay_run.jobs.held[low], weights=w[low]))}
+
+
+class PayRun:
+    """A run's pay, hours and households: pay fitted on month 0's employed, every one of them drawn a job; each month
+    after the moves, entrants draw theirs (:func:`glw_sim.pay.update_jobs`); households drawn at month 0
+    (:mod:`glw_sim.households`, given the boroughs' names)."""
+
+    def __init__(self, pop: Population, key_seed: int, assumptions: dict | None = None,
+                 borough_names: list[str] | None = None) -> None:
+        self.population, self.key_seed, self.assumptions = pop, int(key_seed), assumptions
+        self.households = H.draw_households(pop, borough_names, self.key_seed) if borough_names else None
+        self.model, self.jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
+        self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
+                               else None)
+        pay_mod.price(self.jobs, pop, np.flatnonzero(pop.state == LabourState.EMPLOYED), self.model)
+        self.new_jobs = 0
+
+    def month(self, month: int, calendar_month: int = -1) -> None:
+        """After month ``month``'s moves (``calendar_month``: 0 = January, for the birthdays' wage floors)."""
+        self.new_jobs = pay_mod.update_jobs(self.jobs, self.population, self.model, self.key_seed, month,
+                                            calendar_month)
+
+    def records(self, month: int, when=None) -> dict[str, float]:
+        """The pay figures and (with households and the month's date ``when``) the second target's, in month 0 and
+        every twelfth month after (the reported years; weighted medians over millions of residents cost seconds)."""
+        if month % 12:
+            return {}
+        out = pay_mod.pay_summary(self.jobs, self.population)
+        if self.households is not None and when is not None:
+            out.update(income_records(self, when, self.assumptions))
+        return out

@@ -1,0 +1,290 @@
+"""Pay and hours of employed residents (issue 21, step 1): outside the compiled month pass.
+
+Every employed resident holds one job with a working pattern (part-time or full-time), paid hours a week and an
+hourly wage. Nothing here feeds back into the labour market: the states, flows and every existing result are
+untouched (the draws use keyed purposes of their own, :func:`glw_sim.engine.keyed.named_purpose`, and never the
+model's generator), so a run with pay on gives the same labour-market results as one without.
+
+**Hourly pay.** London residents' hourly pay, by working pattern and sex, is log-normal: its spread is a labelled
+assumption (``pay_log_sd_*``), women's median relative to men's is a labelled assumption by pattern, and the two
+medians of each pattern are set so that the share of the pattern's jobs paid below the London Living Wage in force
+in April 2024 (13.15 GBP) is ASHE's (Trust for London from ONS ASHE: full-time 9.9%, part-time 40.8%; all 17.5%).
+The ASHE London resident percentile table itself (Table 8, Nomis NM_30_1) was not found in a stored copy, so the
+distribution's shape between the floor and the low-pay line is the log-normal's, not ASHE's.
+
+**Qualification** shifts a resident's rank (a Gaussian copula): rank score ``z = delta_q + sqrt(1 - v) e``, ``e``
+standard normal, ``v`` the employment-weighted variance of ``delta``, so that over all qualifications the score
+stays standard normal in mean and variance and the pattern's distribution is kept; ``delta_q`` reproduces the
+published relative odds of low pay by qualification (Trust for London 2021: over six in ten of those with no
+qualifications, just above one in ten graduates; intermediate levels ASSUMPTIONS), shifted by one common amount
+so that all jobs together are at 17.5%.
+
+**Floors.** Pay is never below the National Living Wage of the year (the youth rates below 21). Pay is expressed
+in April 2024 pounds (ASHE's period): the floor is April 2024's; the policy year's rates uprate it (glw_sim.income).
+
+**Entrants.** People who enter work are paid, for their first ``entrant_pay_months`` in work, at a rank in the
+bottom ``entrant_pay_top`` of their group's distribution (ASSUMPTIONS, swept 0.3 to 1.0 and 6 to 36 months), then
+at their job's rank in the whole distribution: a stylised step, not a model of wage progression, which keeps the
+no-change baseline's pay distribution still (month 0's recent entrants are paid the same way, and the medians
+are fitted over them).
+
+**Hours.** Part-time by sex at the APS shares (London 2009: men 11%, women 31%), more often with a child under 5,
+in education or caring (odds ratios, ASSUMPTIONS, the sex totals kept); paid hours ``hours_full_time`` or
+``hours_part_time`` (ASSUMPTIONS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit, ndtri
+
+from glw_sim import parameters as P
+from glw_sim.engine import keyed
+from glw_sim.paths import targets_dir
+from glw_sim.population import Population
+from glw_sim.states import LabourState, Qualification, Sex
+
+#: keyed-draw purposes: working pattern, pay rank
+PAY_HOURS, PAY_RANK = keyed.named_purpose("pay hours"), keyed.named_purpose("pay rank")
+#: the ASHE period the distribution describes (April of this year; pay is in its pounds)
+PAY_YEAR = 2024
+
+
+@lru_cache(maxsize=1)
+def low_pay_targets() -> pd.DataFrame:
+    return pd.read_csv(targets_dir() / "low_pay.csv")
+
+
+@lru_cache(maxsize=1)
+def wage_floors() -> pd.DataFrame:
+    return pd.read_csv(targets_dir() / "wage_floors.csv").set_index("year")
+
+
+def _target(measure: str, group: str) -> float:
+    df = low_pay_targets()
+    row = df[(df.measure == measure) & (df.group == group)]
+    if len(row) != 1:
+        raise KeyError(f"calibration/targets/low_pay.csv: no single row {measure}/{group}")
+    return float(row.value.iloc[0])
+
+
+def london_living_wage(year: int = PAY_YEAR) -> float:
+    return float(wage_floors().loc[year, "london_living_wage"])
+
+
+def wage_floor(age: np.ndarray, year: int = PAY_YEAR) -> np.ndarray:
+    """The legal minimum hourly rate by age in April of ``year`` (NLW from 21, the youth rates below)."""
+    f = wage_floors().loc[year]
+    age = np.asarray(age)
+    return np.where(age >= 21, f.nlw_21_plus, np.where(age >= 18, f.rate_18_20, f.rate_16_17)).astype(np.float64)
+
+
+@dataclass
+class Jobs:
+    """Each resident's job, aligned with the population (valid where ``held``)."""
+
+    held: np.ndarray  # bool: has a job with pay drawn (the employed)
+    part_time: np.ndarray  # bool
+    hours: np.ndarray  # float32, paid hours a week
+    hourly: np.ndarray  # float32, GBP an hour, April 2024 pounds
+    rank: np.ndarray  # float64, the job's rank score in the whole distribution (before the entrant rule)
+
+    @classmethod
+    def empty(cls, n: int) -> Jobs:
+        return cls(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.float32), np.zeros(n, np.float32),
+                   np.zeros(n, np.float64))
+
+    @property
+    def weekly(self) -> np.ndarray:
+        """Gross weekly earnings (0 without a job)."""
+        return np.where(self.held, self.hourly.astype(np.float64) * self.hours, 0.0)
+
+
+@dataclass(frozen=True)
+class PayModel:
+    """The fitted constants of the draws (:func:`fit_pay`)."""
+
+    mu: np.ndarray  # [sex, pattern (0 full-time, 1 part-time)]: log median hourly pay
+    sd: np.ndarray  # [pattern]
+    delta: np.ndarray  # [qualification]: rank-score shift
+    within: float  # sqrt(1 - v)
+    pt_intercept: np.ndarray  # [sex]: log-odds of part-time with no other factor
+    log_or: np.ndarray  # (young children, in education, carer)
+    hours: np.ndarray  # [pattern]
+    entrant_top: float
+    entrant_months: int
+
+
+def _a(name: str, assumptions: dict | None) -> float:
+    return P.value(name, assumptions)
+
+
+def part_time_logit(pop: Population, idx: np.ndarray, log_or: np.ndarray) -> np.ndarray:
+    return log_or[0] * pop.young_children[idx] + log_or[1] * pop.in_education[idx] + log_or[2] * pop.unpaid_carer[idx]
+
+
+def fit_hours(pop: Population, emp: np.ndarray, assumptions: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """(intercept by sex, log odds ratios) of working part-time, keeping each sex's published share."""
+    w, sex = pop.weight[emp].astype(np.float64), pop.sex[emp]
+    log_or = np.log([_a("part_time_odds_young_children", assumptions), _a("part_time_odds_in_education", assumptions),
+                     _a("part_time_odds_carer", assumptions)])
+    combo = (pop.young_children[emp].astype(np.intp) + 2 * pop.in_education[emp] + 4 * pop.unpaid_carer[emp])
+    k = np.arange(8)
+    extra = log_or[0] * (k % 2) + log_or[1] * ((k // 2) % 2) + log_or[2] * (k // 4)  # by combination of the factors
+    pt_int = np.zeros(2)
+    for s, label in ((Sex.MALE, "male"), (Sex.FEMALE, "female")):
+        cell_w = np.bincount(combo[sex == s], weights=w[sex == s], minlength=8)
+        target = _target("part_time_share", label)
+        pt_int[s] = brentq(lambda a: np.dot(cell_w, expit(a + extra)) / cell_w.sum() - target, -15, 15)
+    return pt_int, log_or
+
+
+def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> tuple[PayModel, Jobs]:
+    """Fit the pay and hours constants on the employed residents of ``pop`` (month 0): the medians so that each
+    working pattern's share below the London Living Wage is ASHE's over month 0's own draws (recent entrants, in
+    work under ``entrant_pay_months``, at their entrant rank, as every later month). Returns the model and month
+    0's jobs (drawn, not yet priced: :func:`price` them with the model)."""
+    emp = np.flatnonzero(pop.state == LabourState.EMPLOYED)
+    w = pop.weight[emp].astype(np.float64)
+    pt_int, log_or = fit_hours(pop, emp, assumptions)
+    sd = np.array([_a("pay_log_sd_full_time", assumptions), _a("pay_log_sd_part_time", assumptions)])
+    ratio = np.array([_a("pay_female_ratio_full_time", assumptions), _a("pay_female_ratio_part_time", assumptions)])
+    delta, within = _qualification_shift(pop.qualification[emp], w)
+    model = PayModel(np.zeros((2, 2)), sd, delta, within, pt_int, log_or,
+                     np.array([_a("hours_full_time", assumptions), _a("hours_part_time", assumptions)]),
+                     _a("entrant_pay_top", assumptions), int(_a("entrant_pay_months", assumptions)))
+    jobs = Jobs.empty(len(pop))
+    draw_jobs(jobs, pop, emp, model, key_seed, 0)
+    z = effective_score(jobs, pop, emp, model)
+    pat = jobs.part_time[emp]
+    female = pop.sex[emp] == Sex.FEMALE
+    line = np.log(london_living_wage())
+    assert wage_floors().loc[PAY_YEAR, ["nlw_21_plus", "rate_18_20", "rate_16_17"]].max() < london_living_wage()
+    mu = np.zeros((2, 2))
+    for p, label in ((0, "full_time"), (1, "part_time")):
+        m = pat == bool(p)
+        target = _target("below_llw_share", label)
+        x = sd[p] * z[m] + np.log(ratio[p]) * female[m]
+        # every floor is below the line, so a job is below it exactly when mu + x < line: mu = line - the weighted
+        # target quantile of x (by bins 1e-4 wide in log pay: no sort of millions of jobs; the share misses by
+        # under a thousandth of a point)
+        step = 1e-4
+        lo = np.floor(x.min() / step) * step
+        cum = np.cumsum(np.bincount(((x - lo) / step).astype(np.int64), weights=w[m])) / w[m].sum()
+        hi = line - (lo + (int(np.searchsorted(cum, target)) + 1) * step)
+        mu[Sex.MALE, p] = hi
+        mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
+    return PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months), jobs
+
+
+def _qualification_shift(qual: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Rank-score shifts by qualification reproducing the published relative odds of low pay, all jobs at 17.5%."""
+    nq = len(Qualification)
+    wq = np.bincount(qual, weights=w, minlength=nq)
+    wq = wq / wq.sum()
+    rel = logit(np.array([_target("below_llw_by_qualification", q.name.lower()) for q in Qualification]))
+    overall = _target("below_llw_share", "all")
+    rel_shares = expit(rel + brentq(lambda d: np.dot(wq, expit(rel + d)) - overall, -10, 10))
+    c = ndtri(overall)
+    within = 1.0
+    for _ in range(50):  # fixed point: the shifts' spread sets the within-qualification spread and back
+        delta = c - within * ndtri(rel_shares)
+        delta -= np.dot(wq, delta)
+        v = float(np.dot(wq, delta ** 2))
+        within = np.sqrt(max(1.0 - v, 0.05))
+    return delta, within
+
+
+def effective_score(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel) -> np.ndarray:
+    """The rank scores residents ``idx`` are paid at: their job's rank, or while in work under
+    ``entrant_months``, its entrant rank (the same rank within the bottom ``entrant_top`` of the distribution)."""
+    u = jobs.rank[idx]
+    recent = pop.months_in_state[idx] < model.entrant_months
+    u = np.clip(np.where(recent, u * model.entrant_top, u), 1e-9, 1 - 1e-9)
+    return model.delta[pop.qualification[idx]] + model.within * ndtri(u)
+
+
+def price(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel) -> None:
+    """Hourly pay of residents ``idx`` from their job's pattern and rank, never below the wage floor."""
+    pat = jobs.part_time[idx].astype(np.intp)
+    z = effective_score(jobs, pop, idx, model)
+    hourly = np.exp(model.mu[pop.sex[idx], pat] + model.sd[pat] * z)
+    jobs.hourly[idx] = np.maximum(hourly, wage_floor(pop.age[idx]))
+
+
+def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key_seed: int, month: int) -> None:
+    """Draw pattern, hours and pay rank for residents ``idx`` (keyed by resident and month: common random
+    numbers across a scenario and its counterfactual), and price them."""
+    if len(idx) == 0:
+        return
+    idx = np.asarray(idx, dtype=np.int64)
+    u_pt = keyed.keyed_uniforms(key_seed, month, PAY_HOURS, idx)
+    pt = u_pt < expit(model.pt_intercept[pop.sex[idx]] + part_time_logit(pop, idx, model.log_or))
+    jobs.part_time[idx] = pt
+    jobs.hours[idx] = model.hours[pt.astype(np.intp)]
+    jobs.rank[idx] = keyed.keyed_uniforms(key_seed, month, PAY_RANK, idx)
+    jobs.held[idx] = True
+    price(jobs, pop, idx, model)
+
+
+@nb.njit(cache=True)
+def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months):
+    """One pass over the residents after the month's moves (in place on ``held``): who entered work (in work with no
+    job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job and turned 18
+    or 21 this month (``this_month``: the calendar month, 0 = January; their floor rose); residents out of work lose
+    their job."""
+    n = len(state)
+    new, grown, young = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    a = b = c = 0
+    for i in range(n):
+        if state[i] != 0:  # LabourState.EMPLOYED == 0
+            held[i] = False
+            continue
+        if not held[i] or months[i] == 0:
+            new[a] = i
+            a += 1
+        elif months[i] == entrant_months:
+            grown[b] = i
+            b += 1
+        if (age[i] == 18 or age[i] == 21) and birth_month[i] == this_month:
+            young[c] = i
+            c += 1
+    return new[:a], grown[:b], young[:c]
+
+
+def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
+                calendar_month: int = -1) -> int:
+    """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
+    ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
+    re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
+    number of new jobs drawn."""
+    new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, pop.birth_month, calendar_month, jobs.held,
+                                  model.entrant_months)
+    draw_jobs(jobs, pop, new, model, key_seed, month)
+    price(jobs, pop, grown, model)
+    jobs.hourly[young] = np.maximum(jobs.hourly[young], wage_floor(pop.age[young]))
+    return len(new)
+
+
+def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
+    """Month's pay figures (weighted over residents holding a job)."""
+    h = np.flatnonzero(jobs.held)
+    w = pop.weight[h].astype(np.float64)
+    if w.sum() == 0:
+        return {}
+    low = jobs.hourly[h] < london_living_wage()
+    pt = jobs.part_time[h]
+    hourly = jobs.hourly[h].astype(np.float64)
+    bins = np.bincount((hourly * 100).astype(np.int64), weights=w)  # by the penny: no sort of millions of jobs
+    median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)
+    return {"pay.below_llw_share": float(np.average(low, weights=w)),
+            "pay.part_time_share": float(np.average(pt, weights=w)),
+            "pay.median_hourly": median,
+            "pay.mean_weekly": float(np.average(jobs.hourly[h].astype(np.float64) * jobs.hours[h], weights=w))}
+

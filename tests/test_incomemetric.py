@@ -1,0 +1,170 @@
+"""The second target as an output (glw_sim.incomemetric; issue 21, step 4): the table's lookup, and a scenario
+moving about 10,000 lone parents in private rent into 16-hour jobs, whose effect on the lowest fifth's median
+is derived here from the table's own rows. About 20 s."""
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glw_sim import households as H
+from glw_sim import income as I
+from glw_sim import incomemetric as M
+from glw_sim.model import GLWModel
+from glw_sim.states import LabourState
+
+TABLE = pd.read_parquet(I.income_dir() / "net_income_ahc.parquet")
+
+
+def test_lookup_is_the_table_on_the_grid_and_linear_between():
+    tab = M.load_table()
+    rows = TABLE.sample(200, random_state=1)
+    got = np.array([tab.lookup(int(r.year), np.array([int(r.unit)]), np.array([int(r.area)]),
+                               np.array([r.earn1]), np.array([r.earn2]))[0] for r in rows.itertuples()])
+    np.testing.assert_allclose(got, rows.net_ahc.to_numpy(), atol=1e-3)
+    u, a = np.array([6]), np.array([8])
+    lo, hi, mid = (tab.lookup(2026, u, a, np.array([e]), np.array([0.0]))[0] for e in (200.0, 225.0, 212.5))
+    assert mid == pytest.approx((lo + hi) / 2, abs=1e-3)
+    # years outside the table: its nearest year (rules after the last published year are held)
+    assert tab.lookup(2031, u, a, np.array([200.0]), np.array([0.0]))[0] == pytest.approx(lo)
+
+
+def test_policy_year_and_deflator():
+    assert M.policy_year(date(2025, 3, 1)) == 2024 and M.policy_year(date(2025, 4, 1)) == 2025
+    assert M.deflator(2024, None) == 1.0 and M.deflator(2030, None) == pytest.approx(1.03 ** 6)
+
+
+def weighted_bottom_fifth(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """The lowest fifth's (median, mean), written out separately from glw_sim.incomemetric.bottom_fifth (pandas)."""
+    df = pd.DataFrame({"v": values, "w": weights.astype(float)}).sort_values("v", kind="stable")
+    df["share"] = df.w.cumsum() / df.w.sum()
+    fifth = df.iloc[: int((df.share < 0.2).sum()) + 1]
+    within = fifth.w.cumsum() / fifth.w.sum()
+    return float(fifth.v.iloc[int((within < 0.5).sum())]), float(np.average(fifth.v, weights=fifth.w))
+
+
+def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table_says(fitted):
+    """About 10,000 lone parents in private rent, out of work, take 16-hour jobs paying 200 GBP a week in 2025-26
+    (a grid point of the table): each one's income becomes the table's row for their unit and rental area, and the
+    lowest fifth's median and mean are those recomputed from the rows (other residents change only through
+    partners' work, which follows the model's rates). The mean rises (those of them in the lowest fifth leave
+    it); the median need not: it sits on a mass of identical out-of-work incomes (README)."""
+    m = GLWModel(scale=0.02, seed=7, fitted=fitted, income=True, collect_groups=False)
+    pr, pop, hh = m.pay, m.population, m.pay.households
+    when = date(2025, 6, 1)
+    before = M.equivalised_ahc(pr, when)
+    pool = np.flatnonzero((hh.type == H.LONE_PARENT) & (hh.tenure == H.PRIVATE) & (pop.state != LabourState.EMPLOYED))
+    cw = np.cumsum(pop.weight[pool].astype(np.float64))
+    movers = pool[: int(np.searchsorted(cw, 10_000)) + 1]
+    assert 9_000 < pop.weight[movers].sum() < 11_000
+    growth = 1 + M.P.value("pay_growth_per_year")
+    pop.state[movers] = LabourState.EMPLOYED
+    pr.jobs.held[movers], pr.jobs.hours[movers] = True, 16.0
+    pr.jobs.hourly[movers] = 200.0 / 16 / growth  # 200 a week in 2025-26 pounds
+    after = M.equivalised_ahc(pr, when)
+    unit, area = M.unit_and_area(hh, pop.age)
+    rows = TABLE[(TABLE.year == 2025) & (TABLE.earn1 == 200.0) & (TABLE.earn2 == 0.0)].set_index(["unit", "area"])
+    scale = I.AHC_SCALE[0] + I.AHC_SCALE[2] * M.UNIT_CHILDREN[unit[movers]]
+    expected_movers = rows.net_ahc.loc[list(zip(unit[movers], area[movers]))].to_numpy() / scale
+    np.testing.assert_allclose(after[movers], expected_movers, atol=0.05)  # float32 pay: within 5p
+    # everyone else changes only through partners, whose work follows the model's rates (those rose a little)
+    others = np.ones(len(pop), bool)
+    others[movers] = False
+    changed = others & (after != before)
+    assert hh.couple[changed].all() and changed.sum() < 0.01 * len(pop)
+    derived = np.where(others, after, 0.0)
+    derived[movers] = expected_movers
+    want = np.subtract(weighted_bottom_fifth(derived, pop.weight), weighted_bottom_fifth(before, pop.weight))
+    got = np.subtract(M.bottom_fifth(after, pop.weight), M.bottom_fifth(before, pop.weight))
+    np.testing.assert_allclose(got, want, atol=0.05)
+    assert got[1] > 0.1  # the mean, GBP a week per resident of the fifth
+
+
+def test_records_report_the_second_target_each_year(fitted):
+    m = GLWModel(scale=0.005, seed=5, fitted=fitted, income=True, collect_groups=False, cache_population=True)
+    m.run(12)
+    keys = [k for k in m.records[0] if k.startswith("income.")]
+    assert {"income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real"} <= set(keys)
+    assert all(k in m.records[12] for k in keys) and not any(k in m.records[6] for k in keys)
+    r = m.records[0]
+    assert 0 < r["income.bottom_fifth_median_ahc"] <= r["income.bottom_fifth_mean_ahc"] * 1.5
+
+
+def test_a_scenario_reports_its_second_target_against_the_counterfactual(tmp_path):
+    """outputs.income: every replication carries the lowest fifth's change against its counterfactual in the
+    reported years, and the console summary prints it with its interval. Every resident three times as likely to
+    move into work for a year (tiny population, 3 replications): the mean of the lowest fifth rises."""
+    from pathlib import Path
+
+    from glw_sim.pipeline import run_scenario
+    from glw_sim.results import console_summary, load_results
+    from glw_sim.scenario import load_scenario
+
+    scenarios = Path(__file__).resolve().parent.parent / "scenarios"
+    sc = load_scenario(scenarios / "baseline.yaml", {
+        "name": "boost-income", "horizon": {"months": 12}, "replications": 3, "population": {"scale": 0.003, "seed": 5},
+        "employability": [{"who": {}, "multiplier": 3.0}], "outputs": {"income": True}})
+    res = load_results(run_scenario(sc, tmp_path / "results", charts=False).folder)
+    ts = res.timeseries
+    change = ts[(ts.metric == "income.bottom_fifth_mean_ahc_real_change") & (ts.area == "London") & (ts.group == "all")]
+    assert sorted(change.month.unique()) == [0, 12] and (change[change.month == 0].value == 0).all()
+    assert (change[change.month == 12].value > 0).all()
+    text = console_summary(res)
+    assert "Second target: lowest fifth's mean AHC, GBP/wk" in text
+
+
+def test_scenarios_accept_the_income_assumptions_only_with_income_on():
+    from pathlib import Path
+
+    from glw_sim.scenario import load_scenario
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    sc = load_scenario(path, {"outputs": {"income": True}, "assumptions": {"entrant_pay_top": 0.4}})
+    assert sc.assumptions["entrant_pay_top"] == 0.4
+    with pytest.raises(Exception, match="entrant_pay_top: acts only with pay"):
+        load_scenario(path, {"assumptions": {"entrant_pay_top": 0.4}})
+
+
+def test_sweeps_vary_the_income_assumptions_and_read_the_yearly_figures(tmp_path):
+    """A sweep over a scenario with outputs.income may vary an income assumption and ask for the second target's
+    figures, at a whole number of years only; without outputs.income both are refused by name."""
+    from glw_sim.sweep import SweepError, load_sweep
+
+    base = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    text = base.read_text()
+    (tmp_path / "with.yaml").write_text(text.replace("outputs:\n", "outputs:\n  income: true\n", 1))
+    (tmp_path / "without.yaml").write_text(text)
+
+    def sweep(scenario, months, metric="income.bottom_fifth_mean_ahc_real",
+              path="assumptions.entrant_pay_top", bounds="[0.3, 1.0]"):
+        f = tmp_path / f"s-{scenario}-{months}.yaml"
+        f.write_text(f"name: s\nscenario: {scenario}.yaml\nmethod: morris\nsamples: 4\n"
+                     f"replications: 1\nseed: 1\nscale: 0.002\nmonths: {months}\n"
+                     f"inputs:\n  - {{path: {path}, bounds: {bounds}}}\noutputs:\n  - {{metric: {metric}}}\n")
+        return f
+
+    sw, _ = load_sweep(sweep("with", 24))
+    assert sw.inputs[0].path == "assumptions.entrant_pay_top"
+    with pytest.raises(SweepError, match="reported each year only"):
+        load_sweep(sweep("with", 18))
+    with pytest.raises(SweepError, match="acts only with pay"):
+        load_sweep(sweep("without", 24))
+    with pytest.raises(SweepError, match="no metric 'income.bottom_fifth_mean_ahc_real'"):
+        load_sweep(sweep("without", 24, path="assumptions.reason_switch_rate", bounds="[0.0, 0.03]"))
+
+
+def test_available_metrics_with_income_match_what_a_run_records():
+    """The sweep's up-front check knows exactly the metrics a run with outputs.income records (as
+    tests/test_failsafe.py checks without it)."""
+    from glw_sim import runner
+    from glw_sim.scenario import load_scenario
+    from glw_sim.sweep import available_metrics
+
+    base = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    sc = load_scenario(base, {"name": "m", "horizon": {"months": 12}, "population": {"scale": 0.002},
+                              "interventions": [{"type": "restart", "start": "2025-07"}], "outputs": {"income": True}})
+    m = runner.simulate(sc, 3, collect_groups=False)
+    london = set().union(*(r.keys() for r in m.records)) - {"month", "date"}
+    assert available_metrics(sc, False)["london"] == london
