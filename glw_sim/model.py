@@ -251,8 +251,12 @@ class GLWModel(mesa.Model):
         cond = P.value("absence_onset_condition", a)
         onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
         back, route = P.value("absence_back", a), P.value("absence_route_share", a)
-        if not self.health_process:
-            rates, onset = np.zeros(4), np.zeros(3)
+        if not self.health_process:  # nobody off sick, no route, exits as calibrated (nothing below to compute)
+            pop.off_sick[:] = False
+            self._hazard = hz._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
+            self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, np.zeros(4), 1.0,
+                                             np.zeros(3), float(back), np.zeros(3), float(hz.k_ei), float(hz.cycle))
+            return
         employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
