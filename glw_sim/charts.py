@@ -164,6 +164,19 @@ def employment_trajectory(res: Results, path: Path) -> None:
     _finish(fig, path, res.run_id)
 
 
+def _still_needed(gap: float, nh: dict) -> str:
+    """What is still needed for 80% at the horizon, with its interval, and no verdict within noise."""
+    net, lo, hi = nh["mean"], nh["low_95"], nh["high_95"]
+    if lo > gap:
+        return f"The net extra is more than the {gap / 1000:,.0f}k needed, by {(lo - gap) / 1000:,.0f}k to " \
+               f"{(hi - gap) / 1000:,.0f}k"
+    if hi < gap:
+        return f"{(gap - net) / 1000:,.0f}k still needed at the horizon ({(gap - hi) / 1000:,.0f}k to " \
+               f"{(gap - lo) / 1000:,.0f}k)"
+    return f"The net extra's interval spans the {gap / 1000:,.0f}k needed: from {(gap - lo) / 1000:,.0f}k short " \
+           f"to {(hi - gap) / 1000:,.0f}k more than needed"
+
+
 def route_waterfall(res: Results, path: Path, gap: float) -> None:
     """Net extra residents in work at the horizon by intervention, stacked towards the gap, and what is left."""
     iv = res.interventions().dropna(subset=["net_extra_jobs"])
@@ -194,14 +207,15 @@ def route_waterfall(res: Results, path: Path, gap: float) -> None:
                  f"{nh['high_95'] / 1000:,.1f}k), {share:.1f}% of the {gap / 1000:,.0f}k needed for 80%")
     # bottom: the same at the scale of the gap
     ax2.barh([1], [max(net, 0) / 1000], color=PALETTE[0], height=0.5, label="net extra in work (package)")
-    ax2.barh([1], [(gap - max(net, 0)) / 1000], left=[max(net, 0) / 1000], color="#DDDDDD", height=0.5,
-             label="still needed")
+    if gap > net:
+        ax2.barh([1], [(gap - max(net, 0)) / 1000], left=[max(net, 0) / 1000], color="#DDDDDD", height=0.5,
+                 label="still needed")
     ax2.axvline(gap / 1000, color=TARGET, ls="--", lw=1.5, label=f"needed for 80%: {gap / 1000:,.0f}k")
     ax2.set_yticks([1], ["London"])
     ax2.set_ylim(0.4, 1.9)
-    ax2.set_xlim(0, gap / 1000 * 1.05)
+    ax2.set_xlim(0, max(gap, net, nh["high_95"]) / 1000 * 1.05)
     ax2.set_xlabel("Residents in work (thousands), on the scale of the gap to 80%")
-    ax2.set_title(f"{(gap - net) / 1000:,.0f}k still needed at the horizon", fontsize=10)
+    ax2.set_title(_still_needed(gap, nh), fontsize=10)
     ax2.legend(loc="upper center", ncol=3)
     _finish(fig, path, res.run_id, "Contribution: the package minus the package without that part (same random "
             "numbers); 'interactions' is the rest of the net total. Bars: 95% interval (simulation noise and, where "

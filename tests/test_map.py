@@ -170,3 +170,17 @@ def test_readme_shows_the_explorer_and_the_map_kept_small():
         assert 20_000 < path.stat().st_size < 250_000, name
         with Image.open(path) as im:
             assert im.mode == "P" and 700 <= im.width <= 1600, (name, im.mode, im.size)  # 256 colours, legible
+
+
+def test_the_route_charts_gap_title_gives_no_verdict_within_noise():
+    """The route chart's lower title: still needed (with its interval) only when the whole interval of the net extra
+    falls short of the gap, 'more than needed' only when all of it exceeds it, and otherwise says it spans it."""
+    from glw_sim.charts import _still_needed
+
+    gap = 327_000
+    assert _still_needed(gap, {"mean": 100_000, "low_95": 90_000, "high_95": 110_000}) == \
+        "227k still needed at the horizon (217k to 237k)"
+    assert _still_needed(gap, {"mean": 400_000, "low_95": 380_000, "high_95": 420_000}) == \
+        "The net extra is more than the 327k needed, by 53k to 93k"
+    spans = _still_needed(gap, {"mean": 338_000, "low_95": 319_000, "high_95": 358_000})
+    assert spans == "The net extra's interval spans the 327k needed: from 8k short to 31k more than needed"
