@@ -77,8 +77,8 @@ class Options:
             (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
             programme at a time, the others waiting).
         health_process: health changes month by month and employed residents can be off sick
-            (:mod:`glw_sim.engine.health`). Off by default until the no-change baseline holds still with it (with
-            it, employment drifts down about 0.1 points a year: README, "Health as a monthly process"); off,
+            (:mod:`glw_sim.engine.health`; a scenario's ``health: {process: true}``). Off by default until the
+            snapshots and the validation report are made with it (README, "Health as a monthly process"); off,
             health changes only with age (at age-band boundaries) and results are those of the model before it.
         income: employed residents have pay and hours (:mod:`glw_sim.pay`), drawn outside the month pass with keyed
             draws of their own: the labour-market results are those of a run without it; the month's records gain
@@ -239,24 +239,33 @@ class GLWModel(mesa.Model):
     def _build_health(self, opt: Options) -> None:
         """The health process's monthly chances (:mod:`glw_sim.engine.health`): recovery at its rates and each
         resident's onset keeping the health levels of residents like them (the prior the population is drawn with,
-        the hazards' state model's health effect); sickness absence at its steady share from the start (keyed
-        draws of month 0), and the factor on the other employed residents' exits to inactivity that keeps each
-        health level's exits at the calibration's."""
-        pop, hz, a = self.population, self._hazard, opt.assumptions
+        the hazards' state model's health effect); sickness absence from its steady share (:meth:`_start_absence`).
+        Without the process: no onset or recovery, nobody off sick, exits from work as calibrated."""
+        a = opt.assumptions
         sm = self.hazards.state_model
         logit = np.asarray(sm.tables["health"] + sm.priors["health"], dtype=np.float64)  # [state, level]
         odds = np.exp(logit.T[None, :, :] - logit.T[:, None, :])  # [from, to, state]
-        rates = np.array([P.value(k, a) for k in ("health_recovery_disabled", "health_recovery_condition",
-                                                 "health_recovered_to_condition", "health_onset_from_none")])
-        cond = P.value("absence_onset_condition", a)
-        onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
-        back, route = P.value("absence_back", a), P.value("absence_route_share", a)
-        if not self.health_process:  # nobody off sick, no route, exits as calibrated (nothing below to compute)
-            pop.off_sick[:] = False
-            self._hazard = hz._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
-            self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, np.zeros(4), 1.0,
-                                             np.zeros(3), float(back), np.zeros(3), float(hz.k_ei), float(hz.cycle))
-            return
+        back = P.value("absence_back", a)
+        if self.health_process:
+            rates = np.array([P.value(k, a) for k in ("health_recovery_disabled", "health_recovery_condition",
+                                                     "health_recovered_to_condition", "health_onset_from_none")])
+            cond = P.value("absence_onset_condition", a)
+            onset = np.array([0.0, cond, cond])  # long spells of residents with a condition (see parameters.py)
+            mean = self._start_absence(onset, back, P.value("absence_route_share", a))
+        else:
+            rates, onset, mean = np.zeros(4), np.zeros(3), np.zeros(3)
+            self.population.off_sick[:] = False
+            self._hazard = self._hazard._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
+        hz = self._hazard
+        self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, rates, 1.0, onset,
+                                         float(back), mean, float(hz.k_ei), float(hz.cycle))
+
+    def _start_absence(self, onset: np.ndarray, back: float, route: float) -> np.ndarray:
+        """Sickness absence at its steady share from the start (keyed draws of month 0), and the hazards' absence
+        route with the factor on the other employed residents' exits to inactivity that keeps each health level's
+        exits at the calibration's. Returns, by health level, employed residents' mean chance of leaving work for
+        inactivity (absence onset is in proportion to each one's own)."""
+        pop, hz = self.population, self._hazard
         employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
@@ -269,8 +278,7 @@ class GLWModel(mesa.Model):
         pop.off_sick[:] = False
         pop.off_sick[employed] = u < o * (1 - leave[pop.health[employed]])  # each resident's steady share
         self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
-        self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, rates, 1.0, onset,
-                                         float(back), mean, float(hz.k_ei), float(hz.cycle))
+        return mean
 
     def _lts_share(self, idx: np.ndarray) -> np.ndarray:
         """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason

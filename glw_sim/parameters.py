@@ -24,8 +24,9 @@ import numpy as np
 #: run reads the fitted files, so setting it in a scenario changes nothing;
 #: ``"fitted"``: not a setting at all: the value is fitted to data (calibration/fitted) and listed for reference;
 #: ``"fixed"``: a constant of the code, read without the scenario's overrides;
-#: ``"health"``: read by a run with the health process on (``GLWModel(health_process=True)``, not yet the default:
-#: README, "Health as a monthly process"); refused everywhere else, since a run without it would ignore it;
+#: ``"health"``: read by a run with the health process on (a scenario's ``health: {process: true}``,
+#: ``GLWModel(health_process=True)``; off by default: README, "Health as a monthly process"); refused everywhere
+#: else, since a run without it would ignore it;
 #: ``"income"``: read by a run with pay, hours and households on (``GLWModel(income=True)``, glw_sim.pay; README,
 #: "Pay, hours and income"); they change no labour-market result, only the income outputs; refused without it.
 Acts = Literal["run", "calibration", "fitted", "fixed", "health", "income"]

@@ -36,8 +36,8 @@ from glw_sim.engine.hazards import refresh_one
 from glw_sim.engine.transitions import new_spell_reason
 from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.keyed import keyed, named_purpose
-from glw_sim.engine.layout import (CHUNKS, E, I, LONG_TERM_SICK, MAX_MONTHS, N_BANDS, N_HEALTH, N_STATES, NO_REASON,
-                                   age_band, chunk)
+from glw_sim.engine.layout import (CHUNKS, CONDITION, DISABLED, E, I, LONG_TERM_SICK, MAX_MONTHS, N_HEALTH,
+                                   NO_CONDITION, NO_REASON, U, age_band, chunk)
 
 #: the keyed draws: the health level's change, sickness absence, the reason and wanting a job of an inactive
 #: resident whose health changed (the health pass, in this order), and the absence route out of work (the moves)
@@ -65,15 +65,16 @@ def resident_prevalence(i, s, h, band, cached, hr):
     """Among residents with resident ``i``'s attributes in their state ``s``, the shares (unnormalised) of health
     levels 0, 1, 2: ``P(s | x, k) prior[band, k]``. ``P(s | x, k)`` comes from their cached stationary shares (at
     their level ``h``) with the state model's health effect changed from ``h`` to ``k`` (the model is
-    log-linear with health as one additive term, ``hr.health_odds``). A disabled resident's (level 2) recovery does
-    not depend on the shares: they are not computed (returned as 0, 0, 1)."""
+    log-linear with health as one additive term, ``hr.health_odds``). A disabled resident's recovery does not
+    depend on the shares: they are not computed (returned as 0, 0, 1)."""
+    if h == DISABLED:  # recovery from disability does not depend on the shares
+        return 0.0, 0.0, 1.0
     pe = np.float64(cached.pi_e[i])
     pu = np.float64(cached.pi_u[i])
     pin = max(1.0 - pe - pu, 0.0)
-    if h == 2:  # recovery from disability does not depend on the shares
-        return 0.0, 0.0, 1.0
-    return (_share(0, s, h, pe, pu, pin, hr) * hr.prior[band, 0], _share(1, s, h, pe, pu, pin, hr) * hr.prior[band, 1],
-            _share(2, s, h, pe, pu, pin, hr) * hr.prior[band, 2])
+    return (_share(NO_CONDITION, s, h, pe, pu, pin, hr) * hr.prior[band, NO_CONDITION],
+            _share(CONDITION, s, h, pe, pu, pin, hr) * hr.prior[band, CONDITION],
+            _share(DISABLED, s, h, pe, pu, pin, hr) * hr.prior[band, DISABLED])
 
 
 @nb.njit(cache=True, inline="always")
@@ -81,11 +82,11 @@ def _share(k, s, h, pe, pu, pin, hr):
     """State ``s``'s stationary share at health level ``k`` of a resident whose shares at level ``h`` are ``pe``,
     ``pu``, ``pin`` (``hr.health_odds[h, k]``: each state's odds changed from level ``h`` to ``k``)."""
     r = hr.health_odds[h, k]
-    ve, vu, vi = pe * r[0], pu * r[1], pin * r[2]
+    ve, vu, vi = pe * r[E], pu * r[U], pin * r[I]
     den = ve + vu + vi
     if den <= 0.0:
         return 0.0
-    return (ve if s == 0 else vu if s == 1 else vi) / den
+    return (ve if s == E else vu if s == U else vi) / den
 
 
 @nb.njit(cache=True, inline="always")
@@ -98,10 +99,10 @@ def moves_row(q0, q1, q2, h, rates):
     - none -> disabled ``g q2 rD / q0``, condition -> disabled ``(1 - g) q2 rD / q1``;
     - none -> condition ``(q1 rL + (1 - g - f) q2 rD) / q0`` (never below 0: with ``f <= 1 - g`` it is not).
     """
-    rd, rl, f, g = rates[0], rates[1], rates[2], rates[3]
-    if h == 2:
+    rd, rl, f, g = rates[0], rates[1], rates[2], rates[3]  # (HealthRates.rates, in this order)
+    if h == DISABLED:
         return rd * (1.0 - f), rd * f, 0.0
-    if h == 1:
+    if h == CONDITION:
         return rl, 0.0, min((1.0 - g) * q2 * rd / q1, 1.0) if q1 > 0.0 else 0.0
     if q0 <= 0.0:
         return 0.0, 0.0, 0.0
@@ -196,16 +197,6 @@ def moves_matrix(q: np.ndarray, rates: np.ndarray) -> np.ndarray:
         for h in range(N_HEALTH):
             out[idx + (h,)] = moves_row(q[idx + (0,)], q[idx + (1,)], q[idx + (2,)], h, rates)
     return out
-
-
-def prevalence(age_band_of_resident: np.ndarray, state: np.ndarray, health: np.ndarray,
-               weight: np.ndarray) -> np.ndarray:
-    """Weighted shares ``[band, state, level]`` of each health level."""
-    key = (np.asarray(age_band_of_resident, np.int64) * N_STATES + state) * N_HEALTH + health
-    w = np.bincount(key, weights=weight, minlength=N_BANDS * N_STATES * N_HEALTH).reshape(N_BANDS, N_STATES, N_HEALTH)
-    tot = w.sum(axis=2, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(tot > 0, w / tot, 0.0)
 
 
 def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, ...]:
