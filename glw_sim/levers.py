@@ -10,12 +10,18 @@ Kinds:
 - ``reactivation``: more inactive residents (of the reasons listed, else all) start searching
   (``into_search`` multiplies the inactive-to-unemployed chance) or move straight into work (``into_work``
   multiplies the inactive-to-employed chance, which matching then scales like any other).
+- ``incidence``: fewer residents develop a long-term condition or a disability (needs the health process,
+  ``health: {process: true}``). A resident of its group who is not disabled has each month's onset chances
+  (moves to a worse health level, :mod:`glw_sim.engine.health`) multiplied by ``1 - cut``; recovery is
+  unchanged. The same keyed draw decides, so the residents whose onset it prevents are exactly those whose
+  draw fell in the cut share: onsets in the group are a subset of the counterfactual's, month by month.
 - ``demand``: labour demand (the replenishment of vacancies, :mod:`glw_sim.demand`) changes by ``change`` at
   ``start`` and grows by ``growth_per_year`` from ``start`` to ``end`` (then holds): the London Growth Plan's jobs
   are a demand lever. It acts on the whole market (no ``who``).
 
 Each lever may be priced, ``cost_per_resident_reached`` (GBP, once per resident the lever first reaches: for
-retention, an employed resident of its group; for reactivation, an inactive one of its reasons) or
+retention, an employed resident of its group; for reactivation, an inactive one of its reasons; for incidence,
+a resident of its group who is not disabled) or
 ``cost_per_year`` (GBP a year while it runs), or not: then it is reported as a change the system must make, not
 priced ("unpriced"). The existing ``employability:`` key is kept as it was (a multiplier on moving into work).
 
@@ -165,6 +171,14 @@ class Reactivation(_Targeted):
         return self
 
 
+class Incidence(_Targeted):
+    """Cut the onset of long-term conditions and disability (the health process's moves to a worse level)."""
+
+    kind: Literal["incidence"]
+    cut: float = Field(..., gt=0, le=1, description="share of onsets (moves to a worse health level) prevented "
+                                                    "(0-1]")
+
+
 class Demand(_Lever):
     """Labour demand: vacancies' replenishment changes at ``start`` and grows until ``end``."""
 
@@ -181,10 +195,10 @@ class Demand(_Lever):
         return self
 
 
-Lever = Annotated[Union[Retention, Reactivation, Demand], Field(discriminator="kind")]
+Lever = Annotated[Union[Retention, Reactivation, Incidence, Demand], Field(discriminator="kind")]
 
 #: the kinds, by their tag (for error messages)
-KINDS = {"retention": Retention, "reactivation": Reactivation, "demand": Demand}
+KINDS = {"retention": Retention, "reactivation": Reactivation, "incidence": Incidence, "demand": Demand}
 
 
 def demand_factor(levers, start_month, month: int) -> float:
@@ -210,7 +224,8 @@ def demand_factor(levers, start_month, month: int) -> float:
 class LeverRun:
     """A model's levers at run time: each month, who each lever reaches (its ``who`` among the residents it acts
     on), the per-resident inputs of the monthly pass (:class:`glw_sim.engine.records.Month`: ``search_mult``,
-    ``retain_bits`` and the retention levers' table) and the books (residents first reached, spending)."""
+    ``retain_bits`` and the retention levers' table) and of the health pass (``onset_mult``,
+    :class:`glw_sim.engine.records.HealthRates`), and the books (residents first reached, spending)."""
 
     def __init__(self, model, specs) -> None:
         import numpy as np
@@ -236,8 +251,11 @@ class LeverRun:
                 codes = [int(InactivityReason[r.upper()]) for r in (x.reasons or REASONS)]
                 self.retain_i[j, codes] = True
         self.search_mult = np.ones(n) if self.reactivation else np.zeros(0)
+        self.incidence = [x for x in self.specs if isinstance(x, Incidence)]
+        self.onset_mult = np.ones(n) if self.incidence else np.zeros(0)
         self.reached = {x.label: np.zeros(n, dtype=np.bool_) for x in self.targeted}
         self.books = {x.label: {"reached": 0.0, "spending": 0.0} for x in self.specs}  # this month's
+        self._health_spent = 0.0  # this month's on incidence levers (health_month)
 
     @property
     def acting(self) -> bool:
@@ -259,7 +277,8 @@ class LeverRun:
         if len(self.search_mult):
             self.search_mult[:] = 1.0
         for x in self.specs:
-            self.books[x.label] = {"reached": 0.0, "spending": 0.0}
+            if not isinstance(x, Incidence):  # (booked earlier in the month, by health_month)
+                self.books[x.label] = {"reached": 0.0, "spending": 0.0}
         for j, x in enumerate(self.retention):
             if is_active(now, x.start, x.end):
                 mask = model.select(x.who) & (pop.state == LabourState.EMPLOYED)
@@ -276,10 +295,34 @@ class LeverRun:
                     self.search_mult[mask] *= x.into_search
                 spent += self._reach(x, mask, pop)
         for x in self.specs:
-            if x.cost_per_year is not None and is_active(now, x.start, x.end):
+            if x.cost_per_year is not None and is_active(now, x.start, x.end) and not isinstance(x, Incidence):
                 self.books[x.label]["spending"] += x.cost_per_year / 12.0
                 spent += x.cost_per_year / 12.0
-        return spent
+        return spent + self._health_spent
+
+    def health_month(self, model) -> None:
+        """Before this month's health pass: each resident's factor on onset (``onset_mult``: the active incidence
+        levers' ``1 - cut`` for the residents of their group who are not disabled) and the incidence levers' books
+        (their spending joins the month's in :meth:`month`)."""
+
+        from glw_sim.months import is_active
+        from glw_sim.states import Health
+
+        self._health_spent = 0.0
+        if not self.incidence:
+            return
+        pop, now = model.population, model.current_month
+        self.onset_mult[:] = 1.0
+        for x in self.incidence:
+            self.books[x.label] = {"reached": 0.0, "spending": 0.0}
+            if not is_active(now, x.start, x.end):
+                continue
+            mask = model.select(x.who) & (pop.health != Health.DISABLED)
+            self.onset_mult[mask] *= 1.0 - x.cut
+            self._health_spent += self._reach(x, mask, pop)
+            if x.cost_per_year is not None:
+                self.books[x.label]["spending"] += x.cost_per_year / 12.0
+                self._health_spent += x.cost_per_year / 12.0
 
     def _reach(self, x, mask, pop) -> float:
         """Book the residents ``x`` reaches for the first time this month; their cost if priced per resident."""

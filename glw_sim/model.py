@@ -63,7 +63,8 @@ class Options:
             ``"run"`` are read; scenarios and sweeps refuse the others).
         labour_demand: :class:`glw_sim.scenario.LabourDemand` (or a dict of its fields).
         employability: levers (:class:`glw_sim.scenario.Employability`) on chances of moving into work.
-        levers: system levers (:mod:`glw_sim.levers`: retention, reactivation, demand; models or dicts).
+        levers: system levers (:mod:`glw_sim.levers`: retention, reactivation, incidence, demand; models or
+            dicts; incidence needs ``health_process``).
         follow: another model whose market's job factors this one takes each month (that model steps first):
             the package's twin without competition for vacancies (:class:`glw_sim.demand.Following`).
         interventions: programme specifications (:class:`~glw_sim.interventions.base.ProgrammeSpec` or dicts).
@@ -80,6 +81,8 @@ class Options:
             (:mod:`glw_sim.engine.health`; a scenario's ``health: {process: true}``). Off by default until the
             snapshots and the validation report are made with it (README, "Health as a monthly process"); off,
             health changes only with age (at age-band boundaries) and results are those of the model before it.
+        health_trend: dated periods in which onset is multiplied (:class:`glw_sim.scenario.TrendStep`, or dicts
+            with ``start``, ``end``, ``onset_factor``); needs ``health_process``.
         income: employed residents have pay and hours (:mod:`glw_sim.pay`), drawn outside the month pass with keyed
             draws of their own: the labour-market results are those of a run without it; the month's records gain
             the ``pay.*`` figures. Off by default (README, "Pay, hours and income").
@@ -101,6 +104,7 @@ class Options:
     programme_keys: list[int] | None = None
     participation: Any = None
     health_process: bool = False
+    health_trend: Any = None
     income: bool = False
 
     def __post_init__(self):
@@ -110,6 +114,8 @@ class Options:
             why = P.not_settable(name, self.health_process, self.income)
             if why:
                 raise ValueError(f"assumptions.{name}: {why}")
+        if self.health_trend and not self.health_process:
+            raise ValueError("health_trend: a trend in onset needs the health process (health_process=True)")
 
 
 class GLWModel(mesa.Model):
@@ -135,6 +141,9 @@ class GLWModel(mesa.Model):
         self._key_seed = int(self.rng.integers(2**62))
         self._build_health(opt)
         self.levers = LeverRun(self, opt.levers)
+        if self.levers.incidence and not self.health_process:
+            raise ValueError("levers: an incidence lever cuts the onset of conditions and disability, which happens "
+                             "only with the health process (health_process=True)")
         self.market = self._build_market(self.labour_demand_spec)
         if opt.follow is not None:
             self.market = Following(opt.follow.market)
@@ -258,7 +267,10 @@ class GLWModel(mesa.Model):
             self._hazard = self._hazard._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
         hz = self._hazard
         self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, rates, 1.0, onset,
-                                         float(back), mean, float(hz.k_ei), float(hz.cycle))
+                                         float(back), mean, float(hz.k_ei), float(hz.cycle), np.zeros(0))
+        from glw_sim.scenario import TrendStep
+
+        self._health_trend = [x if isinstance(x, TrendStep) else TrendStep(**x) for x in (opt.health_trend or [])]
 
     def _start_absence(self, onset: np.ndarray, back: float, route: float) -> np.ndarray:
         """Sickness absence at its steady share from the start (keyed draws of month 0), and the hazards' absence
@@ -293,9 +305,21 @@ class GLWModel(mesa.Model):
         out[self.population.in_education[idx]] = 0.0
         return out
 
+    def onset_factor(self) -> float:
+        """This month's factor on onset from the dated trend (``health_trend``: the active periods' product)."""
+        x = 1.0
+        for t in self._health_trend:
+            if is_active(self.current_month, t.start, t.end):
+                x *= t.onset_factor
+        return x
+
     def _health(self) -> None:
-        """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`)."""
+        """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`), with this month's trend
+        and incidence levers (:meth:`glw_sim.levers.LeverRun.health_month`)."""
         if self.health_process:
+            self.levers.health_month(self)
+            self._health_rates = self._health_rates._replace(onset_factor=self.onset_factor(),
+                                                             onset_mult=self.levers.onset_mult)
             health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
                                self._s_feats, self._r_feats, self._reasons, self.cached, self._scratch[1],
                                self._scratch[2])

@@ -70,6 +70,7 @@ def _model(scenario: Scenario, seed: int, *, counterfactual: bool = False, cache
         fitted=load_fitted(),
         labour_demand=scenario.labour_demand,
         health_process=scenario.health.process,
+        health_trend=scenario.health.trend,  # (the world's, not a policy's: the counterfactual has it too)
         employability=[] if counterfactual else scenario.employability,
         levers=(only_levers if only_levers is not None else [] if counterfactual
                 else [x for k, x in enumerate(scenario.levers) if ("lever", k) != leave_out]),

@@ -178,10 +178,44 @@ class Precision(_Strict):
     max_replications: int = Field(40, ge=4, le=1000, description="most replications to run")
 
 
+class TrendStep(_Strict):
+    """A period of the dated health trend: onset of conditions and disability times ``onset_factor``."""
+
+    start: str = Field(..., description="first month, YYYY-MM")
+    end: str | None = Field(None, description="last month, YYYY-MM (none: to the horizon)")
+    onset_factor: float = Field(..., ge=0.0, le=5.0, description="factor on every resident's onset chances (1: the "
+                                                                 "calibrated, stationary rates)")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> str | None:
+        return None if v is None else check_month(v)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
 class HealthSpec(_Strict):
     process: bool = Field(False, description="health as a monthly process: onset and recovery, sickness absence "
                                              "(glw_sim/engine/health.py; README, 'Health as a monthly process'); off: "
                                              "health changes only at age-band boundaries")
+    trend: list[TrendStep] = Field(default_factory=list, max_length=100,
+                                   description="dated periods in which onset is multiplied (a trend in ill health, "
+                                               "e.g. the rise of 2020-2024: scenarios/hindcast-2020.yaml); periods "
+                                               "may not overlap; needs process: true")
+
+    @model_validator(mode="after")
+    def _trend(self):
+        if self.trend and not self.process:
+            raise ValueError("trend: a trend in onset needs the health process; set process: true")
+        steps = sorted(self.trend, key=lambda t: t.start)
+        for a, b in zip(steps, steps[1:]):
+            if a.end is None or a.end >= b.start:
+                raise ValueError(f"trend: the periods from {a.start} and from {b.start} overlap")
+        return self
 
 
 class Scenario(_Strict):
@@ -196,7 +230,8 @@ class Scenario(_Strict):
     health: HealthSpec = HealthSpec()
     employability: list[Employability] = Field(default_factory=list)
     levers: list[Lever] = Field(default_factory=list, max_length=MAX_LEVERS,
-                                description="system levers (glw_sim/levers.py): retention, reactivation, demand")
+                                description="system levers (glw_sim/levers.py): retention, reactivation, incidence, "
+                                            "demand")
     interventions: list[ProgrammeSpec] = Field(default_factory=list, max_length=MAX_PROGRAMMES,
                                                description=f"at most {MAX_PROGRAMMES} programmes (the monthly "
                                                            "pass's bit masks)")
@@ -272,6 +307,17 @@ class Scenario(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _incidence_needs_the_health_process(self):
+        """An incidence lever cuts the health process's onset: without the process nobody falls ill, so it is
+        refused."""
+        if not self.health.process:
+            for i, lv in enumerate(self.levers):
+                if lv.kind == "incidence":
+                    raise ValueError(f"levers.{i}: an incidence lever cuts the onset of conditions and disability, "
+                                     "which happens only with the health process; set health: {process: true}")
+        return self
+
+    @model_validator(mode="after")
     def _participation_acts(self):
         """The participation rule decides between employment programmes: set with fewer than two it would do
         nothing, so it is refused."""
@@ -325,6 +371,10 @@ class Scenario(_Strict):
                 if month is not None and not first <= month <= last:
                     raise ValueError(f"levers.{i}.{key}: {month} is outside the horizon ({window}); the lever must "
                                      "act within the run")
+        for i, t in enumerate(self.health.trend):
+            if t.start > last or (t.end is not None and t.end < first):
+                raise ValueError(f"health.trend.{i}: {t.start} to {t.end or 'the horizon'} is outside the run "
+                                 f"({window}); the trend would never act")
         for i, m in enumerate(self.milestones):
             if not first <= m <= last:
                 raise ValueError(f"milestones.{i}: {m} is outside the run ({window}); expected a month from {first} "

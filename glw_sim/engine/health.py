@@ -6,7 +6,8 @@ Each month, before the programmes and the moves (:func:`health_pass`), every res
   assumptions); onset rates are each resident's own, set so that the health levels of residents like them (the
   same attributes and labour state) hold (:func:`resident_prevalence`, :func:`moves_row`): health churns without
   drifting, prevalence by age band holds, and the calibrated flows between states hold. A dated trend multiplies
-  onset (``onset_factor``). Residents whose health changes have their cached hazard inputs refreshed at once
+  onset (``onset_factor``, the scenario's ``health.trend``), and so do the incidence levers for the residents
+  they reach (``onset_mult``, :mod:`glw_sim.levers`). Residents whose health changes have their cached hazard inputs refreshed at once
   (:func:`glw_sim.engine.hazards.refresh_one`);
 - in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
   health level, and, off sick, return with ``back``.
@@ -121,8 +122,9 @@ def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scr
         u = keyed(bases[0], i)
         c = 0.0
         new = h
+        onset = hr.onset_factor * hr.onset_mult[i] if len(hr.onset_mult) else hr.onset_factor
         for k in range(N_HEALTH):
-            p = row[k] * hr.onset_factor if k > h else row[k]
+            p = row[k] * onset if k > h else row[k]
             c += p
             if u < c:
                 new = k

@@ -77,6 +77,7 @@ class HealthRates(NamedTuple):
     mean_p_ei: np.ndarray  # by health level: employed residents' mean chance of leaving work for inactivity
     k_ei: float  # the hazard rule's constants that chance is made of (Hazard.k_ei, Hazard.cycle)
     cycle: float
+    onset_mult: np.ndarray  # by resident: this month's factor on onset from incidence levers (empty: none)
 
 
 class Reasons(NamedTuple):
