@@ -1,4 +1,5 @@
-"""Time of each monthly pass: ``python benchmarks/passes.py [SCALE] [MONTHS]`` (default 1.0, 24).
+"""Time of each monthly pass: ``python benchmarks/passes.py [SCALE] [MONTHS] [--health]`` (default 1.0, 24; with
+``--health``: the health process on, and its pass timed).
 
 Wraps the engine's passes (month, expected moves, birthdays, net migration) with timers, runs the baseline, and
 prints each pass's total wall time. Run it from two checkouts one after the other to compare them pass by pass.
@@ -10,7 +11,7 @@ import collections
 import sys
 import time
 
-from glw_sim.engine import demography, matching, month
+from glw_sim.engine import demography, health, matching, month
 from glw_sim.model import GLWModel
 
 TIMES: collections.Counter = collections.Counter()
@@ -29,12 +30,14 @@ def timed(mod, name: str, label: str) -> None:
 
 
 def main() -> None:
-    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    months = int(sys.argv[2]) if len(sys.argv) > 2 else 24
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    scale = float(args[0]) if args else 1.0
+    months = int(args[1]) if len(args) > 1 else 24
     for mod, name, label in ((month, "month_pass", "month"), (matching, "expected_moves", "expected moves"),
-                             (demography, "birthdays", "birthdays"), (demography, "scale_weights", "net migration")):
+                             (demography, "birthdays", "birthdays"), (demography, "scale_weights", "net migration"),
+                             (health, "health_pass", "health")):
         timed(mod, name, label)
-    model = GLWModel(scale=scale, seed=1, collect_boroughs=False)
+    model = GLWModel(scale=scale, seed=1, collect_boroughs=False, health_process="--health" in sys.argv)
     TIMES.clear()
     t0 = time.perf_counter()
     model.run(months)

@@ -266,8 +266,9 @@ class GLWModel(mesa.Model):
             self.population.off_sick[:] = False
             self._hazard = self._hazard._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
         hz = self._hazard
-        self._health_rates = HealthRates(health_prevalence_by_band(self.targets), odds, rates, 1.0, onset,
-                                         float(back), mean, float(hz.k_ei), float(hz.cycle), np.zeros(0))
+        prior = health_prevalence_by_band(self.targets)
+        self._health_rates = HealthRates(prior, odds, rates, 1.0, onset, float(back), mean, float(hz.k_ei),
+                                         float(hz.cycle), np.zeros(0), health.change_bounds(prior, odds, rates))
         from glw_sim.scenario import TrendStep
 
         self._health_trend = [x if isinstance(x, TrendStep) else TrendStep(**x) for x in (opt.health_trend or [])]

@@ -127,3 +127,40 @@ def test_without_the_health_process_nobody_is_off_sick_and_health_moves_only_wit
     assert not m.population.off_sick.any()
     changed = m.population.health != h0
     assert changed.sum() > 0 and not (changed & ~birthday).any()
+
+
+def test_the_health_pass_skips_only_residents_who_cannot_change():
+    """The pass computes a resident's shares only when the keyed draw falls below a bound on their chance of any
+    change (engine.health.change_bounds): with the bounds set to 1 (everyone computed) a year gives exactly the same
+    residents, health, states and absence; and the bounds skip most residents (the point of them)."""
+    kw = dict(scale=0.01, seed=7, collect_groups=False, cache_population=True, health_process=True,
+              health_trend=[{"start": "2025-07", "onset_factor": 1.5}],
+              levers=[{"kind": "incidence", "cut": 0.3, "who": {"sex": "male"}, "start": "2025-08"}])
+    fast, full = GLWModel(**kw), GLWModel(**kw)
+    full._health_rates = full._health_rates._replace(bound=np.ones_like(full._health_rates.bound))
+    for _ in range(12):
+        fast.step()
+        full.step()
+    for field in ("health", "state", "reason", "off_sick", "weight"):
+        assert np.array_equal(getattr(fast.population, field), getattr(full.population, field)), field
+    hr, pop = fast._health_rates, fast.population
+    band = age_band_of(pop.age)
+    b = hr.bound[band, pop.health.astype(int), pop.state.astype(int)]
+    computed = float(np.mean(np.random.default_rng(0).random(len(pop)) < b[:, 0] + b[:, 1] * 1.5))
+    assert computed < 0.3, computed  # most residents' draws are above their bound
+
+
+def test_the_month_pass_with_absence_alone_is_the_pass_with_every_hook():
+    """The no-change baseline with the health process runs the month pass compiled with sickness absence's hooks
+    alone (engine.month); forcing the pass with every hook (a work multiplier of 1 for everyone: the levers' hook
+    on, changing nothing) gives exactly the same residents over a year."""
+    kw = dict(scale=0.01, seed=9, collect_groups=False, cache_population=True, health_process=True)
+    alone, every = GLWModel(**kw), GLWModel(**kw)
+    assert np.all(every.work_multiplier == 1.0) and every._uses_work_multiplier  # (made on first use)
+    assert not alone._uses_work_multiplier
+    for _ in range(12):
+        alone.step()
+        every.step()
+    for field in ("state", "reason", "health", "off_sick", "months_in_state", "wants_job"):
+        assert np.array_equal(getattr(alone.population, field), getattr(every.population, field)), field
+    assert alone.records[-1]["employed"] == every.records[-1]["employed"]

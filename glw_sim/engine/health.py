@@ -117,30 +117,33 @@ def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scr
     for i in range(lo, hi):
         h = np.int64(res.health[i])
         s = np.int64(res.state[i])
-        q0, q1, q2 = resident_prevalence(i, s, h, age_band(res.age[i]), cached, hr)
-        row = moves_row(q0, q1, q2, h, hr.rates)
+        band = age_band(res.age[i])
         u = keyed(bases[0], i)
-        c = 0.0
-        new = h
         onset = hr.onset_factor * hr.onset_mult[i] if len(hr.onset_mult) else hr.onset_factor
-        for k in range(N_HEALTH):
-            p = row[k] * onset if k > h else row[k]
-            c += p
-            if u < c:
-                new = k
-                break
+        new = h
+        if u < hr.bound[band, h, s, 0] + hr.bound[band, h, s, 1] * onset:  # else no change can be drawn (bounds)
+            q0, q1, q2 = resident_prevalence(i, s, h, band, cached, hr)
+            row = moves_row(q0, q1, q2, h, hr.rates)
+            c = 0.0
+            for k in range(N_HEALTH):
+                p = row[k] * onset if k > h else row[k]
+                c += p
+                if u < c:
+                    new = k
+                    break
         if new != h:
             res.health[i] = new
             if s == I and not res.in_education[i]:  # the main reason follows the new health
                 new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
             refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
         if s != E:
-            res.off_sick[i] = False
+            if res.off_sick[i]:
+                res.off_sick[i] = False
         elif res.off_sick[i]:
             if keyed(bases[1], i) < hr.back:
                 res.off_sick[i] = False
-        elif keyed(bases[1], i) < absence_onset(i, new, cached, hr):
-            res.off_sick[i] = True
+        elif hr.absence_onset[new] > 0.0 and keyed(bases[1], i) < absence_onset(i, new, cached, hr):
+            res.off_sick[i] = True  # (a level no one goes off sick at draws nothing: the draw could not fall below 0)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -191,6 +194,35 @@ def after_move(i, old, months, res, hz, mo):
 
 
 # ------------------------------------------------------------------------------------------------ the rates
+def change_bounds(prior: np.ndarray, health_odds: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """``[age band, level h, state s, part]``: upper bounds on a resident's monthly chance of any change of health
+    level (part 0: recovery, not multiplied by the trend; part 1: onset, before the trend and the levers), so the
+    health pass computes a resident's shares (:func:`resident_prevalence`, :func:`moves_row`) only when the keyed
+    draw falls below the bound: the draws and results are exactly those of computing everyone's.
+
+    The bound on the ratio of shares. A resident at level ``h`` in state ``s`` has ``q_k / q_h = prior_k / prior_h *
+    r[h, k, s] * den_h / den_k`` (:func:`_share`), with ``den_h = pe + pu + pin >= 1`` and ``den_k >= den_h * min_s'
+    r[h, k, s']``: so ``q_k / q_h <= prior_k / prior_h * r[h, k, s] / min_s' r[h, k, s']``. The rows' terms are
+    increasing in these ratios (and capped at 1 as :func:`moves_row` caps them); a small margin covers rounding."""
+    rd, rl, f, g = (float(x) for x in rates[:4])
+    n_bands = prior.shape[0]
+    out = np.zeros((n_bands, N_HEALTH, 3, 2))
+    for b in range(n_bands):
+        for s in range(3):
+            def ratio(h, k):
+                if prior[b, h] <= 0.0:
+                    return 1e300  # (finite: 0 times it is 0)
+                r = health_odds[h, k]
+                return prior[b, k] / prior[b, h] * r[s] / max(float(r.min()), 1e-300)
+
+            out[b, DISABLED, s] = (rd, 0.0)
+            out[b, CONDITION, s] = (rl, min((1.0 - g) * rd * ratio(CONDITION, DISABLED), 1.0))
+            out[b, NO_CONDITION, s] = (0.0, min(rl * ratio(NO_CONDITION, CONDITION) + max(1.0 - g - f, 0.0) * rd
+                                                * ratio(NO_CONDITION, DISABLED), 1.0)
+                                       + min(g * rd * ratio(NO_CONDITION, DISABLED), 1.0))
+    return out * (1.0 + 1e-9) + 1e-12
+
+
 def moves_matrix(q: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """:func:`moves_row` for every level: ``[..., from level, to level]`` for shares ``q[..., level]``."""
     q = np.asarray(q, dtype=np.float64)

@@ -33,10 +33,12 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
     bases = keyed_bases(mo.key_seed, mo.month, purposes)
     tally = Tally(np.zeros((CHUNKS, N_GROUPS * N_STATES)), np.zeros((CHUNKS, B_SIZE)), np.zeros((CHUNKS, X_SIZE)),
                   np.empty((CHUNKS, rs.tables.shape[1])))
-    extras = mo.use_programmes or mo.use_levers or mo.use_retention or mo.use_absence
+    extras = mo.use_programmes or mo.use_levers or mo.use_retention
     for ch in nb.prange(CHUNKS):
         if extras:
             _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
+        elif mo.use_absence:
+            _month_chunk_absence(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
         else:
             _month_chunk_plain(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally)
     g_out = np.zeros(N_GROUPS * N_STATES)
@@ -50,10 +52,11 @@ def month_pass(mo, purposes, res, cached, hz, rs, r_feats, ef, ring, listing):
 
 
 @nb.njit(cache=True, inline="always")
-def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras):
+def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras, absence_only):
     """:func:`month_pass` over chunk ``ch``, writing ``outs`` (ring, listing, tally); ``extras`` (a constant of the
     compiled caller): the programmes', levers' and sickness absence's hooks may act (each still under its own flag
-    in ``mo``)."""
+    in ``mo``); ``absence_only`` (a constant): only sickness absence's (no programme or lever acts: their
+    multipliers would all be 1)."""
     ring, listing, tally = outs
     lo, hi = chunk(len(res.state), ch)
     g_acc, b_acc, x_acc = tally.groups[ch], tally.boroughs[ch], tally.extra[ch]
@@ -66,7 +69,11 @@ def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras):
             p_e, p_u, p_i = resident_probabilities(i, res, cached, hz)
             mult = 1.0
             months = 0
-            if extras:
+            if absence_only:
+                if old == E:
+                    p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
+                    months = res.months_in_state[i]
+            elif extras:
                 if mo.use_absence and old == E:
                     p_i = leave_chance(i, p_i, res, hz)  # sickness absence (engine.health)
                 mult, m_u, m_i = with_levers(i, old, mo, ef)
@@ -79,7 +86,9 @@ def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras):
             if a > 1.0:
                 a = 1.0
             move(i, old, a, p_u, p_i, bases, res, rs, r_feats, scratch)
-            if extras:
+            if absence_only:
+                after_move(i, old, months, res, hz, mo)  # sickness absence (engine.health)
+            elif extras:
                 if mo.use_retention and old == E and res.state[i] != E:
                     retain(i, months, res, mo)  # the retention levers (engine.programmes)
                 if mo.use_absence:
@@ -91,16 +100,23 @@ def _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, outs, extras):
     listing.count[ch] = listed
 
 
-# Two compilations of the one body: a month with none of the programmes', levers' or sickness absence's hooks (the
-# no-change baseline) runs a loop without their branches, which costs about a sixth of the pass even when the flags
-# are off (benchmarks/month_pass_ab.py)
+# Three compilations of the one body: a month with none of the programmes', levers' or sickness absence's hooks
+# runs a loop without their branches, which costs about a sixth of the pass even when the flags are off
+# (benchmarks/month_pass_ab.py); one with sickness absence alone (the no-change baseline with the health process)
+# runs only its hooks
 @nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting; arrays distinct (engine/__init__.py)
 def _month_chunk(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
     """:func:`month_pass` over chunk ``ch``, with the hooks."""
-    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), True)
+    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), True, False)
+
+
+@nb.njit(cache=True, _nrt=False, _noalias=True)
+def _month_chunk_absence(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
+    """:func:`month_pass` over chunk ``ch``, with sickness absence's hooks only."""
+    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), False, True)
 
 
 @nb.njit(cache=True, _nrt=False, _noalias=True)
 def _month_chunk_plain(ch, bases, mo, res, cached, hz, rs, r_feats, ef, ring, listing, tally):
     """:func:`month_pass` over chunk ``ch``, without the hooks."""
-    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), False)
+    _month_body(ch, bases, mo, res, cached, hz, rs, r_feats, ef, (ring, listing, tally), False, False)

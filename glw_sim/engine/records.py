@@ -78,6 +78,8 @@ class HealthRates(NamedTuple):
     k_ei: float  # the hazard rule's constants that chance is made of (Hazard.k_ei, Hazard.cycle)
     cycle: float
     onset_mult: np.ndarray  # by resident: this month's factor on onset from incidence levers (empty: none)
+    bound: np.ndarray  # [age band, level, state, recovery | onset]: bounds on the chance of a change
+    # (engine.health.change_bounds: residents whose draw is above it are not computed)
 
 
 class Reasons(NamedTuple):
