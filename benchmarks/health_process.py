@@ -25,7 +25,7 @@ def one(scale: float, months: int, process: bool) -> dict:
     m.run(months)
     c2, t2 = time.process_time(), time.perf_counter()
     return {"health_process": process, "scale": scale, "months": months, "agents": len(m.population),
-            "build_wall_s": round(t1 - t0, 2), "run_wall_s": round(t2 - t1, 2), "run_cpu_s": round(c2 - c1, 2),
+            "build_wall_s": round(t1 - t0, 2), "build_cpu_s": round(c1 - c0, 2), "run_wall_s": round(t2 - t1, 2), "run_cpu_s": round(c2 - c1, 2),
             "employment_rate_end": round(m.records[-1]["employment_rate"], 5),
             "load_1min": round(os.getloadavg()[0], 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}

@@ -259,7 +259,9 @@ simulation noise only (the evidence's own uncertainty is the published band). Ru
 
 KINDS = [("target", "Calibration targets"), ("plan", "The plan's figures the model was not fitted to"),
          ("group", "Group rates"), ("claimant", "Borough unemployment and the claimant count"),
-         ("backtest", "Borough estimator backtest"), ("drift", "The no-change baseline holds still")]
+         ("backtest", "Borough estimator backtest"), ("drift", "The no-change baseline holds still"),
+         ("hindcast", "Hindcast from 2020: the rise in long-term sickness (glw_sim/hindcast.py; the rise, not "
+                      "the level: the population is drawn for 2025)")]
 
 
 def _fmt(v: float) -> str:
@@ -288,7 +290,8 @@ def write_report(rows: list[Check], folder: Path, meta: dict) -> Path:
 
 
 def run_validation(results: Path, *, scale: float = 0.2, replications: int = 5, months: int = 120,
-                   seed: int = 20250601, progress=None) -> tuple[Path, pd.DataFrame]:
+                   seed: int = 20250601, progress=None, hindcast_scale: float = 0.02,
+                   hindcast_replications: int = 3) -> tuple[Path, pd.DataFrame]:
     """Run the baselines, write the report into ``results/validation/<run-id>/``; returns (folder, table).
 
     The location is created and probed before anything is simulated (:func:`glw_sim.runner.results_folder`, which
@@ -306,7 +309,11 @@ def run_validation(results: Path, *, scale: float = 0.2, replications: int = 5, 
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{secrets.token_hex(3)}"
     models = simulate_baseline(scale, replications, months, seed, progress)
     rows = checks(models, months)
+    from glw_sim import hindcast
+
+    rows += hindcast.checks(hindcast.simulate(hindcast_scale, hindcast_replications, seed))  # (the trend's own)
     meta = {"run_id": run_id, "scale": scale, "replications": replications, "months": months, "seed": seed,
+            "hindcast": {"scale": hindcast_scale, "replications": hindcast_replications},
             "version": getattr(glw_sim, "__version__", "")}
     partial = make_owned_dir(parent, "partial")
     try:

@@ -8,7 +8,8 @@ from glw_sim.validation import run_validation
 
 
 def test_validation_report_small(tmp_path):
-    folder, df = run_validation(tmp_path, scale=0.004, replications=2, months=12, seed=5)
+    folder, df = run_validation(tmp_path, scale=0.004, replications=2, months=12, seed=5, hindcast_scale=0.004,
+                                hindcast_replications=2)
     csv = pd.read_csv(folder / "validation.csv")
     html = (folder / "validation.html").read_text()
     assert {"check", "published", "low", "high", "model", "model_low", "model_high", "within", "source",
@@ -27,6 +28,8 @@ def test_validation_report_small(tmp_path):
     assert len(bt) == 4 and bt["within"].all() and (bt["model"] < 1).all()
     # every flow of the shipped fit is within 10% of the London rule
     assert csv[csv["check"].str.startswith("Flow ")]["within"].all()
+    hc = csv[csv["kind"] == "hindcast"]  # the published points after the anchor; the last is fitted
+    assert len(hc) == 2 and list(hc["fitted"]) == [False, True] and "Hindcast from 2020" in html
     n_within = int(csv["within"].sum())
     assert f"{n_within} of {len(csv)} checks within" in html
     assert "not fitted" in html and "simulation noise" in html
