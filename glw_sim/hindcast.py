@@ -70,22 +70,17 @@ def rise(models: list, month: str) -> np.ndarray:
     return np.array([100 * (m.records[k][key] - m.records[0][key]) for m in models])
 
 
-def checks(models: list) -> list:
-    """The validation report's rows (kind ``hindcast``): each published point after the anchor against the anchor
-    plus the model's rise, mean and 95% interval over the replications (simulation noise)."""
-    from glw_sim.validation import Check, _mean_ci
-
+def checks(models: list) -> list[dict]:
+    """The validation report's rows (kind ``hindcast``), as the fields of :class:`glw_sim.validation.Check` but
+    the model's: each published point after the anchor against the anchor plus each replication's rise
+    (``values``; the report gives their mean and its 95% interval, simulation noise)."""
     pts = published()
     anchor = next(p for p in pts if p.role == "anchor")
     fitted_to = max(pts, key=lambda p: p.month).month
-    out = []
-    for p in pts:
-        if p.role == "anchor":
-            continue
-        m, lo, hi = _mean_ci(anchor.value + rise(models, p.month))
-        out.append(Check(f"Long-term-sickness inactivity, London, {p.period} (hindcast from {anchor.period})",
-                         "hindcast", p.value, p.value - BAND, p.value + BAND, m, lo, hi, "% of 16-64",
-                         f"{p.source}; model: {anchor.value}% ({anchor.period}, the anchor) plus its rise since "
-                         f"{anchor.month} with the trend of scenarios/hindcast-2020.yaml; band +-{BAND} pp",
-                         p.month == fitted_to))
-    return out
+    return [{"check": f"Long-term-sickness inactivity, London, {p.period} (hindcast from {anchor.period})",
+             "kind": "hindcast", "published": p.value, "low": p.value - BAND, "high": p.value + BAND,
+             "values": anchor.value + rise(models, p.month), "unit": "% of 16-64",
+             "source": f"{p.source}; model: {anchor.value}% ({anchor.period}, the anchor) plus its rise since "
+                       f"{anchor.month} with the trend of scenarios/hindcast-2020.yaml; band +-{BAND} pp",
+             "fitted": p.month == fitted_to}
+            for p in pts if p.role != "anchor"]

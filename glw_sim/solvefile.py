@@ -314,7 +314,7 @@ def package(solve: Solve, scen: dict, values: dict[str, Any], *, name: str | Non
 
 def _neutral(lever: dict) -> bool:
     """Whether a lever's acting fields are all at the value where it does nothing."""
-    acting = {"retention": ("cut",), "reactivation": ("into_search", "into_work"),
+    acting = {"retention": ("cut",), "incidence": ("cut",), "reactivation": ("into_search", "into_work"),
               "demand": ("change", "growth_per_year")}.get(lever.get("kind"), ())
     return bool(acting) and all(float(lever.get(f, NEUTRAL[f])) == NEUTRAL[f] for f in acting)
 

@@ -311,7 +311,9 @@ def run_validation(results: Path, *, scale: float = 0.2, replications: int = 5, 
     rows = checks(models, months)
     from glw_sim import hindcast
 
-    rows += hindcast.checks(hindcast.simulate(hindcast_scale, hindcast_replications, seed))  # (the trend's own)
+    for r in hindcast.checks(hindcast.simulate(hindcast_scale, hindcast_replications, seed)):  # (its own scale)
+        mean, lo, hi = _mean_ci(r.pop("values"))
+        rows.append(Check(model=mean, model_low=lo, model_high=hi, **r))
     meta = {"run_id": run_id, "scale": scale, "replications": replications, "months": months, "seed": seed,
             "hindcast": {"scale": hindcast_scale, "replications": hindcast_replications},
             "version": getattr(glw_sim, "__version__", "")}
