@@ -82,6 +82,82 @@ def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table
     assert got[1] > 0.1  # the mean, GBP a week per resident of the fifth
 
 
+@pytest.fixture(scope="module")
+def income_model(fitted):
+    return GLWModel(scale=0.01, seed=3, fitted=fitted, income=True, collect_groups=False)
+
+
+def _twin(model):
+    """A copy of a model's pay run (population, households and jobs): a scenario on the same residents."""
+    import copy
+
+    return copy.deepcopy(model.pay)
+
+
+def _change(sc, cf, when):
+    a, b = M.income_records(sc, when), M.income_records(cf, when)
+    return {k: a[k] - b[k] for k in M.DECOMPOSED}
+
+
+def test_decomposition_of_a_scenario_with_only_entries_is_all_entry(income_model):
+    """About 20,000 residents out of work enter it (new jobs drawn as any entrant's): nobody in work in both runs
+    changes hours or pay, so hours and pay are exactly zero and entry is the whole change (the mean rises)."""
+    cf, sc = income_model.pay, _twin(income_model)
+    when = date(2026, 6, 1)
+    pop = sc.population
+    out = np.flatnonzero(pop.state != LabourState.EMPLOYED)
+    movers = out[: int(np.searchsorted(np.cumsum(pop.weight[out].astype(np.float64)), 20_000)) + 1]
+    pop.state[movers], pop.months_in_state[movers] = LabourState.EMPLOYED, 0
+    M.pay_mod.draw_jobs(sc.jobs, pop, movers, sc.model, sc.key_seed, 12)
+    d = M.decomposition(sc, cf, when)
+    total = _change(sc, cf, when)
+    for k in M.DECOMPOSED:
+        assert d[f"{k}_change_hours"] == 0.0 and d[f"{k}_change_pay"] == 0.0
+        assert d[f"{k}_change_entry"] == pytest.approx(total[k], abs=1e-9)
+    assert d["income.bottom_fifth_mean_ahc_real_change_entry"] > 0.1
+
+
+def test_decomposition_attributes_hours_and_pay_and_its_parts_add_to_the_total(income_model):
+    """Only hours change (part-time jobs 4 hours longer): all hours. Only pay (every job 10% better paid): all pay.
+    Entries, longer hours and better pay together: three non-zero parts adding to the change (to rounding)."""
+    cf = income_model.pay
+    when = date(2026, 6, 1)
+    held = cf.jobs.held
+    pt = held & cf.jobs.part_time
+
+    hours = _twin(income_model)
+    hours.jobs.hours[pt] += 4.0
+    d = M.decomposition(hours, cf, when)
+    total = _change(hours, cf, when)
+    for k in M.DECOMPOSED:
+        assert d[f"{k}_change_entry"] == 0.0 and d[f"{k}_change_pay"] == 0.0
+        assert d[f"{k}_change_hours"] == pytest.approx(total[k], abs=1e-9)
+    assert d["income.bottom_fifth_mean_ahc_real_change_hours"] > 0
+
+    pay = _twin(income_model)
+    pay.jobs.hourly[held] *= np.float32(1.1)
+    d = M.decomposition(pay, cf, when)
+    total = _change(pay, cf, when)
+    for k in M.DECOMPOSED:
+        assert d[f"{k}_change_entry"] == 0.0 and d[f"{k}_change_hours"] == 0.0
+        assert d[f"{k}_change_pay"] == pytest.approx(total[k], abs=1e-9)
+    assert d["income.bottom_fifth_mean_ahc_real_change_pay"] > 0
+
+    both = _twin(income_model)
+    both.jobs.hours[pt] += 4.0
+    both.jobs.hourly[held] *= np.float32(1.1)
+    pop = both.population
+    out = np.flatnonzero(pop.state != LabourState.EMPLOYED)[::7]
+    pop.state[out], pop.months_in_state[out] = LabourState.EMPLOYED, 0
+    M.pay_mod.draw_jobs(both.jobs, pop, out, both.model, both.key_seed, 12)
+    d = M.decomposition(both, cf, when)
+    total = _change(both, cf, when)
+    k = "income.bottom_fifth_mean_ahc_real"
+    assert all(d[f"{k}_change_{p}"] > 0 for p in M.PARTS)
+    for k in M.DECOMPOSED:
+        assert sum(d[f"{k}_change_{p}"] for p in M.PARTS) == pytest.approx(total[k], abs=1e-9)
+
+
 def test_records_report_the_second_target_each_year(fitted):
     m = GLWModel(scale=0.005, seed=5, fitted=fitted, income=True, collect_groups=False, cache_population=True)
     m.run(12)
@@ -111,6 +187,12 @@ def test_a_scenario_reports_its_second_target_against_the_counterfactual(tmp_pat
     change = ts[(ts.metric == "income.bottom_fifth_mean_ahc_real_change") & (ts.area == "London") & (ts.group == "all")]
     assert sorted(change.month.unique()) == [0, 12] and (change[change.month == 0].value == 0).all()
     assert (change[change.month == 12].value > 0).all()
+    # the decomposition: each replication's parts add to its change (the same residents in both runs)
+    for fig in M.DECOMPOSED:
+        lon = ts[(ts.area == "London") & (ts.group == "all") & (ts.month == 12)].pivot_table(
+            index="replication", columns="metric", values="value")
+        parts = sum(lon[f"{fig}_change_{p}"] for p in M.PARTS)
+        np.testing.assert_allclose(parts, lon[f"{fig}_change"], atol=1e-9)
     text = console_summary(res)
     assert "Second target: lowest fifth's mean AHC, GBP/wk" in text
 
