@@ -195,6 +195,7 @@ def test_a_scenario_reports_its_second_target_against_the_counterfactual(tmp_pat
         np.testing.assert_allclose(parts, lon[f"{fig}_change"], atol=1e-9)
     text = console_summary(res)
     assert "Second target: lowest fifth's mean AHC, GBP/wk" in text
+    assert all(f"of which {w}" in text for w in ("entry into work", "hours", "pay"))
 
 
 def test_scenarios_accept_the_income_assumptions_only_with_income_on():
