@@ -27,6 +27,11 @@ def test_validation_report_small(tmp_path):
     assert len(bt) == 4 and bt["within"].all() and (bt["model"] < 1).all()
     # every flow of the shipped fit is within 10% of the London rule
     assert csv[csv["check"].str.startswith("Flow ")]["within"].all()
+    # the second target's month 0 against HBAI (not fitted; reported as it falls: the model misses both)
+    inc = csv[csv["kind"] == "income"].set_index("check")
+    assert len(inc) == 2 and not inc["fitted"].any()
+    assert set(inc["published"]) == {22.0, 51.0} and inc["model"].between(1, 99).all()
+    assert "against HBAI" in html
     n_within = int(csv["within"].sum())
     assert f"{n_within} of {len(csv)} checks within" in html
     assert "not fitted" in html and "simulation noise" in html
