@@ -273,7 +273,8 @@ PARTS = ("entry", "hours", "pay")
 DECOMPOSED = ("income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real")
 
 
-def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = None) -> dict[str, float]:
+def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = None,
+                  ends: tuple[dict, dict] | None = None) -> dict[str, float]:
     """The lowest fifth's change in real median and mean income after housing costs (scenario minus
     counterfactual, month ``d``) split into entry into work, hours and pay, by sequential substitution on the same
     residents (common random numbers: the two runs have the same residents, households, weights and ages):
@@ -288,7 +289,10 @@ def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = 
     Each part is the change in the figure (the fifth re-ranked at each step) from the step before, so the parts
     add exactly to the change 3 minus 0 (the ``_change`` figures). The order is a choice (entry, then hours, then
     pay: an entrant's whole job counts as entry); another order would move the interactions between parts. Keys
-    ``<figure>_change_<part>`` for the :data:`DECOMPOSED` figures and :data:`PARTS`, in GBP a week (April 2024)."""
+    ``<figure>_change_<part>`` for the :data:`DECOMPOSED` figures and :data:`PARTS`, in GBP a week (April 2024).
+    ``ends``: the counterfactual's and the scenario's records of the month (:func:`income_records`), which are
+    states 0 and 3 (the same residents and arrays): only the two mixed states are computed (a run's yearly cost
+    halved; tests/test_incomemetric.py checks the four-state version against the records)."""
     sc, cf = scenario.jobs, counterfactual.jobs
     both = sc.held & cf.held
     hourly_mixed = np.where(both, cf.hourly, sc.hourly)
@@ -299,9 +303,15 @@ def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = 
               dict()]
     w = scenario.population.weight
     real = 1 / deflator(policy_year(d), assumptions)
-    figs = [np.array(bottom_fifth(equivalised_ahc(scenario, d, assumptions, **st), w)) * real for st in states]
+
+    def figure(k: int) -> np.ndarray:  # (median, mean) of state k, real
+        if ends is not None and k in (0, 3):
+            return np.array([ends[k // 3][name] for name in DECOMPOSED])
+        return np.array(bottom_fifth(equivalised_ahc(scenario, d, assumptions, **states[k]), w)) * real
+
+    figs = [figure(k) for k in range(4)]
     out = {}
-    for j, name in enumerate(("income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real")):
+    for j, name in enumerate(DECOMPOSED):  # (bottom_fifth's order: median, mean)
         for k, part in enumerate(PARTS):
             out[f"{name}_change_{part}"] = float(figs[k + 1][j] - figs[k][j])
     return out

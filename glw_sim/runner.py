@@ -175,7 +175,7 @@ def income_change(model: GLWModel, base: GLWModel) -> dict[str, float]:
     if out and model.pay.households is not None:
         from glw_sim.incomemetric import decomposition
 
-        out.update(decomposition(model.pay, base.pay, model.current_month, model.pay.assumptions))
+        out.update(decomposition(model.pay, base.pay, model.current_month, model.pay.assumptions, ends=(b, a)))
     return out
 
 

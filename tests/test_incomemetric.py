@@ -166,6 +166,10 @@ def test_decomposition_attributes_hours_and_pay_and_its_parts_add_to_the_total(i
     assert all(d[f"{k}_change_{p}"] > 0 for p in M.PARTS)
     for k in M.DECOMPOSED:
         assert sum(d[f"{k}_change_{p}"] for p in M.PARTS) == pytest.approx(total[k], abs=1e-9)
+    # a run passes the two records it already has as the end states: the same parts
+    ends = (M.income_records(cf, when), M.income_records(both, when))
+    quick = M.decomposition(both, cf, when, ends=ends)
+    assert quick.keys() == d.keys() and all(quick[k] == pytest.approx(d[k], abs=1e-9) for k in d)
 
 
 def test_records_report_the_second_target_each_year(fitted):

@@ -30,11 +30,12 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 def income_runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("secondtarget")
     out = {}
-    for name, mult, income in (("low", 2.0, True), ("high", 4.0, True), ("plain", 2.0, False)):
+    for name, mult, income in (("low", 2.0, True), ("high", 4.0, True), ("plain", 2.0, False),
+                               ("solo", None, True)):
         sc = load_scenario(SCENARIOS / "baseline.yaml", {
-            "name": name, "horizon": {"months": 24 if income else 12}, "replications": 3,
+            "name": name, "horizon": {"months": 24 if income and mult else 12}, "replications": 3,
             "population": {"scale": 0.003, "seed": 5}, "uncertainty": {"evidence": "off"},
-            "employability": [{"who": {}, "multiplier": mult}], "outputs": {"income": income}})
+            "employability": [{"who": {}, "multiplier": mult}] if mult else [], "outputs": {"income": income}})
         out[name] = load_results(run_scenario(sc, d / "results", charts=False).folder)
     return out, d
 
@@ -101,6 +102,15 @@ def test_the_report_has_the_second_target_with_intervals_and_what_it_cannot_clai
     assert "sequential substitution" in section
     # a run without outputs.income has no such section
     assert 'id="second-target"' not in render_report(runs["plain"])
+    # a baseline with it (no counterfactual): the lowest fifth's levels with their intervals, no change claimed
+    solo = render_report(runs["solo"])
+    assert 'id="second-target-levels"' in solo and 'id="second-target-change"' not in solo
+    t = S.figures(runs["solo"])
+    assert set(t["code"]) == {S.MEAN, S.MEDIAN, S.IN_WORK} and sorted(t["month"].unique()) == [0, 12]
+    r = t[(t["code"] == S.MEAN) & (t["month"] == 12)].iloc[0]
+    np.testing.assert_allclose([r["mean"], r["low_95"], r["high_95"]], t_interval(raw(runs["solo"], S.MEAN, 12)),
+                               rtol=1e-6)
+    assert f"£{r['mean']:,.2f}" in solo and "Children and pensioners" in solo
 
 
 def test_the_workbook_has_a_second_target_sheet_with_the_same_figures(income_runs):
