@@ -300,44 +300,47 @@ def programme_rows(res: Results) -> list[dict]:
 
 def second_target_section(res: Results) -> dict | None:
     """The section "The second target" (a run with ``outputs.income``): the lowest fifth's income after housing
-    costs by reported year with 95% intervals (levels; with a counterfactual, the change against it, its share in
-    work and the decomposition into entry, hours and pay), what the intervals hold and what the model cannot
-    claim (:mod:`glw_sim.secondtarget`); None without it."""
+    costs by reported year (a row each) with 95% intervals (levels; with a counterfactual, the change against it,
+    its share in work and the decomposition into entry, hours and pay), what the intervals hold and what the model
+    cannot claim (:mod:`glw_sim.secondtarget`); None without it."""
     from glw_sim import secondtarget as S
 
     if not S.has_second_target(res):
         return None
     t = S.figures(res)
-    dates = list(dict.fromkeys(t["date"]))
-    change = t[t["code"].str.contains("_change|_counterfactual")]
-    change_dates = list(dict.fromkeys(change["date"]))
+    still = S.median_still(res)
 
-    def rows(df: pd.DataFrame, cols: list[str]) -> list[dict]:
-        out = []
-        for code, g in df.groupby("code", sort=False):
-            by = g.set_index("date")
-            kind, is_change = g["kind"].iloc[0], "_change" in code
-            f = signed_fmt if is_change or kind == "gap" else fmt
+    def grid(codes: list[str]) -> dict:
+        """Rows by date, a column per figure in ``codes`` (those the run has): value and interval, a dagger on a
+        change whose interval holds zero."""
+        d = t[t["code"].isin(codes)]
+        codes = [c for c in codes if c in set(d["code"])]
+        heads = [d.loc[d["code"] == c, "label"].iloc[0] for c in codes]
+        rows = []
+        for date, g in d.groupby("date", sort=False):
+            by = g.set_index("code")
             cells = []
-            for d in cols:
-                if d not in by.index:
+            for c in codes:
+                if c not in by.index:
                     cells.append({"value": "", "ci": ""})
                     continue
-                r = by.loc[d]
-                cells.append({"value": f(kind, r["mean"]), "ci": f"{f(kind, r['low_95'])} to {f(kind, r['high_95'])}",
+                r = by.loc[c]
+                is_change = "_change" in c
+                f = signed_fmt if is_change else fmt
+                cells.append({"value": f(r["kind"], r["mean"]),
+                              "ci": f"{f(r['kind'], r['low_95'])} to {f(r['kind'], r['high_95'])}",
                               "tied": is_change and not bool(r["excludes_zero"])})
-            out.append({"label": g["label"].iloc[0], "cells": cells, "part": "_change_" in code
-                        and code.rsplit("_", 1)[-1] in S.PARTS})
-        return out
+            rows.append({"date": date, "cells": cells})
+        return {"heads": heads, "rows": rows}
 
-    levels = t[~t["code"].isin(change["code"])]
-    return {"dates": dates, "levels": rows(levels, dates), "change_dates": change_dates,
-            "changes": rows(change[~change["code"].str.rsplit("_", n=1).str[-1].isin(S.PARTS)], change_dates),
-            "parts": rows(change[change["code"].str.rsplit("_", n=1).str[-1].isin(S.PARTS)
-                                 & ~(S.median_still(res) & change["code"].str.startswith(S.MEDIAN))], change_dates),
+    M, D, W = S.MEAN, S.MEDIAN, S.IN_WORK
+    parts = [f"{M}_change_{p}" for p in S.PARTS] + ([] if still else [f"{D}_change_{p}" for p in S.PARTS])
+    change = grid([f"{M}_counterfactual", f"{M}_change", f"{M}_change_share", f"{D}_counterfactual", f"{D}_change",
+                   f"{W}_change"])
+    return {"levels": grid([M, D, W]), "change": change, "parts": grid(parts),
             "uncertainty": S.uncertainty_sentence(res), "decomposition": S.DECOMPOSITION_NOTE,
-            "target": S.target_sentence(res, t), "cannot": list(S.CANNOT_CLAIM),
-            "median_still": S.median_still(res), "counterfactual": bool(len(change))}
+            "target": S.target_sentence(res, t), "cannot": list(S.CANNOT_CLAIM), "median_still": still,
+            "counterfactual": bool(change["rows"])}
 
 
 def chart_list(folder: Path) -> list[dict]:
@@ -454,22 +457,21 @@ employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking 
 Londoners by 20% by 2035. Here: the lowest fifth of working-age residents ranked by their benefit unit's equivalised
 income after housing costs (HBAI's scale), in April 2024 prices, at month 0 and every twelfth month.</p>
 {% if st.target %}<p class="lead" id="second-target-headline">{{ st.target }}</p>{% endif %}
-{% if st.counterfactual %}<table id="second-target-change"><tr><th>Against the counterfactual (same residents, no new policy)</th>{% for d in st.change_dates %}<th class="n">{{ d }}</th>{% endfor %}</tr>
-{% for r in st.changes %}<tr><td>{{ r.label }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}{% if c.tied %}&nbsp;&dagger;{% endif %}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>
+{% macro st_table(ident, first, g) %}<div style="overflow-x:auto"><table id="{{ ident }}"><tr><th>{{ first }}</th>{% for h in g.heads %}<th class="n" style="white-space:normal">{{ h }}</th>{% endfor %}</tr>
+{% for r in g.rows %}<tr><td class="n" style="text-align:left">{{ r.date }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}{% if c.tied %}&nbsp;&dagger;{% endif %}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table></div>{% endmacro %}
+{% if st.counterfactual %}<h3>Against the counterfactual (the same residents with no new policy)</h3>
+{{ st_table("second-target-change", "Date", st.change) }}
 <h3>Where the change comes from</h3>
-<table id="second-target-decomposition"><tr><th>Part of the change</th>{% for d in st.change_dates %}<th class="n">{{ d }}</th>{% endfor %}</tr>
-{% for r in st.parts %}<tr><td>{{ r.label }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}{% if c.tied %}&nbsp;&dagger;{% endif %}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>
+{{ st_table("second-target-decomposition", "Date", st.parts) }}
 <p class="small">{{ st.decomposition }} &dagger; The 95% interval holds zero: no change can be claimed.</p>
 {% if st.median_still %}<p>The lowest fifth's median does not move in any replication: it sits on a mass of identical
 out-of-work incomes (residents with the same benefit unit, tenure and no earnings have the same income), so extra jobs
-change who is in the fifth, not its middle. The mean is the figure that shows the package's effect (the median's parts, all zero, are not shown).</p>{% endif %}
+change who is in the fifth, not its middle. The mean is the figure that shows the package's effect (the median's
+parts, all zero, are not shown).</p>{% endif %}
 {% endif %}
 <h3>The lowest fifth in this run</h3>
-<table id="second-target-levels"><tr><th>Figure (scenario)</th>{% for d in st.dates %}<th class="n">{{ d }}</th>{% endfor %}</tr>
-{% for r in st.levels %}<tr><td>{{ r.label }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
-</table>
+{{ st_table("second-target-levels", "Date", st.levels) }}
 <p class="small">Second line: 95% interval. {{ st.uncertainty }}</p>
 <p><strong>What the model cannot claim.</strong></p>
 <ul id="second-target-limits">{% for t in st.cannot %}<li>{{ t }}</li>{% endfor %}</ul>
