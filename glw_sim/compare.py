@@ -38,7 +38,7 @@ from glw_sim import __version__
 from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text
 from glw_sim.labels import programme_label
-from glw_sim.report import TEMPLATE, _img, fmt
+from glw_sim.report import TEMPLATE, _img, fmt, signed_fmt
 from glw_sim.results import OUTCOMES, Results, load_results
 from glw_sim.workbook import EST, HIGH, LOW, sheets_bytes
 
@@ -278,6 +278,8 @@ def signed(kind: str, v: float) -> str:
     """A difference as a briefing writes it: rates in percentage points, with its sign."""
     if v is None or not np.isfinite(v):
         return "n/a"
+    if kind == "gbpw":  # (the second target's pounds a week: no sign on what rounds to zero)
+        return signed_fmt(kind, v)
     sign = "+" if v > 0 else "−" if v < 0 else "±"
     return sign + fmt("gap" if kind in ("rate", "gap") else kind, abs(v))
 

@@ -62,8 +62,10 @@ def gbp(v: float) -> str:
 
 
 def gbpw(v: float) -> str:
-    """GBP a week, to the penny (the second target's figures)."""
-    return "n/a" if v is None or not np.isfinite(v) else f"£{v:,.2f}"
+    """GBP a week, to the penny (the second target's figures; "−£1.25" below zero, "£0.00" for what rounds to it)."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f"−£{-v:,.2f}" if round(v, 2) < 0 else f"£{abs(v) if round(v, 2) == 0 else v:,.2f}"
 
 
 def fmt(kind: str, v: float) -> str:
