@@ -164,3 +164,22 @@ def test_compare_gives_the_second_target_paired_with_its_interval_and_ranks_noth
     header = [c.value for c in ws[1]]
     cell = [row for row in ws.iter_rows(min_row=2) if row[header.index("Code")].value == S.MEAN][0]
     assert cell[header.index("Estimate")].number_format == "£#,##0.00"
+
+
+def test_the_section_fits_the_page_in_a_browser(browser, income_runs, tmp_path):
+    """Headless Chromium at a laptop's width: the section is there, its tables (a row a year) fit within the page,
+    and the headline sentence reads as computed."""
+    runs, _ = income_runs
+    res = runs["high"]
+    path = tmp_path / "report.html"
+    path.write_text(render_report(res))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.body.scrollWidth <= window.innerWidth")
+    for ident in ("second-target-change", "second-target-decomposition", "second-target-levels"):
+        box = page.locator(f"#{ident}").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1100, ident
+        assert page.locator(f"#{ident} tr").count() == 1 + (3 if ident.endswith("levels") else 2)  # header + years
+    assert page.inner_text("#second-target-headline") == S.target_sentence(res, S.figures(res))
+    page.close()
