@@ -38,7 +38,7 @@ from glw_sim import __version__
 from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_bytes, atomic_write_text
 from glw_sim.labels import programme_label
-from glw_sim.report import TEMPLATE, _img, fmt
+from glw_sim.report import TEMPLATE, _img, fmt, signed_fmt
 from glw_sim.results import OUTCOMES, Results, load_results
 from glw_sim.workbook import EST, HIGH, LOW, sheets_bytes
 
@@ -47,7 +47,15 @@ COMPARE_ROWS = OUTCOMES[:2] + [("net_extra_employed", "Net extra residents in wo
                                ("spending_cumulative", "Programme spending", "gbp"),
                                ("cost_per_net_extra_job", "Cost per net additional job", "gbp"),
                                ("cost_per_net_extra_employment_year", "Cost per net extra employment-year", "gbp")
-                               ] + OUTCOMES[2:8]
+                               ] + OUTCOMES[2:8] + [
+    # the plan's second target (runs with outputs.income, in their reported years: month 0 and every twelfth)
+    ("income.bottom_fifth_mean_ahc_real", "Lowest fifth's mean income AHC (GBP/wk, 2024 prices)", "gbpw"),
+    ("income.bottom_fifth_median_ahc_real", "Lowest fifth's median income AHC (GBP/wk, 2024 prices)", "gbpw"),
+    ("income.bottom_fifth_in_work", "Share of the lowest fifth in work", "rate"),
+    ("income.bottom_fifth_mean_ahc_real_change", "Lowest fifth's mean AHC against the counterfactual (GBP/wk)",
+     "gbpw"),
+    ("income.bottom_fifth_median_ahc_real_change", "Lowest fifth's median AHC against the counterfactual (GBP/wk)",
+     "gbpw")]
 #: rows that are ratios: no difference (each run's Fieller interval is shown)
 RATIOS = ("cost_per_net_extra_job", "cost_per_net_extra_employment_year")
 
@@ -173,8 +181,8 @@ def _value(r: Results, metric: str, month: int, heads: dict) -> dict | None:
     key = "spending" if metric == "spending_cumulative" else metric
     if key in heads:  # the headline's figures (cost per net job: its one definition)
         return heads[key]
-    if r.has(metric):
-        return r.figure(metric, month).as_row()
+    if r.has(metric) and (not metric.startswith("income.") or len(r.at(metric, month))):
+        return r.figure(metric, month).as_row()  # (the second target's: only in its reported years)
     return None
 
 
@@ -270,6 +278,8 @@ def signed(kind: str, v: float) -> str:
     """A difference as a briefing writes it: rates in percentage points, with its sign."""
     if v is None or not np.isfinite(v):
         return "n/a"
+    if kind == "gbpw":  # (the second target's pounds a week: no sign on what rounds to zero)
+        return signed_fmt(kind, v)
     sign = "+" if v > 0 else "−" if v < 0 else "±"
     return sign + fmt("gap" if kind in ("rate", "gap") else kind, abs(v))
 
@@ -583,7 +593,8 @@ def comparison_workbook(runs: list[Results], ref: Results, table, boroughs, part
                            ("Reference", f"Differences are each run minus {ref.name} ({ref.run_id})."),
                            ("Intervals", "95% intervals: simulation noise and, where drawn, the evidence. " + METHOD),
                            ("Rounding", "Rates shown to 0.1% (differences of rates to 0.01%), residents as whole "
-                            "numbers, money in whole pounds."), ("", "")]
+                            "numbers, money in whole pounds (the second target's incomes, GBP a week, to the "
+                            "penny)."), ("", "")]
                           + [(f"Sheet: {name}", what) for name, what, _, _ in sheets], columns=["Item", "What it says"])
     return sheets_bytes(readme, [(name, df, note, ()) for name, _, df, note in sheets])
 

@@ -193,10 +193,14 @@ def _equivalised(e, u, y, out):
         out[i] = v / y.scale[unit]
 
 
-def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None) -> np.ndarray:
+def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: np.ndarray | None = None,
+                    hourly: np.ndarray | None = None, hours: np.ndarray | None = None,
+                    rate: np.ndarray | None = None) -> np.ndarray:
     """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal): the
     table (bilinear in the two adults' earnings) over HBAI's scale; own pay and a partner's in work uprated to the
-    policy year, own pay never below that year's floor (one compiled pass)."""
+    policy year, own pay never below that year's floor (one compiled pass). ``held``, ``hourly``, ``hours`` (each
+    resident's job) and ``rate`` (partners' employment rate by sex and age band) replace the run's own: the
+    decomposition's mixed states (:func:`decomposition`)."""
     pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
     year = policy_year(d)
     floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
@@ -204,9 +208,11 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None) -> np.nda
     yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
     scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
     growth = float(uprate(np.ones(1), year, assumptions)[0])
-    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), H.employment_rate_by_sex_band(pop),
+    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64),
+              H.employment_rate_by_sex_band(pop) if rate is None else rate,
               pay_mod.wage_floor(np.arange(65), floor_year), growth)
-    e = _Earnings(jobs.held, jobs.hourly, jobs.hours, hh.partner_rank, pay_run.partner_weekly)
+    e = _Earnings(jobs.held if held is None else held, jobs.hourly if hourly is None else hourly,
+                  jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly)
     u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
     out = np.empty(len(pop))
     _equivalised(e, u, y, out)
@@ -259,6 +265,56 @@ def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[st
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
             "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
             "income.bottom_fifth_in_work": float(np.average(pay_run.jobs.held[low], weights=w[low]))}
+
+
+#: the decomposition's parts, in the order they are substituted (:func:`decomposition`)
+PARTS = ("entry", "hours", "pay")
+#: the figures decomposed: the lowest fifth's real median and mean (``<figure>_change_<part>``)
+DECOMPOSED = ("income.bottom_fifth_median_ahc_real", "income.bottom_fifth_mean_ahc_real")
+
+
+def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = None,
+                  ends: tuple[dict, dict] | None = None) -> dict[str, float]:
+    """The lowest fifth's change in real median and mean income after housing costs (scenario minus
+    counterfactual, month ``d``) split into entry into work, hours and pay, by sequential substitution on the same
+    residents (common random numbers: the two runs have the same residents, households, weights and ages):
+
+    0. the counterfactual: its jobs (who holds one, their hours and hourly pay) and its partners' employment rates;
+    1. **entry**: who is in work becomes the scenario's (residents and, through the rates, partners); a resident
+       in work only in the scenario brings the job they hold there, one in work only in the counterfactual loses
+       theirs; residents in work in both keep the counterfactual's hours and pay;
+    2. **hours**: residents in work in both take the scenario's hours (at the counterfactual's hourly pay);
+    3. **pay**: they take the scenario's hourly pay too: this is the scenario.
+
+    Each part is the change in the figure (the fifth re-ranked at each step) from the step before, so the parts
+    add exactly to the change 3 minus 0 (the ``_change`` figures). The order is a choice (entry, then hours, then
+    pay: an entrant's whole job counts as entry); another order would move the interactions between parts. Keys
+    ``<figure>_change_<part>`` for the :data:`DECOMPOSED` figures and :data:`PARTS`, in GBP a week (April 2024).
+    ``ends``: the counterfactual's and the scenario's records of the month (:func:`income_records`), which are
+    states 0 and 3 (the same residents and arrays): only the two mixed states are computed (a run's yearly cost
+    halved; tests/test_incomemetric.py checks the four-state version against the records)."""
+    sc, cf = scenario.jobs, counterfactual.jobs
+    both = sc.held & cf.held
+    hourly_mixed = np.where(both, cf.hourly, sc.hourly)
+    states = [dict(held=cf.held, hourly=cf.hourly, hours=cf.hours,
+                   rate=H.employment_rate_by_sex_band(counterfactual.population)),
+              dict(held=sc.held, hourly=hourly_mixed, hours=np.where(both, cf.hours, sc.hours)),
+              dict(held=sc.held, hourly=hourly_mixed, hours=sc.hours),
+              dict()]
+    w = scenario.population.weight
+    real = 1 / deflator(policy_year(d), assumptions)
+
+    def figure(k: int) -> np.ndarray:  # (median, mean) of state k, real
+        if ends is not None and k in (0, 3):
+            return np.array([ends[k // 3][name] for name in DECOMPOSED])
+        return np.array(bottom_fifth(equivalised_ahc(scenario, d, assumptions, **states[k]), w)) * real
+
+    figs = [figure(k) for k in range(4)]
+    out = {}
+    for j, name in enumerate(DECOMPOSED):  # (bottom_fifth's order: median, mean)
+        for k, part in enumerate(PARTS):
+            out[f"{name}_change_{part}"] = float(figs[k + 1][j] - figs[k][j])
+    return out
 
 
 class PayRun:

@@ -61,8 +61,27 @@ def gbp(v: float) -> str:
     return f"£{v / 1e6:,.1f}m" if abs(v) >= 1e6 else f"£{v:,.0f}"
 
 
+def gbpw(v: float) -> str:
+    """GBP a week, to the penny (the second target's figures; "−£1.25" below zero, "£0.00" for what rounds to it)."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f"−£{-v:,.2f}" if round(v, 2) < 0 else f"£{abs(v) if round(v, 2) == 0 else v:,.2f}"
+
+
 def fmt(kind: str, v: float) -> str:
-    return {"rate": pct, "gap": pp, "count": num, "gbp": gbp}[kind](v)
+    """``kind``: rate (a share), gap (a difference of shares), count, gbp, gbpw (GBP a week), share (a relative
+    change, as a percentage)."""
+    return {"rate": pct, "gap": pp, "count": num, "gbp": gbp, "gbpw": gbpw, "share": pct}[kind](v)
+
+
+def signed_fmt(kind: str, v: float) -> str:
+    """A change with its sign (rates' changes in percentage points); none when it rounds to zero as shown."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    shown = fmt("gap" if kind == "rate" else kind, abs(v))
+    if not re.search(r"[1-9]", shown):
+        return shown
+    return ("+" if v > 0 else "−") + shown
 
 
 def ci(kind: str, d: dict) -> str:
@@ -281,6 +300,51 @@ def programme_rows(res: Results) -> list[dict]:
     return rows
 
 
+def second_target_section(res: Results) -> dict | None:
+    """The section "The second target" (a run with ``outputs.income``): the lowest fifth's income after housing
+    costs by reported year (a row each) with 95% intervals (levels; with a counterfactual, the change against it,
+    its share in work and the decomposition into entry, hours and pay), what the intervals hold and what the model
+    cannot claim (:mod:`glw_sim.secondtarget`); None without it."""
+    from glw_sim import secondtarget as S
+
+    if not S.has_second_target(res):
+        return None
+    t = S.figures(res)
+    still = S.median_still(res)
+
+    def grid(codes: list[str]) -> dict:
+        """Rows by date, a column per figure in ``codes`` (those the run has): value and interval, a dagger on a
+        change whose interval holds zero."""
+        d = t[t["code"].isin(codes)]
+        codes = [c for c in codes if c in set(d["code"])]
+        heads = [d.loc[d["code"] == c, "label"].iloc[0] for c in codes]
+        rows = []
+        for date, g in d.groupby("date", sort=False):
+            by = g.set_index("code")
+            cells = []
+            for c in codes:
+                if c not in by.index:
+                    cells.append({"value": "", "ci": ""})
+                    continue
+                r = by.loc[c]
+                is_change = "_change" in c
+                f = signed_fmt if is_change else fmt
+                cells.append({"value": f(r["kind"], r["mean"]),
+                              "ci": f"{f(r['kind'], r['low_95'])} to {f(r['kind'], r['high_95'])}",
+                              "tied": is_change and not bool(r["excludes_zero"])})
+            rows.append({"date": date, "cells": cells})
+        return {"heads": heads, "rows": rows}
+
+    M, D, W = S.MEAN, S.MEDIAN, S.IN_WORK
+    parts = [f"{M}_change_{p}" for p in S.PARTS] + ([] if still else [f"{D}_change_{p}" for p in S.PARTS])
+    change = grid([f"{M}_counterfactual", f"{M}_change", f"{M}_change_share", f"{D}_counterfactual", f"{D}_change",
+                   f"{W}_change"])
+    return {"levels": grid([M, D, W]), "change": change, "parts": grid(parts),
+            "uncertainty": S.uncertainty_sentence(res), "decomposition": S.DECOMPOSITION_NOTE,
+            "target": S.target_sentence(res, t), "cannot": list(S.CANNOT_CLAIM), "median_still": still,
+            "counterfactual": bool(change["rows"])}
+
+
 def chart_list(folder: Path) -> list[dict]:
     charts = Path(folder) / "charts"
     found = {p.stem: p for p in charts.glob("*.png")} if charts.is_dir() else {}
@@ -390,6 +454,30 @@ waiting, never started or costed. One employment programme at a time (scenario k
 cost per resident-month) over the horizon; the hubs' spending is their cost per borough-year. Costs per net job and per
 employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking }}</p>{% endif %}
 {% endif %}
+{% if st %}<h2 id="second-target">The second target</h2>
+<p>The plan's second target: raise the real weekly income after housing costs of the lowest-income fifth of
+Londoners by 20% by 2035. Here: the lowest fifth of working-age residents ranked by their benefit unit's equivalised
+income after housing costs (HBAI's scale), in April 2024 prices, at month 0 and every twelfth month.</p>
+{% if st.target %}<p class="lead" id="second-target-headline">{{ st.target }}</p>{% endif %}
+{% macro st_table(ident, first, g) %}<div style="overflow-x:auto"><table id="{{ ident }}"><tr><th>{{ first }}</th>{% for h in g.heads %}<th class="n" style="white-space:normal">{{ h }}</th>{% endfor %}</tr>
+{% for r in g.rows %}<tr><td class="n" style="text-align:left">{{ r.date }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}{% if c.tied %}&nbsp;&dagger;{% endif %}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}
+</table></div>{% endmacro %}
+{% if st.counterfactual %}<h3>Against the counterfactual (the same residents with no new policy)</h3>
+{{ st_table("second-target-change", "Date", st.change) }}
+<h3>Where the change comes from</h3>
+{{ st_table("second-target-decomposition", "Date", st.parts) }}
+<p class="small">{{ st.decomposition }} &dagger; The 95% interval holds zero: no change can be claimed.</p>
+{% if st.median_still %}<p>The lowest fifth's median does not move in any replication: it sits on a mass of identical
+out-of-work incomes (residents with the same benefit unit, tenure and no earnings have the same income), so extra jobs
+change who is in the fifth, not its middle. The mean is the figure that shows the package's effect (the median's
+parts, all zero, are not shown).</p>{% endif %}
+{% endif %}
+<h3>The lowest fifth in this run</h3>
+{{ st_table("second-target-levels", "Date", st.levels) }}
+<p class="small">Second line: 95% interval. {{ st.uncertainty }}</p>
+<p><strong>What the model cannot claim.</strong></p>
+<ul id="second-target-limits">{% for t in st.cannot %}<li>{{ t }}</li>{% endfor %}</ul>
+{% endif %}
 <h2>Outcome metrics</h2>
 <table id="outcomes"><tr><th>Metric (London, 16-64)</th><th class="n">{{ start }}</th>{% for m, d in milestones %}<th class="n">{{ d }}</th>{% endfor %}<th class="n">{{ end }}</th><th class="n">95% interval</th></tr>
 {% for r in outcomes %}<tr><td>{{ r.label }}</td><td class="n">{{ r.start }}</td>{% for c in r.milestones %}<td class="n">{{ c.value }}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}<td class="n">{{ r.end }}</td><td class="n">{{ r.ci }}</td></tr>{% endfor %}
@@ -437,6 +525,7 @@ def render_report(res: Results) -> str:
         charts=chart_list(res.folder), interventions=intervention_rows(res) if res.programmes() or res.levers() else [],
         outcomes=outcome_rows(res), milestones=early_milestones(res), at_dates=headline_at_dates(res), boroughs=borough_rows(res), uncertainty=uncertainty_text(res),
         programmes=programme_rows(res), assumptions=assumptions, ranking=ranking_sentence(res),
+        st=second_target_section(res),
         any_override=any(a["overridden"] for a in assumptions), sources=_sources_html())
     return TEMPLATE.render(title=f"glw-sim: {res.name} ({res.run_id})", body=body, version=__version__,
                            written=datetime.now().strftime("%Y-%m-%d %H:%M"))

@@ -550,7 +550,11 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
     for metric, label in SECOND_TARGET:  # (with outputs.income, in the reported years: every twelfth month)
         if res.has_counterfactual and res.has(metric) and res.horizon % 12 == 0:
             f = res.figure(metric)
-            lines.append(f"  {label:<44} {'':>9} {pad}{f.estimate:>+10.2f}  {f.low:+.2f} to {f.high:+.2f}")
+
+            def gbp2(v: float) -> str:  # (no sign on what rounds to zero: "-0.00" reads as a loss)
+                return f"{v:+.2f}" if round(v, 2) != 0 else "0.00"
+
+            lines.append(f"  {label:<44} {'':>9} {pad}{gbp2(f.estimate):>10}  {gbp2(f.low)} to {gbp2(f.high)}")
     if "spending" in h:
         sp = h["spending"]
         lines.append(f"  {'Spending to date (GBP)':<44} {'':>9} {pad}{_fmt_value('gbp', sp['mean']):>10}  "
@@ -589,7 +593,10 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
 
 #: the plan's second target in the summary (GBP a week per resident of the lowest fifth, April 2024 prices)
 SECOND_TARGET = (("income.bottom_fifth_median_ahc_real_change", "Second target: lowest fifth's median AHC, GBP/wk"),
-                 ("income.bottom_fifth_mean_ahc_real_change", "Second target: lowest fifth's mean AHC, GBP/wk"))
+                 ("income.bottom_fifth_mean_ahc_real_change", "Second target: lowest fifth's mean AHC, GBP/wk"),
+                 ("income.bottom_fifth_mean_ahc_real_change_entry", "  of which entry into work"),
+                 ("income.bottom_fifth_mean_ahc_real_change_hours", "  of which hours"),
+                 ("income.bottom_fifth_mean_ahc_real_change_pay", "  of which pay"))
 
 
 def ranking_sentence(res: Results) -> str:

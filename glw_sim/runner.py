@@ -168,9 +168,16 @@ INCOME_CHANGES = ("income.bottom_fifth_median_ahc_real", "income.bottom_fifth_me
 
 
 def income_change(model: GLWModel, base: GLWModel) -> dict[str, float]:
-    """The scenario minus its counterfactual in the second target's figures, in the months they are reported."""
+    """The scenario minus its counterfactual in the second target's figures, in the months they are reported, and
+    the change in the lowest fifth's real median and mean split into entry into work, hours and pay
+    (:func:`glw_sim.incomemetric.decomposition`: ``<figure>_change_<part>``, adding up to ``<figure>_change``)."""
     a, b = model.records[-1], base.records[-1]
-    return {f"{k}_change": a[k] - b[k] for k in INCOME_CHANGES if k in a and k in b}
+    out = {f"{k}_change": a[k] - b[k] for k in INCOME_CHANGES if k in a and k in b}
+    if out and model.pay.households is not None:
+        from glw_sim.incomemetric import decomposition
+
+        out.update(decomposition(model.pay, base.pay, model.current_month, model.pay.assumptions, ends=(b, a)))
+    return out
 
 
 def simulate(scenario: Scenario, seed: int, progress: Callable[[], None] | None = None,

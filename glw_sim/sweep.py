@@ -241,7 +241,10 @@ def available_metrics(scenario: Scenario, collect_groups: bool = True) -> dict[s
 
         london |= set(YEARLY_METRICS)
         if scenario.employability or progs or scenario.levers:
+            from glw_sim.incomemetric import DECOMPOSED, PARTS
+
             london |= {f"{k}_change" for k in INCOME_CHANGES}
+            london |= {f"{k}_change_{part}" for k in DECOMPOSED for part in PARTS}
     return {"london": london, "group": group if collect_groups else set(), "borough": set(BOROUGH_METRICS)}
 
 

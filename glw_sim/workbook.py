@@ -23,10 +23,12 @@ from glw_sim.results import NO_GAIN, NOT_BOUNDED, OUTCOMES, Results, uncertainty
 #: Excel number formats: shares as percentages (gaps and spreads too: a difference of shares), their small
 #: half-widths to 0.01%, residents as whole numbers with thousands separators, money in pounds
 PCT, PCT_FINE, COUNT, GBP, SHARE, INT = "0.0%", "0.00%", "#,##0", "£#,##0", "0%", "0"
+#: GBP a week to the penny (the second target's incomes)
+GBP_WEEK = "£#,##0.00"
 #: the rounding each format stands for (decimal places of the stored value)
-ROUND = {PCT: 4, PCT_FINE: 5, COUNT: 0, GBP: 0, SHARE: 3, INT: 0}
-#: a row's kind (glw_sim.results.OUTCOMES) as its format
-KIND_FORMAT = {"rate": PCT, "gap": PCT, "count": COUNT, "gbp": GBP}
+ROUND = {PCT: 4, PCT_FINE: 5, COUNT: 0, GBP: 0, SHARE: 3, INT: 0, GBP_WEEK: 2}
+#: a row's kind (glw_sim.results.OUTCOMES; the second target's gbpw and share) as its format
+KIND_FORMAT = {"rate": PCT, "gap": PCT, "count": COUNT, "gbp": GBP, "gbpw": GBP_WEEK, "share": PCT}
 
 EST, LOW, HIGH = "Estimate", "95% interval, low", "95% interval, high"
 NOISE, EVID, TOTAL = "Simulation noise (±, 95%)", "Evidence (±, 95%)", "Total (±, 95%)"
@@ -231,6 +233,23 @@ def all_metrics_table(res: Results, targets) -> pd.DataFrame:
     return s.rename(columns=plain)
 
 
+def second_target_table(res: Results) -> pd.DataFrame:
+    """The plan's second target by reported year (:func:`glw_sim.secondtarget.figures`): the lowest fifth's
+    income after housing costs and share in work, and with a counterfactual the changes and their decomposition,
+    each with its 95% interval and the interval's two parts; empty without ``outputs.income``."""
+    from glw_sim import secondtarget as S
+
+    if not S.has_second_target(res):
+        return pd.DataFrame()
+    t = S.figures(res)
+    change = t["code"].str.contains("_change")
+    return pd.DataFrame({
+        "Date": t["date"], "Month": t["month"], "Figure": t["label"], EST: t["mean"], LOW: t["low_95"],
+        HIGH: t["high_95"], NOISE: t["noise"], EVID: t["evidence"], "Replications": t["replications"],
+        "Interval leaves out zero": t["excludes_zero"].where(change, None).map({True: "yes", False: "no"}),
+        "Code": t["code"], "_kind": t["kind"]})
+
+
 def manifest_table(res: Results) -> pd.DataFrame:
     return pd.DataFrame([
         ("Scenario", res.name), ("Run id", res.run_id), ("Description", res.scenario.get("description")),
@@ -333,6 +352,14 @@ def workbook_bytes(res: Results, targets=None) -> bytes:
          uncertainty_table(res), "No programmes or levers in this scenario: no net extra or contributions to break "
          "down (every other sheet gives each figure's interval and its simulation-noise part).", ()),
     ]
+    st = second_target_table(res)
+    if len(st):
+        sheets.append(("Second target", "The plan's second target by reported year (month 0 and every twelfth "
+                       "month): the lowest fifth of working-age residents' real income after housing costs (GBP a "
+                       "week, April 2024 prices, equivalised) and share in work; with a counterfactual, the change "
+                       "against it and its parts (entry into work, hours, pay: they add to the change), each with "
+                       "its 95% interval. What they hold and cannot claim: the rows 'Second target' below.", st,
+                       None, ()))
     for name, what, df, note, rates in chart_tables(res, targets):
         sheets.append((name, what, df, note, rates))
     sheets += [
@@ -345,7 +372,16 @@ def workbook_bytes(res: Results, targets=None) -> bytes:
         if name == "All metrics":
             kinds = df["Metric"].map(kind_of)
             sheets[i] = (name, what, df.assign(_kind=kinds.where(df["Metric"].notna(), "count")), note, rates)
-    return sheets_bytes(read_me(res, [(s[0], s[1]) for s in sheets]), [(s[0], *s[2:]) for s in sheets])
+    readme = read_me(res, [(s[0], s[1]) for s in sheets])
+    if len(st):
+        from glw_sim import secondtarget as S
+
+        readme = pd.concat([readme, pd.DataFrame(
+            [("", ""), ("Second target: intervals", S.uncertainty_sentence(res)),
+             ("Second target: decomposition", S.DECOMPOSITION_NOTE)]
+            + [("Second target: cannot claim", t) for t in S.CANNOT_CLAIM], columns=readme.columns)],
+            ignore_index=True)
+    return sheets_bytes(readme, [(s[0], *s[2:]) for s in sheets])
 
 
 def sheets_bytes(readme: pd.DataFrame, sheets: list[tuple[str, pd.DataFrame, str | None, tuple[str, ...]]]) -> bytes:

@@ -30,6 +30,11 @@ def test_validation_report_small(tmp_path):
     assert csv[csv["check"].str.startswith("Flow ")]["within"].all()
     hc = csv[csv["kind"] == "hindcast"]  # the published points after the anchor; the last is fitted
     assert len(hc) == 2 and list(hc["fitted"]) == [False, True] and "Hindcast from 2020" in html
+    # the second target's month 0 against HBAI (not fitted; reported as it falls: the model misses both)
+    inc = csv[csv["kind"] == "income"].set_index("check")
+    assert len(inc) == 2 and not inc["fitted"].any()
+    assert set(inc["published"]) == {22.0, 51.0} and inc["model"].between(1, 99).all()
+    assert "against HBAI" in html
     n_within = int(csv["within"].sum())
     assert f"{n_within} of {len(csv)} checks within" in html
     assert "not fitted" in html and "simulation noise" in html

@@ -1,0 +1,74 @@
+"""What pay, hours and the second target cost a run: the no-change baseline with and without ``income=True``.
+
+    python benchmarks/income_cost.py [--scale 1.0] [--months 120] [--rounds 2] [--out FILE]
+
+Each round runs the baseline without income, then with it, each in its own process (so peak memory is each
+run's own), so both sample the machine over the same minutes. Per run: build and run wall and CPU seconds, peak
+resident memory, the load average at the start, and the employment rate at the end (the same with and without:
+income changes no labour-market result). Issue 21 asks the full-scale ten-year baseline to be no more than 15%
+slower with it. Compile the kernels first (any small run of this checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def run_child(scale: float, months: int, income: bool) -> dict:
+    from glw_sim.model import GLWModel
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    m = GLWModel(scale=scale, seed=1, collect_boroughs=False, income=income)
+    t1, c1 = time.perf_counter(), time.process_time()
+    m.run(months)
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {"scale": scale, "agents": len(m.population), "months": months, "income": income,
+            "build_s": round(t1 - t0, 3), "build_cpu_s": round(c1 - c0, 3), "run_s": round(t2 - t1, 3),
+            "run_cpu_s": round(c2 - c1, 3), "total_s": round(t2 - t0, 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "employment_rate_end": m.records[-1]["employment_rate"],
+            "bottom_fifth_mean_ahc_real_end": m.records[-1].get("income.bottom_fifth_mean_ahc_real", float("nan"))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--months", type=int, default=120)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "income_cost.csv")
+    ap.add_argument("--child", choices=["with", "without"])
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(run_child(a.scale, a.months, a.child == "with")))
+        return
+    commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    rows = []
+    for r in range(a.rounds):
+        for which in ("without", "with"):
+            load = os.getloadavg()[0]
+            started = time.strftime("%H:%M:%S", time.gmtime())
+            out = subprocess.run([sys.executable, __file__, "--child", which, "--scale", str(a.scale), "--months",
+                                  str(a.months)], capture_output=True, text=True, check=True)
+            row = {"round": r + 1, "commit": commit, "started_utc": started, "load_average": round(load, 2),
+                   **json.loads(out.stdout.strip().splitlines()[-1])}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    a.out.parent.mkdir(exist_ok=True)
+    with a.out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"written: {a.out}")
+
+
+if __name__ == "__main__":
+    main()
