@@ -65,6 +65,7 @@ class Outcome:
     reps: dict = field(default_factory=dict)
     contributions: dict = field(default_factory=dict)  # part -> row (only when attribution was run)
     spending: dict = field(default_factory=dict)  # part (programme, lever) -> its spending to the date, GBP
+    flows: dict = field(default_factory=dict)  # the run's stocks and flows (glw_sim.gapflows.record), or {}
 
 
 def robustness(margin: U.Figure, per_rep: np.ndarray, share: float) -> tuple[float, float]:
@@ -83,10 +84,11 @@ def robustness(margin: U.Figure, per_rep: np.ndarray, share: float) -> tuple[flo
 
 
 def outcome_from(reps: dict[str, np.ndarray], goal: Goal, Z: np.ndarray | None = None,
-                 inputs: tuple[str, ...] = ()) -> Outcome:
+                 inputs: tuple[str, ...] = (), flows: dict | None = None) -> Outcome:
     """An :class:`Outcome` from each replication's ``net``, ``cost``, ``years`` (employment-years), ``peak``
     (most spent in 12 months) and ``margin`` (and ``Z``, their draws' standardised values, with ``inputs``):
-    the figures fitted as every run's are (:func:`glw_sim.uncertainty.fit_many`). Analytic evaluators use it."""
+    the figures fitted as every run's are (:func:`glw_sim.uncertainty.fit_many`); ``flows``: the stocks and
+    flows of :func:`glw_sim.gapflows.record`, if any. Analytic evaluators use it."""
     keys = ["net", "cost", "years", "margin"]
     figs, scaled = U.fit_many(np.column_stack([np.asarray(reps[k], dtype=float) for k in keys]), Z, inputs)
     f = dict(zip(keys, figs))
@@ -97,7 +99,7 @@ def outcome_from(reps: dict[str, np.ndarray], goal: Goal, Z: np.ndarray | None =
                    robust_margin=robust, peak_year_cost=float(np.mean(reps["peak"])),
                    per_job=(U.ratio(f["cost"], f["net"], U.noise_cov(scaled, 1, 0)) if gain else nan).as_row(),
                    per_year=(U.ratio(f["cost"], f["years"], U.noise_cov(scaled, 1, 2)) if gain else nan).as_row(),
-                   reps={k: [float(x) for x in reps[k]] for k in ("net", "cost", "margin")})
+                   reps={k: [float(x) for x in reps[k]] for k in ("net", "cost", "margin")}, flows=flows or {})
 
 
 Evaluator = Callable[[Scenario, Goal], Outcome]
@@ -184,6 +186,9 @@ def results_outcome(res, goal: Goal) -> Outcome:
         spend, peak = net * 0.0, 0.0
     nan = {"mean": math.nan, "low_95": math.nan, "high_95": math.nan}
     contributions = {p: res.figure(f"contribution.{p}", m).as_row() for p in res.parts()}
+    from glw_sim import gapflows
+
+    flows = gapflows.record(res, m, gapflows.first_month(res.scenario, m)) or {}
     return Outcome(net=h.get("net_extra_employed", zero), cost=h.get("spending", zero), margin=fig.as_row(),
                    chance=chance, robust_margin=robust, peak_year_cost=peak,
                    per_job=h.get("cost_per_net_extra_job", nan), per_year=h.get("cost_per_net_extra_employment_year",
@@ -191,7 +196,7 @@ def results_outcome(res, goal: Goal) -> Outcome:
                    employment_rate=h["employment_rate"],
                    reps={"net": net.tolist(), "cost": spend.tolist(), "margin": margin.tolist()},
                    contributions=contributions,
-                   spending={k: float(v) for k, v in res.programme_spending(m).mean().items()})
+                   spending={k: float(v) for k, v in res.programme_spending(m).mean().items()}, flows=flows)
 
 
 # ----------------------------------------------------------------------------- the study

@@ -161,14 +161,23 @@ def attribution(st: Study, best, evaluator) -> dict:
 
 def _window(st: Study, data: dict) -> tuple[str, int]:
     """The first month any part of the package acts (else the run's start), and the months from it to the date."""
-    from glw_sim.months import parse_month
+    from glw_sim.gapflows import window
 
-    starts = [p.get("start") for p in data.get("interventions", []) + data.get("levers", [])
-              + data.get("integration_hubs", [])]
-    first = min([x for x in starts if x] or [data["horizon"]["start"]])
-    first = max(first, data["horizon"]["start"])
-    a, b = parse_month(st.solve.target.by), parse_month(first)
-    return first, max(1, (a.year - b.year) * 12 + a.month - b.month)
+    return window(data, st.solve.target.by)
+
+
+def gap_flows(rec: dict, o: dict) -> pd.DataFrame | None:
+    """The remaining gap as the change in each main flow that alone would close it by the date
+    (:func:`glw_sim.gapflows.decompose`, from the chosen package's own run); None when no gap remains or the
+    evaluation recorded no flows. ``change_needed`` closes the gap in the target's share of the draws (the
+    report's headline); ``change_low_95`` to ``change_high_95`` close the gap at central values' 95% interval."""
+    from glw_sim.gapflows import decompose
+
+    if rec["remaining_gap"] <= 0 or not o.get("flows"):
+        return None
+    m = o["margin"]
+    lo, hi = max(0.0, -m["high_95"]), max(0.0, -m["low_95"])
+    return decompose(o["flows"], rec["remaining_gap"], lo, hi)
 
 
 def write_outputs(st: Study, evaluator) -> dict:
@@ -194,13 +203,18 @@ def write_outputs(st: Study, evaluator) -> dict:
               "within_noise": within_noise(st, best), "trials": len(df), "settings": st.settings,
               "contributions": attribution(st, best, evaluator)}
     record["from"], record["months_to_close"] = _window(st, data)
+    flows = gap_flows(record, o)
+    if flows is not None:
+        atomic_write_text(folder / "gap_flows.csv", flows.to_csv(index=False, float_format="%.6g"))
+    elif (folder / "gap_flows.csv").exists():  # (a gap an earlier, shorter search left)
+        (folder / "gap_flows.csv").unlink()
     atomic_write_text(folder / "solution.json", json.dumps(record, indent=2, default=float))
-    atomic_write_text(folder / "report.md", report(st, df, record))
+    atomic_write_text(folder / "report.md", report(st, df, record, flows))
     return record
 
 
-def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
-    """The answer in plain words (markdown)."""
+def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = None) -> str:
+    """The answer in plain words (markdown); ``flows``: :func:`gap_flows`, the gap as flows."""
     s, o = st.solve, rec["outcome"]
     by = s.target.by
     lines = [f"# What would it take: {s.name}", ""]
@@ -243,6 +257,7 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
                   f"apart from it in cost and net extra (paired differences within noise): trials "
                   f"{', '.join(map(str, rec['within_noise'][:20]))}. They are not ranked against it."]
     lines += _contributions(rec["contributions"], o)
+    lines += _flow_lines(rec, flows, s.target.share_of_draws)
     fr = df[df["on_frontier"]].sort_values("cost")
     lines += ["", "## The frontier", "", "Packages no other package beats on both cost and net extra "
               "(frontier.csv has every package; frontier.png draws them).", "",
@@ -279,6 +294,45 @@ def _closing(rec: dict, o: dict) -> str:
             f"gap would cost about {_money(rec['remaining_gap'] * per_job)} more to the date; it may not (places "
             "beyond the bounds, displacement, fewer eligible residents), so widen the bounds and solve again to "
             "know.")
+
+
+def _pp(x: float) -> str:
+    """A monthly rate's change in percentage points (2 decimals), signed."""
+    return f"{100 * x:+.2f} pp" if np.isfinite(x) else "n/a"
+
+
+def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str]:
+    """The section "The gap as flows": each main flow's change that alone would close the gap."""
+    if flows is None:
+        if rec["remaining_gap"] > 0:
+            return ["", "## The gap as flows", "", "The evaluation recorded no flows (an evaluator without the "
+                    "model's quarterly flows), so the gap is not split into them."]
+        return []
+    months, first, by = rec["months_to_close"], rec["from"], rec["target"]["by"]
+    lines = ["", "## The gap as flows", "",
+             f"Each row is one flow's monthly rate, and the change in it that **alone**, kept from {first} to {by} "
+             f"({months} months), would close the gap of {rec['remaining_gap']:,.0f} residents (the gap in "
+             f"{100 * share:.0f}% of the draws; in brackets, the change for the gap at central values' 95% "
+             "interval). Arithmetic: the chosen package's own run, as a monthly Markov chain over employed, "
+             "unemployed and each reason of inactivity (the cube root of its quarterly flows over those months; "
+             "the reasons split by the model's exit multipliers, not measured), run from the stocks of "
+             f"{first}; the change is solved exactly in that chain. It leaves out competition for vacancies, "
+             "migration and ageing, and residents' differences: read the sizes, not a forecast (gap_flows.csv "
+             "has every flow, the linearised and the long-run changes).", "",
+             "| flow | rate a month now (95% interval) | change that alone closes the gap | as a share of the rate "
+             "| extra moves a month |", "| --- | --- | --- | --- | --- |"]
+    for r in flows.itertuples():
+        now = f"{100 * r.rate_now:.2f}%" + (f" ({100 * r.rate_now_low_95:.2f}% to {100 * r.rate_now_high_95:.2f}%)"
+                                            if np.isfinite(r.rate_now_low_95) else "")
+        if not r.closes_alone:
+            most = r.most_it_closes
+            change = ("cannot alone" + (f" (at most {most:,.0f} residents)" if np.isfinite(most) else ""))
+            lines.append(f"| {r.flow} | {now} | {change} | | |")
+            continue
+        band = f"{_pp(r.change_low_95)} to {_pp(r.change_high_95)}"
+        lines.append(f"| {r.flow} | {now} | {_pp(r.change_needed)} ({band}) | {100 * r.relative_change:+.0f}% | "
+                     f"{r.extra_moves_per_month:+,.0f} |")
+    return lines
 
 
 def _spent(x: float) -> str:

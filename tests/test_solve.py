@@ -26,11 +26,21 @@ SD = 0.1  # the evidence: each draw scales every effect by (1 + SD z)
 Z = norm.ppf((np.arange(20) + 0.5) / 20)  # 20 draws of the evidence, the same for every package
 
 
+# London-like monthly flows (rows: from employed, unemployed, inactive) and the inactive's reasons, for the
+# analytic evaluator's stocks and flows (the model's record: quarterly shares, the stocks at the first month)
+P_LONDON = np.array([[0.985, 0.006, 0.009], [0.10, 0.83, 0.07], [0.03, 0.03, 0.94]])
+STOCKS = [3_700_000.0, 300_000.0, 300_000.0, 300_000.0, 400_000.0]  # E, U, long-term sick, student, family
+FLOWS = {"first": 0, "month": 24, "reasons": ["long_term_sick", "student", "family_home"],
+         "exit_mult": [0.4, 1.0, 0.9], "stocks": [STOCKS] * 3,
+         "quarterly": [np.linalg.matrix_power(P_LONDON, 3).tolist()] * 3, "population": [5e6] * 3}
+
+
 class Linear:
     """An analytic evaluator through the solve's interface: counts its calls."""
 
-    def __init__(self):
+    def __init__(self, flows: dict | None = None):
         self.calls = 0
+        self.flows = flows
 
     def __call__(self, scenario, goal):
         self.calls += 1
@@ -39,7 +49,7 @@ class Linear:
         net = lin * (1 + SD * Z)
         reps = {"net": net, "cost": np.full(len(Z), cost), "years": net, "peak": np.full(len(Z), cost / 2),
                 "margin": net - goal.net_extra_employed}
-        return outcome_from(reps, goal, Z[:, None], ("effect",))
+        return outcome_from(reps, goal, Z[:, None], ("effect",), flows=self.flows)
 
 
 def write(tmp_path: Path, target: float = 6000, trials: int = 100, extra: dict | None = None,
@@ -125,7 +135,7 @@ def test_unreachable_target_reports_the_most_reached_and_the_gap(tmp_path):
     target = 60_000
     one = [{"programme": "workwell", "field": "places_per_year", "bounds": [0, 40000]}]  # the other stays at 10,000
     path = write(tmp_path, target=target, trials=30, extra={"variables": one})
-    st = run_solve(path, tmp_path / "res", evaluator=Linear())
+    st = run_solve(path, tmp_path / "res", evaluator=Linear(FLOWS))
     rec = json.loads((st.folder / "solution.json").read_text())
     most = robust_net(40000, EFFECT["workwell"]) + robust_net(10000, EFFECT["connect_to_work"])
     assert not rec["reached"]
@@ -137,6 +147,19 @@ def test_unreachable_target_reports_the_most_reached_and_the_gap(tmp_path):
     assert "not reached within the bounds" in report and f"{rec['remaining_gap']:,.0f} residents" in report
     # the gap as flows: net moves into work a month from the programmes' start (2025-06) to the date (2027-06)
     assert rec["months_to_close"] == 24 and f"{rec['remaining_gap'] / 24:,.0f} more net moves into work" in report
+    # and as the change in each flow that alone would close it (gap_flows.csv; the arithmetic's own test below)
+    flows = pd.read_csv(st.folder / "gap_flows.csv").set_index("flow")
+    assert "## The gap as flows" in report and "| unemployed -> employed | 10.00%" in report
+    assert flows.loc["unemployed -> employed", "rate_now"] == pytest.approx(0.10, abs=1e-9)  # the cube root's
+    into = flows[flows["to"] != "inactive"].query("`from` != 'employed'")
+    out = flows[flows["from"] == "employed"]
+    ok = flows["closes_alone"]
+    assert (into[into["closes_alone"]]["change_needed"] > 0).all()
+    assert (out[out["closes_alone"]]["change_needed"] < 0).all()
+    # the gap in 80% of the draws lies within the central gap's 95% interval, and so does its change
+    both = flows[ok & flows["change_high_95"].notna()]
+    assert len(both) >= 5
+    assert ((both["change_low_95"] <= both["change_needed"]) & (both["change_needed"] <= both["change_high_95"])).all()
 
 
 BAD = [
@@ -204,6 +227,16 @@ def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
     assert not rec["reached"] and "gap of" in out  # 80% in six months is out of reach of these programmes
     assert rec["remaining_gap"] > 0
     assert set(rec["contributions"]) == {"connect_to_work", "youth_guarantee"}
+    # the gap as flows, from the chosen package's own run: the model's rates are the LFS-calibrated ones (job
+    # finding from unemployment of the order of 10% a month, job loss to unemployment well under 2%), and the
+    # long-term sick leave inactivity slower than the inactive on average (exit_mult_long_term_sick 0.35)
+    flows = pd.read_csv(folder / "gap_flows.csv").set_index("flow")
+    r = flows["rate_now"]
+    assert 0.03 < r["unemployed -> employed"] < 0.3 and 0 < r["employed -> unemployed"] < 0.02
+    assert r["inactive -> employed (long_term_sick)"] < r["inactive -> employed"]
+    assert (flows["rate_now_low_95"] <= r).all() and (r <= flows["rate_now_high_95"]).all()
+    assert flows.loc["unemployed -> employed", "source"].startswith("measured")
+    assert "## The gap as flows" in (folder / "report.md").read_text()
     assert main(["validate", str(folder / "best.yaml")]) == 0
     assert main(["run", str(folder / "best.yaml"), "--results", str(tmp_path / "runs"), "--quiet"]) == 0
     run = next((tmp_path / "runs" / "tiny-best").iterdir())
@@ -322,3 +355,65 @@ def test_the_scenarios_precision_chooses_every_evaluations_scale_once(tmp_path, 
     assert calls == [1]
     best = yaml.safe_load((st.folder / "best.yaml").read_text())
     assert best["population"]["scale"] == 0.005 and best["precision"] is None
+
+
+def test_gap_flows_match_a_hand_worked_markov_chain():
+    """Two states in effect (nobody unemployed): employed leave for inactivity at s = 2% a month, inactive find
+    work at f = 10%; 1,000 residents at the stationary share e* = f / (f + s) = 83.33%; a gap of 10 residents.
+    By hand: in the long run, f' = (e* + 0.01) s / (1 - e* - 0.01) = 0.843333 x 0.02 / 0.156667 = 0.107660
+    (+0.7660 pp), or s' = f (1 - e') / e' = 0.1 x 0.156667 / 0.843333 = 0.018577 (-0.1423 pp); by month n,
+    e_n = e*' + (e0 - e*') (1 - f' - s)^n, which the exact change must satisfy."""
+    from glw_sim import gapflows as G
+
+    s, f, n, N = 0.02, 0.10, 24, 1000.0
+    P = np.array([[1 - s, 0.0, s], [0.5, 0.5, 0.0], [f, 0.0, 1 - f]])  # (the unemployed row: nobody there)
+    e0 = f / (f + s)
+    stocks = [N * e0, 0.0, N * (1 - e0) * 0.25, N * (1 - e0) * 0.75]  # two reasons, the same multiplier
+    rec = {"first": 0, "month": n, "reasons": ["long_term_sick", "other"], "exit_mult": [0.5, 0.5],
+           "stocks": [stocks] * 2, "quarterly": [np.linalg.matrix_power(P, 3).tolist()] * 2, "population": [N] * 2}
+    df = G.decompose(rec, 10.0, 5.0, 15.0).set_index("flow")
+    ie, ei = df.loc["inactive -> employed"], df.loc["employed -> inactive"]
+    assert ie["rate_now"] == pytest.approx(f, abs=1e-9) and ei["rate_now"] == pytest.approx(s, abs=1e-9)
+    assert ie["steady_state_change"] == pytest.approx(0.107660 - f, abs=1e-6)
+    assert ei["steady_state_change"] == pytest.approx(0.018577 - s, abs=1e-6)
+
+    def e_n(f_, s_):
+        star = f_ / (f_ + s_)
+        return star + (e0 - star) * (1 - f_ - s_) ** n
+
+    # the exact change closes the gap in the closed form to a millionth of a resident
+    assert N * (e_n(f + ie["change_needed"], s) - e0) == pytest.approx(10.0, abs=1e-6)
+    assert N * (e_n(f, s + ei["change_needed"]) - e0) == pytest.approx(10.0, abs=1e-6)
+    # the gap's interval gives the change's, in order; by 24 months the chain is not yet at its long run, so
+    # more is needed than in the long run; the linearisation is within 10% of exact for a gap of 1% of residents
+    assert ie["change_low_95"] < ie["change_needed"] < ie["change_high_95"]
+    assert ei["change_low_95"] < ei["change_needed"] < ei["change_high_95"] < 0
+    assert ie["change_needed"] > ie["steady_state_change"]
+    assert ie["linearised_change"] == pytest.approx(ie["change_needed"], rel=0.1)
+    assert ie["extra_moves_per_month"] == pytest.approx(ie["change_needed"] * N * (1 - e0), rel=0.02)
+    # one reason alone (a quarter of the inactive) needs at least four times the rate change of them all: four
+    # times in the first month, more after, as its own stock empties faster than the whole
+    lts = df.loc["inactive -> employed (long_term_sick)"]
+    assert 4 * ie["change_needed"] < lts["change_needed"] < 6 * ie["change_needed"]
+    # nobody unemployed: a flow out of unemployment cannot close anything; unemployment's inflow is zero to cut
+    assert not df.loc["employed -> unemployed", "closes_alone"]
+    assert np.isnan(df.loc["employed -> unemployed", "change_needed"])
+    # a gap too large for a flow: it says so, with the most it could close
+    big = G.decompose(rec, 300.0, 300.0, 300.0).set_index("flow").loc["employed -> inactive"]
+    assert not big["closes_alone"] and 0 < big["most_it_closes"] < 300  # (at most the 167 not in work)
+
+
+def test_the_chain_by_reason_keeps_each_reasons_stock_in_balance():
+    """At the three-state chain's stationary stocks, every reason's stock is stationary too (inflow in
+    proportion to share x exit multiplier, outflow at the inactive's rate x multiplier / its mean), and the
+    aggregate's rates are the three-state chain's."""
+    from glw_sim import gapflows as G
+
+    shares, mult = np.array([0.3, 0.3, 0.4]), np.array([0.4, 1.0, 0.9])
+    K = G.chain(P_LONDON, shares, mult)
+    assert np.allclose(K.sum(axis=1), 1.0) and (K >= 0).all()
+    pi = G.stationary(P_LONDON)
+    x = np.concatenate([pi[:2], pi[2] * shares])
+    assert np.allclose(x @ K, x, atol=1e-12)
+    assert G._rate(K, x, [(2 + r, 0) for r in range(3)]) == pytest.approx(P_LONDON[2, 0])
+    assert G.monthly(np.linalg.matrix_power(P_LONDON, 3)) == pytest.approx(P_LONDON, abs=1e-12)
