@@ -122,12 +122,13 @@ class ModelEvaluator:
     package), on ``workers`` processes (:func:`glw_sim.runner.replicate`'s pool) or, with ``scheduler``
     (``"local"``: a Dask LocalCluster of ``workers`` processes; ``tcp://HOST:PORT``: a running scheduler), on a
     Dask cluster as sweeps run; the figures are those of :meth:`glw_sim.results.Results.headline` at the target's
-    month, as ``glw-sim run`` reports them. :meth:`close` stops a cluster it started."""
+    month, as ``glw-sim run`` reports them. :meth:`close` stops a cluster it started; ``processes=False``: the
+    LocalCluster's workers are threads of this process (quicker to start, for tests)."""
 
     attribution = True  # it gives each part's contribution when the package's outputs ask for it
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
-        self.workers, self.scheduler, self.processes = workers, scheduler, True
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, *, processes: bool = True):
+        self.workers, self.scheduler, self.processes = workers, scheduler, processes
         self._client = self._cluster = None
 
     def __call__(self, scenario: Scenario, goal: Goal) -> Outcome:
