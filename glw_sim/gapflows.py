@@ -31,7 +31,8 @@ The method (:func:`decompose`), with its approximations stated:
 
 What it leaves out: feedback (more seekers fill vacancies others would have: matching and displacement), the
 population's change (migration, ageing) and the package's own change of the flows over time (the rates are the
-window's mean). Read the changes as sizes, not a forecast.
+window's mean). Read the changes as sizes, not a forecast. The report sets the unchanged chain's own employment
+rate at the date (:func:`projected_rate`) beside the run's: how far apart they are says how rough the chain is.
 """
 
 from __future__ import annotations
@@ -260,6 +261,16 @@ def linearised(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells) -> floa
     x0 = np.asarray(x0, dtype=float)
     deriv = (employed_at(changed(K, cells, h, x0), x0, n) - employed_at(changed(K, cells, -h, x0), x0, n)) / (2 * h)
     return float(gap / deriv) if deriv != 0 else math.nan
+
+
+def projected_rate(rec: dict) -> float:
+    """The chain's own employed share at the date, from the record's mean stocks and flows (set beside the run's
+    employment rate, it says how well the chain stands for the run: a check, not an input)."""
+    q = np.asarray(rec["quarterly"], dtype=float)
+    x0 = np.asarray(rec["stocks"], dtype=float).mean(axis=0)
+    inactive = x0[2:].sum()
+    K = chain(monthly(q.mean(axis=0)), x0[2:] / inactive, np.asarray(rec["exit_mult"], dtype=float))
+    return employed_at(K, x0, int(rec["month"] - rec["first"])) / float(x0.sum())
 
 
 def decompose(rec: dict, gap: float, gap_low: float, gap_high: float, months: int | None = None) -> pd.DataFrame:

@@ -330,6 +330,19 @@ def _pp(x: float) -> str:
     return f"{100 * x:+.2f} pp" if np.isfinite(x) else "n/a"
 
 
+def _chain_check(rec: dict) -> str:
+    """How well the chain stands for the run: its own employment rate at the date beside the run's."""
+    from glw_sim.gapflows import projected_rate
+
+    o = rec["outcome"]
+    er = o.get("employment_rate") or {}
+    if not o.get("flows") or "mean" not in er:
+        return ""
+    return (f" As a check, the chain unchanged gives an employment rate of {100 * projected_rate(o['flows']):.1f}% "
+            f"at the date, the run {100 * er['mean']:.1f}% ({100 * er['low_95']:.1f}% to {100 * er['high_95']:.1f}%): "
+            "the further apart, the rougher the changes.")
+
+
 def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str]:
     """The section "The gap as flows": each main flow's change that alone would close the gap."""
     if flows is None:
@@ -347,7 +360,7 @@ def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str
              "the reasons split by the model's exit multipliers, not measured), run from the stocks of "
              f"{first}; the change is solved exactly in that chain. It leaves out competition for vacancies, "
              "migration and ageing, and residents' differences: read the sizes, not a forecast (gap_flows.csv "
-             "has every flow, the linearised and the long-run changes).", "",
+             "has every flow, the linearised and the long-run changes)." + _chain_check(rec), "",
              "| flow | rate a month now (95% interval) | change that alone closes the gap | as a share of the rate "
              "| extra moves a month |", "| --- | --- | --- | --- | --- |"]
     for r in flows.itertuples():

@@ -250,6 +250,7 @@ def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
     assert (flows["rate_now_low_95"] <= r).all() and (r <= flows["rate_now_high_95"]).all()
     assert flows.loc["unemployed -> employed", "source"].startswith("measured")
     assert "## The gap as flows" in (folder / "report.md").read_text()
+    assert "the chain unchanged gives an employment rate of" in (folder / "report.md").read_text()
     assert main(["validate", str(folder / "best.yaml")]) == 0
     assert main(["run", str(folder / "best.yaml"), "--results", str(tmp_path / "runs"), "--quiet"]) == 0
     run = next((tmp_path / "runs" / "tiny-best").iterdir())
@@ -430,6 +431,10 @@ def test_the_chain_by_reason_keeps_each_reasons_stock_in_balance():
     assert np.allclose(x @ K, x, atol=1e-12)
     assert G._rate(K, x, [(2 + r, 0) for r in range(3)]) == pytest.approx(P_LONDON[2, 0])
     assert G.monthly(np.linalg.matrix_power(P_LONDON, 3)) == pytest.approx(P_LONDON, abs=1e-12)
+    # from the stationary stocks, the chain's own employment rate at the date is the stationary share
+    rec = {"first": 0, "month": 24, "reasons": ["a", "b", "c"], "exit_mult": mult.tolist(),
+           "stocks": [x.tolist()] * 2, "quarterly": [np.linalg.matrix_power(P_LONDON, 3).tolist()] * 2}
+    assert G.projected_rate(rec) == pytest.approx(pi[0], abs=1e-9)
 
 
 def test_a_solve_on_a_dask_localcluster_gives_the_local_frontier(tmp_path):
