@@ -515,3 +515,28 @@ def test_the_second_target_needs_a_reported_year_by_the_date(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err
     assert "target.by: 2026-03 is before the lowest fifth's income is first reported (2026-06" in err
+
+
+def test_the_model_solve_reads_the_second_target_at_the_last_reported_year(tmp_path):
+    """Through the model (outputs.income on; scale 0.002, 2 replications, one package, to June 2026): the lowest
+    fifth's income change is read at month 12, the first reported year, with its interval, into frontier.csv
+    and the report; a minimum far below any change (GBP -1,000 a week) is met."""
+    (tmp_path / "base.yaml").write_text(
+        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: inc-tiny\nhorizon: {{months: 12}}\n"
+        "outputs: {income: true}\n"
+        "interventions:\n  - {type: connect_to_work, places_per_year: 10000, start: 2025-07}\n")
+    solve = {"name": "inc-tiny", "scenario": "base.yaml", "target": {"net_extra_employed": 100000, "by": "2026-06"},
+             "constraints": {"min_income_change": -1000},
+             "variables": [{"programme": "connect_to_work", "field": "places_per_year", "bounds": [5000, 40000],
+                            "step": 5000}],
+             "search": {"trials": 1, "seed": 5, "scale": 0.002, "replications": 2, "startup_trials": 1}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(solve))
+    st = run_solve(tmp_path / "s.yaml", tmp_path / "res")
+    o = json.loads((st.folder / "solution.json").read_text())["outcome"]
+    inc = o["income"]
+    assert o["income_month"] == 12 and np.isfinite([inc["mean"], inc["low_95"], inc["high_95"]]).all()
+    assert inc["low_95"] <= inc["mean"] <= inc["high_95"] and o["income_robust"] > -1000
+    assert finished(st.study)[0].user_attrs["constraints"][1] <= 0  # (target, income, budget): income met
+    df = pd.read_csv(st.folder / "frontier.csv")
+    assert df.loc[0, "income_change"] == pytest.approx(inc["mean"])
+    assert "lowest fifth's mean income after housing costs" in (st.folder / "report.md").read_text()
