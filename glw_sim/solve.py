@@ -17,6 +17,10 @@ Resumable: the study lives in ``study.db`` (Optuna's SQLite storage) in the resu
 ``solve.json``; trial k's sampler is seeded by (seed, k), so a solve killed and run again continues where it
 stopped, never re-evaluates a finished package, and asks the same packages an uninterrupted solve would. A
 trial left running by a killed solve is marked failed and its package asked again first.
+
+The plan's second target (``min_income_change``, ``objective: most_income``): the lowest fifth's mean income
+after housing costs, real, the package less its counterfactual (:data:`INCOME`), read at the last reported
+year at or before the date and taken, like the margin, at its value in the target's share of the draws.
 """
 
 from __future__ import annotations

@@ -3,11 +3,14 @@
 - ``frontier.csv``: every package evaluated, its cost to the date and net extra residents in work at the date
   with their 95% intervals (simulation noise and evidence), the margin over the target, the chance of reaching
   it, cost per net extra job and per employment-year, its settings (``set:<variable>``) and whether it is on
-  the frontier (no other package costs less and buys more);
+  the frontier (no other package costs less and buys more); with the second target, the lowest fifth's income
+  change with its interval;
 - ``frontier.png``: the frontier chart;
 - ``best.yaml``: the chosen package as a scenario ``glw-sim validate`` and ``glw-sim run`` take (run to the
   target date at the solve's scale, replications and seeds, so a run reproduces the solver's numbers);
 - ``solution.json``: the chosen package's numbers (the chance of reaching the target among them);
+- ``gap_flows.csv`` (when a gap remains): the change in each main flow's monthly rate that alone would close it
+  by the date, from the chosen package's own run (:mod:`glw_sim.gapflows`);
 - ``report.md``: the answer in plain words.
 
 :func:`run_solve` is the whole command: check, search (or resume), write.
