@@ -21,18 +21,24 @@ The method (:func:`decompose`), with its approximations stated:
    multipliers). This keeps every reason's stock in balance when the whole is (at the three-state chain's
    stationary stocks the chain by reason is stationary too: a test). Switches between reasons are left out. The reasons' rates are
    therefore split by the model's rule, not measured: ``gap_flows.csv`` says so in ``source``.
-3. **The change.** Starting from the stocks at that first month, the chain is run to the date (``n`` months;
-   a closed population of the residents then). One rate is changed by ``d`` for all ``n`` months (the stayers'
+3. **Turnover.** Residents also enter and leave 16-64 and London (ageing, migration), which the transition
+   shares do not count; a constant monthly turnover vector ``v`` (residents entering less leaving each state)
+   is fitted so the chain, ``x(t+1) = x(t) P + v``, reaches the run's own stocks at the date exactly
+   (:func:`turnover_of`). It is held fixed when a rate changes (the change does not alter who ages in or out).
+   Without it the flows alone overstate a package's path (``projected_rate``; route-to-80: 77.0% against the
+   run's 75.3% by 2030).
+4. **The change.** Starting from the stocks at that first month, the chain is run to the date (``n`` months).
+   One rate is changed by ``d`` for all ``n`` months (the stayers'
    probability takes up the difference), and ``d`` is solved exactly (Brent's method) so the residents in work
    at the date rise by the gap: ``x0 P(d)^n [E] - x0 P^n [E] = gap``. A rate that cannot close it alone within
    its range (an exit cut to zero, or a rate raised until nobody stays) is marked so, with the most it could
    close. Beside it, the linearised change ``gap / (d/dd x0 P(d)^n [E])`` and the long-run (steady-state) one:
-   the change that raises the stationary employed share ``pi_E(P(d))`` by ``gap / residents``.
+   the change that raises the stationary employed stock (``x = x P(d) + v``) by ``gap``.
 
-What it leaves out: feedback (more seekers fill vacancies others would have: matching and displacement), the
-population's change (migration, ageing) and the package's own change of the flows over time (the rates are the
-window's mean). Read the changes as sizes, not a forecast. The report sets the unchanged chain's own employment
-rate at the date (:func:`projected_rate`) beside the run's: how far apart they are says how rough the chain is.
+What it leaves out: feedback (more seekers fill vacancies others would have: matching and displacement), how
+turnover would respond, residents' differences and the package's own change of the flows over time (the rates
+are the window's mean). Read the changes as sizes, not a forecast. The report sets the flows' own employment
+rate at the date, without turnover (:func:`projected_rate`), beside the run's.
 """
 
 from __future__ import annotations
@@ -90,16 +96,20 @@ def record(res, month: int, first: int) -> dict | None:
         q[:, i, j] = s.reindex(reps).to_numpy(dtype=float)
     for i in range(3):
         q[:, i, i] = 1.0 - q[:, i].sum(axis=1)
-    pop = res.at("population", first).reindex(reps).to_numpy(dtype=float)
-    stocks = [res.at("employed", first).reindex(reps).to_numpy(dtype=float),
-              res.at("unemployed", first).reindex(reps).to_numpy(dtype=float)]
     reasons = [r for r in REASON_NAMES if res.has(f"inactivity_rate_{r}")]
-    for r in reasons:
-        stocks.append(res.at(f"inactivity_rate_{r}", first).reindex(reps).to_numpy(dtype=float) * pop)
+
+    def stocks_at(t: int) -> list:
+        n = res.at("population", t).reindex(reps).to_numpy(dtype=float)
+        out = [res.at("employed", t).reindex(reps).to_numpy(dtype=float),
+               res.at("unemployed", t).reindex(reps).to_numpy(dtype=float)]
+        return out + [res.at(f"inactivity_rate_{r}", t).reindex(reps).to_numpy(dtype=float) * n for r in reasons]
+
+    stocks = stocks_at(first)
     assumptions = (res.scenario or {}).get("assumptions") or {}
     mult = [P.value(f"exit_mult_{r}", dict(assumptions)) for r in reasons]
     return {"first": int(first), "month": int(month), "reasons": reasons, "exit_mult": mult,
-            "stocks": np.column_stack(stocks).tolist(), "quarterly": q.tolist(),
+            "stocks": np.column_stack(stocks).tolist(), "stocks_end": np.column_stack(stocks_at(month)).tolist(),
+            "quarterly": q.tolist(),
             "population": res.at("population", month).reindex(reps).to_numpy(dtype=float).tolist()}
 
 
@@ -139,17 +149,40 @@ def chain(p3: np.ndarray, shares: np.ndarray, mult: np.ndarray) -> np.ndarray:
     return K
 
 
-def employed_at(K: np.ndarray, x0: np.ndarray, n: int) -> float:
-    """Residents in work after ``n`` months of the chain ``K`` from stocks ``x0``."""
-    return float((np.asarray(x0, dtype=float) @ np.linalg.matrix_power(K, n))[E])
+def employed_at(K: np.ndarray, x0: np.ndarray, n: int, turnover: np.ndarray | None = None) -> float:
+    """Residents in work after ``n`` months of the chain ``K`` from stocks ``x0``, each month's stocks plus the
+    constant ``turnover`` (residents entering less leaving each state: ageing, migration; none: a closed
+    population)."""
+    x = np.asarray(x0, dtype=float)
+    if turnover is None:
+        return float((x @ np.linalg.matrix_power(K, n))[E])
+    for _ in range(n):
+        x = x @ K + turnover
+    return float(x[E])
 
 
-def stationary(K: np.ndarray) -> np.ndarray:
-    """The chain's stationary shares (left eigenvector of eigenvalue 1)."""
+def turnover_of(K: np.ndarray, x0: np.ndarray, n: int, x_end: np.ndarray) -> np.ndarray:
+    """The constant monthly turnover ``v`` (a vector over the chain's states) with which the chain from ``x0``
+    reaches the run's own stocks ``x_end`` after ``n`` months: ``x0 K^n + v (I + K + ... + K^(n-1)) = x_end``
+    (least squares where that sum is singular)."""
+    S = np.zeros_like(K)
+    Kk = np.eye(len(K))
+    for _ in range(n):
+        S += Kk
+        Kk = Kk @ K
+    r = np.asarray(x_end, dtype=float) - np.asarray(x0, dtype=float) @ Kk
+    return np.linalg.lstsq(S.T, r, rcond=None)[0]
+
+
+def stationary(K: np.ndarray, turnover: np.ndarray | None = None, residents: float = 1.0) -> np.ndarray:
+    """The chain's stationary stocks for ``residents`` (shares for 1): ``x = x K + turnover`` with the stocks
+    summing to ``residents`` (without turnover, the left eigenvector of eigenvalue 1)."""
     n = len(K)
     A = np.vstack([K.T - np.eye(n), np.ones(n)])
     b = np.zeros(n + 1)
-    b[-1] = 1.0
+    if turnover is not None:
+        b[:n] = -np.asarray(turnover, dtype=float)
+    b[-1] = residents
     return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
@@ -225,7 +258,7 @@ def _range(K: np.ndarray, cells, direction: int, x: np.ndarray) -> float:
 
 
 def solve_change(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells, direction: int,
-                 steady: bool = False) -> tuple[float, bool, float]:
+                 steady: bool = False, turnover: np.ndarray | None = None) -> tuple[float, bool, float]:
     """(change ``d`` in the flow's monthly rate, whether it closes ``gap`` alone, the most it closes at its
     range's end): ``d`` solves ``employed_at(changed(K, d), x0, n) - employed_at(K, x0, n) = gap`` (or, with
     ``steady``, the stationary employed share times the residents). ``gap`` at or below 0: 0 (none needed)."""
@@ -234,15 +267,15 @@ def solve_change(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells, direc
     x0 = np.asarray(x0, dtype=float)
     if steady:
         N = x0.sum()
-        base = stationary(K)[E] * N
+        base = stationary(K, turnover, N)[E]
 
         def gain(d):
-            return stationary(changed(K, cells, d, x0))[E] * N - base
+            return stationary(changed(K, cells, d, x0), turnover, N)[E] - base
     else:
-        base = employed_at(K, x0, n)
+        base = employed_at(K, x0, n, turnover)
 
         def gain(d):
-            return employed_at(changed(K, cells, d, x0), x0, n) - base
+            return employed_at(changed(K, cells, d, x0), x0, n, turnover) - base
     if not gap > 0:
         return 0.0, True, 0.0
     top = _range(K, cells, direction, x0) * (1 - 1e-9)
@@ -255,17 +288,19 @@ def solve_change(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells, direc
     return float(direction * d), True, float(most)
 
 
-def linearised(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells) -> float:
+def linearised(K: np.ndarray, x0: np.ndarray, n: int, gap: float, cells, turnover: np.ndarray | None = None) -> float:
     """``gap`` over the derivative of the residents in work at the date in the flow's rate (central difference)."""
     h = 1e-6
     x0 = np.asarray(x0, dtype=float)
-    deriv = (employed_at(changed(K, cells, h, x0), x0, n) - employed_at(changed(K, cells, -h, x0), x0, n)) / (2 * h)
+    deriv = (employed_at(changed(K, cells, h, x0), x0, n, turnover)
+             - employed_at(changed(K, cells, -h, x0), x0, n, turnover)) / (2 * h)
     return float(gap / deriv) if deriv != 0 else math.nan
 
 
 def projected_rate(rec: dict) -> float:
-    """The chain's own employed share at the date, from the record's mean stocks and flows (set beside the run's
-    employment rate, it says how well the chain stands for the run: a check, not an input)."""
+    """The chain's own employed share at the date from the record's mean stocks and flows, without turnover
+    (set beside the run's employment rate, it says how much of the run's path the flows alone do not carry:
+    residents entering and leaving 16-64 and migrating, which the turnover term carries)."""
     q = np.asarray(rec["quarterly"], dtype=float)
     x0 = np.asarray(rec["stocks"], dtype=float).mean(axis=0)
     inactive = x0[2:].sum()
@@ -291,6 +326,8 @@ def decompose(rec: dict, gap: float, gap_low: float, gap_high: float, months: in
     inactive = x0[2:].sum()
     shares = x0[2:] / inactive if inactive > 0 else np.full(len(mult), 1.0 / max(len(mult), 1))
     K = chain(monthly(q.mean(axis=0)), shares, mult)
+    ends = rec.get("stocks_end")
+    turnover = turnover_of(K, x0, n, np.asarray(ends, dtype=float).mean(axis=0)) if ends is not None else None
     per_rep = []
     for r in range(len(q)):
         xr = stocks[r]
@@ -298,7 +335,7 @@ def decompose(rec: dict, gap: float, gap_low: float, gap_high: float, months: in
         per_rep.append((chain(monthly(q[r]), xr[2:] / ir if ir > 0 else shares, mult), xr))
     path = [x0]
     for _ in range(max(n - 1, 0)):
-        path.append(path[-1] @ K)
+        path.append(path[-1] @ K + (turnover if turnover is not None else 0.0))
     mean_stock = np.mean(path, axis=0)
     rows = []
     for f in flows(rec["reasons"]):
@@ -306,11 +343,11 @@ def decompose(rec: dict, gap: float, gap_low: float, gap_high: float, months: in
         rate = _rate(K, x0, cells)
         reps = np.array([_rate(Kr, xr, cells) for Kr, xr in per_rep])
         fig = fit(reps) if len(reps) >= 2 and np.isfinite(reps).all() else None
-        d, alone, most = solve_change(K, x0, n, gap, cells, direction)
-        lo = solve_change(K, x0, n, gap_low, cells, direction)[0]
-        hi = solve_change(K, x0, n, gap_high, cells, direction)[0]
-        ss = solve_change(K, x0, n, gap, cells, direction, steady=True)[0]
-        lin = linearised(K, x0, n, gap, cells) if gap > 0 else 0.0
+        d, alone, most = solve_change(K, x0, n, gap, cells, direction, turnover=turnover)
+        lo = solve_change(K, x0, n, gap_low, cells, direction, turnover=turnover)[0]
+        hi = solve_change(K, x0, n, gap_high, cells, direction, turnover=turnover)[0]
+        ss = solve_change(K, x0, n, gap, cells, direction, steady=True, turnover=turnover)[0]
+        lin = linearised(K, x0, n, gap, cells, turnover) if gap > 0 else 0.0
         origin = sorted({i for i, _ in cells})
         stock = float(sum(mean_stock[i] for i in origin))
         rows.append({"flow": f["flow"], "from": f["origin"], "to": f["to"], "reason": f["reason"],

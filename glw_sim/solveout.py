@@ -341,9 +341,11 @@ def _chain_check(rec: dict) -> str:
     er = o.get("employment_rate") or {}
     if not o.get("flows") or "mean" not in er:
         return ""
-    return (f" As a check, the chain unchanged gives an employment rate of {100 * projected_rate(o['flows']):.1f}% "
-            f"at the date, the run {100 * er['mean']:.1f}% ({100 * er['low_95']:.1f}% to {100 * er['high_95']:.1f}%): "
-            "the further apart, the rougher the changes.")
+    turnover = ("the chain carries the difference as a constant monthly turnover, fitted so it reaches the run's "
+                "stocks at the date" if o["flows"].get("stocks_end") is not None else "the chain leaves it out")
+    return (f" The flows alone, without residents ageing into and out of 16-64 and migrating, would give an "
+            f"employment rate of {100 * projected_rate(o['flows']):.1f}% at the date; the run gives "
+            f"{100 * er['mean']:.1f}% ({100 * er['low_95']:.1f}% to {100 * er['high_95']:.1f}%): {turnover}.")
 
 
 def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str]:

@@ -250,7 +250,16 @@ def test_the_model_solve_and_its_best_yaml_agree(tmp_path, capsys):
     assert (flows["rate_now_low_95"] <= r).all() and (r <= flows["rate_now_high_95"]).all()
     assert flows.loc["unemployed -> employed", "source"].startswith("measured")
     assert "## The gap as flows" in (folder / "report.md").read_text()
-    assert "the chain unchanged gives an employment rate of" in (folder / "report.md").read_text()
+    assert "The flows alone, without residents ageing into and out of 16-64" in (folder / "report.md").read_text()
+    assert "fitted so it reaches the run's stocks at the date" in (folder / "report.md").read_text()
+    # with the fitted turnover, the chain unchanged reaches the run's own residents in work at the date
+    from glw_sim import gapflows as G
+
+    f = rec["outcome"]["flows"]
+    x0, x_end = np.mean(f["stocks"], axis=0), np.mean(f["stocks_end"], axis=0)
+    K = G.chain(G.monthly(np.mean(f["quarterly"], axis=0)), x0[2:] / x0[2:].sum(), f["exit_mult"])
+    n = f["month"] - f["first"]
+    assert G.employed_at(K, x0, n, G.turnover_of(K, x0, n, x_end)) == pytest.approx(x_end[0], rel=1e-9)
     assert main(["validate", str(folder / "best.yaml")]) == 0
     assert main(["run", str(folder / "best.yaml"), "--results", str(tmp_path / "runs"), "--quiet"]) == 0
     run = next((tmp_path / "runs" / "tiny-best").iterdir())
@@ -540,3 +549,39 @@ def test_the_model_solve_reads_the_second_target_at_the_last_reported_year(tmp_p
     df = pd.read_csv(st.folder / "frontier.csv")
     assert df.loc[0, "income_change"] == pytest.approx(inc["mean"])
     assert "lowest fifth's mean income after housing costs" in (st.folder / "report.md").read_text()
+
+
+def test_gap_flows_with_turnover_match_a_hand_worked_chain():
+    """The two-state chain of the hand-worked test with residents also leaving work for good at 1 a month and
+    as many entering inactivity (ageing: a constant turnover v = (-1, 0, +1)): E(t+1) = E(t)(1 - s - f) + N f - 1,
+    so E* = (N f - 1) / (s + f) and E_n = E* + (E0 - E*)(1 - s - f)^n. The turnover fitted from the run's end
+    stocks is v, the chain with it reaches them, and the change that closes the gap satisfies the closed form."""
+    from glw_sim import gapflows as G
+
+    s, f, n, N, v = 0.02, 0.10, 24, 1000.0, 1.0
+    P = np.array([[1 - s, 0.0, s], [0.5, 0.5, 0.0], [f, 0.0, 1 - f]])
+    e0 = f / (f + s)
+    x0 = np.array([N * e0, 0.0, N * (1 - e0) * 0.25, N * (1 - e0) * 0.75])
+    K = G.chain(P, [0.25, 0.75], [0.5, 0.5])
+    turn = np.array([-v, 0.0, 0.25 * v, 0.75 * v])
+    x = x0.copy()
+    for _ in range(n):
+        x = x @ K + turn
+    assert G.turnover_of(K, x0, n, x) == pytest.approx(turn, abs=1e-9)
+    star = (N * f - v) / (s + f)
+    assert x[0] == pytest.approx(star + (N * e0 - star) * (1 - s - f) ** n, rel=1e-12)  # (the closed form)
+    rec = {"first": 0, "month": n, "reasons": ["long_term_sick", "other"], "exit_mult": [0.5, 0.5],
+           "stocks": [x0.tolist()] * 2, "stocks_end": [x.tolist()] * 2,
+           "quarterly": [np.linalg.matrix_power(P, 3).tolist()] * 2}
+    ie = G.decompose(rec, 10.0, 5.0, 15.0).set_index("flow").loc["inactive -> employed"]
+
+    def e_n(f_):
+        st = (N * f_ - v) / (s + f_)
+        return st + (N * e0 - st) * (1 - s - f_) ** n
+
+    assert e_n(f + ie["change_needed"]) - e_n(f) == pytest.approx(10.0, abs=1e-6)
+    # in the long run: (N f' - 1) / (s + f') = E* + 10, so f' = (s (E* + 10) + 1) / (N - E* - 10)
+    f_long = (s * (star + 10) + v) / (N - star - 10)
+    assert ie["steady_state_change"] == pytest.approx(f_long - f, abs=1e-9)
+    # the flows alone (no turnover) overstate the path: the check the report prints
+    assert G.projected_rate(rec) > x[0] / x.sum()
