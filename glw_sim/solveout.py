@@ -364,7 +364,8 @@ def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str
              "unemployed and each reason of inactivity (the cube root of its quarterly flows over those months; "
              "the reasons split by the model's exit multipliers, not measured), run from the stocks of "
              f"{first}; the change is solved exactly in that chain. It leaves out competition for vacancies, "
-             "migration and ageing, and residents' differences: read the sizes, not a forecast (gap_flows.csv "
+             "how residents ageing in and out and migrating would respond, and residents' differences: read the "
+             "sizes, not a forecast (gap_flows.csv "
              "has every flow, the linearised and the long-run changes)." + _chain_check(rec), "",
              "| flow | rate a month now (95% interval) | change that alone closes the gap | as a share of the rate "
              "| extra moves a month |", "| --- | --- | --- | --- | --- |"]
