@@ -343,7 +343,7 @@ def cmd_solve(args) -> int:
     if rec:
         o = rec["outcome"]
         head = ("cheapest package reaching the target" if rec["reached"] else
-                "most the budget buys" if st.solve.objective == "most_net_extra" else
+                "most the budget buys" if st.solve.objective != "least_cost" else
                 f"target not reached within the bounds; most reached leaves a gap of {rec['remaining_gap']:,.0f} "
                 "residents")
         print(f"{head}: trial {rec['trial']}, net extra in work {o['net']['mean']:,.0f} "

@@ -17,6 +17,10 @@ Resumable: the study lives in ``study.db`` (Optuna's SQLite storage) in the resu
 ``solve.json``; trial k's sampler is seeded by (seed, k), so a solve killed and run again continues where it
 stopped, never re-evaluates a finished package, and asks the same packages an uninterrupted solve would. A
 trial left running by a killed solve is marked failed and its package asked again first.
+
+The plan's second target (``min_income_change``, ``objective: most_income``): the lowest fifth's mean income
+after housing costs, real, the package less its counterfactual (:data:`INCOME`), read at the last reported
+year at or before the date and taken, like the margin, at its value in the target's share of the draws.
 """
 
 from __future__ import annotations
@@ -65,6 +69,13 @@ class Outcome:
     reps: dict = field(default_factory=dict)
     contributions: dict = field(default_factory=dict)  # part -> row (only when attribution was run)
     spending: dict = field(default_factory=dict)  # part (programme, lever) -> its spending to the date, GBP
+    flows: dict = field(default_factory=dict)  # the run's stocks and flows (glw_sim.gapflows.record), or {}
+    # the plan's second target: the lowest fifth's mean income after housing costs, real, the package less its
+    # counterfactual (GBP a week) at ``income_month`` (the last reported year at or before the date); its value
+    # reached in the target's share of the draws (NaN: not computed)
+    income: dict = field(default_factory=dict)
+    income_robust: float = math.nan
+    income_month: int | None = None
 
 
 def robustness(margin: U.Figure, per_rep: np.ndarray, share: float) -> tuple[float, float]:
@@ -83,21 +94,28 @@ def robustness(margin: U.Figure, per_rep: np.ndarray, share: float) -> tuple[flo
 
 
 def outcome_from(reps: dict[str, np.ndarray], goal: Goal, Z: np.ndarray | None = None,
-                 inputs: tuple[str, ...] = ()) -> Outcome:
+                 inputs: tuple[str, ...] = (), flows: dict | None = None) -> Outcome:
     """An :class:`Outcome` from each replication's ``net``, ``cost``, ``years`` (employment-years), ``peak``
     (most spent in 12 months) and ``margin`` (and ``Z``, their draws' standardised values, with ``inputs``):
-    the figures fitted as every run's are (:func:`glw_sim.uncertainty.fit_many`). Analytic evaluators use it."""
-    keys = ["net", "cost", "years", "margin"]
+    the figures fitted as every run's are (:func:`glw_sim.uncertainty.fit_many`); ``flows``: the stocks and
+    flows of :func:`glw_sim.gapflows.record`, if any; ``income`` among ``reps``: each replication's change in
+    the lowest fifth's mean income after housing costs (GBP a week). Analytic evaluators use it."""
+    keys = ["net", "cost", "years", "margin"] + (["income"] if "income" in reps else [])
     figs, scaled = U.fit_many(np.column_stack([np.asarray(reps[k], dtype=float) for k in keys]), Z, inputs)
     f = dict(zip(keys, figs))
     chance, robust = robustness(f["margin"], reps["margin"], goal.share)
+    income = {}
+    if "income" in f:
+        income = {"income": f["income"].as_row(), "income_month": goal.month,
+                  "income_robust": robustness(f["income"], reps["income"], goal.share)[1]}
     gain = f["net"].estimate > 0
     nan = U.Ratio(math.nan, math.nan, math.nan, False)
     return Outcome(net=f["net"].as_row(), cost=f["cost"].as_row(), margin=f["margin"].as_row(), chance=chance,
                    robust_margin=robust, peak_year_cost=float(np.mean(reps["peak"])),
                    per_job=(U.ratio(f["cost"], f["net"], U.noise_cov(scaled, 1, 0)) if gain else nan).as_row(),
                    per_year=(U.ratio(f["cost"], f["years"], U.noise_cov(scaled, 1, 2)) if gain else nan).as_row(),
-                   reps={k: [float(x) for x in reps[k]] for k in ("net", "cost", "margin")})
+                   reps={k: [float(x) for x in reps[k]] for k in ("net", "cost", "margin")}, flows=flows or {},
+                   **income)
 
 
 Evaluator = Callable[[Scenario, Goal], Outcome]
@@ -108,12 +126,13 @@ class ModelEvaluator:
     package), on ``workers`` processes (:func:`glw_sim.runner.replicate`'s pool) or, with ``scheduler``
     (``"local"``: a Dask LocalCluster of ``workers`` processes; ``tcp://HOST:PORT``: a running scheduler), on a
     Dask cluster as sweeps run; the figures are those of :meth:`glw_sim.results.Results.headline` at the target's
-    month, as ``glw-sim run`` reports them. :meth:`close` stops a cluster it started."""
+    month, as ``glw-sim run`` reports them. :meth:`close` stops a cluster it started; ``processes=False``: the
+    LocalCluster's workers are threads of this process (quicker to start, for tests)."""
 
     attribution = True  # it gives each part's contribution when the package's outputs ask for it
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
-        self.workers, self.scheduler = workers, scheduler
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, *, processes: bool = True):
+        self.workers, self.scheduler, self.processes = workers, scheduler, processes
         self._client = self._cluster = None
 
     def __call__(self, scenario: Scenario, goal: Goal) -> Outcome:
@@ -143,8 +162,8 @@ class ModelEvaluator:
             from distributed import Client, LocalCluster
 
             if self.scheduler == "local":
-                self._cluster = LocalCluster(n_workers=self.workers or 2, threads_per_worker=1, processes=True,
-                                             dashboard_address=None)
+                self._cluster = LocalCluster(n_workers=self.workers or 2, threads_per_worker=1,
+                                             processes=self.processes, dashboard_address=None)
             try:
                 self._client = Client(self._cluster if self._cluster is not None else self.scheduler)
             except (OSError, ValueError) as exc:  # (a scheduler address that is wrong or not answering)
@@ -184,6 +203,19 @@ def results_outcome(res, goal: Goal) -> Outcome:
         spend, peak = net * 0.0, 0.0
     nan = {"mean": math.nan, "low_95": math.nan, "high_95": math.nan}
     contributions = {p: res.figure(f"contribution.{p}", m).as_row() for p in res.parts()}
+    from glw_sim import gapflows
+
+    flows = gapflows.record(res, m, gapflows.first_month(res.scenario, m)) or {}
+    income = {}
+    if res.has(INCOME):
+        from glw_sim.solvefile import income_month
+
+        mi = income_month(m)
+        per = res.at(INCOME, mi)
+        if len(per):
+            f_inc = res.fit(per)[0]
+            income = {"income": f_inc.as_row(), "income_month": mi,
+                      "income_robust": robustness(f_inc, per.to_numpy(), goal.share)[1]}
     return Outcome(net=h.get("net_extra_employed", zero), cost=h.get("spending", zero), margin=fig.as_row(),
                    chance=chance, robust_margin=robust, peak_year_cost=peak,
                    per_job=h.get("cost_per_net_extra_job", nan), per_year=h.get("cost_per_net_extra_employment_year",
@@ -191,7 +223,13 @@ def results_outcome(res, goal: Goal) -> Outcome:
                    employment_rate=h["employment_rate"],
                    reps={"net": net.tolist(), "cost": spend.tolist(), "margin": margin.tolist()},
                    contributions=contributions,
-                   spending={k: float(v) for k, v in res.programme_spending(m).mean().items()})
+                   spending={k: float(v) for k, v in res.programme_spending(m).mean().items()}, flows=flows,
+                   **income)
+
+
+#: the second target's figure a solve reads (:data:`glw_sim.runner.INCOME_CHANGES`): GBP a week, real, the
+#: lowest fifth's mean income after housing costs, the package less its counterfactual
+INCOME = "income.bottom_fifth_mean_ahc_real_change"
 
 
 # ----------------------------------------------------------------------------- the study
@@ -286,18 +324,29 @@ def goal_of(solve: Solve, scen: dict) -> Goal:
 
 
 def constraint_names(solve: Solve) -> list[str]:
-    return ["target", "budget"] if solve.objective == "least_cost" else ["budget"]
+    """The constraints' names in the order :func:`score` gives them (the budget's always last)."""
+    income = ["income"] if solve.constraints.min_income_change is not None else []
+    return (["target"] if solve.objective == "least_cost" else []) + income + ["budget"]
 
 
 def score(solve: Solve, out: Outcome) -> tuple[float, list[float]]:
     """The trial's objective and its constraints (:func:`constraint_names`; at or below 0: met), the target's
-    as a share of the net extra so both are of one size for the sampler."""
+    as a share of the net extra and the income's as a share of its minimum, so all are of one size for the
+    sampler. The second target's figures are those reached in the target's share of the draws; a package
+    whose evaluation gave none fails an income constraint and scores -inf on most_income."""
     budget = solve.constraints.budget_per_year
     over = (out.peak_year_cost - budget) / budget if budget else -1.0
+    got = out.income_robust if out.income_robust is not None and np.isfinite(out.income_robust) else None
+    cons = []
+    low = solve.constraints.min_income_change
+    if low is not None:
+        cons.append((low - got) / max(abs(low), 1.0) if got is not None else 1.0)
     if solve.objective == "least_cost":
         scale = max(abs(out.net.get("mean", 0.0)), abs(out.robust_margin), 1.0)
-        return float(out.cost["mean"]), [-out.robust_margin / scale, over]
-    return float(out.robust_margin), [over]
+        return float(out.cost["mean"]), [-out.robust_margin / scale] + cons + [over]
+    if solve.objective == "most_income":
+        return (float(got) if got is not None else -math.inf), cons + [over]
+    return float(out.robust_margin), cons + [over]
 
 
 @dataclass
@@ -457,13 +506,19 @@ def best_so_far(st: Study) -> dict:
     if not done:
         return {}
     ok = [t for t in done if feasible(t)]
+    key = "income_robust" if st.solve.objective == "most_income" else "robust_margin"
+
+    def most(t):
+        v = t.user_attrs["outcome"].get(key)
+        return (v if v is not None and math.isfinite(v) else -math.inf, -t.number)
+
     if ok and st.solve.objective == "least_cost":
         t = min(ok, key=lambda t: (t.user_attrs["outcome"]["cost"]["mean"], t.number))
     elif ok:
-        t = max(ok, key=lambda t: (t.user_attrs["outcome"]["robust_margin"], -t.number))
+        t = max(ok, key=most)
     else:
         budget_ok = [t for t in done if t.user_attrs["constraints"][-1] <= 0] or done
-        t = max(budget_ok, key=lambda t: (t.user_attrs["outcome"]["robust_margin"], -t.number))
+        t = max(budget_ok, key=most)
     o = t.user_attrs["outcome"]
     return {"number": t.number, "cost": o["cost"]["mean"], "net": o["net"]["mean"], "chance": o["chance"],
             "reached": bool(ok) and st.solve.objective == "least_cost", "feasible": bool(ok)}

@@ -3,8 +3,9 @@
 A solve file names a base scenario, a target (an employment rate, or a number of net extra residents in work,
 by a date, reached in a stated share of the evidence's draws), the decision variables with their bounds (a
 programme's places a year, referral multiplier or areas; integration hubs by borough; a system lever's
-strength), the constraints (a budget a year, the most places, programmes that must stay) and the objective
-(least cost reaching the target, or most net extra residents in work within the budget). Every problem is one
+strength), the constraints (a budget a year, the most places, programmes that must stay, the least rise in the
+lowest fifth's income: the plan's second target) and the objective (least cost reaching the target, the most
+net extra residents in work within the budget, or the most rise in the lowest fifth's income within it). Every problem is one
 line naming the file and the field (:class:`SolveError`), found before the first evaluation: each variable is
 tried at both ends of its range (and each choice) in the base scenario.
 
@@ -123,6 +124,11 @@ class Constraints(_Strict):
                                                                            "in any 12 months to the date")
     max_places: float | None = Field(None, gt=0, le=10_000_000, description="most places a year, all programmes")
     keep: list[str] = Field(default_factory=list, description="programmes that must stay (places above 0)")
+    min_income_change: float | None = Field(None, ge=-1000, le=1000, description="GBP a week: the least rise in the "
+                                            "lowest fifth's mean income after housing costs (real, the package "
+                                            "less its counterfactual, the plan's second target) at the last year "
+                                            "reported by the date, reached in the target's share of the draws; "
+                                            "needs outputs: {income: true} in the base scenario")
 
 
 class Search(_Strict):
@@ -141,7 +147,7 @@ class Solve(_Strict):
     description: str = Field("", max_length=10_000)
     scenario: str = Field(..., description="base scenario YAML, relative to the solve file")
     target: Target
-    objective: Literal["least_cost", "most_net_extra"] = "least_cost"
+    objective: Literal["least_cost", "most_net_extra", "most_income"] = "least_cost"
     variables: list[Variable] = Field(..., min_length=1, max_length=40)
     constraints: Constraints = Constraints()
     search: Search = Search()
@@ -157,9 +163,14 @@ class Solve(_Strict):
 
     @model_validator(mode="after")
     def _budget(self):
-        if self.objective == "most_net_extra" and self.constraints.budget_per_year is None:
-            raise ValueError("objective most_net_extra needs constraints.budget_per_year (the budget to spend)")
+        if self.objective != "least_cost" and self.constraints.budget_per_year is None:
+            raise ValueError(f"objective {self.objective} needs constraints.budget_per_year (the budget to spend)")
         return self
+
+    @property
+    def uses_income(self) -> bool:
+        """Whether the solve reads the plan's second target (objective most_income or min_income_change)."""
+        return self.objective == "most_income" or self.constraints.min_income_change is not None
 
 
 # ----------------------------------------------------------------------------- loading and checking
@@ -191,6 +202,16 @@ def load_solve(path: str | Path) -> tuple[Solve, dict]:
     return solve, scen
 
 
+#: the lowest fifth's income is reported in month 0 and every twelfth month after (glw_sim.incomemetric)
+INCOME_EVERY = 12
+
+
+def income_month(month: int) -> int:
+    """The month the second target is read at for a target at run month ``month``: the last reported year at or
+    before it."""
+    return (month // INCOME_EVERY) * INCOME_EVERY
+
+
 def target_month(solve: Solve, base: Scenario) -> int:
     """The target date as a month index of the base scenario's run."""
     a, b = parse_month(solve.target.by), parse_month(base.horizon.start)
@@ -205,6 +226,17 @@ def check(solve: Solve, base: Scenario, scen: dict, source: Path) -> None:
     if not first < solve.target.by <= last:
         raise SolveError(f"{source}: target.by: {solve.target.by} is outside the base scenario's horizon ({first} "
                          f"to {last}); expected a month after the start, up to {last}")
+    if solve.uses_income:
+        field = "objective" if solve.objective == "most_income" else "constraints.min_income_change"
+        what = "objective most_income" if solve.objective == "most_income" else "min_income_change"
+        if not base.outputs.income:
+            raise SolveError(f"{source}: {field}: {what} reads the lowest fifth's income, which the base scenario "
+                             f"({solve.scenario}) does not compute; expected outputs: {{income: true}} in it")
+        if income_month(target_month(solve, base)) == 0:
+            first_report = add_months(parse_month(first), INCOME_EVERY).isoformat()[:7]
+            raise SolveError(f"{source}: target.by: {solve.target.by} is before the lowest fifth's income is first "
+                             f"reported ({first_report}, every 12 months from the start); expected {first_report} "
+                             f"or later with {what}")
     progs = [p.label for p in base.interventions]
     levers = [x.label for x in base.levers]
     for i, v in enumerate(solve.variables):

@@ -3,11 +3,14 @@
 - ``frontier.csv``: every package evaluated, its cost to the date and net extra residents in work at the date
   with their 95% intervals (simulation noise and evidence), the margin over the target, the chance of reaching
   it, cost per net extra job and per employment-year, its settings (``set:<variable>``) and whether it is on
-  the frontier (no other package costs less and buys more);
+  the frontier (no other package costs less and buys more); with the second target, the lowest fifth's income
+  change with its interval;
 - ``frontier.png``: the frontier chart;
 - ``best.yaml``: the chosen package as a scenario ``glw-sim validate`` and ``glw-sim run`` take (run to the
   target date at the solve's scale, replications and seeds, so a run reproduces the solver's numbers);
 - ``solution.json``: the chosen package's numbers (the chance of reaching the target among them);
+- ``gap_flows.csv`` (when a gap remains): the change in each main flow's monthly rate that alone would close it
+  by the date, from the chosen package's own run (:mod:`glw_sim.gapflows`);
 - ``report.md``: the answer in plain words.
 
 :func:`run_solve` is the whole command: check, search (or resume), write.
@@ -45,6 +48,9 @@ def frontier_table(st: Study) -> pd.DataFrame:
                "chance_of_target": o["chance"], "peak_year_cost": o["peak_year_cost"],
                "cost_per_net_extra_job": o["per_job"].get("mean", math.nan),
                "cost_per_net_extra_employment_year": o["per_year"].get("mean", math.nan)}
+        if o.get("income"):  # the plan's second target (GBP a week, the lowest fifth's mean income AHC, real)
+            row.update({"income_change": o["income"]["mean"], "income_low_95": o["income"]["low_95"],
+                        "income_high_95": o["income"]["high_95"], "income_robust": o.get("income_robust")})
         for k, v in values_of(t.params, st.solve).items():
             row[f"set:{k}"] = json.dumps(v) if isinstance(v, (dict, list)) else v
         rows.append(row)
@@ -161,14 +167,23 @@ def attribution(st: Study, best, evaluator) -> dict:
 
 def _window(st: Study, data: dict) -> tuple[str, int]:
     """The first month any part of the package acts (else the run's start), and the months from it to the date."""
-    from glw_sim.months import parse_month
+    from glw_sim.gapflows import window
 
-    starts = [p.get("start") for p in data.get("interventions", []) + data.get("levers", [])
-              + data.get("integration_hubs", [])]
-    first = min([x for x in starts if x] or [data["horizon"]["start"]])
-    first = max(first, data["horizon"]["start"])
-    a, b = parse_month(st.solve.target.by), parse_month(first)
-    return first, max(1, (a.year - b.year) * 12 + a.month - b.month)
+    return window(data, st.solve.target.by)
+
+
+def gap_flows(rec: dict, o: dict) -> pd.DataFrame | None:
+    """The remaining gap as the change in each main flow that alone would close it by the date
+    (:func:`glw_sim.gapflows.decompose`, from the chosen package's own run); None when no gap remains or the
+    evaluation recorded no flows. ``change_needed`` closes the gap in the target's share of the draws (the
+    report's headline); ``change_low_95`` to ``change_high_95`` close the gap at central values' 95% interval."""
+    from glw_sim.gapflows import decompose
+
+    if rec["remaining_gap"] <= 0 or not o.get("flows"):
+        return None
+    m = o["margin"]
+    lo, hi = max(0.0, -m["high_95"]), max(0.0, -m["low_95"])
+    return decompose(o["flows"], rec["remaining_gap"], lo, hi)
 
 
 def write_outputs(st: Study, evaluator) -> dict:
@@ -194,21 +209,33 @@ def write_outputs(st: Study, evaluator) -> dict:
               "within_noise": within_noise(st, best), "trials": len(df), "settings": st.settings,
               "contributions": attribution(st, best, evaluator)}
     record["from"], record["months_to_close"] = _window(st, data)
+    flows = gap_flows(record, o)
+    if flows is not None:
+        atomic_write_text(folder / "gap_flows.csv", flows.to_csv(index=False, float_format="%.6g"))
+    elif (folder / "gap_flows.csv").exists():  # (a gap an earlier, shorter search left)
+        (folder / "gap_flows.csv").unlink()
     atomic_write_text(folder / "solution.json", json.dumps(record, indent=2, default=float))
-    atomic_write_text(folder / "report.md", report(st, df, record))
+    atomic_write_text(folder / "report.md", report(st, df, record, flows))
     return record
 
 
-def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
-    """The answer in plain words (markdown)."""
+def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = None) -> str:
+    """The answer in plain words (markdown); ``flows``: :func:`gap_flows`, the gap as flows."""
     s, o = st.solve, rec["outcome"]
     by = s.target.by
     lines = [f"# What would it take: {s.name}", ""]
     if s.description:
         lines += [s.description, ""]
-    lines += [f"Target: {s.target.words()}. Objective: "
-              + ("the least cost that reaches it." if s.objective == "least_cost" else
-                 f"the most net extra residents in work within {_money(s.constraints.budget_per_year)} a year.")]
+    objective = {"least_cost": "the least cost that reaches it.",
+                 "most_net_extra": "the most net extra residents in work within "
+                                   f"{_money(s.constraints.budget_per_year or 0)} a year.",
+                 "most_income": "the largest rise in the lowest fifth's mean income after housing costs (the "
+                                f"plan's second target) within {_money(s.constraints.budget_per_year or 0)} a year."}
+    lines += [f"Target: {s.target.words()}. Objective: " + objective[s.objective]]
+    if s.constraints.min_income_change is not None:
+        lines += ["", f"Second target as a constraint: the lowest fifth's mean income after housing costs (real) "
+                  f"must rise by at least £{s.constraints.min_income_change:,.2f} a week, package less "
+                  f"counterfactual, in {100 * s.target.share_of_draws:.0f}% of the draws."]
     lines += ["", f"Searched {rec['trials']} packages with Optuna ({s.search.sampler.upper()}, seed {s.search.seed}), "
               f"each at scale {st.settings['scale']:g} with {st.settings['replications']} replications (the same "
               "seeds and evidence draws for every package: common random numbers). Every interval is a 95% "
@@ -223,6 +250,8 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
                   f"({max(0.0, -o['margin']['mean']):,.0f} short at central values, 95% interval "
                   f"{max(0.0, -o['margin']['high_95']):,.0f} to {max(0.0, -o['margin']['low_95']):,.0f}).",
                   "", _closing(rec, o), ""]
+    elif s.objective == "most_income":
+        lines += ["## The package that raises the lowest fifth's income most within the budget", ""]
     else:
         lines += ["## The package that buys the most within the budget", ""]
     lines += ["| setting | value |", "| --- | --- |"]
@@ -234,6 +263,13 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
               f"- margin over the target: {_interval(o['margin'])} residents",
               f"- cost per net extra job: {_interval(o['per_job'], money=True)}",
               f"- cost per net extra employment-year: {_interval(o['per_year'], money=True)}"]
+    if o.get("income"):
+        when = _income_date(st, o.get("income_month"))
+        inc = o["income"]
+        lines.append(f"- the lowest fifth's mean income after housing costs (real, GBP a week, package less "
+                     f"counterfactual), {when}: £{inc['mean']:+,.2f} (95% interval £{inc['low_95']:+,.2f} to "
+                     f"£{inc['high_95']:+,.2f}); in {100 * s.target.share_of_draws:.0f}% of the draws at least "
+                     f"£{o['income_robust']:+,.2f}")
     if o.get("employment_rate"):
         er = o["employment_rate"]
         lines.append(f"- employment rate, {by}: {100 * er['mean']:.1f}% (95% interval {100 * er['low_95']:.1f}% "
@@ -243,6 +279,7 @@ def report(st: Study, df: pd.DataFrame, rec: dict) -> str:
                   f"apart from it in cost and net extra (paired differences within noise): trials "
                   f"{', '.join(map(str, rec['within_noise'][:20]))}. They are not ranked against it."]
     lines += _contributions(rec["contributions"], o)
+    lines += _flow_lines(rec, flows, s.target.share_of_draws)
     fr = df[df["on_frontier"]].sort_values("cost")
     lines += ["", "## The frontier", "", "Packages no other package beats on both cost and net extra "
               "(frontier.csv has every package; frontier.png draws them).", "",
@@ -279,6 +316,71 @@ def _closing(rec: dict, o: dict) -> str:
             f"gap would cost about {_money(rec['remaining_gap'] * per_job)} more to the date; it may not (places "
             "beyond the bounds, displacement, fewer eligible residents), so widen the bounds and solve again to "
             "know.")
+
+
+def _income_date(st: Study, month: int | None) -> str:
+    """The date of the run month the second target was read at (its last reported year by the target date)."""
+    from glw_sim.months import add_months, parse_month
+
+    if month is None:
+        return st.solve.target.by
+    start = Scenario.model_validate(st.scenario).horizon.start
+    return add_months(parse_month(start), int(month)).isoformat()[:7]
+
+
+def _pp(x: float) -> str:
+    """A monthly rate's change in percentage points (2 decimals), signed."""
+    return f"{100 * x:+.2f} pp" if np.isfinite(x) else "n/a"
+
+
+def _chain_check(rec: dict) -> str:
+    """How well the chain stands for the run: its own employment rate at the date beside the run's."""
+    from glw_sim.gapflows import projected_rate
+
+    o = rec["outcome"]
+    er = o.get("employment_rate") or {}
+    if not o.get("flows") or "mean" not in er:
+        return ""
+    turnover = ("the chain carries the difference as a constant monthly turnover, fitted so it reaches the run's "
+                "stocks at the date" if o["flows"].get("stocks_end") is not None else "the chain leaves it out")
+    return (f" The flows alone, without residents ageing into and out of 16-64 and migrating, would give an "
+            f"employment rate of {100 * projected_rate(o['flows']):.1f}% at the date; the run gives "
+            f"{100 * er['mean']:.1f}% ({100 * er['low_95']:.1f}% to {100 * er['high_95']:.1f}%): {turnover}.")
+
+
+def _flow_lines(rec: dict, flows: pd.DataFrame | None, share: float) -> list[str]:
+    """The section "The gap as flows": each main flow's change that alone would close the gap."""
+    if flows is None:
+        if rec["remaining_gap"] > 0:
+            return ["", "## The gap as flows", "", "The evaluation recorded no flows (an evaluator without the "
+                    "model's quarterly flows), so the gap is not split into them."]
+        return []
+    months, first, by = rec["months_to_close"], rec["from"], rec["target"]["by"]
+    lines = ["", "## The gap as flows", "",
+             f"Each row is one flow's monthly rate, and the change in it that **alone**, kept from {first} to {by} "
+             f"({months} months), would close the gap of {rec['remaining_gap']:,.0f} residents (the gap in "
+             f"{100 * share:.0f}% of the draws; in brackets, the change for the gap at central values' 95% "
+             "interval). Arithmetic: the chosen package's own run, as a monthly Markov chain over employed, "
+             "unemployed and each reason of inactivity (the cube root of its quarterly flows over those months; "
+             "the reasons split by the model's exit multipliers, not measured), run from the stocks of "
+             f"{first}; the change is solved exactly in that chain. It leaves out competition for vacancies, "
+             "how residents ageing in and out and migrating would respond, and residents' differences: read the "
+             "sizes, not a forecast (gap_flows.csv "
+             "has every flow, the linearised and the long-run changes)." + _chain_check(rec), "",
+             "| flow | rate a month now (95% interval) | change that alone closes the gap | as a share of the rate "
+             "| extra moves a month |", "| --- | --- | --- | --- | --- |"]
+    for r in flows.itertuples():
+        now = f"{100 * r.rate_now:.2f}%" + (f" ({100 * r.rate_now_low_95:.2f}% to {100 * r.rate_now_high_95:.2f}%)"
+                                            if np.isfinite(r.rate_now_low_95) else "")
+        if not r.closes_alone:
+            most = r.most_it_closes
+            change = ("cannot alone" + (f" (at most {most:,.0f} residents)" if np.isfinite(most) else ""))
+            lines.append(f"| {r.flow} | {now} | {change} | | |")
+            continue
+        band = f"{_pp(r.change_low_95)} to {_pp(r.change_high_95)}"
+        lines.append(f"| {r.flow} | {now} | {_pp(r.change_needed)} ({band}) | {100 * r.relative_change:+.0f}% | "
+                     f"{r.extra_moves_per_month:+,.0f} |")
+    return lines
 
 
 def _spent(x: float) -> str:
