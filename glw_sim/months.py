@@ -6,6 +6,8 @@ import re
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel, field_validator, model_validator
+
 #: the plan's date: every run that reaches it reports its figures there too (besides the horizon)
 PLAN_MILESTONE = "2030-06"
 
@@ -40,3 +42,21 @@ def milestone_dates(scenario: dict) -> list[str]:
     end = add_months(parse_month(start), int((scenario.get("horizon") or {}).get("months", 120))).isoformat()[:7]
     listed = [str(m) for m in scenario.get("milestones") or []]
     return sorted({m for m in [PLAN_MILESTONE, *listed] if start <= m <= end})
+
+
+class Period(BaseModel):
+    """Base for a pydantic model with ``start`` and optional ``end`` (``YYYY-MM``): both checked as months
+    (:func:`check_month`), and ``end`` not before ``start``. List it before the model's other base."""
+
+    @field_validator("start", "end", mode="before", check_fields=False)
+    @classmethod
+    def _months(cls, v: Any) -> str | None:
+        return None if v is None else check_month(v)
+
+    @model_validator(mode="after")
+    def _order(self):
+        end = getattr(self, "end", None)
+        if end is not None and end < self.start:
+            raise ValueError(f"end {end} is before start {self.start}")
+        return self
+

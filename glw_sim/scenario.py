@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, Participation, ProgrammeSpec, with_defaults
 from glw_sim.levers import KINDS, MAX_LEVERS, SELECTABLE, Lever, check_who  # noqa: F401  (SELECTABLE re-exported)
-from glw_sim.months import PLAN_MILESTONE, add_months, check_month, parse_month
+from glw_sim.months import PLAN_MILESTONE, Period, add_months, check_month, parse_month
 from glw_sim.parameters import ASSUMPTIONS
 
 #: the calendar the calibration reaches (June 2025 data, trends from the 2010s): every month a scenario
@@ -178,24 +178,13 @@ class Precision(_Strict):
     max_replications: int = Field(40, ge=4, le=1000, description="most replications to run")
 
 
-class TrendStep(_Strict):
+class TrendStep(Period, _Strict):
     """A period of the dated health trend: onset of conditions and disability times ``onset_factor``."""
 
     start: str = Field(..., description="first month, YYYY-MM")
     end: str | None = Field(None, description="last month, YYYY-MM (none: to the horizon)")
     onset_factor: float = Field(..., ge=0.0, le=5.0, description="factor on every resident's onset chances (1: the "
                                                                  "calibrated, stationary rates)")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _month(cls, v: Any) -> str | None:
-        return None if v is None else check_month(v)
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
 
 class HealthSpec(_Strict):

@@ -139,3 +139,22 @@ def test_the_hindcast_reproduces_londons_rise_in_long_term_sickness_since_2020()
     flat = hindcast.simulate(0.02, 2, trend=[])
     assert abs(hindcast.rise(flat, "2024-06").mean()) < 0.15
     assert hindcast.rise(models, "2024-06").mean() > 0.25
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("health: {process: true, trend: [{start: 2026-07, end: 2026-01, onset_factor: 1.2}]}\n",
+     "health.trend.0: end 2026-01 is before start 2026-07"),
+    ("interventions:\n  - {type: workwell, start: 2026-07, end: 2026-01}\n",
+     "interventions.0: end 2026-01 is before start 2026-07"),
+    ("integration_hubs:\n  - {areas: {boroughs: [Hackney]}, start: 2026-07, end: 2026-01}\n",
+     "integration_hubs.0: end 2026-01 is before start 2026-07"),
+])
+def test_every_dated_period_is_checked_alike(tmp_path, body, expected):
+    """Trend steps, programmes and hubs share one period check (glw_sim.months.Period): an end before its start
+    would act never, so it is refused in one line."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE + body)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and expected in msg, msg

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from glw_sim.engine.layout import MAX_PROGRAMMES  # noqa: F401  (re-exported)
 from glw_sim.geography import load_geography
-from glw_sim.months import check_month
+from glw_sim.months import Period
 
 
 class _Strict(BaseModel):
@@ -165,7 +165,7 @@ class Participation(_Strict):
 
 
 
-class ProgrammeSpec(_Strict):
+class ProgrammeSpec(Period, _Strict):
     type: Literal["workwell", "connect_to_work", "restart", "youth_guarantee", "jobs_plus", "childcare", "adult_skills",
                   "generic"]
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^.\x00-\x1f]+$",
@@ -194,23 +194,13 @@ class ProgrammeSpec(_Strict):
     cost_per_start: float = Field(..., ge=0, le=1_000_000, allow_inf_nan=False,
                                   description="GBP per start (at most 1,000,000)")
 
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _months(cls, v):
-        return None if v is None else check_month(v)
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
     @property
     def label(self) -> str:
         return self.name or self.type
 
 
-class Hub(_Strict):
+class Hub(Period, _Strict):
     """Co-located / integrated services (No Wrong Door): more referrals and take-up where they run."""
 
     name: str = Field("integration_hubs", min_length=1, max_length=100)
@@ -221,8 +211,3 @@ class Hub(_Strict):
     take_up_multiplier: float = Field(1.2, ge=1, le=3, description="ASSUMPTION, sweep 1.0-1.5")
     cost_per_borough_year: float = Field(500_000, ge=0, le=1e9, allow_inf_nan=False,
                                          description="GBP, ASSUMPTION (no published unit cost; at most 1bn)")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _months(cls, v):
-        return None if v is None else check_month(v)
