@@ -370,8 +370,17 @@ def uncertainty_text(res: Results) -> list[str]:
     figs = res.figures()
     f = figs.get("net_extra_employed")
     if f is not None:
-        text = (f"For London's net extra residents in work at {res.dates[1]}: {num(f.estimate)}, simulation noise "
-                f"±{num(f.noise_half_width)}, evidence ±{num(f.evidence_half_width)}, together ±{num(f.half_width)}.")
+        from glw_sim.results import evidence_in_noise
+
+        if evidence_in_noise(res) and not f.inputs:
+            text = (f"For London's net extra residents in work at {res.dates[1]}: {num(f.estimate)}, ±"
+                    f"{num(f.half_width)} for simulation noise and the evidence together: this run's "
+                    f"{res.timeseries['replication'].nunique()} replications are too few to tell them apart "
+                    f"(it takes at least {len(res.drawn_inputs) + 4}).")
+        else:
+            text = (f"For London's net extra residents in work at {res.dates[1]}: {num(f.estimate)}, simulation "
+                    f"noise ±{num(f.noise_half_width)}, evidence ±{num(f.evidence_half_width)}, together "
+                    f"±{num(f.half_width)}.")
         if f.drivers():
             text += " The inputs that drive its interval most: " + "; ".join(
                 f"{res.input_label(k)} ({100 * v:.0f}% of the evidence variance)" for k, v in f.drivers()) + "."

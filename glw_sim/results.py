@@ -495,8 +495,20 @@ def uncertainty_note(res: Results) -> str:
     if not names:
         return (f"95% intervals over {n} replications hold simulation noise only (no evidence drawn: "
                 "uncertainty.evidence is off or the run has no programme)")
+    if not U.usable_inputs(n, len(names)):
+        return (f"95% intervals over {n} replications hold simulation noise and the evidence on {len(names)} drawn "
+                f"inputs (programme effects and key assumptions) together, and the evidence on unit costs: "
+                f"{n} replications cannot tell the evidence's part from the noise's (it takes at least "
+                f"{len(names) + 4}), so the noise column holds both and the evidence column says 'in noise'")
     return (f"95% intervals over {n} replications hold simulation noise and the evidence on "
             f"{len(names)} drawn inputs (programme effects and key assumptions) and on unit costs")
+
+
+def evidence_in_noise(res: Results) -> bool:
+    """The run drew evidence but has too few replications to separate its part from the noise's
+    (:func:`glw_sim.uncertainty.usable_inputs`): its figures' noise part holds both."""
+    names = res.drawn_inputs
+    return bool(names) and not U.usable_inputs(int(res.timeseries["replication"].nunique()), len(names))
 
 
 def precision_note(res: Results) -> str:
@@ -524,6 +536,8 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
              f"  {'metric':<44} {start:>9} " + "".join(f"{d:>10} " for _, d in early)
              + f"{end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
+    in_noise = evidence_in_noise(res)
+
     def line(label: str, f: U.Figure, kind: str, month0: float | None, metric: str | None = None,
              area: str = "London") -> str:
         first = _fmt_value(kind, month0) if month0 is not None else ""
@@ -531,7 +545,8 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
                      for m, _ in early)
         return (f"  {label:<44} {first:>9} {at}{_fmt_value(kind, f.estimate):>10}  "
                 f"{_fmt_value(kind, f.low) + ' to ' + _fmt_value(kind, f.high):<24} "
-                f"{_fmt_width(kind, f.noise_half_width):>9} {_fmt_width(kind, f.evidence_half_width):>9}")
+                f"{_fmt_width(kind, f.noise_half_width):>9} "
+                f"{'in noise' if in_noise and not f.inputs else _fmt_width(kind, f.evidence_half_width):>9}")
 
     for metric, label, kind in OUTCOMES:
         if res.has(metric):

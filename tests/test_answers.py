@@ -196,3 +196,18 @@ def test_precision_chooses_a_larger_run_for_a_tighter_target(tmp_path, monkeypat
     c = P.choose(tight)
     assert c.scenario.population.scale == 0.008 and c.scenario.replications == 12
     assert set(c.needed) >= {"net_extra_employed", "contribution.connect_to_work", "contribution.integration_hubs"}
+
+
+def test_too_few_replications_to_separate_the_evidence_say_so_instead_of_zero(runs):
+    """The package draws its evidence but has 2 replications, fewer than its drawn inputs need to be told apart
+    from noise (glw_sim.uncertainty.usable_inputs): the console says the noise column holds both and prints 'in
+    noise' in the evidence column, never an evidence part of ±0; the report's sentence says the same."""
+    package, base, _ = runs
+    n, k = package.timeseries["replication"].nunique(), len(package.drawn_inputs)
+    assert k > 0 and n - k - 1 < 3
+    text = console_summary(package)
+    assert "cannot tell the evidence's part from the noise's" in text and "in noise" in text
+    net = next(line for line in text.splitlines() if line.strip().startswith("Net extra residents in work"))
+    assert "in noise" in net and "±0 " not in net
+    assert "too few to tell them apart" in (package.folder / "report.html").read_text()
+    assert "noise only" in console_summary(base)  # a baseline draws nothing
