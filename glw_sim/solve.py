@@ -18,6 +18,11 @@ Resumable: the study lives in ``study.db`` (Optuna's SQLite storage) in the resu
 stopped, never re-evaluates a finished package, and asks the same packages an uninterrupted solve would. A
 trial left running by a killed solve is marked failed and its package asked again first.
 
+A staged search (``search: {coarse: {scale, replications}, refine: N}``): the trials are evaluated at the coarse
+precision, then :func:`run_refine` evaluates at most N of them again at the default precision
+(:func:`next_refine`: for least cost a bisection along the coarse :func:`ladder`), stored in ``refine.json``; the
+chosen package is picked among those only (:func:`deciding`).
+
 The plan's second target (``min_income_change``, ``objective: most_income``): the lowest fifth's mean income
 after housing costs, real, the package less its counterfactual (:data:`INCOME`), read at the last reported
 year at or before the date and taken, like the margin, at its value in the target's share of the draws.
@@ -671,7 +676,8 @@ def next_refine(st: Study, fine: dict):
     the default precision (about log2 of the ladder's length re-evaluations: the coarse stage cannot tell
     packages near the target apart, so its cheapest "reaching" one may not); then the packages that cannot be
     told from the best at the default precision's reach: cheaper ones whose coarse margin misses the target by
-    less than its noise (the likeliest first), and the next along the ladder. Most net extra (or income): the
+    less than its noise (the likeliest first), and the next along the ladder; if none re-evaluated reaches it,
+    those that reach the most at the coarse precision. Most net extra (or income): the
     coarse best, those within noise of it (paired: cost and net extra), then the rest, best first."""
     solve = st.solve
     done = sorted(evaluations(st, "coarse"), key=lambda t: rank_key(t, solve))
@@ -702,8 +708,9 @@ def next_refine(st: Study, fine: dict):
                       key=lambda t: (-t.user_attrs["outcome"]["robust_margin"], t.number))
         if near:
             return near[0]
-    rest = [t for t in lad if t.number not in fine and (hi >= len(lad) or lad.index(t) > hi)]
-    return rest[0] if rest else left[0]
+        rest = [t for t in lad[hi + 1:] if t.number not in fine]
+        return rest[0] if rest else left[0]
+    return left[0]  # nothing re-evaluated reaches it: the packages that reach the most at the coarse precision
 
 
 def run_refine(st: Study, evaluator: Evaluator, progress: Callable[[int, dict], None] | None = None) -> Study:

@@ -1,6 +1,7 @@
 """A solve's outputs, written atomically into its results folder (``results/solve/<name>/``):
 
-- ``frontier.csv``: every package evaluated, its cost to the date and net extra residents in work at the date
+- ``frontier.csv``: every package evaluated (in a staged search, at its most precise evaluation: ``stage``,
+  ``scale`` and ``replications`` say whose figures a row has), its cost to the date and net extra residents in work at the date
   with their 95% intervals (simulation noise and evidence), the margin over the target, the chance of reaching
   it, cost per net extra job and per employment-year, its settings (``set:<variable>``) and whether it is on
   the frontier (no other package costs less and buys more); with the second target, the lowest fifth's income

@@ -675,6 +675,22 @@ def test_the_second_stage_brackets_the_cheapest_reaching_package_on_the_coarse_l
     st.close()
 
 
+def test_a_staged_solve_of_an_unreachable_target_reports_the_most_reached_at_the_default_precision(tmp_path):
+    target = 60_000
+    one = [{"programme": "workwell", "field": "places_per_year", "bounds": [0, 40000]}]
+    path = write(tmp_path, target=target, trials=40, extra={"variables": one,
+                                                            "search": {**STAGED, "trials": 40, "refine": 6}})
+    st = run_solve(path, tmp_path / "res", evaluator=Noisy())
+    rec = json.loads((st.folder / "solution.json").read_text())
+    most = robust_net(40000, EFFECT["workwell"]) + robust_net(10000, EFFECT["connect_to_work"])
+    assert not rec["reached"] and rec["stage"] == "fine"
+    assert rec["remaining_gap"] == pytest.approx(target - most, rel=0.05)
+    df = pd.read_csv(st.folder / "frontier.csv")
+    fine = df[df["stage"] == "fine"]
+    # the gap is the most reached among the re-evaluated packages (the default precision's), not a coarse row's
+    assert len(fine) == 6 and rec["remaining_gap"] == pytest.approx(-fine["robust_margin"].max())
+
+
 @pytest.mark.parametrize("stage,kill_after", [("coarse", 5), ("fine", 14 + 3)])
 def test_a_staged_solve_killed_with_sigkill_resumes_either_stage(tmp_path, stage, kill_after):
     """Killed with SIGKILL in the coarse stage, or in the second after two re-evaluations were stored: run
