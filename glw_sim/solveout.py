@@ -247,11 +247,13 @@ def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = 
     crn = ("(the same seeds and evidence draws for every package of a stage: common random numbers)")
     if st.settings.get("coarse"):
         c = st.settings["coarse"]
+        how = ("a bisection along the coarse frontier of cost against the margin for the cheapest package that "
+               "reaches the target, then cheaper ones within noise of it" if s.objective == "least_cost" else
+               "the coarse best, those within noise of it, then the next best")
         lines += ["", f"Searched {rec['trials']} packages with Optuna ({s.search.sampler.upper()}, seed "
                   f"{s.search.seed}) in two stages {crn}: every package at a coarse precision (scale {c['scale']:g}, "
-                  f"{c['replications']} replications), then the {rec['refined']} most promising (the coarse best, "
-                  "those within noise of it and, cheaper, of the target, then the next best) again at the default "
-                  f"precision (scale {st.settings['scale']:g}, {st.settings['replications']} replications). The "
+                  f"{c['replications']} replications), then the {rec['refined']} most promising again at the default "
+                  f"precision ({how}) (scale {st.settings['scale']:g}, {st.settings['replications']} replications). The "
                   "chosen package is picked among the re-evaluated ones only, and its figures, intervals and chance "
                   "of the target are the default precision's (frontier.csv's stage column says which each row's "
                   "are). Every interval is a 95% interval of simulation noise and the evidence on effects, costs "
