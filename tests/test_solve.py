@@ -750,3 +750,32 @@ STAGED_BAD = [
 @pytest.mark.parametrize("change,expected", STAGED_BAD)
 def test_a_bad_staged_search_is_one_line_exit_2_before_any_work(tmp_path, capsys, change, expected):
     test_a_bad_solve_file_is_one_line_exit_2_before_any_work(tmp_path, capsys, change, expected)
+
+
+def test_the_evaluators_own_pool_gives_the_figures_of_a_pool_per_package(tmp_path):
+    """ModelEvaluator(2) keeps one process pool for every package (workers start, and keep their population,
+    once): two packages on it give the replications' figures of replicate()'s pool started per package."""
+    from glw_sim.runner import replicate, replication_seeds
+    from glw_sim.scenario import Scenario
+    from glw_sim.solve import Goal, ModelEvaluator, results_outcome
+
+    base = yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text())
+    goal = Goal(6, None, 1000.0, 0.8)
+    ev = ModelEvaluator(2)
+    try:
+        for places in (5000, 20000):
+            data = {**base, "name": "pool", "horizon": {**base.get("horizon", {}), "months": 6},
+                    "population": {**base.get("population", {}), "scale": 0.002}, "replications": 2,
+                    "precision": None,
+                    "interventions": [{"type": "connect_to_work", "places_per_year": places, "start": "2025-07"}]}
+            sc = Scenario.model_validate(data)
+            mine = ev(sc, goal)
+            from glw_sim.precision import _results
+
+            parts, drawn = replicate(sc, replication_seeds(sc.population.seed, 2), workers=2)
+            theirs = results_outcome(_results(sc, parts, drawn), goal)
+            assert mine.reps == theirs.reps and mine.net == theirs.net
+        assert ev._pool is not None
+    finally:
+        ev.close()
+    assert ev._pool is None
