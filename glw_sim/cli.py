@@ -299,7 +299,7 @@ def cmd_sweep(args) -> int:
 def cmd_solve(args) -> int:
     from tqdm import tqdm
 
-    from glw_sim.solve import finished, open_study, run_trials
+    from glw_sim.solve import finished, open_study, refined, run_refine, run_trials
     from glw_sim.solveout import write_outputs
 
     def report(msg: str, months: int | None = None) -> None:
@@ -311,14 +311,22 @@ def cmd_solve(args) -> int:
                     search=search)  # the solve file is checked before any work
     total = args.trials or st.solve.search.trials
     done = len(finished(st.study))
+    again = st.settings.get("refine", 0) if st.settings.get("coarse") else 0  # the second stage's
     if done and not args.quiet:
-        print(f"resuming {st.solve.name}: {done} package(s) already evaluated", file=sys.stderr)
-    with tqdm(total=total, initial=min(done, total), desc="packages", unit="package", disable=args.quiet,
+        print(f"resuming {st.solve.name}: {done} package(s) already evaluated"
+              + (f", {len(refined(st))} re-evaluated at the default precision" if again else ""), file=sys.stderr)
+    if again and not args.quiet:
+        c = st.settings["coarse"]
+        print(f"solve: {total} packages at scale {c['scale']:g} x {c['replications']} replications, then the "
+              f"{again} most promising at scale {st.settings['scale']:g} x {st.settings['replications']}",
+              file=sys.stderr)
+    with tqdm(total=total + again, initial=min(done, total), desc="packages", unit="package", disable=args.quiet,
               file=sys.stderr) as bar:
         def progress(n: int, best: dict) -> None:
             bar.n = n
             if best:
-                what = "cheapest reaching" if best["reached"] else "best"
+                what = ("cheapest reaching" if best["reached"] else "best") + (
+                    f" ({best['stage']})" if best.get("stage") != "default" else "")
                 bar.set_postfix_str(f"{what}: trial {best['number']}, net {best['net']:,.0f}, "
                                     f"cost {best['cost'] / 1e6:,.1f}m, chance {100 * best['chance']:.0f}%")
             bar.refresh()
@@ -328,6 +336,7 @@ def cmd_solve(args) -> int:
         evaluator = ModelEvaluator(args.workers, args.scheduler)
         try:
             run_trials(st, total, evaluator, progress)
+            run_refine(st, evaluator, progress)
         except BaseException:
             evaluator.close()
             st.close()

@@ -18,6 +18,11 @@ Resumable: the study lives in ``study.db`` (Optuna's SQLite storage) in the resu
 stopped, never re-evaluates a finished package, and asks the same packages an uninterrupted solve would. A
 trial left running by a killed solve is marked failed and its package asked again first.
 
+A staged search (``search: {coarse: {scale, replications}, refine: N}``): the trials are evaluated at the coarse
+precision, then :func:`run_refine` evaluates at most N of them again at the default precision
+(:func:`next_refine`: for least cost a bisection along the coarse :func:`ladder`), stored in ``refine.json``; the
+chosen package is picked among those only (:func:`deciding`).
+
 The plan's second target (``min_income_change``, ``objective: most_income``): the lowest fifth's mean income
 after housing costs, real, the package less its counterfactual (:data:`INCOME`), read at the last reported
 year at or before the date and taken, like the margin, at its value in the target's share of the draws.
@@ -133,18 +138,45 @@ class ModelEvaluator:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None, *, processes: bool = True):
         self.workers, self.scheduler, self.processes = workers, scheduler, processes
-        self._client = self._cluster = None
+        self._client = self._cluster = self._pool = None
 
     def __call__(self, scenario: Scenario, goal: Goal) -> Outcome:
         from glw_sim.precision import _results
         from glw_sim.runner import replicate, replication_seeds
 
         seeds = replication_seeds(scenario.population.seed, scenario.replications)
-        if self.scheduler is None:
+        if self.scheduler is None and self.workers and self.workers > 1 and len(seeds) > 1:
+            parts, drawn = self._on_pool(scenario, seeds)
+        elif self.scheduler is None:
             parts, drawn = replicate(scenario, seeds, workers=self.workers)
         else:
             parts, drawn = self._on_dask(scenario, seeds)
         return results_outcome(_results(scenario, parts, drawn), goal)
+
+    def _on_pool(self, scenario: Scenario, seeds: list[int]):
+        """The replications on this evaluator's own process pool, kept for every package: the workers start
+        (and import the compiled kernels) once, and each keeps its synthesised population between packages
+        (the same scale and seeds), where :func:`glw_sim.runner.replicate` starts a pool per package. The same
+        jobs as replicate's, so the same figures to the last digit."""
+        import os
+
+        from glw_sim.draws import draw
+        from glw_sim.runner import _replication_job
+
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            from glw_sim.workers import worker_init
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=worker_init, initargs=(os.getpid(),))
+        threads = max(1, (os.cpu_count() or 1) // min(self.workers, len(seeds)))
+        drawn = [draw(scenario, s) for s in seeds]
+        futures = [self._pool.submit(_replication_job, (d.scenario, s, r, threads))
+                   for r, (s, d) in enumerate(zip(seeds, drawn))]
+        out = dict(f.result() for f in futures)
+        return [out[r] for r in range(len(seeds))], drawn
 
     def _on_dask(self, scenario: Scenario, seeds: list[int]):
         from glw_sim.draws import draw
@@ -174,6 +206,9 @@ class ModelEvaluator:
         return self._client
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
@@ -246,6 +281,18 @@ def solve_hash(solve: Solve, scen: dict, settings: dict) -> str:
 def evaluation_settings(solve: Solve, scen: dict, workers: int | None = None, report=None) -> dict:
     """Scale and replications every package is evaluated at: the solve's, or (the scenario's ``precision:``)
     chosen once for the base package by :func:`glw_sim.precision.choose`, at the target's date."""
+    out = _default_settings(solve, scen, workers, report)
+    c = solve.search.coarse
+    if c is not None:
+        if c.scale * c.replications >= out["scale"] * out["replications"]:
+            raise SolveError(f"search.coarse: scale {c.scale:g} x {c.replications} replications is not cheaper than "
+                             f"the default precision (scale {out['scale']:g} x {out['replications']}): lower it, or "
+                             "leave coarse: out for one stage")
+        out.update(coarse={"scale": c.scale, "replications": c.replications}, refine=solve.search.refined)
+    return out
+
+
+def _default_settings(solve: Solve, scen: dict, workers: int | None = None, report=None) -> dict:
     base = Scenario.model_validate(scen)
     s = solve.search
     if base.precision is not None and (s.scale is None or s.replications is None) and report is not None:
@@ -264,6 +311,14 @@ def evaluation_settings(solve: Solve, scen: dict, workers: int | None = None, re
     sc = choice.scenario
     return {"scale": s.scale or sc.population.scale, "replications": s.replications or sc.replications,
             "chosen": True}
+
+
+def stage_settings(settings: dict, stage: str) -> dict:
+    """The scale and replications of a stage: ``"coarse"`` (the staged search's first stage; in a one-stage
+    solve, the default precision) or ``"fine"`` (the default precision)."""
+    if stage == "coarse" and settings.get("coarse"):
+        return {**settings, **settings["coarse"]}
+    return settings
 
 
 def candidate(solve: Solve, scen: dict, values: dict[str, Any], settings: dict, *,
@@ -471,7 +526,7 @@ def run_trials(st: Study, trials: int, evaluator: Evaluator, progress: Callable[
         st.study.sampler = sampler(solve, k)
         trial = st.study.ask()
         values = suggest(trial, solve)
-        data = candidate(solve, st.scenario, values, st.settings)
+        data = candidate(solve, st.scenario, values, stage_settings(st.settings, "coarse"))
         trial.set_user_attr("values", _jsonable(values))
         if limit is not None and places(data) > limit:  # refused without running: too many places
             trial.set_user_attr("skipped", f"{places(data):,.0f} places a year, above max_places {limit:,.0f}")
@@ -500,25 +555,190 @@ def feasible(t) -> bool:
     return "outcome" in t.user_attrs and all(c <= 0 for c in t.user_attrs["constraints"])
 
 
-def best_so_far(st: Study) -> dict:
-    """The best package so far: {number, cost, net, chance, reached} (reached false: the most reached)."""
-    done = [t for t in finished(st.study) if "outcome" in t.user_attrs]
-    if not done:
+def rank_key(t, solve: Solve) -> tuple:
+    """How good an evaluation is, smallest first: feasible before infeasible (and within the budget before
+    over it); then the cheapest (least_cost) or the most of the objective; infeasible ones by the most reached;
+    ties by trial number. :func:`pick` takes the smallest."""
+    o = t.user_attrs["outcome"]
+    key = "income_robust" if solve.objective == "most_income" else "robust_margin"
+    v = o.get(key)
+    most = v if v is not None and math.isfinite(v) else -math.inf
+    if feasible(t):
+        return (0, o["cost"]["mean"] if solve.objective == "least_cost" else -most, t.number)
+    return (1 if t.user_attrs["constraints"][-1] <= 0 else 2, -most, t.number)
+
+
+def pick(done: list, solve: Solve):
+    """The best of ``done`` (:func:`rank_key`), or None."""
+    return min(done, key=lambda t: rank_key(t, solve)) if done else None
+
+
+@dataclass
+class Evaluation:
+    """A package's evaluation as a trial's shape (``number``, ``params``, ``user_attrs`` with its outcome and
+    constraints, ``stage``): a finished trial's (the search's stage) or its re-evaluation's (``"fine"``)."""
+
+    number: int
+    params: dict
+    user_attrs: dict
+    stage: str
+
+
+def _refine_file(st: Study) -> dict:
+    path = st.folder / "refine.json"
+    return json.loads(path.read_text()) if path.exists() else {"evaluations": {}}
+
+
+def refined(st: Study) -> dict:
+    """The second stage's evaluations of the search as it stands: trial number -> {outcome, constraints, value,
+    after} (``refine.json``; ``after``: the coarse packages finished when it was asked for; a search given more
+    trials refines again, reusing a stored evaluation of a package asked for again)."""
+    if not st.settings.get("coarse"):
         return {}
-    ok = [t for t in done if feasible(t)]
-    key = "income_robust" if st.solve.objective == "most_income" else "robust_margin"
+    n = len(finished(st.study))
+    return {int(k): v for k, v in _refine_file(st)["evaluations"].items() if v.get("after") == n}
 
-    def most(t):
-        v = t.user_attrs["outcome"].get(key)
-        return (v if v is not None and math.isfinite(v) else -math.inf, -t.number)
 
-    if ok and st.solve.objective == "least_cost":
-        t = min(ok, key=lambda t: (t.user_attrs["outcome"]["cost"]["mean"], t.number))
-    elif ok:
-        t = max(ok, key=most)
-    else:
-        budget_ok = [t for t in done if t.user_attrs["constraints"][-1] <= 0] or done
-        t = max(budget_ok, key=most)
+def evaluations(st: Study, stage: str = "best") -> list[Evaluation]:
+    """Every evaluated package, each at its most precise evaluation (``"best"``), or only those of one stage
+    (``"coarse"``: the search's; ``"fine"``: the re-evaluations at the default precision). A one-stage solve's
+    are all ``"default"``."""
+    staged = bool(st.settings.get("coarse"))
+    fine = refined(st) if stage != "coarse" else {}
+    out = []
+    for t in finished(st.study):
+        if "outcome" not in t.user_attrs:
+            continue
+        if t.number in fine:
+            out.append(Evaluation(t.number, t.params, {**t.user_attrs, **fine[t.number]}, "fine"))
+        elif stage != "fine":
+            out.append(Evaluation(t.number, t.params, dict(t.user_attrs), "coarse" if staged else "default"))
+    return out
+
+
+def deciding(st: Study) -> list[Evaluation]:
+    """The evaluations the chosen package is picked from: the re-evaluated ones once the second stage has
+    any (never a coarse figure against a fine one), else all."""
+    return evaluations(st, "fine") or evaluations(st, "coarse")
+
+
+def best_so_far(st: Study) -> dict:
+    """The best package so far: {number, cost, net, chance, reached, stage} (reached false: the most reached)."""
+    t = pick(deciding(st), st.solve)
+    if t is None:
+        return {}
+    ok = feasible(t)
     o = t.user_attrs["outcome"]
     return {"number": t.number, "cost": o["cost"]["mean"], "net": o["net"]["mean"], "chance": o["chance"],
-            "reached": bool(ok) and st.solve.objective == "least_cost", "feasible": bool(ok)}
+            "reached": ok and st.solve.objective == "least_cost", "feasible": ok, "stage": t.stage}
+
+
+# ----------------------------------------------------------------------------- the second stage
+
+def _within(a, b, solve: Solve) -> bool:
+    """Whether ``a`` cannot be told from ``b`` (paired, common random numbers) in cost and net extra."""
+    from glw_sim.solveout import paired
+
+    ra, rb = a.user_attrs["outcome"]["reps"], b.user_attrs["outcome"]["reps"]
+    return not paired(ra["cost"], rb["cost"]).excludes_zero() and not paired(ra["net"], rb["net"]).excludes_zero()
+
+
+def _may_reach(t) -> bool:
+    """An evaluation that misses the target (within the budget) but not beyond its noise: the margin reached in
+    the target's share of the draws, raised by the margin's upper half-interval, is at or above zero."""
+    o, cons = t.user_attrs["outcome"], t.user_attrs["constraints"]
+    if feasible(t) or cons[-1] > 0 or any(c > 0 for c in cons[1:-1]):
+        return False
+    m = o["margin"]
+    return o["robust_margin"] + max(0.0, m["high_95"] - m["mean"]) >= 0
+
+
+def ladder(done: list, solve: Solve) -> list:
+    """The coarse frontier of least cost against the margin reached in the target's share of the draws: the
+    packages within the other constraints, by cost, each reaching more than every cheaper one. Reaching the
+    target at the default precision is then (up to noise) monotone along it."""
+    ok = sorted((t for t in done if all(c <= 0 for c in t.user_attrs["constraints"][1:])),
+                key=lambda t: (t.user_attrs["outcome"]["cost"]["mean"], t.number))
+    out, most = [], -math.inf
+    for t in ok:
+        m = t.user_attrs["outcome"]["robust_margin"]
+        if m > most:
+            out.append(t)
+            most = m
+    return out
+
+
+def next_refine(st: Study, fine: dict):
+    """The next package the second stage re-evaluates (None: none left), from the coarse stage and the
+    re-evaluations so far (``fine``) only, so a resumed solve asks the same ones.
+
+    Least cost: a bisection along the coarse :func:`ladder` for its cheapest package that reaches the target at
+    the default precision (about log2 of the ladder's length re-evaluations: the coarse stage cannot tell
+    packages near the target apart, so its cheapest "reaching" one may not); then the packages that cannot be
+    told from the best at the default precision's reach: cheaper ones whose coarse margin misses the target by
+    less than its noise (the likeliest first), and the next along the ladder; if none re-evaluated reaches it,
+    those that reach the most at the coarse precision. Most net extra (or income): the
+    coarse best, those within noise of it (paired: cost and net extra), then the rest, best first."""
+    solve = st.solve
+    done = sorted(evaluations(st, "coarse"), key=lambda t: rank_key(t, solve))
+    left = [t for t in done if t.number not in fine]
+    if not left:
+        return None
+    if solve.objective != "least_cost":
+        best = done[0]
+        noise = [t for t in done[1:] if _within(t, best, solve)]
+        return next(t for t in [best] + noise + done if t.number not in fine)
+    lad = ladder(done, solve)
+    lo, hi = 0, len(lad)  # the cheapest re-evaluated reaching package's place on the ladder: in [lo, hi]
+    for i, t in enumerate(lad):
+        if t.number in fine:
+            if all(c <= 0 for c in fine[t.number]["constraints"]):
+                hi = min(hi, i)
+            else:
+                lo = max(lo, i + 1)
+    if lo < hi:
+        mid = (lo + hi) // 2
+        if lad[mid].number not in fine:
+            return lad[mid]
+    reached = [t for t in done if t.number in fine and all(c <= 0 for c in fine[t.number]["constraints"])]
+    if reached:
+        cost = min(fine[t.number]["outcome"]["cost"]["mean"] for t in reached)
+        near = sorted((t for t in left if (feasible(t) or _may_reach(t))
+                       and t.user_attrs["outcome"]["cost"]["mean"] < cost),
+                      key=lambda t: (-t.user_attrs["outcome"]["robust_margin"], t.number))
+        if near:
+            return near[0]
+        rest = [t for t in lad[hi + 1:] if t.number not in fine]
+        return rest[0] if rest else left[0]
+    return left[0]  # nothing re-evaluated reaches it: the packages that reach the most at the coarse precision
+
+
+def run_refine(st: Study, evaluator: Evaluator, progress: Callable[[int, dict], None] | None = None) -> Study:
+    """The second stage: re-evaluate :func:`refine_order`'s packages at the default precision (each stored in
+    ``refine.json`` as it finishes: a killed solve run again re-evaluates only the rest). Nothing in a
+    one-stage solve."""
+    if not st.settings.get("coarse"):
+        return st
+    solve, goal = st.solve, goal_of(st.solve, st.scenario)
+    path = st.folder / "refine.json"
+    n = len(finished(st.study))
+    fine = refined(st)
+    while len(fine) < st.settings["refine"]:
+        t = next_refine(st, fine)
+        if t is None:
+            break
+        rec = _refine_file(st)
+        old = rec["evaluations"].get(str(t.number))
+        if old is None:  # (else: re-evaluated before, when the search had fewer packages: the same figures)
+            data = candidate(solve, st.scenario, values_of(t.params, solve), stage_settings(st.settings, "fine"))
+            out = evaluator(Scenario.model_validate(data), goal)
+            value, cons = score(solve, out)
+            old = {"outcome": _jsonable(asdict(out)), "constraints": cons, "value": value}
+            st.evaluated += 1
+        rec["evaluations"][str(t.number)] = {**old, "after": n}
+        atomic_write_text(path, json.dumps({"settings": stage_settings(st.settings, "fine"),
+                                            "evaluations": rec["evaluations"]}, indent=1, default=float))
+        fine = refined(st)
+        if progress is not None:
+            progress(n + len(fine), best_so_far(st))
+    return st

@@ -131,6 +131,12 @@ class Constraints(_Strict):
                                             "needs outputs: {income: true} in the base scenario")
 
 
+class Coarse(_Strict):
+    scale: float = Field(..., gt=0, le=1, description="share of residents each coarse evaluation simulates")
+    replications: int = Field(..., ge=2, le=1000, description="replications of each coarse evaluation (the same "
+                              "seeds for every package: common random numbers)")
+
+
 class Search(_Strict):
     trials: int = Field(60, ge=1, le=100_000, description="packages evaluated (the command line can raise it)")
     sampler: Literal["tpe", "nsga2"] = "tpe"
@@ -140,6 +146,31 @@ class Search(_Strict):
                                                               "(none: chosen by the scenario's precision:)")
     replications: int | None = Field(None, ge=2, le=1000, description="replications of each evaluation (the "
                                      "same seeds for every package: common random numbers)")
+    # the staged search: every package first at the coarse precision, then the most promising ``refine`` of
+    # them again at the default one (scale and replications above, or the scenario's precision:)
+    coarse: Coarse | None = Field(None, description="precision of the first stage (none: one stage)")
+    refine: int | None = Field(None, ge=1, le=10_000, description="packages re-evaluated at the default precision "
+                               "(the coarse best, those within noise of it and of the target; default 8)")
+
+    @model_validator(mode="after")
+    def _stages(self):
+        if self.refine is not None and self.coarse is None:
+            raise ValueError("refine re-evaluates the coarse stage's packages: give search.coarse: {scale, "
+                             "replications} too (or leave refine out for one stage)")
+        if self.coarse is not None and self.scale is not None and self.replications is not None and \
+                self.coarse.scale * self.coarse.replications >= self.scale * self.replications:
+            raise ValueError(f"coarse (scale {self.coarse.scale:g} x {self.coarse.replications} replications) must "
+                             f"be cheaper than the default precision (scale {self.scale:g} x {self.replications})")
+        return self
+
+    @property
+    def staged(self) -> bool:
+        return self.coarse is not None
+
+    @property
+    def refined(self) -> int:
+        """Packages the second stage re-evaluates (0: one stage)."""
+        return 0 if self.coarse is None else (self.refine or 8)
 
 
 class Solve(_Strict):

@@ -1,6 +1,7 @@
 """A solve's outputs, written atomically into its results folder (``results/solve/<name>/``):
 
-- ``frontier.csv``: every package evaluated, its cost to the date and net extra residents in work at the date
+- ``frontier.csv``: every package evaluated (in a staged search, at its most precise evaluation: ``stage``,
+  ``scale`` and ``replications`` say whose figures a row has), its cost to the date and net extra residents in work at the date
   with their 95% intervals (simulation noise and evidence), the margin over the target, the chance of reaching
   it, cost per net extra job and per employment-year, its settings (``set:<variable>``) and whether it is on
   the frontier (no other package costs less and buys more); with the second target, the lowest fifth's income
@@ -30,17 +31,24 @@ import yaml
 from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_text
 from glw_sim.scenario import Scenario
-from glw_sim.solve import Evaluator, Study, best_so_far, candidate, feasible, finished, goal_of, values_of
+from glw_sim.solve import (Evaluator, Study, best_so_far, candidate, deciding, evaluations, feasible, goal_of,
+                           stage_settings, values_of)
 
 
 def frontier_table(st: Study) -> pd.DataFrame:
     """One row per evaluated package (see the module docstring)."""
     rows = []
-    for t in finished(st.study):
-        if "outcome" not in t.user_attrs:
-            continue
+    best = chosen(st)
+    peers = {t.number for t in deciding(st)} if best is not None else set()
+    for t in evaluations(st):
         o = t.user_attrs["outcome"]
-        row = {"trial": t.number, "feasible": feasible(t), "cost": o["cost"]["mean"],
+        ss = stage_settings(st.settings, "coarse" if t.stage == "coarse" else "fine")
+        # the row's figures: from its stage's evaluation (a re-evaluated package's are the default precision's);
+        # within_noise_of_chosen: paired against the chosen package, only within the same stage (else empty)
+        near = "" if best is None or t.number not in peers else (
+            False if t.number == best.number else _same(t, best))
+        row = {"trial": t.number, "stage": t.stage, "scale": ss["scale"], "replications": ss["replications"],
+               "feasible": feasible(t), "within_noise_of_chosen": near, "cost": o["cost"]["mean"],
                "cost_low_95": o["cost"]["low_95"], "cost_high_95": o["cost"]["high_95"],
                "net_extra_employed": o["net"]["mean"], "net_low_95": o["net"]["low_95"],
                "net_high_95": o["net"]["high_95"], "margin": o["margin"]["mean"], "margin_low_95":
@@ -75,19 +83,18 @@ def paired(a: list[float], b: list[float]) -> U.Figure:
     return U.fit(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
 
 
+def _same(t, best) -> bool:
+    """Whether ``t``'s cost and net extra cannot be told apart from ``best``'s (paired differences, both within
+    their 95% interval of zero; the same stage: the same seeds and draws)."""
+    ref, reps = best.user_attrs["outcome"]["reps"], t.user_attrs["outcome"]["reps"]
+    return not paired(reps["cost"], ref["cost"]).excludes_zero() and \
+        not paired(reps["net"], ref["net"]).excludes_zero()
+
+
 def within_noise(st: Study, best) -> list[int]:
-    """Trials whose cost and net extra cannot be told apart from the best's (paired differences both within
-    their 95% interval of zero): not ranked against it."""
-    ref = best.user_attrs["outcome"]["reps"]
-    out = []
-    for t in finished(st.study):
-        if t.number == best.number or not feasible(t):
-            continue
-        reps = t.user_attrs["outcome"]["reps"]
-        if not paired(reps["cost"], ref["cost"]).excludes_zero() and \
-                not paired(reps["net"], ref["net"]).excludes_zero():
-            out.append(t.number)
-    return out
+    """Trials that meet the constraints whose cost and net extra cannot be told apart from the best's (paired,
+    at the best's own stage): not ranked against it."""
+    return [t.number for t in deciding(st) if t.number != best.number and feasible(t) and _same(t, best)]
 
 
 def _money(x: float) -> str:
@@ -142,7 +149,7 @@ def chart(df: pd.DataFrame, st: Study, path: Path, best: int | None) -> None:
 def chosen(st: Study):
     """The chosen trial (:func:`glw_sim.solve.best_so_far`), or None before any evaluation."""
     b = best_so_far(st)
-    return next((t for t in finished(st.study) if t.number == b["number"]), None) if b else None
+    return next((t for t in deciding(st) if t.number == b["number"]), None) if b else None
 
 
 def attribution(st: Study, best, evaluator) -> dict:
@@ -207,6 +214,7 @@ def write_outputs(st: Study, evaluator) -> dict:
               "chance_of_target": o["chance"], "robust_margin": o["robust_margin"],
               "remaining_gap": max(0.0, -o["robust_margin"]), "outcome": {k: o[k] for k in o if k != "reps"},
               "within_noise": within_noise(st, best), "trials": len(df), "settings": st.settings,
+              "stage": best.stage, "refined": int((df["stage"] == "fine").sum()),
               "contributions": attribution(st, best, evaluator)}
     record["from"], record["months_to_close"] = _window(st, data)
     flows = gap_flows(record, o)
@@ -236,10 +244,25 @@ def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = 
         lines += ["", f"Second target as a constraint: the lowest fifth's mean income after housing costs (real) "
                   f"must rise by at least £{s.constraints.min_income_change:,.2f} a week, package less "
                   f"counterfactual, in {100 * s.target.share_of_draws:.0f}% of the draws."]
-    lines += ["", f"Searched {rec['trials']} packages with Optuna ({s.search.sampler.upper()}, seed {s.search.seed}), "
-              f"each at scale {st.settings['scale']:g} with {st.settings['replications']} replications (the same "
-              "seeds and evidence draws for every package: common random numbers). Every interval is a 95% "
-              "interval of simulation noise and the evidence on effects, costs and key assumptions.", ""]
+    crn = ("(the same seeds and evidence draws for every package of a stage: common random numbers)")
+    if st.settings.get("coarse"):
+        c = st.settings["coarse"]
+        how = ("a bisection along the coarse frontier of cost against the margin for the cheapest package that "
+               "reaches the target, then cheaper ones within noise of it" if s.objective == "least_cost" else
+               "the coarse best, those within noise of it, then the next best")
+        lines += ["", f"Searched {rec['trials']} packages with Optuna ({s.search.sampler.upper()}, seed "
+                  f"{s.search.seed}) in two stages {crn}: every package at a coarse precision (scale {c['scale']:g}, "
+                  f"{c['replications']} replications), then the {rec['refined']} most promising again at the default "
+                  f"precision ({how}) (scale {st.settings['scale']:g}, {st.settings['replications']} replications). The "
+                  "chosen package is picked among the re-evaluated ones only, and its figures, intervals and chance "
+                  "of the target are the default precision's (frontier.csv's stage column says which each row's "
+                  "are). Every interval is a 95% interval of simulation noise and the evidence on effects, costs "
+                  "and key assumptions.", ""]
+    else:
+        lines += ["", f"Searched {rec['trials']} packages with Optuna ({s.search.sampler.upper()}, seed "
+                  f"{s.search.seed}), each at scale {st.settings['scale']:g} with {st.settings['replications']} "
+                  f"replications {crn}. Every interval is a 95% interval of simulation noise and the evidence on "
+                  "effects, costs and key assumptions.", ""]
     if rec["reached"]:
         lines += ["## The cheapest package found", ""]
     elif s.objective == "least_cost":
@@ -283,9 +306,12 @@ def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = 
     fr = df[df["on_frontier"]].sort_values("cost")
     lines += ["", "## The frontier", "", "Packages no other package beats on both cost and net extra "
               "(frontier.csv has every package; frontier.png draws them).", "",
-              "| trial | cost | net extra in work | chance of target |", "| --- | --- | --- | --- |"]
-    lines += [f"| {int(r.trial)} | {_money(r.cost)} | {r.net_extra_employed:,.0f} ({r.net_low_95:,.0f} to "
-              f"{r.net_high_95:,.0f}) | {100 * r.chance_of_target:.0f}% |" for r in fr.itertuples()]
+              "| trial | stage | cost | net extra in work | chance of target |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {int(r.trial)} | {r.stage} | {_money(r.cost)} | {r.net_extra_employed:,.0f} ({r.net_low_95:,.0f} "
+              f"to {r.net_high_95:,.0f}) | {100 * r.chance_of_target:.0f}% |" for r in fr.itertuples()]
+    if st.settings.get("coarse"):
+        lines += ["", "A coarse row's figures are the coarse stage's: a wider interval, and read against a default "
+                  "precision row only through their intervals."]
     lines += ["", "## Caveats", "",
               f"- The search is at scale {st.settings['scale']:g}: a small sample of residents, so its noise is "
               "larger than a full run's; run best.yaml at a larger scale (or with --precision) before relying on "
@@ -408,14 +434,16 @@ def run_solve(path: str | Path, results: str | Path = "results", *, trials: int 
               evaluator: Evaluator | None = None, workers: int | None = None,
               progress: Callable[[int, dict], None] | None = None, report=None) -> Study:
     """Check the solve file, open (or resume) its study, evaluate packages up to ``trials`` (default the solve
-    file's), then write the outputs (:func:`write_outputs`)."""
-    from glw_sim.solve import ModelEvaluator, open_study, run_trials
+    file's), re-evaluate the most promising at the default precision in a staged search
+    (:func:`glw_sim.solve.run_refine`), then write the outputs (:func:`write_outputs`)."""
+    from glw_sim.solve import ModelEvaluator, open_study, run_refine, run_trials
 
     st = open_study(path, Path(results), workers=workers, report=report)
     own = evaluator is None
     evaluator = evaluator or ModelEvaluator(workers)
     try:
         run_trials(st, trials or st.solve.search.trials, evaluator, progress)
+        run_refine(st, evaluator, progress)
         write_outputs(st, evaluator)
     finally:
         if own:

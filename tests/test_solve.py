@@ -585,3 +585,197 @@ def test_gap_flows_with_turnover_match_a_hand_worked_chain():
     assert ie["steady_state_change"] == pytest.approx(f_long - f, abs=1e-9)
     # the flows alone (no turnover) overstate the path: the check the report prints
     assert G.projected_rate(rec) > x[0] / x.sum()
+
+
+# ----------------------------------------------------------------------------- the staged search
+
+class Noisy(Linear):
+    """The analytic problem with simulation noise that shrinks with scale x replications, as the model's: each
+    replication r adds NOISE / sqrt(scale) x e_r to the net extra, e_r the same in every package (common random
+    numbers); replication r's draw of the evidence is the r-th of R quantiles. Records each call's precision."""
+
+    NOISE = 20.0
+
+    def __init__(self):
+        super().__init__()
+        self.precisions = []
+
+    def __call__(self, scenario, goal):
+        self.calls += 1
+        scale, R = scenario.population.scale, scenario.replications
+        self.precisions.append((scale, R))
+        z = norm.ppf((np.arange(R) + 0.5) / R)
+        e = np.random.default_rng(7).standard_normal(R)
+        lin = sum(EFFECT[p.label] * p.places_per_year for p in scenario.interventions)
+        cost = sum(COST[p.label] * p.places_per_year for p in scenario.interventions)
+        net = lin * (1 + SD * z) + self.NOISE / np.sqrt(scale) * e
+        reps = {"net": net, "cost": np.full(R, cost), "years": net, "peak": np.full(R, cost / 2),
+                "margin": net - goal.net_extra_employed}
+        fit = R >= 10  # (enough replications to separate the evidence from the noise)
+        return outcome_from(reps, goal, z[:, None] if fit else None, ("effect",) if fit else ())
+
+
+STAGED = {"trials": 150, "seed": 1, "scale": 0.02, "replications": 28,
+          "coarse": {"scale": 0.005, "replications": 3}, "refine": 6}
+
+
+def test_the_staged_search_finds_the_known_optimum_at_the_default_precision(tmp_path):
+    """150 packages at the coarse precision (scale 0.005 x 3: noise of about 280 residents a replication), the 6
+    most promising again at the default one (0.02 x 28): the chosen package is within 2% of the optimum's cost,
+    and its figures and chance are the default precision's."""
+    seen = []
+    ev = Noisy()
+    st = run_solve(write(tmp_path, trials=150, extra={"search": STAGED}), tmp_path / "res", evaluator=ev,
+                   progress=lambda n, best: seen.append((n, best)))
+    assert ev.precisions.count((0.005, 3)) == 150 and ev.precisions[150:] == [(0.02, 28)] * 6
+    assert [n for n, _ in seen] == list(range(1, 157))  # the progress bar counts both stages
+    rec = json.loads((st.folder / "solution.json").read_text())
+    places = 6000 / robust_net(1, EFFECT["connect_to_work"])
+    assert rec["reached"] and rec["stage"] == "fine" and rec["refined"] == 6
+    assert rec["outcome"]["cost"]["mean"] == pytest.approx(places * COST["connect_to_work"], rel=0.02)
+    df = pd.read_csv(st.folder / "frontier.csv")
+    assert (df["stage"] == "fine").sum() == 6 and (df["stage"] == "coarse").sum() == 144
+    fine = df[df["stage"] == "fine"]
+    assert (fine["replications"] == 28).all() and (df[df["stage"] == "coarse"]["scale"] == 0.005).all()
+    row = df[df["trial"] == rec["trial"]].iloc[0]
+    assert row["stage"] == "fine" and row["chance_of_target"] == pytest.approx(rec["chance_of_target"])
+    # the coarse rows are not compared with the chosen package (other seeds and precision): left empty
+    assert df[df["stage"] == "coarse"]["within_noise_of_chosen"].isna().all()
+    best = yaml.safe_load((st.folder / "best.yaml").read_text())
+    assert best["population"]["scale"] == 0.02 and best["replications"] == 28
+    report = (st.folder / "report.md").read_text()
+    assert "in two stages" in report and "the default precision's" in report
+
+
+def test_the_second_stage_brackets_the_cheapest_reaching_package_on_the_coarse_ladder(tmp_path):
+    """The second stage bisects the coarse ladder (cost against the margin reached): the package chosen is
+    re-evaluated reaching the target, the ladder's next cheaper one re-evaluated missing it, and the ladder is
+    the coarse frontier (each rung reaches more than every cheaper package)."""
+    from glw_sim.solve import evaluations, ladder, rank_key, refined
+
+    path = write(tmp_path, trials=60, extra={"search": {**STAGED, "trials": 60, "refine": 8}})
+    st = run_solve(path, tmp_path / "res", evaluator=Noisy())
+    done = sorted(evaluations(st, "coarse"), key=lambda t: rank_key(t, st.solve))
+    lad = ladder(done, st.solve)
+    margins = [t.user_attrs["outcome"]["robust_margin"] for t in lad]
+    costs = [t.user_attrs["outcome"]["cost"]["mean"] for t in lad]
+    assert (np.diff(margins) > 0).all() and (np.diff(costs) >= 0).all()
+    fine = refined(st)
+    assert len(fine) == 8
+    rec = json.loads((st.folder / "solution.json").read_text())
+    assert rec["reached"] and rec["stage"] == "fine"
+    numbers = [t.number for t in lad]
+    reached = [i for i, t in enumerate(lad) if t.number in fine and fine[t.number]["constraints"][0] <= 0]
+    missed = [i for i, t in enumerate(lad) if t.number in fine and fine[t.number]["constraints"][0] > 0]
+    assert reached and max(missed, default=-1) < min(reached) and min(reached) - max(missed, default=-1) == 1
+    # the chosen package is the cheapest re-evaluated one that reaches (on the ladder or off it)
+    ok = [k for k, v in fine.items() if all(c <= 0 for c in v["constraints"])]
+    assert rec["trial"] == min(ok, key=lambda k: fine[k]["outcome"]["cost"]["mean"])
+    assert numbers[min(reached)] in ok
+    st.close()
+
+
+def test_a_staged_solve_of_an_unreachable_target_reports_the_most_reached_at_the_default_precision(tmp_path):
+    target = 60_000
+    one = [{"programme": "workwell", "field": "places_per_year", "bounds": [0, 40000]}]
+    path = write(tmp_path, target=target, trials=40, extra={"variables": one,
+                                                            "search": {**STAGED, "trials": 40, "refine": 6}})
+    st = run_solve(path, tmp_path / "res", evaluator=Noisy())
+    rec = json.loads((st.folder / "solution.json").read_text())
+    most = robust_net(40000, EFFECT["workwell"]) + robust_net(10000, EFFECT["connect_to_work"])
+    assert not rec["reached"] and rec["stage"] == "fine"
+    assert rec["remaining_gap"] == pytest.approx(target - most, rel=0.05)
+    df = pd.read_csv(st.folder / "frontier.csv")
+    fine = df[df["stage"] == "fine"]
+    # the gap is the most reached among the re-evaluated packages (the default precision's), not a coarse row's
+    assert len(fine) == 6 and rec["remaining_gap"] == pytest.approx(-fine["robust_margin"].max())
+
+
+@pytest.mark.parametrize("stage,kill_after", [("coarse", 5), ("fine", 14 + 3)])
+def test_a_staged_solve_killed_with_sigkill_resumes_either_stage(tmp_path, stage, kill_after):
+    """Killed with SIGKILL in the coarse stage, or in the second after two re-evaluations were stored: run
+    again, it evaluates only what was not finished (coarse packages in the study, re-evaluations in
+    refine.json) and ends on the frontier an uninterrupted staged solve with the same seed ends on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write(tmp_path, trials=14, extra={"search": {**STAGED, "trials": 14, "refine": 4}})
+    marker = tmp_path / "evaluated"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED.replace("Linear", "Noisy").format(tests=str(ROOT / "tests"), marker=str(marker),
+                                                              path=str(path), res=str(tmp_path / "res")))
+    proc = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.time() + 120
+    while time.time() < deadline and (not marker.exists() or len(marker.read_text()) < kill_after):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    held = open_study(path, tmp_path / "res")
+    done = len(finished(held.study))
+    refine = held.folder / "refine.json"
+    fine = len(json.loads(refine.read_text())["evaluations"]) if refine.exists() else 0
+    held.close()
+    if stage == "coarse":
+        assert 4 <= done < 14 and fine == 0
+    else:
+        assert done == 14 and 2 <= fine < 4
+    again = Noisy()
+    st = run_solve(path, tmp_path / "res", evaluator=again)
+    assert again.precisions == [(0.005, 3)] * (14 - done) + [(0.02, 28)] * (4 - fine)  # nothing finished again
+    straight = run_solve(path, tmp_path / "straight", evaluator=Noisy())
+    assert [t.params for t in finished(st.study)] == [t.params for t in finished(straight.study)]
+    # (a trial the kill left running is asked again under a new number: the rows compared without it)
+    a = pd.read_csv(st.folder / "frontier.csv").drop(columns="trial")
+    b = pd.read_csv(straight.folder / "frontier.csv").drop(columns="trial")
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["stage"] == "fine").sum() == 4
+    ra, rb = (json.loads((x.folder / "solution.json").read_text()) for x in (st, straight))
+    assert ra["values"] == rb["values"] and ra["outcome"] == rb["outcome"]
+
+
+STAGED_BAD = [
+    ({"search": {"trials": 5, "refine": 3}}, "search: Value error, refine re-evaluates the coarse stage's"),
+    ({"search": {"trials": 5, "scale": 0.01, "replications": 3, "coarse": {"scale": 0.02, "replications": 3}}},
+     "must be cheaper than the default precision"),
+    ({"search": {"trials": 5, "coarse": {"scale": 0.005}}}, "search.coarse.replications: required field is missing"),
+    ({"search": {"trials": 5, "coarse": {"scale": 0.005, "replications": 1}}}, "search.coarse.replications"),
+    ({"search": {"trials": 5, "coarse": {"scale": 0.005, "replications": 3, "colour": 1}}},
+     "search.coarse.colour"),
+]
+
+
+@pytest.mark.parametrize("change,expected", STAGED_BAD)
+def test_a_bad_staged_search_is_one_line_exit_2_before_any_work(tmp_path, capsys, change, expected):
+    test_a_bad_solve_file_is_one_line_exit_2_before_any_work(tmp_path, capsys, change, expected)
+
+
+def test_the_evaluators_own_pool_gives_the_figures_of_a_pool_per_package(tmp_path):
+    """ModelEvaluator(2) keeps one process pool for every package (workers start, and keep their population,
+    once): two packages on it give the replications' figures of replicate()'s pool started per package."""
+    from glw_sim.runner import replicate, replication_seeds
+    from glw_sim.scenario import Scenario
+    from glw_sim.solve import Goal, ModelEvaluator, results_outcome
+
+    base = yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text())
+    goal = Goal(6, None, 1000.0, 0.8)
+    ev = ModelEvaluator(2)
+    try:
+        for places in (5000, 20000):
+            data = {**base, "name": "pool", "horizon": {**base.get("horizon", {}), "months": 6},
+                    "population": {**base.get("population", {}), "scale": 0.002}, "replications": 2,
+                    "precision": None,
+                    "interventions": [{"type": "connect_to_work", "places_per_year": places, "start": "2025-07"}]}
+            sc = Scenario.model_validate(data)
+            mine = ev(sc, goal)
+            from glw_sim.precision import _results
+
+            parts, drawn = replicate(sc, replication_seeds(sc.population.seed, 2), workers=2)
+            theirs = results_outcome(_results(sc, parts, drawn), goal)
+            assert mine.reps == theirs.reps and mine.net == theirs.net
+        assert ev._pool is not None
+    finally:
+        ev.close()
+    assert ev._pool is None
