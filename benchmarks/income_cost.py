@@ -1,12 +1,15 @@
 """What pay, hours and the second target cost a run: the no-change baseline with and without ``income=True``.
 
-    python benchmarks/income_cost.py [--scale 1.0] [--months 120] [--rounds 2] [--out FILE]
+    python benchmarks/income_cost.py [--scale 1.0] [--months 120] [--rounds 2] [--out FILE] [--before DIR]
 
 Each round runs the baseline without income, then with it, each in its own process (so peak memory is each
 run's own), so both sample the machine over the same minutes. Per run: build and run wall and CPU seconds, peak
 resident memory, the load average at the start, and the employment rate at the end (the same with and without:
 income changes no labour-market result). Issue 21 asks the full-scale ten-year baseline to be no more than 15%
-slower with it. Compile the kernels first (any small run of this checkout).
+slower with it. Compile the kernels first (any small run of this checkout). ``--before DIR``: each round also runs
+the with-income baseline of another checkout (``DIR``, its own code on ``PYTHONPATH``; its kernels compiled
+first), between this checkout's two runs, so that before and after a change share the machine's minutes (rows'
+``tree``: ``this`` or ``before``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "income_cost.csv")
     ap.add_argument("--child", choices=["with", "without"])
+    ap.add_argument("--before", type=Path, help="another checkout whose with-income run each round also times")
+    ap.add_argument("--before-commit", default="", help="the commit --before holds (for the rows)")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(run_child(a.scale, a.months, a.child == "with")))
@@ -52,13 +57,19 @@ def main() -> None:
     commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     rows = []
+    runs = [("this", "without"), ("this", "with")]
+    if a.before:
+        runs.insert(1, ("before", "with"))
     for r in range(a.rounds):
-        for which in ("without", "with"):
+        for tree, which in runs:
             load = os.getloadavg()[0]
             started = time.strftime("%H:%M:%S", time.gmtime())
-            out = subprocess.run([sys.executable, __file__, "--child", which, "--scale", str(a.scale), "--months",
-                                  str(a.months)], capture_output=True, text=True, check=True)
-            row = {"round": r + 1, "commit": commit, "started_utc": started, "load_average": round(load, 2),
+            root = a.before.resolve() if tree == "before" else Path(__file__).resolve().parent.parent
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            out = subprocess.run([sys.executable, str(root / "benchmarks" / "income_cost.py"), "--child", which,
+                                  "--scale", str(a.scale), "--months", str(a.months)], capture_output=True, text=True,
+                                 check=True, env=env, cwd=root)
+            row = {"round": r + 1, "tree": tree, "commit": commit if tree == "this" else a.before_commit, "started_utc": started, "load_average": round(load, 2),
                    **json.loads(out.stdout.strip().splitlines()[-1])}
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -72,21 +73,48 @@ def borough_brma(borough_names: list[str]) -> np.ndarray:
 
 def type_probabilities(pop: Population) -> np.ndarray:
     """(n, 5) chance of each household type, by young children, age band and sex."""
+    table, cell = type_cells(pop)
+    return table[cell]
+
+
+def type_cells(pop: Population) -> tuple[np.ndarray, np.ndarray]:
+    """(table, cell): :func:`type_probabilities` as a table of its 10 distinct rows (age band or young children,
+    by sex: the same arithmetic, row by row) and each resident's row."""
     df = _read("household_types.csv")
     yc = df[df.young_children.astype(str) == "True"][list(TYPES)].to_numpy(np.float64)[0]
     by_band = df[df.young_children.astype(str) == "False"].set_index("age_band").loc[AGE_BAND_LABELS, list(TYPES)]
-    p = by_band.to_numpy(np.float64)[age_band_of(pop.age)]
-    p[pop.young_children] = yc
+    kinds = np.vstack([by_band.to_numpy(np.float64), yc[None, :]])  # the 4 age bands, then young children
     lone_f = LONE_PARENT_FEMALE_SHARE
-    female = pop.sex == Sex.FEMALE
+    p = np.repeat(kinds, 2, axis=0)  # row 2 * kind + female
+    female = np.tile([False, True], len(kinds))
     # lone parents' sex: women's chance scaled up and men's down, so lone parents are lone_f women (roughly: by sex
     # shares of the population, which are near half)
     p[:, LONE_PARENT] *= np.where(female, 2 * lone_f, 2 * (1 - lone_f))
-    return p / p.sum(axis=1, keepdims=True)
+    kind = np.where(pop.young_children, len(kinds) - 1, age_band_of(pop.age))
+    return p / p.sum(axis=1, keepdims=True), (2 * kind + (pop.sex == Sex.FEMALE)).astype(np.intp)
 
 
 def _categorical(p: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] > np.cumsum(p, axis=1)).sum(axis=1), p.shape[1] - 1).astype(np.uint8)
+
+
+@nb.njit(cache=True)
+def _categorical_cells(cum, cell, u):
+    """:func:`_categorical` of rows ``cum[cell]`` (cumulative chances of a table's rows) without (n, k) arrays."""
+    k = cum.shape[1]
+    out = np.empty(len(u), np.uint8)
+    for i in range(len(u)):
+        c = 0
+        for j in range(k):
+            if u[i] > cum[cell[i], j]:
+                c += 1
+        out[i] = min(c, k - 1)
+    return out
+
+
+def categorical_by_cell(table: np.ndarray, cell: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`_categorical` (``table[cell]``, ``u``), the same numbers, from the table's few rows."""
+    return _categorical_cells(np.cumsum(table, axis=1), np.asarray(cell, np.intp), u)
 
 
 @dataclass
@@ -118,10 +146,11 @@ def draw_households(pop: Population, borough_names: list[str], key_seed: int) ->
     idx = np.arange(n, dtype=np.int64)
     u = [keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER, PARTNER_HOURS,
                                                                     PARTNER_PAY)]
-    htype = _categorical(type_probabilities(pop), u[0])
+    htype = categorical_by_cell(*type_cells(pop), u[0])
     with_children = (htype == LONE_PARENT) | (htype == COUPLE_CHILDREN)
-    children = np.where(with_children, 1 + _categorical(np.broadcast_to(CHILDREN_SHARES, (n, 3)), u[1]), 0)
-    tenure = _categorical(tenure_probabilities(pop, htype, borough_names), u[2])
+    children = np.where(with_children, 1 + categorical_by_cell(CHILDREN_SHARES[None, :], np.zeros(n, np.intp), u[1]),
+                        0)
+    tenure = categorical_by_cell(*tenure_cells(pop, htype, borough_names), u[2])
     return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], u[3], u[4],
                       u[5])
 
@@ -129,6 +158,12 @@ def draw_households(pop: Population, borough_names: list[str], key_seed: int) ->
 def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list[str]) -> np.ndarray:
     """(n, 3) chance of each tenure: the labelled odds, then per-borough intercepts restoring its shares (raked on
     the 33 boroughs x 8 combinations of the odds' factors, not on each resident)."""
+    table, cell = tenure_cells(pop, htype, borough_names)
+    return table[cell]
+
+
+def tenure_cells(pop: Population, htype: np.ndarray, borough_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(table, cell): :func:`tenure_probabilities` as its (33 boroughs x 8 combinations) rows and each resident's."""
     lo = TENURE_LOG_ODDS
     combo = ((pop.age < 35).astype(np.intp) + 2 * (pop.state != LabourState.EMPLOYED)
              + 4 * (htype == LONE_PARENT))
@@ -137,10 +172,10 @@ def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list
     z[:, PRIVATE] = lo["private_rent_16_34"] * (k % 2) + lo["private_rent_not_employed"] * ((k // 2) % 2)
     z[:, SOCIAL] = lo["social_rent_lone_parent"] * (k // 4) + lo["social_rent_not_employed"] * ((k // 2) % 2)
     target = tenure_shares(borough_names)
-    nb = len(target)
+    n_b = len(target)
     cell_w = np.bincount(pop.borough.astype(np.intp) * 8 + combo, weights=pop.weight.astype(np.float64),
-                         minlength=nb * 8).reshape(nb, 8)
-    intercept = np.zeros((nb, 3))
+                         minlength=n_b * 8).reshape(n_b, 8)
+    intercept = np.zeros((n_b, 3))
     for _ in range(100):  # raking the borough intercepts (3 x 33 numbers)
         e = np.exp(z[None, :, :] + intercept[:, None, :])
         p = e / e.sum(axis=2, keepdims=True)
@@ -148,16 +183,27 @@ def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list
         got /= got.sum(axis=1, keepdims=True)
         intercept += np.log(target / got)
     e = np.exp(z[None, :, :] + intercept[:, None, :])
-    p = (e / e.sum(axis=2, keepdims=True)).reshape(nb * 8, 3)
-    return p[pop.borough.astype(np.intp) * 8 + combo]
+    p = (e / e.sum(axis=2, keepdims=True)).reshape(n_b * 8, 3)
+    return p, pop.borough.astype(np.intp) * 8 + combo
 
 
 def employment_rate_by_sex_band(pop: Population) -> np.ndarray:
     """(2 sexes, 4 bands) this month's employment rate (weighted)."""
-    cell = pop.sex.astype(np.intp) * 4 + age_band_of(pop.age)
-    w = pop.weight.astype(np.float64)
-    emp = np.bincount(cell, weights=w * (pop.state == LabourState.EMPLOYED), minlength=8)
-    return (emp / np.maximum(np.bincount(cell, weights=w, minlength=8), 1e-12)).reshape(2, 4)
+    emp, tot = _rate_pass(pop.sex, pop.age, pop.weight, pop.state, age_band_of(np.arange(256)).astype(np.intp))
+    return (emp / np.maximum(tot, 1e-12)).reshape(2, 4)
+
+
+@nb.njit(cache=True)
+def _rate_pass(sex, age, weight, state, band_of_age):
+    """Weights of the employed and of all by sex x age band, in one pass (the same sums, in the same order, as
+    ``np.bincount(cell, weights=w * employed)`` and ``np.bincount(cell, weights=w)``)."""
+    emp, tot = np.zeros(8), np.zeros(8)
+    for i in range(len(sex)):
+        c = np.intp(sex[i]) * 4 + band_of_age[age[i]]
+        w = np.float64(weight[i])
+        emp[c] += w * (1.0 if state[i] == 0 else 0.0)  # LabourState.EMPLOYED == 0
+        tot[c] += w
+    return emp, tot
 
 
 def partner_employed(hh: Households, pop: Population) -> np.ndarray:

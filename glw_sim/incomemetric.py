@@ -30,7 +30,6 @@ from glw_sim import income as I
 from glw_sim import parameters as P
 from glw_sim import pay as pay_mod
 from glw_sim.population import Population
-from glw_sim.states import LabourState
 
 #: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
 #: (the compiled lookup relies on them), then a few points
@@ -109,13 +108,17 @@ def deflator(year: int, assumptions: dict | None) -> float:
 
 def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
     """Partners' gross weekly earnings when in work (April 2024 pounds): of the other sex and the resident's
-    qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays)."""
-    psex = 1 - pop.sex.astype(np.intp)
-    pt = hh.partner_u_hours < expit(model.pt_intercept[psex])
+    qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays).
+    Computed for couples only (0 for the rest, who have no partner: the income pass never reads it)."""
+    idx = np.flatnonzero(hh.couple)
+    psex = 1 - pop.sex[idx].astype(np.intp)
+    pt = hh.partner_u_hours[idx] < expit(model.pt_intercept[psex])
     pat = pt.astype(np.intp)
-    z = model.delta[pop.qualification] + model.within * ndtri(np.clip(hh.partner_u_pay, 1e-9, 1 - 1e-9))
-    hourly = np.maximum(np.exp(model.mu[psex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(pop), 30)))
-    return (hourly * model.hours[pat]).astype(np.float32)
+    z = model.delta[pop.qualification[idx]] + model.within * ndtri(np.clip(hh.partner_u_pay[idx], 1e-9, 1 - 1e-9))
+    hourly = np.maximum(np.exp(model.mu[psex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(idx), 30)))
+    out = np.zeros(len(pop), np.float32)
+    out[idx] = hourly * model.hours[pat]
+    return out
 
 
 class _Earnings(NamedTuple):
@@ -221,12 +224,23 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
 
 def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     """(weight, weighted sum) of ``values`` in bins ``step`` wide: weighted quantiles of millions of residents in
-    one pass, without sorting them (exact to the bin's width)."""
-    v = np.asarray(values, np.float64)
+    one pass, without sorting them (exact to the bin's width). One compiled pass (the same sums, in the same
+    order, as ``np.bincount(idx, weights=w)`` and ``np.bincount(idx, weights=w * v)``)."""
+    v = np.ascontiguousarray(values, np.float64)
     lo = np.floor(v.min() / step) * step
-    idx = ((v - lo) / step).astype(np.int64)
-    w = np.asarray(weights, np.float64)
-    return np.bincount(idx, weights=w), np.bincount(idx, weights=w * v)
+    n_bins = int((v.max() - lo) / step) + 1
+    return _bin_pass(v, np.ascontiguousarray(weights), lo, float(step), n_bins)
+
+
+@nb.njit(cache=True)
+def _bin_pass(v, w, lo, step, n_bins):
+    wb, vb = np.zeros(n_bins), np.zeros(n_bins)
+    for i in range(len(v)):
+        k = np.int64((v[i] - lo) / step)
+        wi = np.float64(w[i])
+        wb[k] += wi
+        vb[k] += wi * v[i]
+    return wb, vb
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray, step: float = 0.01) -> float:
@@ -329,13 +343,13 @@ class PayRun:
         self.model, self.jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
         self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
                                else None)
-        pay_mod.price(self.jobs, pop, np.flatnonzero(pop.state == LabourState.EMPLOYED), self.model)
         self.new_jobs = 0
+        self._scratch: dict = {}  # the month pass's buffer and constants (glw_sim.pay.update_jobs)
 
     def month(self, month: int, calendar_month: int = -1) -> None:
         """After month ``month``'s moves (``calendar_month``: 0 = January, for the birthdays' wage floors)."""
         self.new_jobs = pay_mod.update_jobs(self.jobs, self.population, self.model, self.key_seed, month,
-                                            calendar_month)
+                                            calendar_month, self._scratch)
 
     def records(self, month: int, when=None) -> dict[str, float]:
         """The pay figures and (with households and the month's date ``when``) the second target's, in month 0 and

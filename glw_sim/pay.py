@@ -149,7 +149,7 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     """Fit the pay and hours constants on the employed residents of ``pop`` (month 0): the medians so that each
     working pattern's share below the London Living Wage is ASHE's over month 0's own draws (recent entrants, in
     work under ``entrant_pay_months``, at their entrant rank, as every later month). Returns the model and month
-    0's jobs (drawn, not yet priced: :func:`price` them with the model)."""
+    0's jobs (drawn and priced with the fitted model, from the rank scores the fit used: no second pass)."""
     emp = np.flatnonzero(pop.state == LabourState.EMPLOYED)
     w = pop.weight[emp].astype(np.float64)
     pt_int, log_or = fit_hours(pop, emp, assumptions)
@@ -160,7 +160,7 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
                      np.array([_a("hours_full_time", assumptions), _a("hours_part_time", assumptions)]),
                      _a("entrant_pay_top", assumptions), int(_a("entrant_pay_months", assumptions)))
     jobs = Jobs.empty(len(pop))
-    draw_jobs(jobs, pop, emp, model, key_seed, 0)
+    draw_jobs(jobs, pop, emp, model, key_seed, 0, priced=False)
     z = effective_score(jobs, pop, emp, model)
     pat = jobs.part_time[emp]
     female = pop.sex[emp] == Sex.FEMALE
@@ -180,7 +180,9 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
         hi = line - (lo + (int(np.searchsorted(cum, target)) + 1) * step)
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
-    return PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months), jobs
+    model = PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
+    _price_scores(jobs, pop, emp, model, z)
+    return model, jobs
 
 
 def _qualification_shift(qual: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -212,15 +214,19 @@ def effective_score(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayMode
 
 def price(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel) -> None:
     """Hourly pay of residents ``idx`` from their job's pattern and rank, never below the wage floor."""
+    _price_scores(jobs, pop, idx, model, effective_score(jobs, pop, idx, model))
+
+
+def _price_scores(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, z: np.ndarray) -> None:
     pat = jobs.part_time[idx].astype(np.intp)
-    z = effective_score(jobs, pop, idx, model)
     hourly = np.exp(model.mu[pop.sex[idx], pat] + model.sd[pat] * z)
     jobs.hourly[idx] = np.maximum(hourly, wage_floor(pop.age[idx]))
 
 
-def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key_seed: int, month: int) -> None:
+def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key_seed: int, month: int,
+              priced: bool = True) -> None:
     """Draw pattern, hours and pay rank for residents ``idx`` (keyed by resident and month: common random
-    numbers across a scenario and its counterfactual), and price them."""
+    numbers across a scenario and its counterfactual), and price them (unless not ``priced``)."""
     if len(idx) == 0:
         return
     idx = np.asarray(idx, dtype=np.int64)
@@ -230,7 +236,8 @@ def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key
     jobs.hours[idx] = model.hours[pt.astype(np.intp)]
     jobs.rank[idx] = keyed.keyed_uniforms(key_seed, month, PAY_RANK, idx)
     jobs.held[idx] = True
-    price(jobs, pop, idx, model)
+    if priced:
+        price(jobs, pop, idx, model)
 
 
 @nb.njit(cache=True)
@@ -238,7 +245,7 @@ def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months)
     """One pass over the residents after the month's moves (in place on ``held``): who entered work (in work with no
     job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job and turned 18
     or 21 this month (``this_month``: the calendar month, 0 = January; their floor rose); residents out of work lose
-    their job."""
+    their job. (The reference version of :func:`_month_pass`, kept for the tests.)"""
     n = len(state)
     new, grown, young = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     a = b = c = 0
@@ -258,12 +265,55 @@ def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months)
     return new[:a], grown[:b], young[:c]
 
 
-def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
-                calendar_month: int = -1) -> int:
-    """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
-    ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
-    re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
-    number of new jobs drawn."""
+@nb.njit(cache=True)
+def _month_pass(state, months, sex, young_children, in_education, unpaid_carer, entrant_months, base_hours, base_rank,
+                pt_threshold, pattern_hours, held, part_time, hours, rank, buf):
+    """The month's scan in one pass and no allocation (the same results as :func:`scan_jobs` then
+    :func:`draw_jobs`' draws): residents out of work lose their job; entrants draw their working pattern (keyed
+    uniform below ``pt_threshold[sex, combination of the three factors]``, the same numbers as
+    :func:`part_time_logit` through ``expit``), hours and pay rank here, and are listed from the front of ``buf``;
+    those reaching ``entrant_months`` in work are listed from its back (both priced after, in numpy: :func:`price`).
+    Without a branch a resident (the out-of-work's job dropped, the entrants and those due listed, whatever the
+    resident: the CPU never guesses), then the few entrants' draws. Returns (entrants, those reaching
+    ``entrant_months``)."""
+    n = len(state)
+    a = 0
+    b = 0
+    for i in range(n):
+        e = state[i] == 0  # LabourState.EMPLOYED == 0
+        h = held[i]
+        m = months[i]
+        held[i] = h & e
+        buf[a] = i
+        a += e & ((not h) | (m == 0))
+        buf[n - 1 - b] = i
+        b += e & h & (m != 0) & (m == entrant_months)
+    for j in range(a):
+        i = buf[j]
+        combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
+        pt = keyed.keyed(base_hours, i) < pt_threshold[sex[i], combo]
+        part_time[i] = pt
+        hours[i] = pattern_hours[1 if pt else 0]
+        rank[i] = keyed.keyed(base_rank, i)
+        held[i] = True
+    return a, b
+
+
+@nb.njit(cache=True)
+def _young_floors(who, state, age, floor_by_age, hourly):
+    """The young in work among ``who`` (the month's birthdays) who turned 18 or 21: their floor re-applied."""
+    for j in range(len(who)):
+        i = who[j]
+        if state[i] == 0 and (age[i] == 18 or age[i] == 21):
+            f = floor_by_age[age[i]]
+            if f > np.float64(hourly[i]):
+                hourly[i] = np.float32(f)
+
+
+def update_jobs_reference(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
+                          calendar_month: int = -1) -> int:
+    """:func:`update_jobs` as first written (a scan, then the draws and pricing in numpy): the tests check the
+    compiled pass against it, array by array."""
     new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, pop.birth_month, calendar_month, jobs.held,
                                   model.entrant_months)
     draw_jobs(jobs, pop, new, model, key_seed, month)
@@ -272,19 +322,62 @@ def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mon
     return len(new)
 
 
+def part_time_thresholds(model: PayModel) -> np.ndarray:
+    """[sex, young children + 2 in education + 4 carer] chance of working part-time: the same arithmetic, element
+    by element, as :func:`draw_jobs` (so the same numbers)."""
+    k = np.arange(8)
+    yc, edu, carer = (k % 2).astype(np.bool_), ((k // 2) % 2).astype(np.bool_), (k // 4).astype(np.bool_)
+    logit_ = model.log_or[0] * yc + model.log_or[1] * edu + model.log_or[2] * carer
+    return np.stack([expit(model.pt_intercept[s] + logit_) for s in (0, 1)])
+
+
+def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
+                calendar_month: int = -1, scratch: dict | None = None) -> int:
+    """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
+    ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
+    re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
+    number of new jobs drawn. One compiled pass over the residents (:func:`_month_pass`), then the few entrants
+    and those reaching ``entrant_months`` priced; ``scratch`` (a dict the caller keeps) holds its buffer and
+    constants from month to month."""
+    scratch = {} if scratch is None else scratch
+    n = len(pop)
+    if scratch.get("n") != n:
+        order = np.argsort(pop.birth_month, kind="stable").astype(np.int32)  # birth months never change
+        scratch.update(n=n, buf=np.empty(n, np.int32), thr=part_time_thresholds(model),
+                       floor=wage_floor(np.arange(256)), hours=model.hours.astype(np.float32), by_birth_month=order,
+                       birth_month_starts=np.searchsorted(pop.birth_month[order], np.arange(13)))
+    buf = scratch["buf"]
+    a, b = _month_pass(pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
+                       pop.unpaid_carer, np.int64(model.entrant_months),
+                       np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
+                       np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], jobs.held,
+                       jobs.part_time, jobs.hours, jobs.rank, buf)
+    if a or b:  # (pricing is resident by resident: one call for both lists)
+        price(jobs, pop, np.concatenate([buf[:a], buf[n - b:]]).astype(np.int64), model)
+    if 0 <= calendar_month < 12:
+        lo, hi = scratch["birth_month_starts"][calendar_month], scratch["birth_month_starts"][calendar_month + 1]
+        _young_floors(scratch["by_birth_month"][lo:hi], pop.state, pop.age, scratch["floor"], jobs.hourly)
+    return int(a)
+
+
 def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
-    """Month's pay figures (weighted over residents holding a job)."""
+    """Month's pay figures (weighted over residents holding a job). Each resident's arrays are gathered once and
+    the weights' total summed once: the same sums as ``np.average(x, weights=w)`` (``(x * w).sum() / w.sum()``,
+    in float64), in fewer passes over millions of jobs."""
     h = np.flatnonzero(jobs.held)
     w = pop.weight[h].astype(np.float64)
-    if w.sum() == 0:
+    total = w.sum()
+    if total == 0:
         return {}
-    low = jobs.hourly[h] < london_living_wage()
-    pt = jobs.part_time[h]
-    hourly = jobs.hourly[h].astype(np.float64)
+    hourly32 = jobs.hourly[h]
+    hourly = hourly32.astype(np.float64)
     bins = np.bincount((hourly * 100).astype(np.int64), weights=w)  # by the penny: no sort of millions of jobs
     median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)
-    return {"pay.below_llw_share": float(np.average(low, weights=w)),
-            "pay.part_time_share": float(np.average(pt, weights=w)),
-            "pay.median_hourly": median,
-            "pay.mean_weekly": float(np.average(jobs.hourly[h].astype(np.float64) * jobs.hours[h], weights=w))}
 
+    def average(x):
+        return float(np.multiply(x, w, dtype=np.float64).sum() / total)
+
+    return {"pay.below_llw_share": average(hourly32 < london_living_wage()),
+            "pay.part_time_share": average(jobs.part_time[h]),
+            "pay.median_hourly": median,
+            "pay.mean_weekly": average(hourly * jobs.hours[h])}

@@ -111,3 +111,35 @@ def test_income_assumption_changes_the_pay(fitted, name):
         return np.concatenate([m.pay.jobs.weekly, income])
 
     assert not np.array_equal(outputs(a.low), outputs(a.high)), f"{name} at {a.low:g} and {a.high:g}: same outputs"
+
+
+def test_the_compiled_month_pass_gives_the_reference_jobs(fitted):
+    """glw_sim.pay.update_jobs (one compiled pass, the draws in it, then the few entrants priced) against the first
+    version (a scan, then the draws and pricing in numpy), every job's every field, every month for 14 months (an
+    entrant's rank step at 12 months and the young's birthdays included); and households from the table's few
+    rows, as from each resident's own (n, k) chances."""
+    import copy
+
+    from glw_sim import households as H
+
+    m = GLWModel(scale=0.005, seed=11, fitted=fitted, income=True, collect_groups=False, cache_population=True)
+    pr = m.pay
+    ref = copy.deepcopy(pr.jobs)
+    month = pr.month
+    diffs = []
+
+    def both(mo, cal):
+        month(mo, cal)
+        n = pay.update_jobs_reference(ref, pr.population, pr.model, pr.key_seed, mo, cal)
+        assert n == pr.new_jobs
+        h = ref.held
+        ok = np.array_equal(pr.jobs.held, h) and all(
+            np.array_equal(getattr(pr.jobs, f)[h], getattr(ref, f)[h]) for f in ("part_time", "hours", "hourly", "rank"))
+        diffs.append(not ok)
+
+    pr.month = both
+    m.run(14)
+    assert len(diffs) == 14 and not any(diffs)
+    pop = m.population
+    u = np.random.default_rng(3).random(len(pop))
+    assert np.array_equal(H.categorical_by_cell(*H.type_cells(pop), u), H._categorical(H.type_probabilities(pop), u))
