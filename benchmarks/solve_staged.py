@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from glw_sim.solve import ModelEvaluator, open_study, run_refine, run_trials
+from glw_sim.solve import ModelEvaluator, open_study, run_trials
+from glw_sim.solvestages import run_refine
 from glw_sim.solveout import write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -299,7 +299,8 @@ def cmd_sweep(args) -> int:
 def cmd_solve(args) -> int:
     from tqdm import tqdm
 
-    from glw_sim.solve import finished, open_study, refined, run_refine, run_trials
+    from glw_sim.solve import finished, open_study, refined, run_trials
+    from glw_sim.solvestages import run_refine
     from glw_sim.solveout import write_outputs
 
     def report(msg: str, months: int | None = None) -> None:

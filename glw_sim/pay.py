@@ -266,16 +266,19 @@ def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months)
 
 
 @nb.njit(cache=True)
-def _month_pass(state, months, sex, young_children, in_education, unpaid_carer, entrant_months, base_hours, base_rank,
-                pt_threshold, pattern_hours, held, part_time, hours, rank, buf):
+def _month_pass(people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, buf):
     """The month's scan in one pass and no allocation (the same results as :func:`scan_jobs` then
     :func:`draw_jobs`' draws): residents out of work lose their job; entrants draw their working pattern (keyed
     uniform below ``pt_threshold[sex, combination of the three factors]``, the same numbers as
     :func:`part_time_logit` through ``expit``), hours and pay rank here, and are listed from the front of ``buf``;
     those reaching ``entrant_months`` in work are listed from its back (both priced after, in numpy: :func:`price`).
+    ``people``: the residents' (state, months in state, sex, young children, in education, unpaid carer); ``job``:
+    their jobs' (held, part time, hours, pay rank), written in place.
     Without a branch a resident (the out-of-work's job dropped, the entrants and those due listed, whatever the
     resident: the CPU never guesses), then the few entrants' draws. Returns (entrants, those reaching
     ``entrant_months``)."""
+    state, months, sex, young_children, in_education, unpaid_carer = people
+    held, part_time, hours, rank = job
     n = len(state)
     a = 0
     b = 0
@@ -347,11 +350,10 @@ def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mon
                        floor=wage_floor(np.arange(256)), hours=model.hours.astype(np.float32), by_birth_month=order,
                        birth_month_starts=np.searchsorted(pop.birth_month[order], np.arange(13)))
     buf = scratch["buf"]
-    a, b = _month_pass(pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
-                       pop.unpaid_carer, np.int64(model.entrant_months),
-                       np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
-                       np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], jobs.held,
-                       jobs.part_time, jobs.hours, jobs.rank, buf)
+    a, b = _month_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
+                        pop.unpaid_carer), (jobs.held, jobs.part_time, jobs.hours, jobs.rank),
+                       np.int64(model.entrant_months), np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
+                       np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], buf)
     if a or b:  # (pricing is resident by resident: one call for both lists)
         price(jobs, pop, np.concatenate([buf[:a], buf[n - b:]]).astype(np.int64), model)
     if 0 <= calendar_month < 12:

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from glw_sim import uncertainty as U
 from glw_sim.io import atomic_write_text
 from glw_sim.scenario import Scenario
 from glw_sim.solve import (Evaluator, Study, best_so_far, candidate, deciding, evaluations, feasible, goal_of,
                            stage_settings, values_of)
+from glw_sim.solvestages import paired
 
 
 def frontier_table(st: Study) -> pd.DataFrame:
@@ -76,11 +76,6 @@ def pareto(cost: np.ndarray, net: np.ndarray) -> np.ndarray:
         better = ((cost <= cost[i]) & (net > net[i])) | ((cost < cost[i]) & (net >= net[i]))
         out[i] = not better.any()
     return out
-
-
-def paired(a: list[float], b: list[float]) -> U.Figure:
-    """``a - b`` for two packages' replications (same seeds and draws: the pairs share their random numbers)."""
-    return U.fit(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
 
 
 def _same(t, best) -> bool:
@@ -147,7 +142,7 @@ def chart(df: pd.DataFrame, st: Study, path: Path, best: int | None) -> None:
 
 
 def chosen(st: Study):
-    """The chosen trial (:func:`glw_sim.solve.best_so_far`), or None before any evaluation."""
+    """The chosen trial (:func:`glw_sim.solvestages.best_so_far`), or None before any evaluation."""
     b = best_so_far(st)
     return next((t for t in deciding(st) if t.number == b["number"]), None) if b else None
 
@@ -435,8 +430,9 @@ def run_solve(path: str | Path, results: str | Path = "results", *, trials: int 
               progress: Callable[[int, dict], None] | None = None, report=None) -> Study:
     """Check the solve file, open (or resume) its study, evaluate packages up to ``trials`` (default the solve
     file's), re-evaluate the most promising at the default precision in a staged search
-    (:func:`glw_sim.solve.run_refine`), then write the outputs (:func:`write_outputs`)."""
-    from glw_sim.solve import ModelEvaluator, open_study, run_refine, run_trials
+    (:func:`glw_sim.solvestages.run_refine`), then write the outputs (:func:`write_outputs`)."""
+    from glw_sim.solve import ModelEvaluator, open_study, run_trials
+    from glw_sim.solvestages import run_refine
 
     st = open_study(path, Path(results), workers=workers, report=report)
     own = evaluator is None

@@ -651,7 +651,8 @@ def test_the_second_stage_brackets_the_cheapest_reaching_package_on_the_coarse_l
     """The second stage bisects the coarse ladder (cost against the margin reached): the package chosen is
     re-evaluated reaching the target, the ladder's next cheaper one re-evaluated missing it, and the ladder is
     the coarse frontier (each rung reaches more than every cheaper package)."""
-    from glw_sim.solve import evaluations, ladder, rank_key, refined
+    from glw_sim.solve import evaluations, rank_key, refined
+    from glw_sim.solvestages import ladder
 
     path = write(tmp_path, trials=60, extra={"search": {**STAGED, "trials": 60, "refine": 8}})
     st = run_solve(path, tmp_path / "res", evaluator=Noisy())
