@@ -536,7 +536,13 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
              f"  {'metric':<44} {start:>9} " + "".join(f"{d:>10} " for _, d in early)
              + f"{end:>10}  {'95% interval':<24} {'noise':>9} {'evidence':>9}"]
 
-    in_noise = evidence_in_noise(res)
+    in_noise, drawn = evidence_in_noise(res), bool(res.drawn_inputs)
+
+    def evidence_cell(f: U.Figure, kind: str) -> str:
+        """The evidence column: none drawn ('-'), drawn but not separable from the noise ('in noise'), or its part."""
+        if not drawn:
+            return "-"
+        return "in noise" if in_noise and not f.inputs else _fmt_width(kind, f.evidence_half_width)
 
     def line(label: str, f: U.Figure, kind: str, month0: float | None, metric: str | None = None,
              area: str = "London") -> str:
@@ -546,7 +552,7 @@ def console_summary(res: Results, boroughs: list[str] = ()) -> str:
         return (f"  {label:<44} {first:>9} {at}{_fmt_value(kind, f.estimate):>10}  "
                 f"{_fmt_value(kind, f.low) + ' to ' + _fmt_value(kind, f.high):<24} "
                 f"{_fmt_width(kind, f.noise_half_width):>9} "
-                f"{'in noise' if in_noise and not f.inputs else _fmt_width(kind, f.evidence_half_width):>9}")
+                f"{evidence_cell(f, kind):>9}")
 
     for metric, label, kind in OUTCOMES:
         if res.has(metric):

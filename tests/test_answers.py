@@ -210,4 +210,7 @@ def test_too_few_replications_to_separate_the_evidence_say_so_instead_of_zero(ru
     net = next(line for line in text.splitlines() if line.strip().startswith("Net extra residents in work"))
     assert "in noise" in net and "±0 " not in net
     assert "too few to tell them apart" in (package.folder / "report.html").read_text()
-    assert "noise only" in console_summary(base)  # a baseline draws nothing
+    plain = console_summary(base)  # a baseline draws nothing: its evidence column says so ('-'), not ±0
+    assert "noise only" in plain
+    emp = next(line for line in plain.splitlines() if line.strip().startswith("Employment rate 16-64"))
+    assert emp.rstrip().endswith(" -")
