@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from glw_sim.months import months_between
 from glw_sim.paths import targets_dir
 
 #: the issue's band on each published year (percentage points)
@@ -36,12 +37,6 @@ def published() -> list[Point]:
     return [Point(r.period, r.month, float(r.value_pct), r.role, r.source) for r in df.itertuples()]
 
 
-def _months(a: str, b: str) -> int:
-    ya, ma = (int(x) for x in a.split("-"))
-    yb, mb = (int(x) for x in b.split("-"))
-    return (yb - ya) * 12 + mb - ma
-
-
 def simulate(scale: float = 0.02, replications: int = 3, seed: int = 20250601, trend=None) -> list:
     """``replications`` runs of the hindcast scenario (its trend unless ``trend``: a list of trend steps) from the
     anchor's month to the last published point's; returns the models."""
@@ -51,7 +46,7 @@ def simulate(scale: float = 0.02, replications: int = 3, seed: int = 20250601, t
     sc = load_scenario(SCENARIO)
     pts = published()
     start = next(p for p in pts if p.role == "anchor").month
-    months = max(_months(start, p.month) for p in pts)
+    months = max(months_between(start, p.month) for p in pts)
     steps = sc.health.trend if trend is None else trend
     models = []
     for r in range(replications):
@@ -65,7 +60,7 @@ def simulate(scale: float = 0.02, replications: int = 3, seed: int = 20250601, t
 def rise(models: list, month: str) -> np.ndarray:
     """Each model's change in long-term-sickness inactivity (percentage points of 16-64s) from its first month to
     ``month``."""
-    k = _months(models[0].start.isoformat()[:7], month)
+    k = months_between(models[0].start.isoformat()[:7], month)
     key = "inactivity_rate_long_term_sick"
     return np.array([100 * (m.records[k][key] - m.records[0][key]) for m in models])
 

@@ -255,7 +255,6 @@ class LeverRun:
         self.onset_mult = np.ones(n) if self.incidence else np.zeros(0)
         self.reached = {x.label: np.zeros(n, dtype=np.bool_) for x in self.targeted}
         self.books = {x.label: {"reached": 0.0, "spending": 0.0} for x in self.specs}  # this month's
-        self._health_spent = 0.0  # this month's on incidence levers (health_month)
 
     @property
     def acting(self) -> bool:
@@ -263,8 +262,9 @@ class LeverRun:
         return bool(self.targeted)
 
     def month(self, model) -> float:
-        """This month's inputs and books (``model.work_multiplier`` already holds the employability levers'); returns
-        the month's spending."""
+        """This month's inputs of the monthly pass and the retention and reactivation levers' books
+        (``model.work_multiplier`` already holds the employability levers'; after :meth:`start_month`); returns the
+        spending on the residents they first reach."""
         import numpy as np
 
         from glw_sim.months import is_active
@@ -276,9 +276,6 @@ class LeverRun:
             self.retain_bits[:] = 0
         if len(self.search_mult):
             self.search_mult[:] = 1.0
-        for x in self.specs:
-            if not isinstance(x, Incidence):  # (booked earlier in the month, by health_month)
-                self.books[x.label] = {"reached": 0.0, "spending": 0.0}
         for j, x in enumerate(self.retention):
             if is_active(now, x.start, x.end):
                 mask = model.select(x.who) & (pop.state == LabourState.EMPLOYED)
@@ -294,35 +291,31 @@ class LeverRun:
                 if x.into_search != 1.0:
                     self.search_mult[mask] *= x.into_search
                 spent += self._reach(x, mask, pop)
-        for x in self.specs:
-            if x.cost_per_year is not None and is_active(now, x.start, x.end) and not isinstance(x, Incidence):
-                self.books[x.label]["spending"] += x.cost_per_year / 12.0
-                spent += x.cost_per_year / 12.0
-        return spent + self._health_spent
+        return spent
 
-    def health_month(self, model) -> None:
-        """Before this month's health pass: each resident's factor on onset (``onset_mult``: the active incidence
-        levers' ``1 - cut`` for the residents of their group who are not disabled) and the incidence levers' books
-        (their spending joins the month's in :meth:`month`)."""
-
+    def start_month(self, model) -> float:
+        """At the month's start, before the health pass: every lever's books begin afresh, the yearly-priced levers
+        that act this month book their twelfth, and the incidence levers reach their residents (``onset_mult``:
+        the active ones' ``1 - cut`` for the residents of their group who are not disabled). Returns the spending
+        booked."""
         from glw_sim.months import is_active
         from glw_sim.states import Health
 
-        self._health_spent = 0.0
-        if not self.incidence:
-            return
         pop, now = model.population, model.current_month
-        self.onset_mult[:] = 1.0
-        for x in self.incidence:
+        spent = 0.0
+        for x in self.specs:
             self.books[x.label] = {"reached": 0.0, "spending": 0.0}
-            if not is_active(now, x.start, x.end):
-                continue
-            mask = model.select(x.who) & (pop.health != Health.DISABLED)
-            self.onset_mult[mask] *= 1.0 - x.cut
-            self._health_spent += self._reach(x, mask, pop)
-            if x.cost_per_year is not None:
-                self.books[x.label]["spending"] += x.cost_per_year / 12.0
-                self._health_spent += x.cost_per_year / 12.0
+            if x.cost_per_year is not None and is_active(now, x.start, x.end):
+                self.books[x.label]["spending"] = x.cost_per_year / 12.0
+                spent += x.cost_per_year / 12.0
+        if len(self.onset_mult):
+            self.onset_mult[:] = 1.0
+        for x in self.incidence:
+            if is_active(now, x.start, x.end):
+                mask = model.select(x.who) & (pop.health != Health.DISABLED)
+                self.onset_mult[mask] *= 1.0 - x.cut
+                spent += self._reach(x, mask, pop)
+        return spent
 
     def _reach(self, x, mask, pop) -> float:
         """Book the residents ``x`` reaches for the first time this month; their cost if priced per resident."""

@@ -316,9 +316,8 @@ class GLWModel(mesa.Model):
 
     def _health(self) -> None:
         """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`), with this month's trend
-        and incidence levers (:meth:`glw_sim.levers.LeverRun.health_month`)."""
+        and incidence levers (:meth:`glw_sim.levers.LeverRun.start_month`)."""
         if self.health_process:
-            self.levers.health_month(self)
             self._health_rates = self._health_rates._replace(onset_factor=self.onset_factor(),
                                                              onset_mult=self.levers.onset_mult)
             health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
@@ -437,6 +436,8 @@ class GLWModel(mesa.Model):
         self.month += 1
         changed = self._demography()  # birthdays, life events, entrants (engine.demography)
         self._net_migration()  # (engine.demography)
+        if self.levers.specs:
+            self.spending += self.levers.start_month(self)  # the levers' books, incidence's reach (glw_sim.levers)
         self._health()  # health onset and recovery, sickness absence (engine.health)
         self._programmes()  # referral, waiting lists, discharge, providers' starts (engine.programmes)
         self._apply_employability()  # the employability levers and the system levers (glw_sim.levers)

@@ -30,6 +30,12 @@ def add_months(d: date, k: int) -> date:
     return date(t // 12, t % 12 + 1, 1)
 
 
+def months_between(a: str, b: str) -> int:
+    """Months from ``a`` to ``b`` (``YYYY-MM``; negative when ``b`` is earlier)."""
+    da, db = parse_month(a), parse_month(b)
+    return (db.year - da.year) * 12 + db.month - da.month
+
+
 def is_active(now: date, start: str | None, end: str | None) -> bool:
     """Whether ``now`` lies in the window from ``start`` to ``end`` (either may be open: None)."""
     return (start is None or parse_month(start) <= now) and (end is None or now <= parse_month(end))

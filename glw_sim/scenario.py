@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from glw_sim.geography import load_geography
 from glw_sim.interventions.base import MAX_PROGRAMMES, Hub, Participation, ProgrammeSpec, with_defaults
 from glw_sim.levers import KINDS, MAX_LEVERS, SELECTABLE, Lever, check_who  # noqa: F401  (SELECTABLE re-exported)
-from glw_sim.months import PLAN_MILESTONE, Period, add_months, check_month, parse_month
+from glw_sim.months import PLAN_MILESTONE, Period, add_months, check_month, months_between, parse_month
 from glw_sim.parameters import ASSUMPTIONS
 
 #: the calendar the calibration reaches (June 2025 data, trends from the 2010s): every month a scenario
@@ -65,18 +65,13 @@ class Horizon(_Strict):
         if self.end > LAST_MONTH:
             raise ValueError(f"months: {self.months} months from {self.start} end in {self.end}, after "
                              f"{LAST_MONTH} (the calibration's reach); expected at most "
-                             f"{_months_between(self.start, LAST_MONTH)} months")
+                             f"{months_between(self.start, LAST_MONTH)} months")
         return self
 
     @property
     def end(self) -> str:
         """The last month simulated (month ``months``), YYYY-MM."""
         return add_months(parse_month(self.start), self.months).isoformat()[:7]
-
-
-def _months_between(a: str, b: str) -> int:
-    da, db = parse_month(a), parse_month(b)
-    return (db.year - da.year) * 12 + db.month - da.month
 
 
 class PopulationSpec(_Strict):

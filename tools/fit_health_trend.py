@@ -14,6 +14,7 @@ import argparse
 import re
 
 from glw_sim import hindcast
+from glw_sim.months import add_months, parse_month
 
 
 def main() -> None:
@@ -26,8 +27,7 @@ def main() -> None:
     anchor = next(p for p in pts if p.role == "anchor")
     last = max(pts, key=lambda p: p.month)
     want = last.value - anchor.value
-    y, m = (int(x) for x in anchor.month.split("-"))
-    first = f"{y + (m // 12)}-{m % 12 + 1:02d}"
+    first = add_months(parse_month(anchor.month), 1).isoformat()[:7]  # the month after the anchor
     lo, hi = 1.0, 2.0
     for _ in range(a.steps):
         f = (lo + hi) / 2
