@@ -119,9 +119,16 @@ def chart(df: pd.DataFrame, st: Study, path: Path, best: int | None) -> None:
 
     with style():
         fig, ax = plt.subplots(figsize=(8, 5))
-        x, y = df["cost"] / 1e6, df["net_extra_employed"]
-        err = np.vstack([y - df["net_low_95"], df["net_high_95"] - y]).clip(min=0)
-        ax.errorbar(x, y, yerr=err, fmt="o", color=GREY, alpha=0.45, ms=4, lw=0.8, label="packages evaluated")
+        staged = "stage" in df and df["stage"].nunique() > 1
+        for stage, part in (df.groupby("stage", sort=False) if staged else [(None, df)]):
+            x, y = part["cost"] / 1e6, part["net_extra_employed"]
+            err = np.vstack([y - part["net_low_95"], part["net_high_95"] - y]).clip(min=0)
+            coarse = stage == "coarse"
+            label = "packages evaluated" if stage is None else (
+                f"{'coarse' if coarse else 'default'} precision (scale {part['scale'].iloc[0]:g} x "
+                f"{int(part['replications'].iloc[0])} replications)")
+            ax.errorbar(x, y, yerr=err, fmt="o", color=GREY if stage is None or coarse else PALETTE[2],
+                        alpha=0.3 if coarse else 0.6, ms=4, lw=0.8, label=label)
         fr = df[df["on_frontier"]].sort_values("cost")
         ax.plot(fr["cost"] / 1e6, fr["net_extra_employed"], "-o", color=PALETTE[0], ms=5, label="frontier")
         if best is not None:
