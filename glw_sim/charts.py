@@ -153,7 +153,9 @@ def employment_trajectory(res: Results, path: Path) -> None:
     gap = h["gap_to_80"]["mean"]
     e = h["employment_rate"]
     end = 100 * e["mean"]
-    verdict = "reaches" if end >= 80 else f"{80 - end:.1f} points ({gap / 1000:,.0f}k residents) short of"
+    g = h["gap_to_80"]
+    verdict = "reaches" if end >= 80 else (f"{80 - end:.1f} points ({gap / 1000:,.0f}k residents, "
+                                           f"{g['low_95'] / 1000:,.0f}k to {g['high_95'] / 1000:,.0f}k) short of")
     ax.set_title(f"London's employment rate ends at {end:.1f}% ({100 * e['low_95']:.1f} to {100 * e['high_95']:.1f}), "
                  f"{verdict} 80%")
     ax.set_ylabel("Employment rate, residents 16-64 (%)")

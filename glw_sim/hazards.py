@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import brentq
@@ -36,6 +37,9 @@ from glw_sim.engine.hazards import flows
 from glw_sim.engine.layout import STUDENT
 from glw_sim.engine.sampling import searchsorted_rows
 from glw_sim.states import InactivityReason, LabourState
+
+if TYPE_CHECKING:
+    from glw_sim.loglinear import LogLinearModel
 
 MAX_DURATION = 480  # months tabulated for the stationary unemployment spell distribution
 
