@@ -296,13 +296,15 @@ class GLWModel(mesa.Model):
     def _lts_share(self, idx: np.ndarray) -> np.ndarray:
         """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason
         model's shares weighted by the exit multipliers, as :func:`glw_sim.engine.transitions.draw_reason`; in
-        education: none), in blocks of a million residents."""
-        rs, out = self._reasons, np.zeros(len(idx))
-        lts = rs.codes == states.InactivityReason.LONG_TERM_SICK
-        for lo in range(0, len(idx), 1_000_000):
-            block = idx[lo:lo + 1_000_000]
-            p = self.fitted.reason_model.probabilities(self.population, block) * rs.exit_mult[:, None]
-            out[lo:lo + len(block)] = p[lts].sum(axis=0) / p.sum(axis=0)
+        education: none), from a table by combination of the reason model's features
+        (:func:`glw_sim.engine.logits.reason_share_table`)."""
+        rs, levels = self._reasons, self._refresh_inputs.r_levels
+        table = logits.reason_share_table(rs.tables, rs.intercept, levels, rs.exit_mult,
+                                          rs.codes == states.InactivityReason.LONG_TERM_SICK)
+        key = np.zeros(len(idx), dtype=np.int64)
+        for f, col in enumerate(self._r_feats):
+            key = key * levels[f] + col[idx]
+        out = table[key]
         out[self.population.in_education[idx]] = 0.0
         return out
 

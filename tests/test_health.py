@@ -131,23 +131,72 @@ def test_without_the_health_process_nobody_is_off_sick_and_health_moves_only_wit
 
 def test_the_health_pass_skips_only_residents_who_cannot_change():
     """The pass computes a resident's shares only when the keyed draw falls below a bound on their chance of any
-    change (engine.health.change_bounds): with the bounds set to 1 (everyone computed) a year gives exactly the same
-    residents, health, states and absence; and the bounds skip most residents (the point of them)."""
+    change (engine.health.change_bounds): with the bounds set to 1 (everyone computed), the same month's pass gives
+    exactly the same health, reasons and hazard inputs, with a trend and an incidence lever acting; and the bounds
+    skip most residents (the point of them). (Sickness absence reuses the draw above the bound, so with the bounds
+    at 1 it draws afresh: absence is compared by its chances, in the next test.)"""
     kw = dict(scale=0.01, seed=7, collect_groups=False, cache_population=True, health_process=True,
               health_trend=[{"start": "2025-07", "onset_factor": 1.5}],
               levers=[{"kind": "incidence", "cut": 0.3, "who": {"sex": "male"}, "start": "2025-08"}])
     fast, full = GLWModel(**kw), GLWModel(**kw)
-    full._health_rates = full._health_rates._replace(bound=np.ones_like(full._health_rates.bound))
-    for _ in range(12):
-        fast.step()
-        full.step()
-    for field in ("health", "state", "reason", "off_sick", "weight"):
-        assert np.array_equal(getattr(fast.population, field), getattr(full.population, field)), field
+    for _ in range(3):  # (the trend and the lever act from here on)
+        for m in (fast, full):
+            m.step()
+    changed = 0
+    for month in range(6):  # health passes of the months after (each month's own draws)
+        assert np.array_equal(fast.population.health, full.population.health)  # (both bounded so far)
+        full._health_rates = full._health_rates._replace(bound=np.ones_like(full._health_rates.bound))
+        before = fast.population.health.copy()
+        for m in (fast, full):
+            m.month += 1
+            m._health()
+        for field in ("health", "reason", "wants_job"):
+            assert np.array_equal(getattr(fast.population, field), getattr(full.population, field)), (month, field)
+        for field in ("pi_e", "pi_u", "z", "group"):
+            assert np.array_equal(getattr(fast.cached, field), getattr(full.cached, field)), (month, field)
+        changed += int((fast.population.health != before).sum())
+        full._health_rates = fast._health_rates  # bounded again, and both models alike for the next month
+        for field in ("health", "reason", "wants_job", "off_sick"):
+            getattr(full.population, field)[:] = getattr(fast.population, field)
+        for field in ("pi_e", "pi_u", "z", "group"):
+            getattr(full.cached, field)[:] = getattr(fast.cached, field)
+    assert changed > 100, changed  # (the comparison covers real changes)
     hr, pop = fast._health_rates, fast.population
     band = age_band_of(pop.age)
     b = hr.bound[band, pop.health.astype(int), pop.state.astype(int)]
     computed = float(np.mean(np.random.default_rng(0).random(len(pop)) < b[:, 0] + b[:, 1] * 1.5))
     assert computed < 0.3, computed  # most residents' draws are above their bound
+
+
+def test_sickness_absence_fires_at_each_residents_own_chance():
+    """Absence reuses the month's health draw above the bound (uniform there) and draws afresh below it: over one
+    pass, employed residents not off sick go off sick as often as their own chances add up to, and residents off
+    sick return at ``back`` (binomial tolerances, 4 standard deviations)."""
+    m = GLWModel(scale=0.05, seed=5, collect_groups=False, health_process=True)
+    m.run(2)
+    pop, hr, c = m.population, m._health_rates, m.cached
+    emp = pop.state == LabourState.EMPLOYED
+    was_off = pop.off_sick.copy()
+    h = pop.health.astype(int)
+    pe, pu = c.pi_e.astype(np.float64), c.pi_u.astype(np.float64)
+    pin = 1.0 - pe - pu
+    mean = np.where(hr.mean_p_ei > 0, hr.mean_p_ei, 1.0)
+    own = np.where(hr.mean_p_ei[h] > 0, hr.absence_onset[h] * (hr.k_ei * pin + hr.cycle * pu * pin) / mean[h], 0.0)
+    before = pop.health.copy()
+    m.month += 1  # (next month's draws: this month's have been used)
+    m._health()
+    stay = (pop.health == before) & emp  # (a change of health changes the chance: left out)
+    at_risk = stay & ~was_off
+    p = own[at_risk]
+    went = int(pop.off_sick[at_risk].sum())
+    assert p.sum() > 300  # enough events to test
+    assert abs(went - p.sum()) < 4 * np.sqrt((p * (1 - p)).sum()), (went, p.sum())
+    off = stay & was_off
+    back = int((~pop.off_sick[off]).sum())
+    n = int(off.sum())
+    assert n > 300
+    assert abs(back - n * hr.back) < 4 * np.sqrt(n * hr.back * (1 - hr.back)), (back, n * hr.back)
+    assert not pop.off_sick[pop.state != LabourState.EMPLOYED].any()
 
 
 def test_the_month_pass_with_absence_alone_is_the_pass_with_every_hook():
@@ -164,3 +213,19 @@ def test_the_month_pass_with_absence_alone_is_the_pass_with_every_hook():
     for field in ("state", "reason", "health", "off_sick", "months_in_state", "wants_job"):
         assert np.array_equal(getattr(alone.population, field), getattr(every.population, field)), field
     assert alone.records[-1]["employed"] == every.records[-1]["employed"]
+
+
+def test_the_long_term_sickness_share_by_combination_is_the_reason_models_own():
+    """Sickness absence's route is set up from each employed resident's share of moves into inactivity that draw
+    long-term sickness: read from a table by combination of the reason model's features, it equals the reason
+    model's probabilities weighted by the exit multipliers, resident by resident (to rounding)."""
+    from glw_sim import states
+
+    m = GLWModel(scale=0.005, seed=3, collect_boroughs=False, health_process=True)
+    idx = np.flatnonzero(m.population.state == LabourState.EMPLOYED)
+    rs = m._reasons
+    lts = rs.codes == states.InactivityReason.LONG_TERM_SICK
+    p = m.fitted.reason_model.probabilities(m.population, idx) * rs.exit_mult[:, None]
+    direct = np.where(m.population.in_education[idx], 0.0, p[lts].sum(axis=0) / p.sum(axis=0))
+    assert direct.max() > 0.05  # (a share that matters)
+    np.testing.assert_allclose(m._lts_share(idx), direct, rtol=1e-12, atol=1e-15)

@@ -10,7 +10,9 @@ Each month, before the programmes and the moves (:func:`health_pass`), every res
   they reach (``onset_mult``, :mod:`glw_sim.levers`). Residents whose health changes have their cached hazard inputs refreshed at once
   (:func:`glw_sim.engine.hazards.refresh_one`);
 - in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
-  health level, and, off sick, return with ``back``.
+  health level, and, off sick, return with ``back``. These take no draw of their own for most residents: above
+  the bound on any change of health (where none can be drawn), the health draw is uniform on what is left of
+  [0, 1) and decides absence too; below it, absence has its own keyed draw.
 
 In the month's moves (:mod:`glw_sim.engine.month`), an employed resident off sick leaves work for inactivity (as
 long-term sick) with ``Hazard.sick_leave`` of their health level instead of their calibrated chance, and a share
@@ -110,40 +112,62 @@ def moves_row(q0, q1, q2, h, rates):
     return 0.0, min(max(q1 * rl + (1.0 - g - f) * q2 * rd, 0.0) / q0, 1.0), min(g * q2 * rd / q0, 1.0)
 
 
-@nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)
+@nb.njit(cache=True, inline="always")
+def new_level(i, u, h, s, band, onset, cached, hr):
+    """Resident ``i``'s (level ``h``, state ``s``) health level after the month's draw ``u``: the first level whose
+    cumulative chance (:func:`moves_row`, onset times ``onset``) exceeds ``u``. A recovery needs no shares: the
+    disabled's chances are fixed, and a resident with a condition whose draw falls below the recovery rate
+    recovers whatever their shares (the cumulative chance of level 0 is that rate)."""
+    if h == DISABLED or (h == CONDITION and u < hr.rates[1]):
+        q0, q1, q2 = 0.0, 0.0, 1.0
+    else:
+        q0, q1, q2 = resident_prevalence(i, s, h, band, cached, hr)
+    row = moves_row(q0, q1, q2, h, hr.rates)
+    c = 0.0
+    for k in range(N_HEALTH):
+        c += row[k] * onset if k > h else row[k]
+        if u < c:
+            return k
+    return h
+
+
+@nb.njit(cache=True)  # (not inlined: kept out of the pass's loop, for the ~1% of residents whose health changes)
+def changed(i, new, s, bases, res, refresh, s_feats, r_feats, rs, cached, lg, lr):
+    """Resident ``i``'s health is now ``new``: an inactive resident's main reason follows it, and their cached
+    hazard inputs are refreshed."""
+    res.health[i] = new
+    if s == I and not res.in_education[i]:  # the main reason follows the new health
+        new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
+    refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
+
+
+@nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting (engine/records.py); arrays distinct
 def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
     lo, hi = chunk(len(res.state), ch)
     lg, lr = scratch[ch], r_scratch[ch]
+    has_mult = len(hr.onset_mult) > 0
     for i in range(lo, hi):
         h = np.int64(res.health[i])
         s = np.int64(res.state[i])
         band = age_band(res.age[i])
         u = keyed(bases[0], i)
-        onset = hr.onset_factor * hr.onset_mult[i] if len(hr.onset_mult) else hr.onset_factor
+        # the bound on any change, with the trend but not the levers (which only cut onset): the same for a scenario
+        # and its counterfactual, so the absence draws taken from u above it are common to both
+        t = hr.bound[band, h, s, 0] + hr.bound[band, h, s, 1] * hr.onset_factor
         new = h
-        if u < hr.bound[band, h, s, 0] + hr.bound[band, h, s, 1] * onset:  # else no change can be drawn (bounds)
-            q0, q1, q2 = resident_prevalence(i, s, h, band, cached, hr)
-            row = moves_row(q0, q1, q2, h, hr.rates)
-            c = 0.0
-            for k in range(N_HEALTH):
-                p = row[k] * onset if k > h else row[k]
-                c += p
-                if u < c:
-                    new = k
-                    break
-        if new != h:
-            res.health[i] = new
-            if s == I and not res.in_education[i]:  # the main reason follows the new health
-                new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
-            refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
-        if s != E:
-            if res.off_sick[i]:
-                res.off_sick[i] = False
-        elif res.off_sick[i]:
-            if keyed(bases[1], i) < hr.back:
-                res.off_sick[i] = False
-        elif hr.absence_onset[new] > 0.0 and keyed(bases[1], i) < absence_onset(i, new, cached, hr):
-            res.off_sick[i] = True  # (a level no one goes off sick at draws nothing: the draw could not fall below 0)
+        if u < t:  # else no change can be drawn (bounds)
+            new = new_level(i, u, h, s, band, hr.onset_factor * hr.onset_mult[i] if has_mult else hr.onset_factor,
+                            cached, hr)
+            if new != h:
+                changed(i, new, s, bases, res, refresh, s_feats, r_feats, rs, cached, lg, lr)
+        # sickness absence, without branches on the state: above t, u is uniform on [t, 1), so u < t + (1 - t) p has
+        # chance p and needs no draw of its own; below t, absence's own keyed draw. Off sick: back with chance
+        # hr.back; in work and not off sick: off sick with their own chance (absence_onset); out of work: never
+        off = res.off_sick[i]
+        p = hr.back if off else absence_onset(i, new, cached, hr)
+        w = u if u >= t else keyed(bases[1], i)
+        floor = t if u >= t else 0.0
+        res.off_sick[i] = (s == E) & (off != (w < floor + (1.0 - floor) * p))
 
 
 @nb.njit(cache=True, parallel=True)

@@ -104,6 +104,30 @@ def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
     return out
 
 
+@nb.njit(cache=True)
+def reason_share_table(r_tables, r_intercept, levels, weight, chosen):
+    """For every combination of the reason model's features, the share ``sum_(r chosen) w_r tau_r / sum_r w_r
+    tau_r`` of its weighted reason shares that falls on the ``chosen`` reasons (e.g. long-term sickness, weighted
+    by the exit multipliers, as a new spell draws its reason)."""
+    nf, kr, _ = r_tables.shape
+    size = 1
+    for f in range(nf):
+        size *= levels[f]
+    out = np.empty(size)
+    lr = np.empty(kr)
+    code = np.empty(nf, dtype=np.int64)
+    for key in range(size):
+        combination_softmax(key, levels, r_tables, r_intercept, code, lr)
+        num, den = 0.0, 0.0
+        for a in range(kr):
+            v = weight[a] * lr[a]
+            den += v
+            if chosen[a]:
+                num += v
+        out[key] = num / den if den > 0.0 else 0.0
+    return out
+
+
 @nb.njit(cache=True, parallel=True)
 def state_share_table(s_tables, s_intercept, levels):
     """Stationary shares of E and U (float32, as cached) for every combination of the state model's features,
