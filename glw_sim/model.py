@@ -219,10 +219,12 @@ class GLWModel(mesa.Model):
         s_levels = np.array(list(sm.columns.values()), dtype=np.int64)
         h_tables = (hm.stacked(), hm.intercept.astype(np.float64))
         big = n > np.prod(s_levels, dtype=np.float64) / 2
+        z, self._lts_by_combination = logits.reason_tables(  # (the latter: the health process's absence route)
+            self._reasons.tables, self._reasons.intercept, r_levels, hz.reason_exit_mult,
+            self._reasons.codes == states.InactivityReason.LONG_TERM_SICK)
         self._refresh_inputs = Refresh(
             *h_tables, s_levels, logits.state_share_table(*h_tables, s_levels) if big else np.empty((2, 0), np.float32),
-            r_levels, logits.reason_z_table(self._reasons.tables, self._reasons.intercept, r_levels,
-                                            hz.reason_exit_mult), float(hz.exit_mult_by_code[STUDENT]))
+            r_levels, z, float(hz.exit_mult_by_code[STUDENT]))
         self._pi = np.empty((2, n), dtype=np.float32)  # stationary shares of E and U
         self.cached = Cached(self._pi[0], self._pi[1], np.empty(n, dtype=np.float32), np.empty(n, dtype=np.uint16))
         self._refresh(np.arange(n))
@@ -296,15 +298,13 @@ class GLWModel(mesa.Model):
     def _lts_share(self, idx: np.ndarray) -> np.ndarray:
         """For residents ``idx``, the share of their moves into inactivity that draw long-term sickness (the reason
         model's shares weighted by the exit multipliers, as :func:`glw_sim.engine.transitions.draw_reason`; in
-        education: none), from a table by combination of the reason model's features
-        (:func:`glw_sim.engine.logits.reason_share_table`)."""
-        rs, levels = self._reasons, self._refresh_inputs.r_levels
-        table = logits.reason_share_table(rs.tables, rs.intercept, levels, rs.exit_mult,
-                                          rs.codes == states.InactivityReason.LONG_TERM_SICK)
+        education: none), from its table by combination of the reason model's features
+        (:func:`glw_sim.engine.logits.reason_tables`)."""
+        levels = self._refresh_inputs.r_levels
         key = np.zeros(len(idx), dtype=np.int64)
         for f, col in enumerate(self._r_feats):
             key = key * levels[f] + col[idx]
-        out = table[key]
+        out = self._lts_by_combination[key]
         out[self.population.in_education[idx]] = 0.0
         return out
 

@@ -84,48 +84,29 @@ def combination_softmax(key, levels, tables, intercept, code, lg):
 
 
 @nb.njit(cache=True)
-def reason_z_table(r_tables, r_intercept, levels, reason_exit_mult):
-    """The reason-exit normaliser ``Z = sum_r tau_r m_r`` for every combination of the reason model's features:
-    a few thousand combinations instead of one per resident. The same arithmetic as computing it resident by
-    resident, so the values are identical."""
+def reason_tables(r_tables, r_intercept, levels, reason_exit_mult, chosen):
+    """For every combination of the reason model's features (a few thousand instead of one per resident): the
+    reason-exit normaliser ``Z = sum_r tau_r m_r``, by the same arithmetic as resident by resident (so the values
+    are identical), and the share ``sum_(r chosen) m_r tau_r / Z`` of the weighted shares on the ``chosen`` reasons
+    (long-term sickness: the share of moves into inactivity that draw it, as a new spell draws its reason)."""
     nf, kr, _ = r_tables.shape
     size = 1
     for f in range(nf):
         size *= levels[f]
-    out = np.empty(size)
+    z, share = np.empty(size), np.empty(size)
     lr = np.empty(kr)
     code = np.empty(nf, dtype=np.int64)
     for key in range(size):
         tot = combination_softmax(key, levels, r_tables, r_intercept, code, lr)
-        zz = 0.0
+        zz, on = 0.0, 0.0
         for a in range(kr):
-            zz += reason_exit_mult[a] * (lr[a] / tot)
-        out[key] = zz
-    return out
-
-
-@nb.njit(cache=True)
-def reason_share_table(r_tables, r_intercept, levels, weight, chosen):
-    """For every combination of the reason model's features, the share ``sum_(r chosen) w_r tau_r / sum_r w_r
-    tau_r`` of its weighted reason shares that falls on the ``chosen`` reasons (e.g. long-term sickness, weighted
-    by the exit multipliers, as a new spell draws its reason)."""
-    nf, kr, _ = r_tables.shape
-    size = 1
-    for f in range(nf):
-        size *= levels[f]
-    out = np.empty(size)
-    lr = np.empty(kr)
-    code = np.empty(nf, dtype=np.int64)
-    for key in range(size):
-        combination_softmax(key, levels, r_tables, r_intercept, code, lr)
-        num, den = 0.0, 0.0
-        for a in range(kr):
-            v = weight[a] * lr[a]
-            den += v
+            v = reason_exit_mult[a] * (lr[a] / tot)
+            zz += v
             if chosen[a]:
-                num += v
-        out[key] = num / den if den > 0.0 else 0.0
-    return out
+                on += v
+        z[key] = zz
+        share[key] = on / zz if zz > 0.0 else 0.0
+    return z, share
 
 
 @nb.njit(cache=True, parallel=True)
