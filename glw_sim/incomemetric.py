@@ -29,6 +29,7 @@ from glw_sim import households as H
 from glw_sim import income as I
 from glw_sim import parameters as P
 from glw_sim import pay as pay_mod
+from glw_sim.engine.layout import CHUNKS, chunk
 from glw_sim.population import Population
 
 #: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
@@ -148,52 +149,60 @@ class _Year(NamedTuple):
     growth: float  # pay uprating from April 2024
 
 
+def _unit_of() -> np.ndarray:
+    """[household type, children (to 3), age]: the table's benefit unit (households.SINGLE, LONE_PARENT, COUPLE,
+    COUPLE_CHILDREN, OTHER = 0..4), as :func:`unit_and_area`."""
+    out = np.zeros((5, 4, 256), np.int64)
+    age = np.arange(256)
+    for t in range(5):
+        for c in range(4):
+            out[t, c] = [np.where(age < 25, 0, np.where(age < 35, 1, 2)), 4 + max(c, 1), np.full(256, 8),
+                         np.full(256, 8 + max(c, 1)), np.where(age < 25, 3, 4)][t]
+    return out
+
+
+#: lookup tables of the income pass (numba freezes them as constants): unit by [type, children, age], partners'
+#: age band by age (under 25, 35, 50, older), couple by type, area by [tenure (households.SOCIAL, PRIVATE,
+#: OWNER = 0, 1, 2), rental area]
+UNIT_OF = _unit_of()
+PARTNER_BAND_OF_AGE = np.searchsorted([25, 35, 50], np.arange(256), side="right").astype(np.int64)
+COUPLE_TYPE = np.array([False, False, True, True, False])
+AREA_OF = np.stack([np.full(256, SOCIAL_AREA), np.arange(256), np.full(256, OWNER_AREA)]).astype(np.int64)
+
+
 @nb.njit(cache=True, inline="always")
 def _axis(x, grid, step, regular_to):
-    """Grid cell and fraction of ``x`` on ``grid``, evenly spaced by ``step`` up to ``regular_to`` (arithmetic, no
-    search), then searched (the few points above)."""
+    """Grid cell and fraction of ``x`` on ``grid``, evenly spaced by ``step`` up to ``regular_to`` (arithmetic),
+    then the few points above counted (no branch: the same cell as a search)."""
     x = min(max(x, grid[0]), grid[-1])
-    if x < regular_to:
-        j = int(x / step)
-    else:
-        j = int(regular_to / step)
-        while j < len(grid) - 2 and grid[j + 1] <= x:
-            j += 1
+    j = int(min(x, regular_to) / step)
+    for k in range(int(regular_to / step) + 1, len(grid) - 1):
+        j += grid[k] <= x
     j = min(j, len(grid) - 2)
     return j, (x - grid[j]) / (grid[j + 1] - grid[j])
 
 
 @nb.njit(cache=True, parallel=True)
 def _equivalised(e, u, y, out):
-    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`)."""
-    for i in nb.prange(len(out)):
-        a = u.age[i]
-        e1 = 0.0
-        if e.held[i]:
-            e1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
-        t, c = u.type[i], min(u.children[i], 3)
-        if t == 0:  # households.SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = 0..4
-            unit = 0 if a < 25 else (1 if a < 35 else 2)
-        elif t == 4:
-            unit = 3 if a < 25 else 4
-        elif t == 1:
-            unit = 4 + max(c, 1)
-        elif t == 2:
-            unit = 8
-        else:
-            unit = 8 + max(c, 1)
-        e2 = 0.0
-        if t == 2 or t == 3:
-            band = 0 if a < 25 else (1 if a < 35 else (2 if a < 50 else 3))
-            if e.partner_rank[i] < y.rate[1 - u.sex[i], band]:
-                e2 = e.partner_weekly[i] * y.growth
-        ten = u.tenure[i]  # households.SOCIAL, PRIVATE, OWNER = 0, 1, 2
-        area = u.brma[i] if ten == 1 else (SOCIAL_AREA if ten == 0 else OWNER_AREA)
-        j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
-        j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
-        v = ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
-             + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
-        out[i] = v / y.scale[unit]
+    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`): unit, band
+    and area from tables, the earnings selected without a branch (residents are in random order)."""
+    n = len(out)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = chunk(n, ch)
+        for i in range(lo, hi):
+            a = u.age[i]
+            w1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
+            e1 = w1 if e.held[i] else 0.0
+            t = u.type[i]
+            unit = UNIT_OF[t, min(u.children[i], 3), a]
+            w2 = e.partner_weekly[i] * y.growth
+            e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
+            area = AREA_OF[u.tenure[i], u.brma[i]]
+            j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
+            j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
+            v = ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
+                 + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
+            out[i] = v / y.scale[unit]
 
 
 def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: np.ndarray | None = None,

@@ -362,16 +362,29 @@ def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mon
     return int(a)
 
 
+@nb.njit(cache=True)
+def _gather_jobs(held, weight, hourly, part_time, hours):
+    """The jobs' (weight as float64, hourly, part time, hours), in resident order, in one pass."""
+    k = 0
+    for i in range(len(held)):
+        k += held[i]
+    w, hr, pt, hs = np.empty(k), np.empty(k, np.float32), np.empty(k, np.bool_), np.empty(k, np.float32)
+    k = 0
+    for i in range(len(held)):
+        if held[i]:
+            w[k], hr[k], pt[k], hs[k] = weight[i], hourly[i], part_time[i], hours[i]
+            k += 1
+    return w, hr, pt, hs
+
+
 def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
-    """Month's pay figures (weighted over residents holding a job). Each resident's arrays are gathered once and
-    the weights' total summed once: the same sums as ``np.average(x, weights=w)`` (``(x * w).sum() / w.sum()``,
-    in float64), in fewer passes over millions of jobs."""
-    h = np.flatnonzero(jobs.held)
-    w = pop.weight[h].astype(np.float64)
+    """Month's pay figures (weighted over residents holding a job). Each resident's arrays are gathered once, in
+    one compiled pass, and the weights' total summed once: the same sums as ``np.average(x, weights=w)``
+    (``(x * w).sum() / w.sum()``, in float64), in fewer passes over millions of jobs."""
+    w, hourly32, part_time, hours = _gather_jobs(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours)
     total = w.sum()
     if total == 0:
         return {}
-    hourly32 = jobs.hourly[h]
     hourly = hourly32.astype(np.float64)
     bins = np.bincount((hourly * 100).astype(np.int64), weights=w)  # by the penny: no sort of millions of jobs
     median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)
@@ -380,6 +393,6 @@ def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
         return float(np.multiply(x, w, dtype=np.float64).sum() / total)
 
     return {"pay.below_llw_share": average(hourly32 < london_living_wage()),
-            "pay.part_time_share": average(jobs.part_time[h]),
+            "pay.part_time_share": average(part_time),
             "pay.median_hourly": median,
-            "pay.mean_weekly": average(hourly * jobs.hours[h])}
+            "pay.mean_weekly": average(hourly * hours)}
