@@ -31,6 +31,7 @@ from glw_sim import parameters as P
 from glw_sim import pay as pay_mod
 from glw_sim.engine.layout import CHUNKS, chunk
 from glw_sim.population import Population
+from glw_sim.states import age_band_of
 
 #: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
 #: (the compiled lookup relies on them), then a few points
@@ -149,25 +150,28 @@ class _Year(NamedTuple):
     growth: float  # pay uprating from April 2024
 
 
-def _unit_of() -> np.ndarray:
-    """[household type, children (to 3), age]: the table's benefit unit (households.SINGLE, LONE_PARENT, COUPLE,
-    COUPLE_CHILDREN, OTHER = 0..4), as :func:`unit_and_area`."""
-    out = np.zeros((5, 4, 256), np.int64)
-    age = np.arange(256)
-    for t in range(5):
-        for c in range(4):
-            out[t, c] = [np.where(age < 25, 0, np.where(age < 35, 1, 2)), 4 + max(c, 1), np.full(256, 8),
-                         np.full(256, 8 + max(c, 1)), np.where(age < 25, 3, 4)][t]
-    return out
+def _lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The income pass's lookup tables, from the definitions they stand for (so the pass and they cannot
+    disagree): the benchmark unit by [household type, children (to 3), age] and the area by [tenure, rental area]
+    (:func:`unit_and_area`), couples by household type (``Households.couple``), and the age band of partners'
+    employment rates by age (:func:`glw_sim.states.age_band_of`, as ``employment_rate_by_sex_band``)."""
+    from types import SimpleNamespace
+
+    n_types, n_tenures, ages = len(H.TYPES), len(H.TENURES), np.arange(256)
+    t, c, a = (x.ravel() for x in np.meshgrid(np.arange(n_types), np.arange(4), ages, indexing="ij"))
+    zero = np.zeros_like(t)
+    unit = unit_and_area(SimpleNamespace(type=t, children=c, tenure=zero, brma=zero), a)[0]
+    ten, b = (x.ravel() for x in np.meshgrid(np.arange(n_tenures), ages, indexing="ij"))
+    zero = np.zeros_like(ten)
+    area = unit_and_area(SimpleNamespace(type=zero, children=zero, tenure=ten, brma=b), zero)[1]
+    couple = H.Households.couple.fget(SimpleNamespace(type=np.arange(n_types)))
+    return (unit.reshape(n_types, 4, 256).astype(np.int64), area.reshape(n_tenures, 256).astype(np.int64),
+            np.asarray(couple, dtype=np.bool_), age_band_of(ages).astype(np.int64))
 
 
-#: lookup tables of the income pass (numba freezes them as constants): unit by [type, children, age], partners'
-#: age band by age (under 25, 35, 50, older), couple by type, area by [tenure (households.SOCIAL, PRIVATE,
-#: OWNER = 0, 1, 2), rental area]
-UNIT_OF = _unit_of()
-PARTNER_BAND_OF_AGE = np.searchsorted([25, 35, 50], np.arange(256), side="right").astype(np.int64)
-COUPLE_TYPE = np.array([False, False, True, True, False])
-AREA_OF = np.stack([np.full(256, SOCIAL_AREA), np.arange(256), np.full(256, OWNER_AREA)]).astype(np.int64)
+#: lookup tables of the income pass (numba freezes them as constants): unit by [type, children, age], area by
+#: [tenure, rental area], couple by type, partners' age band by age (:func:`_lookup_tables`)
+UNIT_OF, AREA_OF, COUPLE_TYPE, PARTNER_BAND_OF_AGE = _lookup_tables()
 
 
 @nb.njit(cache=True, inline="always")
