@@ -164,10 +164,6 @@ class Search(_Strict):
         return self
 
     @property
-    def staged(self) -> bool:
-        return self.coarse is not None
-
-    @property
     def refined(self) -> int:
         """Packages the second stage re-evaluates (0: one stage)."""
         return 0 if self.coarse is None else (self.refine or 8)

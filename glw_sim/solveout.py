@@ -32,7 +32,7 @@ from glw_sim.io import atomic_write_text
 from glw_sim.scenario import Scenario
 from glw_sim.solve import (Evaluator, Study, best_so_far, candidate, deciding, evaluations, feasible, goal_of,
                            stage_settings, values_of)
-from glw_sim.solvestages import paired
+from glw_sim.solvestages import within_noise_of
 
 
 def frontier_table(st: Study) -> pd.DataFrame:
@@ -46,7 +46,7 @@ def frontier_table(st: Study) -> pd.DataFrame:
         # the row's figures: from its stage's evaluation (a re-evaluated package's are the default precision's);
         # within_noise_of_chosen: paired against the chosen package, only within the same stage (else empty)
         near = "" if best is None or t.number not in peers else (
-            False if t.number == best.number else _same(t, best))
+            False if t.number == best.number else within_noise_of(t, best))
         row = {"trial": t.number, "stage": t.stage, "scale": ss["scale"], "replications": ss["replications"],
                "feasible": feasible(t), "within_noise_of_chosen": near, "cost": o["cost"]["mean"],
                "cost_low_95": o["cost"]["low_95"], "cost_high_95": o["cost"]["high_95"],
@@ -78,18 +78,10 @@ def pareto(cost: np.ndarray, net: np.ndarray) -> np.ndarray:
     return out
 
 
-def _same(t, best) -> bool:
-    """Whether ``t``'s cost and net extra cannot be told apart from ``best``'s (paired differences, both within
-    their 95% interval of zero; the same stage: the same seeds and draws)."""
-    ref, reps = best.user_attrs["outcome"]["reps"], t.user_attrs["outcome"]["reps"]
-    return not paired(reps["cost"], ref["cost"]).excludes_zero() and \
-        not paired(reps["net"], ref["net"]).excludes_zero()
-
-
 def within_noise(st: Study, best) -> list[int]:
     """Trials that meet the constraints whose cost and net extra cannot be told apart from the best's (paired,
     at the best's own stage): not ranked against it."""
-    return [t.number for t in deciding(st) if t.number != best.number and feasible(t) and _same(t, best)]
+    return [t.number for t in deciding(st) if t.number != best.number and feasible(t) and within_noise_of(t, best)]
 
 
 def _money(x: float) -> str:
@@ -149,7 +141,7 @@ def chart(df: pd.DataFrame, st: Study, path: Path, best: int | None) -> None:
 
 
 def chosen(st: Study):
-    """The chosen trial (:func:`glw_sim.solvestages.best_so_far`), or None before any evaluation."""
+    """The chosen trial (:func:`glw_sim.solve.best_so_far`), or None before any evaluation."""
     b = best_so_far(st)
     return next((t for t in deciding(st) if t.number == b["number"]), None) if b else None
 
@@ -315,9 +307,11 @@ def report(st: Study, df: pd.DataFrame, rec: dict, flows: pd.DataFrame | None = 
         lines += ["", "A coarse row's figures are the coarse stage's: a wider interval, and read against a default "
                   "precision row only through their intervals."]
     lines += ["", "## Caveats", "",
-              f"- The search is at scale {st.settings['scale']:g}: a small sample of residents, so its noise is "
-              "larger than a full run's; run best.yaml at a larger scale (or with --precision) before relying on "
-              "the numbers.",
+              (f"- The search is at scale {st.settings['coarse']['scale']:g} (its coarse stage) and "
+               f"{st.settings['scale']:g} (the re-evaluations and the chosen package's figures)"
+               if st.settings.get("coarse") else f"- The search is at scale {st.settings['scale']:g}")
+              + ": a small sample of residents, so its noise is larger than a full run's; run best.yaml at a larger "
+              "scale (or with --precision) before relying on the numbers.",
               "- Optuna's search finds good packages, not a proven optimum: a package outside the trials may do "
               "better. Unpriced levers count no cost."]
     return "\n".join(lines) + "\n"

@@ -28,9 +28,9 @@ def paired(a: list[float], b: list[float]) -> U.Figure:
 
 # ----------------------------------------------------------------------------- the second stage
 
-def _within(a, b, solve: Solve) -> bool:
-    """Whether ``a`` cannot be told from ``b`` (paired, common random numbers) in cost and net extra."""
-
+def within_noise_of(a, b) -> bool:
+    """Whether ``a``'s cost and net extra cannot be told from ``b``'s: paired differences (the same stage: the same
+    seeds and draws) both within their 95% interval of zero."""
     ra, rb = a.user_attrs["outcome"]["reps"], b.user_attrs["outcome"]["reps"]
     return not paired(ra["cost"], rb["cost"]).excludes_zero() and not paired(ra["net"], rb["net"]).excludes_zero()
 
@@ -78,7 +78,7 @@ def next_refine(st: Study, fine: dict):
         return None
     if solve.objective != "least_cost":
         best = done[0]
-        noise = [t for t in done[1:] if _within(t, best, solve)]
+        noise = [t for t in done[1:] if within_noise_of(t, best)]
         return next(t for t in [best] + noise + done if t.number not in fine)
     lad = ladder(done, solve)
     lo, hi = 0, len(lad)  # the cheapest re-evaluated reaching package's place on the ladder: in [lo, hi]
@@ -106,7 +106,7 @@ def next_refine(st: Study, fine: dict):
 
 
 def run_refine(st: Study, evaluator: Evaluator, progress: Callable[[int, dict], None] | None = None) -> Study:
-    """The second stage: re-evaluate :func:`refine_order`'s packages at the default precision (each stored in
+    """The second stage: re-evaluate :func:`next_refine`'s packages at the default precision (each stored in
     ``refine.json`` as it finishes: a killed solve run again re-evaluates only the rest). Nothing in a
     one-stage solve."""
     if not st.settings.get("coarse"):
