@@ -150,10 +150,8 @@ def employment_trajectory(res: Results, path: Path) -> None:
         ax.plot(x, 100 * needed, color=TARGET, ls=":", lw=1.5,
                 label=f"path needed: a straight line to 80% by {_month_name(PLAN_MILESTONE)}")
     h = res.headline()
-    gap = h["gap_to_80"]["mean"]
-    e = h["employment_rate"]
-    end = 100 * e["mean"]
-    g = h["gap_to_80"]
+    g, e = h["gap_to_80"], h["employment_rate"]
+    gap, end = g["mean"], 100 * e["mean"]
     verdict = "reaches" if end >= 80 else (f"{80 - end:.1f} points ({gap / 1000:,.0f}k residents, "
                                            f"{g['low_95'] / 1000:,.0f}k to {g['high_95'] / 1000:,.0f}k) short of")
     ax.set_title(f"London's employment rate ends at {end:.1f}% ({100 * e['low_95']:.1f} to {100 * e['high_95']:.1f}), "

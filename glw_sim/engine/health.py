@@ -115,13 +115,12 @@ def moves_row(q0, q1, q2, h, rates):
 @nb.njit(cache=True, inline="always")
 def new_level(i, u, h, s, band, onset, cached, hr):
     """Resident ``i``'s (level ``h``, state ``s``) health level after the month's draw ``u``: the first level whose
-    cumulative chance (:func:`moves_row`, onset times ``onset``) exceeds ``u``. A recovery needs no shares: the
-    disabled's chances are fixed, and a resident with a condition whose draw falls below the recovery rate
-    recovers whatever their shares (the cumulative chance of level 0 is that rate)."""
-    if h == DISABLED or (h == CONDITION and u < hr.rates[1]):
-        q0, q1, q2 = 0.0, 0.0, 1.0
-    else:
-        q0, q1, q2 = resident_prevalence(i, s, h, band, cached, hr)
+    cumulative chance (:func:`moves_row`, onset times ``onset``) exceeds ``u``. A resident with a condition whose
+    draw falls below the recovery rate recovers whatever their shares (level 0's cumulative chance is that rate),
+    so their shares are not computed (nor the disabled's: :func:`resident_prevalence`)."""
+    if h == CONDITION and u < hr.rates[1]:
+        return NO_CONDITION
+    q0, q1, q2 = resident_prevalence(i, s, h, band, cached, hr)
     row = moves_row(q0, q1, q2, h, hr.rates)
     c = 0.0
     for k in range(N_HEALTH):
