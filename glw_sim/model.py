@@ -269,8 +269,10 @@ class GLWModel(mesa.Model):
             self._hazard = self._hazard._replace(sick_leave=np.zeros(3), keep=np.ones(3), sick_route=np.zeros(3))
         hz = self._hazard
         prior = health_prevalence_by_band(self.targets)
+        bound = health.change_bounds(prior, odds, rates)
+        coef = np.divide(onset, mean, out=np.zeros(3), where=mean > 0)  # absence onset per unit of the exit chance
         self._health_rates = HealthRates(prior, odds, rates, 1.0, onset, float(back), mean, float(hz.k_ei),
-                                         float(hz.cycle), np.zeros(0), health.change_bounds(prior, odds, rates))
+                                         float(hz.cycle), np.zeros(0), bound, health.month_bound(bound, 1.0), coef)
         from glw_sim.scenario import TrendStep
 
         self._health_trend = [x if isinstance(x, TrendStep) else TrendStep(**x) for x in (opt.health_trend or [])]
@@ -283,15 +285,17 @@ class GLWModel(mesa.Model):
         pop, hz = self.population, self._hazard
         employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
-        p_ei = hazards.flows(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
-        exits = health.lts_exit_chance(p_ei, self._lts_share(employed), pop.health[employed], pop.weight[employed])
+        p_ei = hazards.flows_from_e.py_func(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
+        h, w = pop.health[employed], pop.weight[employed]
+        exits = health.lts_exit_chance(p_ei, self._lts_share(employed), h, w)
         leave, _, keep = health.absence_route(onset, back, exits, route)
-        mean = health.lts_exit_chance(p_ei, np.ones_like(p_ei), pop.health[employed], pop.weight[employed])  # by level
-        own = onset[pop.health[employed]] * p_ei / np.where(mean > 0, mean, 1.0)[pop.health[employed]]
-        o = own / (1 - (1 - leave[pop.health[employed]]) * (1 - back) + own * (1 - leave[pop.health[employed]]))
+        mean = health.lts_exit_chance(p_ei, np.ones_like(p_ei), h, w)  # by level
+        own = onset[h] * p_ei / np.where(mean > 0, mean, 1.0)[h]
+        stay = (1 - leave)[h]
+        o = own / (1 - stay * (1 - back) + own * stay)
         u = self._u(health.ABSENCE, employed)
         pop.off_sick[:] = False
-        pop.off_sick[employed] = u < o * (1 - leave[pop.health[employed]])  # each resident's steady share
+        pop.off_sick[employed] = u < o * stay  # each resident's steady share
         self._hazard = hz._replace(sick_leave=leave, keep=keep, sick_route=np.where(onset > 0, route, 0.0))
         return mean
 
@@ -320,11 +324,12 @@ class GLWModel(mesa.Model):
         """Health onset and recovery, and sickness absence (:mod:`glw_sim.engine.health`), with this month's trend
         and incidence levers (:meth:`glw_sim.levers.LeverRun.start_month`)."""
         if self.health_process:
-            self._health_rates = self._health_rates._replace(onset_factor=self.onset_factor(),
-                                                             onset_mult=self.levers.onset_mult)
+            f = self.onset_factor()
+            self._health_rates = self._health_rates._replace(
+                onset_factor=f, onset_mult=self.levers.onset_mult,
+                month_bound=health.month_bound(self._health_rates.bound, f))
             health.health_pass(self._month_inputs(False, None), self.res, self._health_rates, self._refresh_inputs,
-                               self._s_feats, self._r_feats, self._reasons, self.cached, self._scratch[1],
-                               self._scratch[2])
+                               self._r_feats, self._reasons, self.cached, self._scratch[2])
 
     def _demography_tables(self) -> Demography:
         share, groups = self.targets.age_sex_share, self.targets.groups
@@ -419,7 +424,8 @@ class GLWModel(mesa.Model):
                      self._wm_or_empty(), np.ones(N_BOROUGHS) if job_factor is None else job_factor,
                      lv.search_mult, retention, lv.retain_bits, lv.retain_cut, lv.retain_u, lv.retain_i,
                      np.uint64(keyed.key_base(self._key_seed, self.month, RETAIN) if retention else 0),
-                     self.health_process, np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)))
+                     self.health_process, np.uint64(keyed.key_base(self._key_seed, self.month, health.ABSENCE_ROUTE)),
+                     keyed.bases(self._key_seed, self.month, health.PURPOSES))
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute cached hazard inputs and tally groups for residents whose attributes changed (whatever

@@ -168,6 +168,29 @@ def test_the_health_pass_skips_only_residents_who_cannot_change():
     assert computed < 0.3, computed  # most residents' draws are above their bound
 
 
+def test_a_change_of_health_alone_refreshes_the_hazard_inputs_as_a_full_refresh_does():
+    """Residents whose health changes in the pass have their cached inputs moved by the health effect alone
+    (engine.hazards.refresh_health, the state model being log-linear in health): computing them afresh from every
+    attribute gives the same tally groups and reason normalisers exactly, and the same stationary shares to the
+    float32 they are stored in (a few units in the last place: two roundings against one)."""
+    m = GLWModel(scale=0.02, seed=11, collect_groups=False, health_process=True)
+    m.run(2)
+    before = m.population.health.copy()
+    m.month += 1
+    m._health()
+    changed = np.flatnonzero(m.population.health != before)
+    assert len(changed) > 500  # (enough changes, of every kind, to test)
+    assert len(np.unique(before[changed] * 3 + m.population.health[changed])) == 6
+    delta = [a[changed].copy() for a in m.cached]
+    m._refresh(changed)
+    fresh = [a[changed] for a in m.cached]
+    for name, d, f in zip(m.cached._fields, delta, fresh):
+        if name in ("pi_e", "pi_u"):
+            assert np.allclose(d, f, rtol=4 * np.finfo(np.float32).eps, atol=1e-9), name
+        else:
+            assert np.array_equal(d, f), name
+
+
 def test_sickness_absence_fires_at_each_residents_own_chance():
     """Absence reuses the month's health draw above the bound (uniform there) and draws afresh below it: over one
     pass, employed residents not off sick go off sick as often as their own chances add up to, and residents off

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from glw_sim.engine.layout import CHUNKS, E, U, chunk
+from glw_sim.engine.layout import CHUNKS, E, I, U, chunk
 from glw_sim.engine.logits import exp_total, loglinear_one
-from glw_sim.engine.tallies import group_of
+from glw_sim.engine.tallies import HEALTH_STRIDE, group_of
 
 
 @nb.njit(cache=True, inline="always")
@@ -157,6 +157,32 @@ def refresh_one(i, lg, rf, s_feats, r_feats, res, cached):
         cached.z[i] = rf.z_table[key]
     cached.group[i] = group_of(res.sex[i], res.age[i], res.health[i], res.ethnicity[i], res.qualification[i],
                                res.in_education[i])
+
+
+@nb.njit(cache=True, inline="always")
+def refresh_health(i, old, new, odds, r_levels, z_table, r_feats, res, cached):
+    """:func:`refresh_one` for resident ``i`` whose health level alone changed, from ``old`` to ``new``, without
+    reading their other attributes. The state model is log-linear with health one additive term, so the new shares
+    are the old ones with each state's odds times ``odds`` (``exp`` of the change in its health effect, by state:
+    ``HealthRates.health_odds[old, new]``), normalised: equal to :func:`refresh_one`'s to float32 rounding (the
+    shares are stored in float32); the tally group moves by :data:`~glw_sim.engine.tallies.HEALTH_STRIDE` per
+    level; the reason-exit normaliser is read from its table by the reason model's features (``r_levels``,
+    ``z_table``: :class:`~glw_sim.engine.records.Refresh`'s; in education: unchanged). A resident's shares are
+    computed afresh from the tables whenever another attribute changes (birthdays, life events), so rounding does
+    not build up."""
+    pe0, pu0 = np.float64(cached.pi_e[i]), np.float64(cached.pi_u[i])
+    pe = pe0 * odds[E]
+    pu = pu0 * odds[U]
+    pin = max(1.0 - pe0 - pu0, 0.0) * odds[I]
+    tot = pe + pu + pin
+    cached.pi_e[i] = pe / tot
+    cached.pi_u[i] = pu / tot
+    if not res.in_education[i]:
+        key = 0
+        for f in range(len(r_levels)):
+            key = key * r_levels[f] + r_feats[f][i]
+        cached.z[i] = z_table[key]
+    cached.group[i] = np.int64(cached.group[i]) + (np.int64(new) - np.int64(old)) * HEALTH_STRIDE
 
 
 @nb.njit(cache=True, _nrt=False)  # no reference counting (engine/records.py)

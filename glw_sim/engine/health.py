@@ -7,8 +7,8 @@ Each month, before the programmes and the moves (:func:`health_pass`), every res
   same attributes and labour state) hold (:func:`resident_prevalence`, :func:`moves_row`): health churns without
   drifting, prevalence by age band holds, and the calibrated flows between states hold. A dated trend multiplies
   onset (``onset_factor``, the scenario's ``health.trend``), and so do the incidence levers for the residents
-  they reach (``onset_mult``, :mod:`glw_sim.levers`). Residents whose health changes have their cached hazard inputs refreshed at once
-  (:func:`glw_sim.engine.hazards.refresh_one`);
+  they reach (``onset_mult``, :mod:`glw_sim.levers`). Residents whose health changes have their cached hazard inputs
+  refreshed (:func:`glw_sim.engine.hazards.refresh_health`);
 - in work, may go off sick (employed, temporarily away from work, as the LFS counts them) at the chance of their
   health level, and, off sick, return with ``back``. These take no draw of their own for most residents: above
   the bound on any change of health (where none can be drawn), the health draw is uniform on what is left of
@@ -35,9 +35,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from glw_sim.engine.hazards import refresh_one
+from glw_sim.engine.hazards import refresh_health
 from glw_sim.engine.transitions import new_spell_reason
-from glw_sim.engine.keyed import bases as keyed_bases
 from glw_sim.engine.keyed import keyed, named_purpose
 from glw_sim.engine.layout import (CHUNKS, CONDITION, DISABLED, E, I, LONG_TERM_SICK, MAX_MONTHS, N_HEALTH,
                                    NO_CONDITION, NO_REASON, U, age_band, chunk)
@@ -47,20 +46,6 @@ from glw_sim.engine.layout import (CHUNKS, CONDITION, DISABLED, E, I, LONG_TERM_
 PURPOSES = np.array([named_purpose(p) for p in ("health", "absence", "health reason", "health want")],
                     dtype=np.int64)
 ABSENCE, ABSENCE_ROUTE = int(PURPOSES[1]), named_purpose("absence route")
-
-
-@nb.njit(cache=True, inline="always")
-def absence_onset(i, h, cached, hr):
-    """Employed resident ``i``'s (health level ``h``) monthly chance of going off sick: the level's, in proportion to
-    their own chance of leaving work for inactivity (from their cached stationary shares, as
-    :func:`glw_sim.engine.hazards.flows_from_e`) relative to the level's mean, so that absence, like the
-    calibration's exits it carries, falls most on those most likely to leave."""
-    m = hr.mean_p_ei[h]
-    if m <= 0.0:
-        return 0.0
-    pe, pu = np.float64(cached.pi_e[i]), np.float64(cached.pi_u[i])
-    pin = 1.0 - pe - pu
-    return hr.absence_onset[h] * (hr.k_ei * pin + hr.cycle * pu * pin) / m
 
 
 @nb.njit(cache=True, inline="always")
@@ -130,54 +115,87 @@ def new_level(i, u, h, s, band, onset, cached, hr):
     return h
 
 
-@nb.njit(cache=True)  # (not inlined: kept out of the pass's loop, for the ~1% of residents whose health changes)
-def changed(i, new, s, bases, res, refresh, s_feats, r_feats, rs, cached, lg, lr):
-    """Resident ``i``'s health is now ``new``: an inactive resident's main reason follows it, and their cached
-    hazard inputs are refreshed."""
-    res.health[i] = new
-    if s == I and not res.in_education[i]:  # the main reason follows the new health
-        new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
-    refresh_one(i, lg, refresh, s_feats, r_feats, res, cached)
+#: residents whose health changed are set aside in batches of this many per chunk and finished together
+#: (:func:`_finish`), so the pass's loop over everyone stays small
+BATCH = 1024
+
+
+@nb.njit(cache=True, inline="always")
+def _absence(i, u, t, s, h, bases, res, cached, hr):
+    """Resident ``i``'s sickness absence (state ``s``, health level ``h``, the month's health draw ``u`` and its
+    bound ``t``), without branches on the state: above ``t``, ``u`` is uniform on [t, 1), so ``u < t + (1 - t) p``
+    has chance ``p`` and needs no draw of its own; below ``t``, absence's own keyed draw. Off sick: back with
+    chance ``hr.back``; in work and not off sick: off sick with their own chance, the level's ``hr.absence_onset``
+    in proportion to their own chance of leaving work for inactivity (from their cached stationary shares, as
+    :func:`glw_sim.engine.hazards.flows_from_e`) relative to the level's mean (``hr.absence_coef``: the ratio of
+    the two), so that absence, like the calibration's exits it carries, falls most on those most likely to leave;
+    out of work: never."""
+    off = res.off_sick[i]
+    pe, pu = np.float64(cached.pi_e[i]), np.float64(cached.pi_u[i])
+    p = hr.back if off else hr.absence_coef[h] * ((hr.k_ei + hr.cycle * pu) * (1.0 - pe - pu))
+    w = u if u >= t else keyed(bases[1], i)
+    floor = t if u >= t else 0.0
+    res.off_sick[i] = (s == E) & (off != (w < floor + (1.0 - floor) * p))
+
+
+@nb.njit(cache=True, inline="always")
+def _finish(batch, n, bases, res, hr, refresh, r_feats, rs, cached, lr):
+    """The residents in ``batch[:n]`` (their old health levels in ``batch[BATCH:]``), whose health changed this
+    month: an inactive resident's main reason follows the new level (drawn afresh, as a reason switch), their
+    cached hazard inputs are refreshed (:func:`glw_sim.engine.hazards.refresh_health`), then their absence, which
+    reads them."""
+    for j in range(n):
+        i, old = batch[j], batch[BATCH + j]
+        new, s = np.int64(res.health[i]), np.int64(res.state[i])
+        if s == I and not res.in_education[i]:
+            new_spell_reason(i, keyed(bases[2], i), keyed(bases[3], i), False, lr, res, rs, r_feats)
+        refresh_health(i, old, new, hr.health_odds[old, new], refresh.r_levels, refresh.z_table, r_feats, res,
+                       cached)
+        _absence(i, keyed(bases[0], i), hr.month_bound[age_band(res.age[i]), old, s], s, new, bases, res, cached,
+                 hr)
 
 
 @nb.njit(cache=True, _nrt=False, _noalias=True)  # no reference counting (engine/records.py); arrays distinct
-def _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
+def _health_chunk(ch, bases, res, hr, refresh, r_feats, rs, cached, r_scratch, batches):
     lo, hi = chunk(len(res.state), ch)
-    lg, lr = scratch[ch], r_scratch[ch]
+    lr, batch = r_scratch[ch], batches[ch]
     has_mult = len(hr.onset_mult) > 0
+    n = 0
     for i in range(lo, hi):
         h = np.int64(res.health[i])
         s = np.int64(res.state[i])
         band = age_band(res.age[i])
         u = keyed(bases[0], i)
-        # the bound on any change, with the trend but not the levers (which only cut onset): the same for a scenario
-        # and its counterfactual, so the absence draws taken from u above it are common to both
-        t = hr.bound[band, h, s, 0] + hr.bound[band, h, s, 1] * hr.onset_factor
-        new = h
+        t = hr.month_bound[band, h, s]
         if u < t:  # else no change can be drawn (bounds)
             new = new_level(i, u, h, s, band, hr.onset_factor * hr.onset_mult[i] if has_mult else hr.onset_factor,
                             cached, hr)
-            if new != h:
-                changed(i, new, s, bases, res, refresh, s_feats, r_feats, rs, cached, lg, lr)
-        # sickness absence, without branches on the state: above t, u is uniform on [t, 1), so u < t + (1 - t) p has
-        # chance p and needs no draw of its own; below t, absence's own keyed draw. Off sick: back with chance
-        # hr.back; in work and not off sick: off sick with their own chance (absence_onset); out of work: never
-        off = res.off_sick[i]
-        p = hr.back if off else absence_onset(i, new, cached, hr)
-        w = u if u >= t else keyed(bases[1], i)
-        floor = t if u >= t else 0.0
-        res.off_sick[i] = (s == E) & (off != (w < floor + (1.0 - floor) * p))
+            if new != h:  # finished with the batch (their absence then, at the refreshed inputs)
+                res.health[i] = new
+                batch[n], batch[BATCH + n] = i, h
+                n += 1
+                if n == BATCH:
+                    _finish(batch, n, bases, res, hr, refresh, r_feats, rs, cached, lr)
+                    n = 0
+                continue
+        _absence(i, u, t, s, h, bases, res, cached, hr)
+    _finish(batch, n, bases, res, hr, refresh, r_feats, rs, cached, lr)
 
 
 @nb.njit(cache=True, parallel=True)
-def health_pass(mo, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch):
-    """This month's health changes and sickness absence for every resident (see the module's docstring); an
-    inactive resident whose health changes draws their main reason afresh (as a reason switch,
-    :func:`glw_sim.engine.transitions.new_spell_reason`). ``scratch``, ``r_scratch``: (CHUNKS, the state model's
-    size), (CHUNKS, the reason model's)."""
-    bases = keyed_bases(mo.key_seed, mo.month, PURPOSES)
+def health_pass(mo, res, hr, refresh, r_feats, rs, cached, r_scratch):
+    """This month's health changes and sickness absence for every resident (see the module's docstring), with the
+    month's key bases of :data:`PURPOSES` (``mo.health_bases``); an inactive resident whose health changes draws
+    their main reason afresh (as a reason switch, :func:`glw_sim.engine.transitions.new_spell_reason`).
+    ``r_scratch``: (CHUNKS, the reason model's size).
+
+    A change of level is drawn only when the draw falls below the month's bound on its chance
+    (``hr.month_bound``: :func:`change_bounds` with the trend but not the levers, which only cut onset: the same
+    for a scenario and its counterfactual, so the absence draws taken from the health draw above it are common to
+    both)."""
+    batches = np.empty((CHUNKS, 2 * BATCH), dtype=np.int64)
     for ch in nb.prange(CHUNKS):
-        _health_chunk(ch, bases, res, hr, refresh, s_feats, r_feats, rs, cached, scratch, r_scratch)
+        _health_chunk(ch, mo.health_bases, res, hr, refresh, r_feats, rs, cached, r_scratch, batches)
 
 
 @nb.njit(cache=True, inline="always")
@@ -217,6 +235,12 @@ def after_move(i, old, months, res, hz, mo):
 
 
 # ------------------------------------------------------------------------------------------------ the rates
+def month_bound(bound: np.ndarray, onset_factor: float) -> np.ndarray:
+    """``[age band, level, state]``: this month's bound on a resident's chance of any change of health level, from
+    :func:`change_bounds` and the month's trend on onset."""
+    return bound[..., 0] + bound[..., 1] * onset_factor
+
+
 def change_bounds(prior: np.ndarray, health_odds: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """``[age band, level h, state s, part]``: upper bounds on a resident's monthly chance of any change of health
     level (part 0: recovery, not multiplied by the trend; part 1: onset, before the trend and the levers), so the
@@ -282,10 +306,9 @@ def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: 
 def lts_exit_chance(p_ei: np.ndarray, lts_share: np.ndarray, health: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """By health level, the weighted mean monthly chance that an employed resident leaves work for long-term
     sickness: their chance of leaving for inactivity ``p_ei`` times the share of such moves that draw long-term
-    sickness (``lts_share``: the reason model's, weighted by the exit multipliers, as a move draws it)."""
-    out = np.zeros(N_HEALTH)
-    for h in range(N_HEALTH):
-        m = health == h
-        if m.any():
-            out[h] = float(np.average(p_ei[m] * lts_share[m], weights=weight[m]))
-    return out
+    sickness (``lts_share``: the reason model's, weighted by the exit multipliers, as a move draws it); 0 for a
+    level no one has."""
+    w = np.asarray(weight, dtype=np.float64)
+    total = np.bincount(health, weights=w, minlength=N_HEALTH)
+    out = np.bincount(health, weights=w * p_ei * lts_share, minlength=N_HEALTH)
+    return np.where(total > 0, out / np.where(total > 0, total, 1.0), 0.0)

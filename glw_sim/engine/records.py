@@ -80,6 +80,8 @@ class HealthRates(NamedTuple):
     onset_mult: np.ndarray  # by resident: this month's factor on onset from incidence levers (empty: none)
     bound: np.ndarray  # [age band, level, state, recovery | onset]: bounds on the chance of a change
     # (engine.health.change_bounds: residents whose draw is above it are not computed)
+    month_bound: np.ndarray  # [age band, level, state]: this month's bound, with its trend (engine.health.month_rates)
+    absence_coef: np.ndarray  # by level: absence onset per unit of the chance of leaving work for inactivity
 
 
 class Reasons(NamedTuple):
@@ -224,3 +226,4 @@ class Month(NamedTuple):
     retain_base: np.uint64  # the month's key base of the retention draws
     use_absence: bool  # sickness absence acts (the health process: :func:`glw_sim.engine.health.leave_chance`)
     absence_base: np.uint64  # the month's key base of the sickness-absence route's draws (engine.health)
+    health_bases: np.ndarray  # the month's key bases of the health process's draws (engine.health.PURPOSES)

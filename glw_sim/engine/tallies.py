@@ -19,6 +19,10 @@ from glw_sim.engine.layout import (B_SIZE, E, I, LONG_TERM_MONTHS, LONG_TERM_SIC
                                    X_FLOWS, X_LTU, X_SIZE, X_WANT, YOUNG_BAND, age_band)
 
 
+#: the step in a tally group (:func:`group_of`) between two health levels with the other attributes the same
+HEALTH_STRIDE = N_ETHNICITY * N_QUALIFICATIONS * 2
+
+
 @nb.njit(cache=True, inline="always")
 def group_of(sex, age, health, ethnicity, qualification, in_education):
     """A resident's tally group: (sex, age band, health, ethnic group, qualification, in education or training) in
