@@ -149,11 +149,12 @@ class Resident(mesa.Agent):
             self.draw_reason(entry=True)
 
 
-#: the GLWModel configuration that does what the reference does (and no less): no net migration and no matching
-#: (the reference has neither), and counts by borough, state and inactivity reason only (the reference counts
-#: London's residents in work). Still more than the reference: life events at each new age band, and every
-#: London and borough rate of those counts each month.
-LIKE_FOR_LIKE = {"migration": "none", "labour_demand": {"enabled": False}, "collect_groups": False}
+#: the GLWModel configuration that does what the reference does (and no less): no net migration, no matching and
+#: no health process (the reference has none of them), and counts by borough, state and inactivity reason only
+#: (the reference counts London's residents in work). Still more than the reference: life events at each new age
+#: band, and every London and borough rate of those counts each month.
+LIKE_FOR_LIKE = {"migration": "none", "labour_demand": {"enabled": False}, "collect_groups": False,
+                 "health_process": False}
 
 
 class ReferenceModel(mesa.Model):

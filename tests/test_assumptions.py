@@ -28,9 +28,10 @@ def results(fitted, assumptions=None, health_process=False) -> np.ndarray:
 
 @pytest.mark.parametrize("name", [*NOT_RUN, "no_such"])
 def test_the_model_refuses_an_assumption_a_run_does_not_read(fitted, name):
-    """The Python API refuses what scenarios and sweeps refuse, before building anything."""
+    """The Python API refuses what scenarios and sweeps refuse, before building anything (the health process off:
+    its assumptions are read only with it)."""
     with pytest.raises(ValueError, match=f"assumptions.{name}: "):
-        GLWModel(scale=0.002, seed=5, fitted=fitted, assumptions={name: 0.5})
+        GLWModel(scale=0.002, seed=5, fitted=fitted, assumptions={name: 0.5}, health_process=False)
 
 
 @pytest.fixture(scope="module")

@@ -85,19 +85,22 @@ def test_an_incidence_lever_adds_residents_in_work_and_gets_its_contribution_and
 
 def test_incidence_and_trend_need_the_health_process():
     with pytest.raises(ValueError, match="incidence lever"):
-        GLWModel(scale=0.001, seed=1, levers=[{"kind": "incidence", "cut": 0.1, "start": "2025-07"}])
+        GLWModel(scale=0.001, seed=1, levers=[{"kind": "incidence", "cut": 0.1, "start": "2025-07"}],
+                 health_process=False)
     with pytest.raises(ValueError, match="health_trend"):
-        GLWModel(scale=0.001, seed=1, health_trend=[{"start": "2025-07", "onset_factor": 1.5}])
+        GLWModel(scale=0.001, seed=1, health_trend=[{"start": "2025-07", "onset_factor": 1.5}], health_process=False)
 
 
 BASE = "name: t\nhorizon: {start: 2025-06, months: 60}\n"
 
 
 @pytest.mark.parametrize("body, expected", [
-    ("levers:\n  - {kind: incidence, cut: 0.2, start: 2025-07}\n", "levers.0: an incidence lever cuts the onset"),
+    ("health: {process: false}\nlevers:\n  - {kind: incidence, cut: 0.2, start: 2025-07}\n",
+     "levers.0: an incidence lever cuts the onset"),
     ("health: {process: true}\nlevers:\n  - {kind: incidence, cut: 0, start: 2025-07}\n",
      "levers.0.cut: Input should be greater than 0"),
-    ("health: {trend: [{start: 2025-07, onset_factor: 1.2}]}\n", "health: trend: a trend in onset needs the health"),
+    ("health: {process: false, trend: [{start: 2025-07, onset_factor: 1.2}]}\n",
+     "health: trend: a trend in onset needs the health"),
     ("health: {process: true, trend: [{start: 2025-07, end: 2026-12, onset_factor: 1.2}, "
      "{start: 2026-06, onset_factor: 1.1}]}\n", "overlap"),
     ("health: {process: true, trend: [{start: 2031-01, onset_factor: 1.2}]}\n", "health.trend.0: 2031-01"),

@@ -103,7 +103,7 @@ def test_a_programme_for_the_employed_off_sick_refers_them_and_no_one_else_in_wo
     assert (want & employed).sum() > 0 and (want & ~employed).sum() > 0
     assert not (want & employed & ~pop.off_sick).any()
     with pytest.raises(ValueError, match="employed_off_sick_only.*health: {process: true}"):
-        Scenario.model_validate({"name": "t", "interventions": [entry]})
+        Scenario.model_validate({"name": "t", "health": {"process": False}, "interventions": [entry]})
 
 
 def test_referral_pass_refers_exactly_the_eligible_of_every_programme_type(fitted):
