@@ -100,7 +100,7 @@ def test_halving_vacancies_cuts_moves_into_work(runs):
 def _gross_net(fitted, **demand):
     b = _run(fitted, **demand)
     h = _run(fitted, help_disabled=True, **demand)
-    helped = h.population.health == 2
+    helped = h.work_multiplier == 2.0  # (disabled at the start: with the health process, health changes after)
     w = h.population.weight.astype(np.float64)
     emp_h, emp_b = h.population.state == 0, b.population.state == 0
     gross = w[helped & emp_h].sum() - w[helped & emp_b].sum()
