@@ -66,6 +66,27 @@ def main() -> None:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    print(summary(rows, trees[0][0]))
+
+
+def summary(rows: list[dict], reference: str) -> str:
+    """Each tree's total time against the ``reference`` tree's in the same round (runs minutes apart see the same
+    machine): the median of the rounds' ratios and their range. On a machine whose timings move by a third from
+    run to run, the paired ratios' median is the figure to quote, with the range beside it."""
+    import statistics
+
+    by_round: dict = {}
+    for r in rows:
+        by_round.setdefault(r["round"], {})[r["tree"]] = float(r["total_s"])
+    lines = []
+    for name in dict.fromkeys(r["tree"] for r in rows):
+        if name == reference:
+            continue
+        ratios = sorted(v[name] / v[reference] for v in by_round.values() if name in v and reference in v)
+        if ratios:
+            lines.append(f"{name} against {reference}: median {statistics.median(ratios) - 1:+.1%} "
+                         f"(rounds {ratios[0] - 1:+.1%} to {ratios[-1] - 1:+.1%}, {len(ratios)} rounds)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
