@@ -24,7 +24,11 @@ CHILD = """
 import json, resource, sys, time
 from glw_sim.model import GLWModel
 scale, months, on = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "on"
-kw = {"health_process": True} if on else {}
+try:  # a checkout with the health process takes the option (on by default since issue 18); one before it, none
+    m = GLWModel(scale=0.001, seed=1, health_process=on)
+    kw = {"health_process": on}
+except TypeError:
+    kw = {}
 c0, t0 = time.process_time(), time.perf_counter()
 m = GLWModel(scale=scale, seed=1, collect_boroughs=False, **kw)
 c1, t1 = time.process_time(), time.perf_counter()

@@ -78,9 +78,9 @@ class Options:
             (:class:`glw_sim.interventions.base.Participation`, or a dict of its fields; default one employment
             programme at a time, the others waiting).
         health_process: health changes month by month and employed residents can be off sick
-            (:mod:`glw_sim.engine.health`; a scenario's ``health: {process: true}``). Off by default until the
-            snapshots and the validation report are made with it (README, "Health as a monthly process"); off,
-            health changes only with age (at age-band boundaries) and results are those of the model before it.
+            (:mod:`glw_sim.engine.health`; a scenario's ``health: {process: true}``). On by default (README, "Health
+            as a monthly process"); off, health changes only with age (at age-band boundaries) and results are
+            those of the model before it (the Mesa comparison's like-for-like configuration).
         health_trend: dated periods in which onset is multiplied (:class:`glw_sim.scenario.TrendStep`, or dicts
             with ``start``, ``end``, ``onset_factor``); needs ``health_process``.
         income: employed residents have pay and hours (:mod:`glw_sim.pay`), drawn outside the month pass with keyed
@@ -103,7 +103,7 @@ class Options:
     cache_population: bool = False
     programme_keys: list[int] | None = None
     participation: Any = None
-    health_process: bool = False
+    health_process: bool = True
     health_trend: Any = None
     income: bool = False
 

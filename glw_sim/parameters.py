@@ -25,7 +25,7 @@ import numpy as np
 #: ``"fitted"``: not a setting at all: the value is fitted to data (calibration/fitted) and listed for reference;
 #: ``"fixed"``: a constant of the code, read without the scenario's overrides;
 #: ``"health"``: read by a run with the health process on (a scenario's ``health: {process: true}``,
-#: ``GLWModel(health_process=True)``; off by default: README, "Health as a monthly process"); refused everywhere
+#: ``GLWModel(health_process=True)``; on by default: README, "Health as a monthly process"); refused everywhere
 #: else, since a run without it would ignore it;
 #: ``"income"``: read by a run with pay, hours and households on (``GLWModel(income=True)``, glw_sim.pay; README,
 #: "Pay, hours and income"); they change no labour-market result, only the income outputs; refused without it.

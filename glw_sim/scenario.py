@@ -183,9 +183,9 @@ class TrendStep(Period, _Strict):
 
 
 class HealthSpec(_Strict):
-    process: bool = Field(False, description="health as a monthly process: onset and recovery, sickness absence "
-                                             "(glw_sim/engine/health.py; README, 'Health as a monthly process'); off: "
-                                             "health changes only at age-band boundaries")
+    process: bool = Field(True, description="health as a monthly process (the default): onset and recovery, "
+                                            "sickness absence (glw_sim/engine/health.py; README, 'Health as a "
+                                            "monthly process'); false: health changes only at age-band boundaries")
     trend: list[TrendStep] = Field(default_factory=list, max_length=100,
                                    description="dated periods in which onset is multiplied (a trend in ill health, "
                                                "e.g. the rise of 2020-2024: scenarios/hindcast-2020.yaml); periods "
@@ -284,7 +284,7 @@ class Scenario(_Strict):
         would reach nobody, so it is refused."""
         if not self.health.process:
             for i, p in enumerate(self.interventions):
-                if "employed" in p.eligibility.states and p.eligibility.employed_off_sick_only:
+                if _own_off_sick_route(p):
                     raise ValueError(f"interventions.{i}.eligibility.employed_off_sick_only: residents are off sick only "
                                      "with the health process; set health: {process: true}, or take 'employed' out "
                                      "of its states")
@@ -368,6 +368,19 @@ class Scenario(_Strict):
             if sh.month > last:
                 raise ValueError(f"labour_demand.shocks.{i}.month: {sh.month} is after the horizon ends ({window})")
         return self
+
+
+def _own_off_sick_route(p: ProgrammeSpec) -> bool:
+    """Whether a programme's entry itself asks for residents in work while off sick: a route to refuse without
+    the health process (nobody is off sick). A built-in type's default route (WorkWell's in-work route) is not
+    refused: without the process it reaches nobody, as it should, and the rest of the programme acts."""
+    from glw_sim.interventions.defaults import DEFAULTS
+
+    el = p.eligibility
+    if "employed" not in el.states or not el.employed_off_sick_only:
+        return False
+    own = DEFAULTS.get(p.type, {}).get("eligibility", {})
+    return not (set(own.get("states", ())) == set(el.states) and own.get("employed_off_sick_only", False))
 
 
 def hub_warnings(scenario: Scenario, source: str | Path) -> list[str]:

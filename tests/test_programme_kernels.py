@@ -106,6 +106,28 @@ def test_a_programme_for_the_employed_off_sick_refers_them_and_no_one_else_in_wo
         Scenario.model_validate({"name": "t", "health": {"process": False}, "interventions": [entry]})
 
 
+def test_workwells_default_in_work_route_reaches_the_off_sick_and_is_not_refused_without_the_process(fitted):
+    """WorkWell's default admits residents in work while off sick (its in-work route) besides the out-of-work;
+    with the health process off, a scenario that keeps the default is accepted (the route then reaches nobody, as
+    nobody is off sick), while one that writes the route itself is refused (above)."""
+    entry = everyone_referred({"type": "workwell", "areas": {"all": True}, "places_per_year": 100000})
+    on = Scenario.model_validate({"name": "t", "interventions": [entry]})
+    assert on.health.process  # the default
+    el = on.interventions[0].eligibility
+    assert set(el.states) == {"employed", "unemployed", "inactive"} and el.employed_off_sick_only
+    assert on.interventions[0].effect.leave_work == 0.8
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=on.interventions)
+    m.month = 1
+    want = m.programmes[0].eligible()
+    employed = m.population.state == 0
+    assert (want & employed).sum() > 0 and not (want & employed & ~m.population.off_sick).any()
+    off = Scenario.model_validate({"name": "t", "health": {"process": False}, "interventions": [entry]})
+    m = GLWModel(scale=0.01, seed=5, fitted=fitted, interventions=off.interventions, health_process=False)
+    m.month = 1
+    assert not (m.programmes[0].eligible() & (m.population.state == 0)).any()
+    assert m.programmes[0].eligible().any()
+
+
 def test_referral_pass_refers_exactly_the_eligible_of_every_programme_type(fitted):
     """All programme types at once, each with certain referral: after one pass, the residents in each programme are
     exactly those its eligibility rules admit (stated from the specification), places and areas included; and the

@@ -23,11 +23,18 @@ DEFAULTS: dict[str, dict] = {
         "pathways": {"gp": 0.0017, "jobcentre": 0.002},  # ASSUMPTION: chance of referral at a contact, set so the
         # eligible are referred at 0.002 a month on average, 70% through GPs (fills today's places); sweep x0.5-x5
         "take_up": 0.7,  # ASSUMPTION (voluntary), sweep 0.4-0.9
-        "eligibility": {"states": ["unemployed", "inactive"], "health": ["long_term_condition", "disabled"],
-                        "wants_job_only": False},
-        "effect": {"after_months": 6,
+        # out of work, and in work while off sick (sickness absence, the health process): WorkWell's in-work
+        # route, its purpose being to stop people leaving work when their health changes (README, "WorkWell's
+        # in-work route"); both share the places
+        "eligibility": {"states": ["employed", "unemployed", "inactive"], "employed_off_sick_only": True,
+                        "health": ["long_term_condition", "disabled"], "wants_job_only": False},
+        # leave_work 0.8 while supported: ASSUMPTION, the Health-led Trials' in-work group (Sheffield City Region)
+        # had "a weaker and slightly smaller positive effect" on sustained employment than the West Midlands
+        # out-of-work group's +4 pp (DWP RR 1025, IES 2023); sweep 0.6-1.0
+        "effect": {"after_months": 6, "leave_work": 0.8,
                    "source": "Health-led Employment Trials (DWP RR 1025/1034): +4 pp at 12 months in the West "
-                             "Midlands, none in Sheffield City Region; central +2 pp (range 0 to +4 pp)"},
+                             "Midlands, none in Sheffield City Region; central +2 pp (range 0 to +4 pp) for the "
+                             "out-of-work; in work: leave_work 0.8 (ASSUMPTION, sweep 0.6-1.0)"},
         "cost_per_start": 1085,  # GBP 64m / 59,000 targeted (derived)
     },
     "connect_to_work": {

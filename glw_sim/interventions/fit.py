@@ -40,7 +40,9 @@ from glw_sim.interventions.specs import ProgrammeSpec
 #: participant is what is fitted (a programme's size matters only through displacement, small at these sizes:
 #: the measured cohorts are a few per cent of London's out-of-work residents). JobsPlus keeps the default's
 #: coverage (starts a year per targeted resident) on more and larger places.
-MEASURE_AS = {"workwell": {"areas": {"all": True}, "places_per_year": 100000, "referral_multiplier": 10.0},
+MEASURE_AS = {"workwell": {"areas": {"all": True}, "places_per_year": 100000, "referral_multiplier": 10.0,
+                            # the evidence is the trials' out-of-work group: its in-work route is not in the cohort
+                            "eligibility": {"states": ["unemployed", "inactive"]}},
               "connect_to_work": {"places_per_year": 150000, "referral_multiplier": 20.0},
               "restart": {"places_per_year": 100000, "referral_multiplier": 2.0},
               "youth_guarantee": {"places_per_year": 150000, "referral_multiplier": 10.0},

@@ -1,7 +1,7 @@
 """Write the results snapshots that guard refactors: ``python tests/snapshots/make.py``.
 
-The shipped baseline and route-to-80 scenarios, at scale 0.01, two replications (route-to-80 with its evidence
-draws and every leave-one-out run), 24 months. Each snapshot keeps the London-wide metrics in full precision
+The shipped baseline and route-to-80 scenarios, and the baseline without the health process, at scale 0.01, two
+replications (route-to-80 with its evidence draws and every leave-one-out run), 24 months. Each snapshot keeps the London-wide metrics in full precision
 the whole tidy table, boroughs and groups included (``<name>.parquet``), and its SHA-256 (``hashes.json``).
 ``python tests/snapshots/make.py --check`` reruns them and says whether the bytes are the same (what a refactor
 must keep); ``tests/test_snapshots.py`` reruns them and asks for every value to within 1e-12 relative (a change
@@ -21,7 +21,10 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-CASES = {"baseline": "scenarios/baseline.yaml", "route-to-80": "scenarios/route-to-80.yaml"}
+#: name -> (scenario, its own overrides). ``baseline-no-health``: the baseline without the health process (health
+#: changing only with age), whose bytes are those of the model before the process (issue 18) and must stay so
+CASES = {"baseline": ("scenarios/baseline.yaml", {}), "route-to-80": ("scenarios/route-to-80.yaml", {}),
+         "baseline-no-health": ("scenarios/baseline.yaml", {"health": {"process": False}})}
 OVERRIDES = {"population": {"scale": 0.01}, "replications": 2, "horizon": {"months": 24}, "precision": None}
 
 
@@ -29,7 +32,8 @@ def table(name: str) -> pd.DataFrame:
     from glw_sim.runner import replicate, replication_seeds
     from glw_sim.scenario import load_scenario
 
-    sc = load_scenario(ROOT / CASES[name], OVERRIDES)
+    path, own = CASES[name]
+    sc = load_scenario(ROOT / path, {**OVERRIDES, **own})
     parts, _ = replicate(sc, replication_seeds(sc.population.seed, sc.replications))
     return pd.concat(parts, ignore_index=True)
 
