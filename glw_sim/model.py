@@ -272,7 +272,8 @@ class GLWModel(mesa.Model):
         bound = health.change_bounds(prior, odds, rates)
         coef = np.divide(onset, mean, out=np.zeros(3), where=mean > 0)  # absence onset per unit of the exit chance
         self._health_rates = HealthRates(prior, odds, rates, 1.0, onset, float(back), mean, float(hz.k_ei),
-                                         float(hz.cycle), np.zeros(0), bound, health.month_bound(bound, 1.0), coef)
+                                         float(hz.cycle), np.zeros(0), bound, health.month_bound(bound, 1.0), coef,
+                                         health.absence_bound(coef, float(hz.k_ei), float(hz.cycle)))
         from glw_sim.scenario import TrendStep
 
         self._health_trend = [x if isinstance(x, TrendStep) else TrendStep(**x) for x in (opt.health_trend or [])]

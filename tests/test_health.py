@@ -222,6 +222,36 @@ def test_sickness_absence_fires_at_each_residents_own_chance():
     assert not pop.off_sick[pop.state != LabourState.EMPLOYED].any()
 
 
+def test_the_absence_bound_holds_and_skipping_by_it_changes_nothing():
+    """Residents not off sick whose health draw is above the absence bound are not computed
+    (``HealthRates.absence_bound``): the bound is at least every resident's own chance of going off sick (stated
+    from the hazard inputs, as in the test above, at every kind of resident the model holds, and at the extreme
+    inputs the bound's arithmetic names), and the month's pass with the bound at 1 (nobody skipped) gives the same
+    sickness absence, health and hazard inputs exactly."""
+    kw = dict(scale=0.02, seed=5, collect_groups=False, cache_population=True, health_process=True)
+    fast, full = GLWModel(**kw), GLWModel(**kw)
+    for m in (fast, full):
+        m.run(2)
+    hr, c, pop = fast._health_rates, fast.cached, fast.population
+    pe, pu = c.pi_e.astype(np.float64), c.pi_u.astype(np.float64)
+    own = hr.absence_coef[pop.health.astype(int)] * (hr.k_ei + hr.cycle * pu) * (1.0 - pe - pu)
+    assert (own <= hr.absence_bound[pop.health.astype(int)]).all()
+    assert hr.absence_bound[0] == 0 and (hr.absence_bound[1:] > 0).all()
+    grid = np.linspace(0.0, 1.0, 100001)  # pe = 0, pu anywhere: where the bound's maximum lies
+    assert (hr.absence_coef[:, None] * (hr.k_ei + hr.cycle * grid) * (1 - grid) <= hr.absence_bound[:, None]).all()
+    assert hr.absence_bound[1] < 1.05 * hr.absence_coef[1] * ((hr.k_ei + hr.cycle * grid) * (1 - grid)).max()
+    full._health_rates = full._health_rates._replace(absence_bound=np.ones(3))
+    before = pop.off_sick.copy()
+    for m in (fast, full):
+        m.month += 1
+        m._health()
+    for field in ("off_sick", "health", "reason"):
+        assert np.array_equal(getattr(fast.population, field), getattr(full.population, field)), field
+    for field in ("pi_e", "pi_u", "z", "group"):
+        assert np.array_equal(getattr(fast.cached, field), getattr(full.cached, field)), field
+    assert (fast.population.off_sick != before).sum() > 100  # (absence moved: going off sick and returning)
+
+
 def test_the_month_pass_with_absence_alone_is_the_pass_with_every_hook():
     """The no-change baseline with the health process runs the month pass compiled with sickness absence's hooks
     alone (engine.month); forcing the pass with every hook (a work multiplier of 1 for everyone: the levers' hook

@@ -129,8 +129,12 @@ def _absence(i, u, t, s, h, bases, res, cached, hr):
     in proportion to their own chance of leaving work for inactivity (from their cached stationary shares, as
     :func:`glw_sim.engine.hazards.flows_from_e`) relative to the level's mean (``hr.absence_coef``: the ratio of
     the two), so that absence, like the calibration's exits it carries, falls most on those most likely to leave;
-    out of work: never."""
+    out of work: never. A resident not off sick whose draw is above ``t + (1 - t)`` times the level's bound on
+    that chance (``hr.absence_bound``, :func:`absence_bound`; 0 for no condition) stays so without their hazard
+    inputs being read: the same result, for most residents."""
     off = res.off_sick[i]
+    if not off and u >= t + (1.0 - t) * hr.absence_bound[h]:
+        return  # not off sick, and no chance of going off sick can reach the draw: stays so (read nothing more)
     pe, pu = np.float64(cached.pi_e[i]), np.float64(cached.pi_u[i])
     p = hr.back if off else hr.absence_coef[h] * ((hr.k_ei + hr.cycle * pu) * (1.0 - pe - pu))
     w = u if u >= t else keyed(bases[1], i)
@@ -268,6 +272,16 @@ def change_bounds(prior: np.ndarray, health_odds: np.ndarray, rates: np.ndarray)
                                                 * ratio(NO_CONDITION, DISABLED), 1.0)
                                        + min(g * rd * ratio(NO_CONDITION, DISABLED), 1.0))
     return out * (1.0 + 1e-9) + 1e-12
+
+
+def absence_bound(coef: np.ndarray, k_ei: float, cycle: float) -> np.ndarray:
+    """By health level, a bound on any resident's chance of going off sick, ``coef (k_ei + cycle pu)(1 - pe -
+    pu)`` (:func:`_absence`): with ``pe >= 0`` it is at most ``(k_ei + cycle x)(1 - x)`` at ``x = pu``, whose
+    largest value on [0, 1] is at ``x = (cycle - k_ei) / (2 cycle)`` (or an end); a margin of 1e-9 covers the
+    float rounding of the resident's own product."""
+    x = np.clip((cycle - k_ei) / (2.0 * cycle), 0.0, 1.0) if cycle > 0 else 0.0
+    top = max((k_ei + cycle * x) * (1.0 - x), k_ei, 0.0)
+    return np.asarray(coef, dtype=np.float64) * top * (1.0 + 1e-9)
 
 
 def moves_matrix(q: np.ndarray, rates: np.ndarray) -> np.ndarray:

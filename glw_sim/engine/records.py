@@ -82,6 +82,8 @@ class HealthRates(NamedTuple):
     # (engine.health.change_bounds: residents whose draw is above it are not computed)
     month_bound: np.ndarray  # [age band, level, state]: this month's bound, with its trend (engine.health.month_rates)
     absence_coef: np.ndarray  # by level: absence onset per unit of the chance of leaving work for inactivity
+    absence_bound: np.ndarray  # by level: the largest chance of going off sick any resident can have (above it,
+    # a health draw decides absence without reading the resident's hazard inputs: engine.health.absence_bound)
 
 
 class Reasons(NamedTuple):
