@@ -333,12 +333,14 @@ def baseline_drift(fitted: FittedModel, targets: Targets, *, scale: float, month
 
 
 def fit_hazard_leads(fitted: FittedModel, targets: Targets, *, scale: float = 0.05, months: int = 120,
-                     seeds: tuple[int, ...] = (11, 12), iterations: int = 3) -> tuple[np.ndarray, float, np.ndarray]:
+                     seeds: tuple[int, ...] = (11, 12), iterations: int = 3,
+                     start: np.ndarray | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """Fit the hazards' age lead of each age band (:func:`glw_sim.hazards.led_state_model`) so that every band's
     employment rate, and so London's, holds still in the no-change baseline: damped secant steps on each band's
     drift, under common seeds so the runs differ only by the leads. The best of the leads tried (least squared
     drift of the bands, weighted by their populations) is kept. Returns the leads, London's drift left and each
-    band's (percentage points)."""
+    band's (percentage points). ``start``: the first two leads tried are ``start`` and ``start + 0.5`` (a refit
+    from stored leads, ``tools/refit_leads.py``) instead of 1 and 2 for every band."""
     share = np.array([targets.age_sex_share[lo - 16:hi - 15].sum() for lo, hi in AGE_BANDS])
 
     def drift(leads: np.ndarray) -> tuple[float, np.ndarray]:
@@ -346,10 +348,10 @@ def fit_hazard_leads(fitted: FittedModel, targets: Targets, *, scale: float = 0.
         return baseline_drift(fitted, targets, scale=scale, months=months, seeds=seeds)
 
     tried = []
-    l0 = np.full(4, 1.0)
+    l0 = np.full(4, 1.0) if start is None else np.asarray(start, dtype=float).copy()
     d0, b0 = drift(l0)
     tried.append((l0, d0, b0))
-    l1 = np.full(4, 2.0)
+    l1 = np.full(4, 2.0) if start is None else np.clip(l0 + 0.5, 0.0, 4.0)
     d1, b1 = drift(l1)
     tried.append((l1, d1, b1))
     for _ in range(iterations):

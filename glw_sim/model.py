@@ -281,19 +281,22 @@ class GLWModel(mesa.Model):
     def _start_absence(self, onset: np.ndarray, back: float, route: float) -> np.ndarray:
         """Sickness absence at its steady share from the start (keyed draws of month 0), and the hazards' absence
         route with the factor on the other employed residents' exits to inactivity that keeps each health level's
-        exits at the calibration's. Returns, by health level, employed residents' mean chance of leaving work for
+        exits at the calibration's (:func:`glw_sim.engine.health.keep_exits`: those off sick are those most likely
+        to leave, so the factor makes up for their own chances, not the level's mean). Returns, by health level, employed residents' mean chance of leaving work for
         inactivity (absence onset is in proportion to each one's own)."""
         pop, hz = self.population, self._hazard
         employed = np.flatnonzero(pop.state == states.LabourState.EMPLOYED)
         pe, pu = self.cached.pi_e[employed].astype(np.float64), self.cached.pi_u[employed].astype(np.float64)
         p_ei = hazards.flows_from_e.py_func(pe, pu, 1.0 - pe - pu, hz.k_eu, hz.k_ei, hz.k_ui, hz.cycle)[1]
         h, w = pop.health[employed], pop.weight[employed]
-        exits = health.lts_exit_chance(p_ei, self._lts_share(employed), h, w)
-        leave, _, keep = health.absence_route(onset, back, exits, route)
+        lts = self._lts_share(employed)
+        exits = health.lts_exit_chance(p_ei, lts, h, w)
+        leave, _, _ = health.absence_route(onset, back, exits, route)
         mean = health.lts_exit_chance(p_ei, np.ones_like(p_ei), h, w)  # by level
         own = onset[h] * p_ei / np.where(mean > 0, mean, 1.0)[h]
         stay = (1 - leave)[h]
-        o = own / (1 - stay * (1 - back) + own * stay)
+        o = own / (1 - stay * (1 - back) + own * stay)  # each one's steady chance of being off sick at the moves
+        keep = health.keep_exits(p_ei, o, lts, h, w, leave, np.where(onset > 0, route, 0.0))
         u = self._u(health.ABSENCE, employed)
         pop.off_sick[:] = False
         pop.off_sick[employed] = u < o * stay  # each resident's steady share

@@ -68,6 +68,40 @@ def test_the_route_sends_its_share_of_exits_to_long_term_sickness_through_absenc
     np.testing.assert_allclose(keep, 1 / (1 - at_moves))
 
 
+def test_the_others_make_up_for_the_exits_of_those_off_sick_by_their_own_chances():
+    """Absence onset is in proportion to each resident's own chance of leaving work, so those off sick carry more
+    than the level's mean chance. The month's rules simulated on a level with London-like spread (log-normal
+    chances, sd 1 on the log scale): those off sick (each at their own steady chance) leave at the level's
+    ``leave``, the others at ``keep`` times their own chance with their moves to long-term sickness cancelled at
+    the route's share. With ``keep_exits`` the level's exits are the calibration's (the sum of the chances) within
+    3 standard errors of the draws; with the level-mean factor ``1 / (1 - off)`` they fall short by more than 5
+    (the baseline's creep before the fix); with everyone's chance the same, the two factors are equal."""
+    rng = np.random.default_rng(3)
+    n = 4_000_000
+    p = np.minimum(0.008 * rng.lognormal(-0.5, 1.0, n), 0.5)
+    lts, h, w = np.full(n, 0.3), np.ones(n, dtype=np.int64), np.ones(n)
+    onset, back, route = np.array([0.0, 0.014, 0.0]), 0.5, np.array([0.0, 0.5, 0.0])
+    mean = p.mean()
+    leave, _, level_keep = health.absence_route(onset, back, np.array([0, (p * lts).mean(), 0]), 0.5)
+    own = onset[1] * p / mean
+    o = own / (1 - (1 - leave[1]) * (1 - back) + own * (1 - leave[1]))
+    keep = health.keep_exits(p, o, lts, h, w, leave, route)
+
+    def exits(k):
+        off = rng.random(n) < o
+        go = np.where(off, rng.random(n) < leave[1],
+                      (rng.random(n) < p * k) & ~((rng.random(n) < lts) & (rng.random(n) < route[1])))
+        return go.sum()
+
+    se = np.sqrt(p.sum())
+    assert abs(exits(keep[1]) - p.sum()) < 3 * se
+    assert p.sum() - exits(level_keep[1]) > 5 * se
+    same = np.full(n, mean)
+    o_same = onset[1] / (1 - (1 - leave[1]) * (1 - back) + onset[1] * (1 - leave[1]))
+    np.testing.assert_allclose(health.keep_exits(same, np.full(n, o_same), lts, h, w, leave, route)[1],
+                               level_keep[1], rtol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def ten_years(fitted):
     m = GLWModel(scale=0.1, seed=11, fitted=fitted, collect_boroughs=False, health_process=True)
