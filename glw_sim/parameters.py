@@ -143,8 +143,8 @@ def not_settable(name: str, health_process: bool = False, income: bool = False) 
     if a.acts == "fitted":
         return "not read by a run (fitted in calibration/fitted; it cannot be set or swept)"
     if a.acts == "health" and not health_process:
-        return ("acts only with the health process (glw_sim.engine.health), which is off by default: set health: "
-                "{process: true} (README, 'Health as a monthly process')")
+        return ("acts only with the health process (glw_sim.engine.health), which this run has switched off: leave "
+                "health: {process: true}, the default (README, 'Health as a monthly process')")
     if a.acts == "income" and not income:
         return ("acts only with pay, hours and income on (GLWModel(income=True), glw_sim.pay; README, 'Pay, hours and "
                 "income'); it cannot be set or swept without it")

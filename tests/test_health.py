@@ -151,7 +151,7 @@ def test_sickness_absence_holds_its_steady_share(ten_years):
 
 
 def test_without_the_health_process_nobody_is_off_sick_and_health_moves_only_with_age(fitted):
-    """The model without the process (the default until the baseline holds still with it): as before it."""
+    """The model without the process (`health_process=False`; the default before issue 18): as before it."""
     m = GLWModel(scale=0.005, seed=2, fitted=fitted, collect_boroughs=False, health_process=False)
     h0 = m.population.health.copy()
     birthday = np.zeros(len(h0), dtype=bool)
