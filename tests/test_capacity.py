@@ -27,3 +27,38 @@ def test_small_providers_fill_their_places_on_average():
     # 33 providers each holding 0 or 1 agents over 18 months: the average is within 15% (binomial sd ~6%)
     assert abs(part / cap - 1) < 0.15, (part, cap)
     assert m.records[-1]["programme.youth_guarantee.waiting"] > 0  # capacity binds
+
+
+def test_a_finished_replication_leaves_no_model_alive():
+    """A run of many replications must not grow by every finished replication's models: mesa 3.3's
+    ``Agent._ids`` kept each model that made an agent alive for good (a 28-replication run reached 24 GB and was
+    killed), so providers keep their id counters by weak reference (``interventions.base._IdsByModel``). After a
+    replication with programmes, hubs and levers (its counterfactual, twin and leave-one-out models with it), no
+    model is left, and providers are still numbered from 1 in each model as mesa numbers them."""
+    import gc
+    import weakref
+
+    from glw_sim import runner
+    from glw_sim.model import GLWModel
+    from glw_sim.scenario import load_scenario
+
+    sc = load_scenario("scenarios/what-it-takes-example.yaml")
+    sc = sc.model_copy(update={"horizon": sc.horizon.model_copy(update={"months": 2}),
+                               "population": sc.population.model_copy(update={"scale": 0.002})})
+    made = []
+    real_init = GLWModel.__init__
+
+    def spy(self, *a, **k):
+        real_init(self, *a, **k)
+        made.append(weakref.ref(self))
+
+    GLWModel.__init__ = spy
+    try:
+        model = runner.simulate(sc, 7)
+    finally:
+        GLWModel.__init__ = real_init
+    ids = sorted(p.unique_id for prog in model.programmes for p in prog.providers)
+    assert len(made) > 10 and ids[0] == 1 and len(set(ids)) == len(ids)
+    del model
+    gc.collect()
+    assert [r for r in made if r() is not None] == []

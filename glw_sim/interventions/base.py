@@ -8,6 +8,9 @@ The specifications (:mod:`glw_sim.interventions.specs`) and the types' defaults
 
 from __future__ import annotations
 
+import itertools
+import weakref
+
 import mesa
 import numpy as np
 
@@ -33,8 +36,24 @@ NEXT_QUALIFICATION = np.array([1, 2, 3, 4, 4, 2], dtype=np.uint8)
 PROGRAMME_PURPOSES = 1000
 
 
+class _IdsByModel(weakref.WeakKeyDictionary):
+    """``mesa.Agent``'s counters of unique ids by model (each model's agents numbered from 1, as mesa's), held by
+    weak reference: mesa 3.3 keeps them in a class-level ``defaultdict`` keyed by the model itself, so every model
+    that ever made an agent stayed alive, and a run of many replications grew by all its models' memory (a
+    28-replication run of scenarios/what-it-takes-example.yaml at scale 0.05 reached 24 GB and was killed)."""
+
+    def __getitem__(self, model):
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            self[model] = counter = itertools.count(1)
+            return counter
+
+
 class Provider(mesa.Agent):
     """One service provider: a caseload with a capacity, a waiting list, and its books."""
+
+    _ids = _IdsByModel()  # (mesa.Agent's own would keep every model alive: _IdsByModel)
 
     def __init__(self, model, programme: Programme, boroughs: np.ndarray, capacity: float):
         super().__init__(model)
