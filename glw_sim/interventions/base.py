@@ -40,7 +40,9 @@ class _IdsByModel(weakref.WeakKeyDictionary):
     """``mesa.Agent``'s counters of unique ids by model (each model's agents numbered from 1, as mesa's), held by
     weak reference: mesa 3.3 keeps them in a class-level ``defaultdict`` keyed by the model itself, so every model
     that ever made an agent stayed alive, and a run of many replications grew by all its models' memory (a
-    28-replication run of scenarios/what-it-takes-example.yaml at scale 0.05 reached 24 GB and was killed)."""
+    28-replication run of scenarios/what-it-takes-example.yaml at scale 0.05 reached 24 GB and was killed). Known
+    upstream: mesa issue #3179, fixed by pull request #3180 (January 2026) in a release after the 3.3.1 pinned here;
+    this can go when the pin moves past it."""
 
     def __getitem__(self, model):
         try:
