@@ -235,25 +235,30 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
     return out
 
 
-def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """(weight, weighted sum) of ``values`` in bins ``step`` wide: weighted quantiles of millions of residents in
-    one pass, without sorting them (exact to the bin's width). One compiled pass (the same sums, in the same
-    order, as ``np.bincount(idx, weights=w)`` and ``np.bincount(idx, weights=w * v)``)."""
+def _binned(values: np.ndarray, weights: np.ndarray, step: float, held: np.ndarray | None = None
+            ) -> tuple[np.ndarray, ...]:
+    """(weight, weighted sum) of ``values`` in bins ``step`` wide (and, given ``held``, the weight of those in
+    work): weighted quantiles of millions of residents in one pass, without sorting them (exact to the bin's
+    width). One compiled pass (the same sums, in the same order, as ``np.bincount(idx, weights=w)`` and
+    ``np.bincount(idx, weights=w * v)``)."""
     v = np.ascontiguousarray(values, np.float64)
     lo = np.floor(v.min() / step) * step
     n_bins = int((v.max() - lo) / step) + 1
-    return _bin_pass(v, np.ascontiguousarray(weights), lo, float(step), n_bins)
+    h = np.zeros(len(v), np.bool_) if held is None else np.ascontiguousarray(held)
+    wb, vb, hb = _bin_pass(v, np.ascontiguousarray(weights), h, lo, float(step), n_bins)
+    return (wb, vb) if held is None else (wb, vb, hb)
 
 
 @nb.njit(cache=True)
-def _bin_pass(v, w, lo, step, n_bins):
-    wb, vb = np.zeros(n_bins), np.zeros(n_bins)
+def _bin_pass(v, w, held, lo, step, n_bins):
+    wb, vb, hb = np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)
     for i in range(len(v)):
         k = np.int64((v[i] - lo) / step)
         wi = np.float64(w[i])
         wb[k] += wi
         vb[k] += wi * v[i]
-    return wb, vb
+        hb[k] += wi * held[i]
+    return wb, vb, hb
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray, step: float = 0.01) -> float:
@@ -286,12 +291,13 @@ def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[st
     eq = equivalised_ahc(pay_run, d, assumptions)
     w = pay_run.population.weight
     step = 0.01
-    med, mean, j = _fifth(*_binned(eq, w, step), 0.2)
+    wb, vb, hb = _binned(eq, w, step, pay_run.jobs.held)
+    med, mean, j = _fifth(wb, vb, 0.2)
     real = 1 / deflator(policy_year(d), assumptions)
-    low = eq < np.floor(eq.min() / step) * step + (j + 1) * step  # the fifth (its boundary bin whole)
+    in_work = hb[:j + 1].sum() / wb[:j + 1].sum()  # the fifth's share in work (its boundary bin whole)
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
             "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
-            "income.bottom_fifth_in_work": float(np.average(pay_run.jobs.held[low], weights=w[low]))}
+            "income.bottom_fifth_in_work": float(in_work)}
 
 
 #: the decomposition's parts, in the order they are substituted (:func:`decomposition`)

@@ -46,6 +46,8 @@ from scipy.special import expit, logit, ndtri
 
 from glw_sim import parameters as P
 from glw_sim.engine import keyed
+from glw_sim.engine.layout import CHUNKS, chunk
+from glw_sim.ndtri import ndtri as ndtri_one
 from glw_sim.paths import targets_dir
 from glw_sim.population import Population
 from glw_sim.states import LabourState, Qualification, Sex
@@ -265,33 +267,64 @@ def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months)
     return new[:a], grown[:b], young[:c]
 
 
+@nb.njit(cache=True, inline="always")
+def _price_one(i, entrant, rank, qualification, sex, age, part_time, hourly, prices):
+    """:func:`price` of resident ``i`` (``entrant``: in work under ``entrant_months``), in the same arithmetic (the
+    normal quantile bit for bit, :func:`glw_sim.ndtri.ndtri`; ``exp`` is the C library's where numpy's may use its
+    own vector version, so an hourly pay can differ from :func:`price`'s in the last bit of its float32)."""
+    delta, within, mu, sd, entrant_top, floor_by_age = prices
+    u = rank[i] * entrant_top if entrant else rank[i]
+    z = delta[qualification[i]] + within * ndtri_one(min(max(u, 1e-9), 1 - 1e-9))
+    pat = np.intp(part_time[i])
+    h = np.exp(mu[sex[i], pat] + sd[pat] * z)
+    hourly[i] = np.float32(max(h, floor_by_age[age[i]]))
+
+
+@nb.njit(cache=True, parallel=True)
+def _month_pass(people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, prices, buf):
+    """The month's pass (the same results as :func:`scan_jobs`, then :func:`draw_jobs` for the entrants and
+    :func:`price` for those reaching ``entrant_months``): residents out of work lose their job; entrants draw their
+    working pattern (keyed uniform below ``pt_threshold[sex, combination of the three factors]``, the same numbers
+    as :func:`part_time_logit` through ``expit``), hours and pay rank, and are priced at their entrant rank; those
+    reaching ``entrant_months`` in work are priced at their job's rank. ``people``: the residents' (state, months
+    in state, sex, young children, in education, unpaid carer, qualification, age); ``job``: their jobs' (held,
+    part time, hours, pay rank, hourly pay), written in place; ``prices``: :func:`_price_one`'s constants.
+    In the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`, one thread each): a chunk lists its
+    entrants from the front of its part of ``buf`` and those due from its back (each resident's flags computed
+    without a branch, then one test that is rarely true: a branch on the state itself, a quarter of residents at
+    random, is mispredicted often; writing every resident into ``buf`` costs more than the rare test), then draws
+    and prices them. Every resident's job depends only on their own keyed numbers, so the order changes nothing.
+    Returns the number of entrants."""
+    entrants = np.zeros(CHUNKS, np.int64)
+    for ch in nb.prange(CHUNKS):
+        entrants[ch] = _month_chunk(ch, people, job, entrant_months, base_hours, base_rank, pt_threshold,
+                                    pattern_hours, prices, buf)
+    return entrants.sum()
+
+
 @nb.njit(cache=True)
-def _month_pass(people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, buf):
-    """The month's scan in one pass and no allocation (the same results as :func:`scan_jobs` then
-    :func:`draw_jobs`' draws): residents out of work lose their job; entrants draw their working pattern (keyed
-    uniform below ``pt_threshold[sex, combination of the three factors]``, the same numbers as
-    :func:`part_time_logit` through ``expit``), hours and pay rank here, and are listed from the front of ``buf``;
-    those reaching ``entrant_months`` in work are listed from its back (both priced after, in numpy: :func:`price`).
-    ``people``: the residents' (state, months in state, sex, young children, in education, unpaid carer); ``job``:
-    their jobs' (held, part time, hours, pay rank), written in place.
-    Without a branch a resident (the out-of-work's job dropped, the entrants and those due listed, whatever the
-    resident: the CPU never guesses), then the few entrants' draws. Returns (entrants, those reaching
-    ``entrant_months``)."""
-    state, months, sex, young_children, in_education, unpaid_carer = people
-    held, part_time, hours, rank = job
-    n = len(state)
-    a = 0
+def _month_chunk(ch, people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, prices, buf):
+    """:func:`_month_pass` over chunk ``ch``; returns its number of entrants."""
+    state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
+    held, part_time, hours, rank, hourly = job
+    lo, hi = chunk(len(state), ch)
+    a = lo
     b = 0
-    for i in range(n):
-        e = state[i] == 0  # LabourState.EMPLOYED == 0
-        h = held[i]
+    for i in range(lo, hi):
+        e = np.uint8(state[i] == 0)  # LabourState.EMPLOYED == 0
+        h = np.uint8(held[i])
         m = months[i]
-        held[i] = h & e
-        buf[a] = i
-        a += e & ((not h) | (m == 0))
-        buf[n - 1 - b] = i
-        b += e & h & (m != 0) & (m == entrant_months)
-    for j in range(a):
+        held[i] = (h & e) != 0
+        new = e & ((h ^ np.uint8(1)) | np.uint8(m == 0))
+        due = e & h & np.uint8(m != 0) & np.uint8(m == entrant_months)
+        if new | due:  # (rare, so the branch is well predicted: flags without one, then one test)
+            if new:
+                buf[a] = i
+                a += 1
+            else:
+                buf[hi - 1 - b] = i
+                b += 1
+    for j in range(lo, a):
         i = buf[j]
         combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
         pt = keyed.keyed(base_hours, i) < pt_threshold[sex[i], combo]
@@ -299,7 +332,11 @@ def _month_pass(people, job, entrant_months, base_hours, base_rank, pt_threshold
         hours[i] = pattern_hours[1 if pt else 0]
         rank[i] = keyed.keyed(base_rank, i)
         held[i] = True
-    return a, b
+        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+    for j in range(hi - b, hi):
+        i = buf[j]
+        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+    return a - lo
 
 
 @nb.njit(cache=True)
@@ -339,60 +376,69 @@ def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mon
     """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
     ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
     re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
-    number of new jobs drawn. One compiled pass over the residents (:func:`_month_pass`), then the few entrants
-    and those reaching ``entrant_months`` priced; ``scratch`` (a dict the caller keeps) holds its buffer and
+    number of new jobs drawn. One compiled pass over the residents (:func:`_month_pass`: the few entrants and
+    those reaching ``entrant_months`` drawn and priced in it); ``scratch`` (a dict the caller keeps) holds its buffer and
     constants from month to month."""
     scratch = {} if scratch is None else scratch
     n = len(pop)
     if scratch.get("n") != n:
-        order = np.argsort(pop.birth_month, kind="stable").astype(np.int32)  # birth months never change
         scratch.update(n=n, buf=np.empty(n, np.int32), thr=part_time_thresholds(model),
-                       floor=wage_floor(np.arange(256)), hours=model.hours.astype(np.float32), by_birth_month=order,
+                       floor=wage_floor(np.arange(256)), hours=model.hours.astype(np.float32))
+    if month >= scratch.get("young_until", -1):
+        # who can turn 18 or 21 in the next twelve months (aged 17, 18, 20 or 21 now; a resident who joins the
+        # population in that time is 16), by birth month: the young floors' lists, a twelfth of a year's birthdays
+        # each, without scanning every resident's
+        young = np.flatnonzero((pop.age == 17) | (pop.age == 18) | (pop.age == 20) | (pop.age == 21))
+        order = young[np.argsort(pop.birth_month[young], kind="stable")].astype(np.int32)
+        scratch.update(young_until=month + 12, by_birth_month=order,
                        birth_month_starts=np.searchsorted(pop.birth_month[order], np.arange(13)))
-    buf = scratch["buf"]
-    a, b = _month_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
-                        pop.unpaid_carer), (jobs.held, jobs.part_time, jobs.hours, jobs.rank),
-                       np.int64(model.entrant_months), np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
-                       np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], buf)
-    if a or b:  # (pricing is resident by resident: one call for both lists)
-        price(jobs, pop, np.concatenate([buf[:a], buf[n - b:]]).astype(np.int64), model)
+    prices = (model.delta.astype(np.float64), float(model.within), model.mu.astype(np.float64),
+              model.sd.astype(np.float64), float(model.entrant_top), scratch["floor"])
+    a = _month_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
+                     pop.unpaid_carer, pop.qualification, pop.age),
+                    (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly),
+                    np.int64(model.entrant_months), np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
+                    np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], prices,
+                    scratch["buf"])
     if 0 <= calendar_month < 12:
         lo, hi = scratch["birth_month_starts"][calendar_month], scratch["birth_month_starts"][calendar_month + 1]
         _young_floors(scratch["by_birth_month"][lo:hi], pop.state, pop.age, scratch["floor"], jobs.hourly)
     return int(a)
 
 
+#: penny bins of the median's histogram: hourly pay from 0 to 1,000 GBP (the few above in the last bin, which
+#: cannot move a median of about 20 GBP)
+_PENNY_BINS = 100_001
+
+
 @nb.njit(cache=True)
-def _gather_jobs(held, weight, hourly, part_time, hours):
-    """The jobs' (weight as float64, hourly, part time, hours), in resident order, in one pass."""
-    k = 0
-    for i in range(len(held)):
-        k += held[i]
-    w, hr, pt, hs = np.empty(k), np.empty(k, np.float32), np.empty(k, np.bool_), np.empty(k, np.float32)
-    k = 0
+def _summary_pass(held, weight, hourly, part_time, hours, llw, n_bins):
+    """One pass over the residents: over those holding a job, the weights' total, the weighted sums of being below
+    ``llw``, of part time and of weekly pay, and the weights by penny of hourly pay (as
+    ``np.bincount((hourly * 100).astype(np.int64), weights=w)``, clipped to ``n_bins``)."""
+    bins = np.zeros(n_bins)
+    total = below = pt = weekly = 0.0
     for i in range(len(held)):
         if held[i]:
-            w[k], hr[k], pt[k], hs[k] = weight[i], hourly[i], part_time[i], hours[i]
-            k += 1
-    return w, hr, pt, hs
+            w = np.float64(weight[i])
+            h = np.float64(hourly[i])
+            total += w
+            below += w * (hourly[i] < llw)
+            pt += w * part_time[i]
+            weekly += w * (h * np.float64(hours[i]))
+            bins[min(np.int64(h * 100.0), n_bins - 1)] += w
+    return total, below, pt, weekly, bins
 
 
 def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
-    """Month's pay figures (weighted over residents holding a job). Each resident's arrays are gathered once, in
-    one compiled pass, and the weights' total summed once: the same sums as ``np.average(x, weights=w)``
-    (``(x * w).sum() / w.sum()``, in float64), in fewer passes over millions of jobs."""
-    w, hourly32, part_time, hours = _gather_jobs(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours)
-    total = w.sum()
+    """Month's pay figures (weighted over residents holding a job), in one compiled pass over the residents
+    (:func:`_summary_pass`; sums in float64, in resident order): the shares below the London Living Wage and
+    part-time, the median hourly pay (to the penny) and mean weekly pay. A year's records read millions of jobs,
+    so one pass rather than a gather and a pass per figure (issue 21: the with-income baseline's cost)."""
+    total, below, pt, weekly, bins = _summary_pass(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours,
+                                                   np.float32(london_living_wage()), _PENNY_BINS)
     if total == 0:
         return {}
-    hourly = hourly32.astype(np.float64)
-    bins = np.bincount((hourly * 100).astype(np.int64), weights=w)  # by the penny: no sort of millions of jobs
     median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)
-
-    def average(x):
-        return float(np.multiply(x, w, dtype=np.float64).sum() / total)
-
-    return {"pay.below_llw_share": average(hourly32 < london_living_wage()),
-            "pay.part_time_share": average(part_time),
-            "pay.median_hourly": median,
-            "pay.mean_weekly": average(hourly * hours)}
+    return {"pay.below_llw_share": below / total, "pay.part_time_share": pt / total, "pay.median_hourly": median,
+            "pay.mean_weekly": weekly / total}
