@@ -291,11 +291,11 @@ class GLWModel(mesa.Model):
         h, w = pop.health[employed], pop.weight[employed]
         lts = self._lts_share(employed)
         exits = health.lts_exit_chance(p_ei, lts, h, w)
-        leave, _, _ = health.absence_route(onset, back, exits, route)
+        leave, _ = health.absence_route(onset, back, exits, route)
         mean = health.lts_exit_chance(p_ei, np.ones_like(p_ei), h, w)  # by level
         own = onset[h] * p_ei / np.where(mean > 0, mean, 1.0)[h]
         stay = (1 - leave)[h]
-        o = own / (1 - stay * (1 - back) + own * stay)  # each one's steady chance of being off sick at the moves
+        o = health.off_at_moves(own, back, leave[h])  # each one's steady chance of being off sick at the moves
         keep = health.keep_exits(p_ei, o, lts, h, w, leave, np.where(onset > 0, route, 0.0))
         u = self._u(health.ABSENCE, employed)
         pop.off_sick[:] = False

@@ -59,13 +59,13 @@ def test_the_route_sends_its_share_of_exits_to_long_term_sickness_through_absenc
     """Off sick at the steady share, leaving at the solved chance: the level's exits via absence are the stated
     share of its exits to long-term sickness."""
     onset, back, exits, route = np.array([0.0, 0.014, 0.014]), 0.5, np.array([1e-4, 6e-4, 1.5e-3]), 0.5
-    leave, share, keep = health.absence_route(onset, back, exits, route)
+    leave, share = health.absence_route(onset, back, exits, route)
     # a month from the steady share at the month's end: back, then new spells, then leaving at the moves
     at_moves = share * (1 - back) + (1 - share) * onset
     np.testing.assert_allclose(at_moves * leave, route * exits * (onset > 0), rtol=1e-9)
     np.testing.assert_allclose(at_moves * (1 - leave), share, rtol=1e-9)
-    assert leave[0] == 0 and share[0] == 0 and keep[0] == 1
-    np.testing.assert_allclose(keep, 1 / (1 - at_moves))
+    np.testing.assert_allclose(health.off_at_moves(onset, back, leave), at_moves, rtol=1e-12)
+    assert leave[0] == 0 and share[0] == 0
 
 
 def test_the_others_make_up_for_the_exits_of_those_off_sick_by_their_own_chances():
@@ -82,9 +82,11 @@ def test_the_others_make_up_for_the_exits_of_those_off_sick_by_their_own_chances
     lts, h, w = np.full(n, 0.3), np.ones(n, dtype=np.int64), np.ones(n)
     onset, back, route = np.array([0.0, 0.014, 0.0]), 0.5, np.array([0.0, 0.5, 0.0])
     mean = p.mean()
-    leave, _, level_keep = health.absence_route(onset, back, np.array([0, (p * lts).mean(), 0]), 0.5)
+    leave, _ = health.absence_route(onset, back, np.array([0, (p * lts).mean(), 0]), 0.5)
+    o_same = health.off_at_moves(onset[1], back, leave[1])
+    level_keep = np.array([1.0, 1 / (1 - o_same), 1.0])  # the level-mean factor (before the fix)
     own = onset[1] * p / mean
-    o = own / (1 - (1 - leave[1]) * (1 - back) + own * (1 - leave[1]))
+    o = health.off_at_moves(own, back, leave[1])
     keep = health.keep_exits(p, o, lts, h, w, leave, route)
 
     def exits(k):
@@ -97,7 +99,6 @@ def test_the_others_make_up_for_the_exits_of_those_off_sick_by_their_own_chances
     assert abs(exits(keep[1]) - p.sum()) < 3 * se
     assert p.sum() - exits(level_keep[1]) > 5 * se
     same = np.full(n, mean)
-    o_same = onset[1] / (1 - (1 - leave[1]) * (1 - back) + onset[1] * (1 - leave[1]))
     np.testing.assert_allclose(health.keep_exits(same, np.full(n, o_same), lts, h, w, leave, route)[1],
                                level_keep[1], rtol=1e-6)
 

@@ -294,27 +294,33 @@ def moves_matrix(q: np.ndarray, rates: np.ndarray) -> np.ndarray:
     return out
 
 
-def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, ...]:
-    """By health level: the chance of leaving work while off sick, the steady share off sick at the month's end,
-    and the factor on the others' chance of leaving for inactivity, so that a share ``route`` of each level's exits
-    from work to long-term sickness (``exits_lts``: the calibration's monthly chance, per employed resident of the
-    level) goes through sickness absence and the level's exits hold at the calibration's.
+def off_at_moves(onset, back, leave):
+    """The steady chance of being off sick at the month's moves, for a chance ``onset`` of going off sick (each
+    month, when not), ``back`` of coming back and ``leave`` of leaving work while off sick: the share ``o`` with
+    ``o = o (1 - leave) (1 - back) + onset (1 - o (1 - leave))``, so ``o = onset / (1 - (1 - leave) (1 - back) +
+    onset (1 - leave))`` (elementwise; by health level in :func:`absence_route`, by resident in
+    ``GLWModel._start_absence``)."""
+    return onset / (1 - (1 - leave) * (1 - back) + onset * (1 - leave))
+
+
+def absence_route(onset: np.ndarray, back: float, exits_lts: np.ndarray, route: float) -> tuple[np.ndarray, np.ndarray]:
+    """By health level: the chance of leaving work while off sick, and the steady share off sick at the month's
+    end, so that a share ``route`` of each level's exits from work to long-term sickness (``exits_lts``: the
+    calibration's monthly chance, per employed resident of the level) goes through sickness absence.
 
     In the month's order, the health pass sends residents off sick at ``onset`` and back at ``back``; then, at the
-    moves, a share ``o`` is off sick and leaves at ``leave``. Steady: ``o = o (1 - leave) (1 - back) + onset (1 -
-    o (1 - leave))``; the absence route's exits ``o leave = route exits_lts`` (solved together by fixed point:
-    ``leave`` is small next to ``back``, so it settles in a few steps). The others' drawn moves to long-term
-    sickness are cancelled with chance ``route`` (:func:`after_move`), and their chance of leaving for inactivity
-    is divided by ``1 - o``: those off sick do not leave for other reasons, so the others make up for them. A level
-    no one goes off sick at has no route."""
+    moves, a share ``o`` is off sick (:func:`off_at_moves`) and leaves at ``leave``; the absence route's exits
+    ``o leave = route exits_lts`` (solved together by fixed point: ``leave`` is small next to ``back``, so it
+    settles in a few steps). The others' drawn moves to long-term sickness are cancelled with chance ``route``
+    (:func:`after_move`), and their chance of leaving for inactivity is raised so the level's exits hold at the
+    calibration's (:func:`keep_exits`). A level no one goes off sick at has no route."""
     a, x = np.asarray(onset, dtype=np.float64), np.asarray(exits_lts, dtype=np.float64)
     leave = np.zeros_like(a)
     for _ in range(100):
-        o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
+        o = off_at_moves(a, back, leave)
         with np.errstate(divide="ignore", invalid="ignore"):
             leave = np.where(o > 0, np.minimum(route * x / o, 1.0), 0.0)
-    o = a / (1 - (1 - leave) * (1 - back) + a * (1 - leave))
-    return leave, o * (1 - leave), 1.0 / (1.0 - o)
+    return leave, off_at_moves(a, back, leave) * (1 - leave)
 
 
 def keep_exits(p_ei: np.ndarray, off: np.ndarray, lts_share: np.ndarray, health: np.ndarray, weight: np.ndarray,
@@ -325,7 +331,7 @@ def keep_exits(p_ei: np.ndarray, off: np.ndarray, lts_share: np.ndarray, health:
     and the others' moves to long-term sickness (share ``lts_share``) are cancelled with chance ``route``
     (:func:`after_move`), so ``keep = (sum p - leave sum off) / sum (1 - off) p (1 - route lts)``, weighted. Absence
     onset is in proportion to each one's own chance of leaving, so those off sick carry more than the level's
-    mean chance: with everyone's the same, this is :func:`absence_route`'s ``1 / (1 - off)``; with the spread of
+    mean chance: with everyone's the same, this is ``1 / (1 - off)``, the level-mean factor; with the spread of
     London's chances, about twice as many exits need making up, and without that the no-change baseline's
     employment crept up (about 0.14 points over ten years, issue 18). 1 for a level with no employed residents."""
     w = np.asarray(weight, dtype=np.float64)
