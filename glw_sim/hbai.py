@@ -13,8 +13,8 @@ their benefit units' equivalised income after housing costs (:func:`glw_sim.inco
 
 Published: London working-age poverty after housing costs about 22% (GLA, "In-work poverty in London", from HBAI
 2020/21-2022/23), band +-3 points (a three-year average, "about"); 51% of adults in poverty employed (Trust for
-London from HBAI 2022/23), band +-5 points. Neither is fitted: the model misses both (README, "Pay, hours and
-income": 'other' residents stand alone as benefit units, couples pool only a partner's pay).
+London from HBAI 2022/23), band +-5 points. Neither is fitted (README, "Pay, hours and income": 'other' households pool their adults' incomes
+under an assumed make-up; council tax and mortgage interest, which HBAI deducts, are not in the model).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Drawn once at month 0 (keyed draws of their own, not the model's generator) and 
 compiled passes and every labour-market result are untouched.
 
 * **Type** (single, lone parent, couple without children, couple with children, other: living with adults who are
-  not a partner, e.g. parents or sharers, as a benefit unit of one): by whether the resident has a child under 5
+  not a partner, e.g. parents or sharers, whose incomes the household pools: :mod:`glw_sim.incomemetric`): by whether the resident has a child under 5
   and age band (``calibration/targets/household_types.csv``, ASSUMPTIONS until Census 2021 TS003 is transcribed);
   lone parents are mostly women (``lone_parent_female_share``). Dependent children: 1, 2 or 3 (ASSUMPTION shares).
 * **Tenure** (social rent, private rent, owner): each borough's Census 2021 shares (TS054, households; private

@@ -9,8 +9,11 @@ by equivalised income (weighted); the lowest fifth's median and mean are reporte
 in April 2024 pounds (CPIH at ``cpih_per_year``, a labelled deflator: ASSUMPTION until the ONS series is
 committed).
 
-What it is not: HBAI's own population (children and pensioners are in the target's, not the model's), household
-income of multi-unit households (an 'other' resident's own benefit unit stands for it), council tax, childcare.
+An 'other' resident's household pools their own benefit unit's income with its other adults' (parents under 30,
+else a sharer: :data:`OTHER_PARENTS_BELOW`), equivalised over its adults, as HBAI counts household income.
+
+What it is not: HBAI's own population (children and pensioners are in the target's, not the model's), households
+beyond these make-ups (an assumption), council tax, mortgage interest, childcare.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from glw_sim import households as H
 from glw_sim import income as I
 from glw_sim import parameters as P
 from glw_sim import pay as pay_mod
+from glw_sim.engine import keyed
 from glw_sim.engine.layout import CHUNKS, chunk
 from glw_sim.population import Population
-from glw_sim.states import age_band_of
+from glw_sim.states import Sex, age_band_of
 
 #: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
 #: (the compiled lookup relies on them), then a few points
@@ -108,19 +112,56 @@ def deflator(year: int, assumptions: dict | None) -> float:
     return (1 + P.value("cpih_per_year", assumptions)) ** (year - pay_mod.PAY_YEAR)
 
 
+#: 'other' households (ASSUMPTION, README "Pay, hours and income"): a resident living with adults who are not a
+#: partner lives with their parents (a couple, both adults at the model's employment rates of men and women aged
+#: 35-49, or 50-64 from the resident's 20th birthday) when under OTHER_PARENTS_BELOW, else with one other adult of
+#: their own sex and age band (a sharer); HBAI counts the whole household's income, equivalised over its adults
+OTHER_PARENTS_BELOW = 30
+HOST_UNIT_PARENTS, HOST_UNIT_SHARER = 8, 2  # the table's units: a couple without children, a single adult 35+
+PARENTS_BAND_YOUNG, PARENTS_BAND = 2, 3  # the parents' age band: 35-49 while the resident is under 20, then 50-64
+OTHER_TYPE, MALE, FEMALE = int(H.OTHER), int(Sex.MALE), int(Sex.FEMALE)  # (plain ints, constants of the pass)
+HOST2_HOURS, HOST2_PAY, HOST2_RANK = (keyed.named_purpose(p) for p in ("host hours", "host pay", "host rank"))
+
+
+def _adult_pay(idx: np.ndarray, sex: np.ndarray, qual: np.ndarray, u_hours: np.ndarray, u_pay: np.ndarray,
+               model: pay_mod.PayModel) -> np.ndarray:
+    """Gross weekly earnings when in work (April 2024 pounds) of adults beside the residents ``idx`` (of ``sex``,
+    at qualification ``qual``): part-time at their sex's share, paid at the fixed rank ``u_pay``."""
+    sex = np.asarray(sex, dtype=np.intp)
+    pt = u_hours < expit(model.pt_intercept[sex])
+    pat = pt.astype(np.intp)
+    z = model.delta[qual] + model.within * ndtri(np.clip(u_pay, 1e-9, 1 - 1e-9))
+    hourly = np.maximum(np.exp(model.mu[sex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(idx), 30)))
+    return hourly * model.hours[pat]
+
+
 def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
     """Partners' gross weekly earnings when in work (April 2024 pounds): of the other sex and the resident's
     qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays).
-    Computed for couples only (0 for the rest, who have no partner: the income pass never reads it)."""
-    idx = np.flatnonzero(hh.couple)
-    psex = 1 - pop.sex[idx].astype(np.intp)
-    pt = hh.partner_u_hours[idx] < expit(model.pt_intercept[psex])
-    pat = pt.astype(np.intp)
-    z = model.delta[pop.qualification[idx]] + model.within * ndtri(np.clip(hh.partner_u_pay[idx], 1e-9, 1 - 1e-9))
-    hourly = np.maximum(np.exp(model.mu[psex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(idx), 30)))
+    For an 'other' resident, the first other adult's (a parent, the father, or a sharer of the resident's sex;
+    from the resident's unused partner draws). 0 for the rest."""
     out = np.zeros(len(pop), np.float32)
-    out[idx] = hourly * model.hours[pat]
+    idx = np.flatnonzero(hh.couple)
+    out[idx] = _adult_pay(idx, 1 - pop.sex[idx].astype(np.intp), pop.qualification[idx], hh.partner_u_hours[idx],
+                          hh.partner_u_pay[idx], model)
+    idx = np.flatnonzero(hh.type == H.OTHER)
+    parents = pop.age[idx] < OTHER_PARENTS_BELOW
+    sex = np.where(parents, int(Sex.MALE), pop.sex[idx])
+    out[idx] = _adult_pay(idx, sex, pop.qualification[idx], hh.partner_u_hours[idx], hh.partner_u_pay[idx], model)
     return out
+
+
+def second_parent(hh: H.Households, pop: Population, model: pay_mod.PayModel, key_seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(fixed rank for being in work, gross weekly earnings when in work) of the second parent (the mother) of each
+    'other' resident living with parents (keyed draws of their own); 0 for the rest."""
+    idx = np.flatnonzero((hh.type == H.OTHER) & (pop.age < OTHER_PARENTS_BELOW)).astype(np.int64)
+    rank, weekly = np.zeros(len(pop), np.float32), np.zeros(len(pop), np.float32)
+    u_hours, u_pay = (keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOST2_HOURS, HOST2_PAY))
+    rank[idx] = keyed.keyed_uniforms(key_seed, 0, HOST2_RANK, idx)
+    weekly[idx] = _adult_pay(idx, np.full(len(idx), int(Sex.FEMALE)), pop.qualification[idx], u_hours, u_pay,
+                             model)
+    return rank, weekly
 
 
 class _Earnings(NamedTuple):
@@ -129,6 +170,8 @@ class _Earnings(NamedTuple):
     hours: np.ndarray
     partner_rank: np.ndarray
     partner_weekly: np.ndarray
+    parent2_rank: np.ndarray
+    parent2_weekly: np.ndarray
 
 
 class _Units(NamedTuple):
@@ -145,6 +188,7 @@ class _Year(NamedTuple):
     earn1: np.ndarray
     earn2: np.ndarray
     scale: np.ndarray  # equivalence scale by unit
+    adult_scale: np.ndarray  # HBAI's (first adult, each other adult): an 'other' household's scale
     rate: np.ndarray  # [sex, age band] employment rate this month (partners')
     floor: np.ndarray  # wage floor by age this year
     growth: float  # pay uprating from April 2024
@@ -202,11 +246,30 @@ def _equivalised(e, u, y, out):
             w2 = e.partner_weekly[i] * y.growth
             e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
             area = AREA_OF[u.tenure[i], u.brma[i]]
-            j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
-            j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
-            v = ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
-                 + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
-            out[i] = v / y.scale[unit]
+            v = _ahc(y, unit, area, e1, e2)
+            if t == OTHER_TYPE:  # the household's other adults: parents or a sharer (OTHER_PARENTS_BELOW)
+                parents = a < OTHER_PARENTS_BELOW
+                if parents:
+                    band = PARENTS_BAND_YOUNG if a < 20 else PARENTS_BAND
+                    h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
+                    h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
+                    v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
+                    out[i] = v / (y.adult_scale[0] + 2 * y.adult_scale[1])
+                else:
+                    h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
+                    v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
+                    out[i] = v / (y.adult_scale[0] + y.adult_scale[1])
+            else:
+                out[i] = v / y.scale[unit]
+
+
+@nb.njit(cache=True, inline="always")
+def _ahc(y, unit, area, e1, e2):
+    """The table's net income after housing costs of ``unit`` in ``area``, bilinear in the earnings ``e1``, ``e2``."""
+    j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
+    j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
+    return ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
+            + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
 
 
 def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: np.ndarray | None = None,
@@ -224,40 +287,74 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
     yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
     scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
     growth = float(uprate(np.ones(1), year, assumptions)[0])
-    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64),
+    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), np.array(I.AHC_SCALE[:2], np.float64),
               H.employment_rate_by_sex_band(pop) if rate is None else rate,
               pay_mod.wage_floor(np.arange(65), floor_year), growth)
     e = _Earnings(jobs.held if held is None else held, jobs.hourly if hourly is None else hourly,
-                  jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly)
+                  jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly,
+                  pay_run.parent2_rank, pay_run.parent2_weekly)
     u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
     out = np.empty(len(pop))
     _equivalised(e, u, y, out)
     return out
 
 
-def _binned(values: np.ndarray, weights: np.ndarray, step: float, held: np.ndarray | None = None
-            ) -> tuple[np.ndarray, ...]:
-    """(weight, weighted sum) of ``values`` in bins ``step`` wide (and, given ``held``, the weight of those in
-    work): weighted quantiles of millions of residents in one pass, without sorting them (exact to the bin's
-    width). One compiled pass (the same sums, in the same order, as ``np.bincount(idx, weights=w)`` and
-    ``np.bincount(idx, weights=w * v)``)."""
+def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(weight, weighted sum) of ``values`` in bins ``step`` wide: weighted quantiles of millions of residents in
+    one pass, without sorting them (exact to the bin's width). One compiled pass (the same sums, in the same
+    order, as ``np.bincount(idx, weights=w)`` and ``np.bincount(idx, weights=w * v)``)."""
     v = np.ascontiguousarray(values, np.float64)
     lo = np.floor(v.min() / step) * step
     n_bins = int((v.max() - lo) / step) + 1
-    h = np.zeros(len(v), np.bool_) if held is None else np.ascontiguousarray(held)
-    wb, vb, hb = _bin_pass(v, np.ascontiguousarray(weights), h, lo, float(step), n_bins)
-    return (wb, vb) if held is None else (wb, vb, hb)
+    return _bin_pass(v, np.ascontiguousarray(weights), np.zeros(0, np.bool_), lo, float(step), n_bins)[:2]
+
+
+#: coarse bins of :func:`_lowest_binned`, in fine bins
+COARSE = 1000
+
+
+def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: float,
+                   held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
+    weight of those in work too) and the weights' total: a coarse pass (bins :data:`COARSE` times wider, a few
+    hundred, in cache) finds where the lowest ``share`` ends, then the fine bins are filled up to a coarse bin past
+    it (the same bins, sums in the same order, as :func:`_binned`'s below there). Millions of fine bins filled at
+    random cost more than the two passes."""
+    v = np.ascontiguousarray(values, np.float64)
+    w = np.ascontiguousarray(weights)
+    lo = np.floor(v.min() / step) * step
+    n_all = int((v.max() - lo) / step) + 1
+    wc = _coarse_pass(v, w, lo, float(step * COARSE), n_all // COARSE + 1)
+    total = float(wc.sum())
+    j = int(np.searchsorted(np.cumsum(wc), share * total))
+    n_bins = min(n_all, (j + 2) * COARSE)  # a coarse bin's margin past the end of the lowest share
+    h = np.zeros(0, np.bool_) if held is None else np.ascontiguousarray(held)
+    wb, vb, hb = _bin_pass(v, w, h, lo, float(step), n_bins)
+    return wb, vb, hb, total
+
+
+@nb.njit(cache=True)
+def _coarse_pass(v, w, lo, width, n_bins):
+    out = np.zeros(n_bins)
+    for i in range(len(v)):
+        out[min(np.int64((v[i] - lo) / width), n_bins - 1)] += np.float64(w[i])
+    return out
 
 
 @nb.njit(cache=True)
 def _bin_pass(v, w, held, lo, step, n_bins):
+    """Bins ``step`` wide from ``lo``, the first ``n_bins`` (values above them skipped); ``held`` (or empty: none)
+    also binned by weight."""
     wb, vb, hb = np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)
+    with_held = len(held) > 0
     for i in range(len(v)):
         k = np.int64((v[i] - lo) / step)
-        wi = np.float64(w[i])
-        wb[k] += wi
-        vb[k] += wi * v[i]
-        hb[k] += wi * held[i]
+        if k < n_bins:
+            wi = np.float64(w[i])
+            wb[k] += wi
+            vb[k] += wi * v[i]
+            if with_held:
+                hb[k] += wi * held[i]
     return wb, vb, hb
 
 
@@ -271,13 +368,15 @@ def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, st
                  ) -> tuple[float, float]:
     """(median, mean) of the lowest ``share`` of residents ranked by ``values`` (weighted; to a penny: residents
     are binned by ``step``, the fifth's boundary bin counted in part)."""
-    return _fifth(*_binned(values, weights, step), share)[:2]
+    wb, vb, _, total = _lowest_binned(values, weights, step, share)
+    return _fifth(wb, vb, share, total)[:2]
 
 
-def _fifth(wb: np.ndarray, vb: np.ndarray, share: float) -> tuple[float, float, int]:
-    """(median, mean, boundary bin) of the lowest ``share`` from binned weights and weighted sums."""
+def _fifth(wb: np.ndarray, vb: np.ndarray, share: float, total: float | None = None) -> tuple[float, float, int]:
+    """(median, mean, boundary bin) of the lowest ``share`` from binned weights and weighted sums (``total``: the
+    weights' total, when the bins hold only the lowest part)."""
     cum, cum_v = np.cumsum(wb), np.cumsum(vb)
-    target = share * cum[-1]
+    target = share * (cum[-1] if total is None else total)
     j = int(np.searchsorted(cum, target))
     below, below_v = (cum[j - 1], cum_v[j - 1]) if j else (0.0, 0.0)
     mean = (below_v + (target - below) * vb[j] / wb[j]) / target
@@ -291,8 +390,8 @@ def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[st
     eq = equivalised_ahc(pay_run, d, assumptions)
     w = pay_run.population.weight
     step = 0.01
-    wb, vb, hb = _binned(eq, w, step, pay_run.jobs.held)
-    med, mean, j = _fifth(wb, vb, 0.2)
+    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, pay_run.jobs.held)
+    med, mean, j = _fifth(wb, vb, 0.2, total)
     real = 1 / deflator(policy_year(d), assumptions)
     in_work = hb[:j + 1].sum() / wb[:j + 1].sum()  # the fifth's share in work (its boundary bin whole)
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
@@ -362,6 +461,8 @@ class PayRun:
         self.model, self.jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
         self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
                                else None)
+        self.parent2_rank, self.parent2_weekly = (second_parent(self.households, pop, self.model, self.key_seed)
+                                                  if self.households is not None else (None, None))
         self.new_jobs = 0
         self._scratch: dict = {}  # the month pass's buffer and constants (glw_sim.pay.update_jobs)
 

@@ -29,9 +29,10 @@ TARGET_RISE = 0.20
 CANNOT_CLAIM = (
     "Children and pensioners are in the target's population (HBAI ranks everyone by household income) but not "
     "the model's: the lowest fifth here is of working-age residents only.",
-    "A resident in an 'other' household (living with parents, sharers: about half the model's lowest fifth) is "
-    "counted as a benefit unit of their own, without the household's other incomes; HBAI pools them. Couples "
-    "pool only a partner's pay (the partner works at the model's rate for their sex and age band).",
+    "A resident in an 'other' household is assumed to live with their parents when under 30, else with one "
+    "sharer; the household's income pools theirs (each other adult in work at the model's rate for their sex and "
+    "age band), as HBAI does, but the household's make-up is an assumption, not Census 2021's. Couples pool a "
+    "partner's pay the same way; no household has adults beyond these.",
     "There is no wage progression beyond the entrants' step (entrants are paid low for their first months, then "
     "at their own rank), no change of hours within a job, no second jobs or self-employment.",
     "Rents are the Local Housing Allowance for private renters and assumed social rents; there is no council tax, "

@@ -45,12 +45,34 @@ def weighted_bottom_fifth(values: np.ndarray, weights: np.ndarray) -> tuple[floa
     return float(fifth.v.iloc[int((within < 0.5).sum())]), float(np.average(fifth.v, weights=fifth.w))
 
 
+def test_the_lowest_bins_are_the_whole_distributions_below_the_fifth():
+    """_lowest_binned (a coarse pass, then the fine bins only up to a coarse bin past the fifth) against _binned
+    (every fine bin) on a skewed, weighted, million-value sample: the same fine bins where the fifth lies, the same
+    median and mean of the fifth (to the last bits of the total's sum), and the fifth's share in work the same as
+    the residents' own mask (its boundary bin whole)."""
+    rng = np.random.default_rng(8)
+    v = np.concatenate([rng.lognormal(6.3, 0.6, 1_000_000) - 150, np.full(1000, -7.29), [2666.0]])
+    w = rng.uniform(0.5, 2.0, len(v)).astype(np.float32)
+    held = rng.random(len(v)) < 1 / (1 + np.exp(-(v - 300) / 100))
+    wb, vb = M._binned(v, w, 0.01)
+    lw, lv, lh, total = M._lowest_binned(v, w, 0.01, 0.2, held)
+    assert len(lw) < len(wb) / 3
+    np.testing.assert_array_equal(lw, wb[:len(lw)])
+    np.testing.assert_array_equal(lv, vb[:len(lv)])
+    assert total == pytest.approx(wb.sum(), rel=1e-12)
+    np.testing.assert_allclose(M._fifth(lw, lv, 0.2, total)[:2], M._fifth(wb, vb, 0.2)[:2], rtol=1e-12)
+    j = M._fifth(lw, lv, 0.2, total)[2]
+    low = v < np.floor(v.min() / 0.01) * 0.01 + (j + 1) * 0.01
+    assert lh[:j + 1].sum() / lw[:j + 1].sum() == pytest.approx(np.average(held[low], weights=w[low]), rel=1e-9)
+    np.testing.assert_allclose(M.bottom_fifth(v, w), weighted_bottom_fifth(v, w), atol=0.01)
+
+
 def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table_says(fitted):
     """About 10,000 lone parents in private rent, out of work, take 16-hour jobs paying 200 GBP a week in 2025-26
     (a grid point of the table): each one's income becomes the table's row for their unit and rental area, and the
     lowest fifth's median and mean are those recomputed from the rows (other residents change only through
-    partners' work, which follows the model's rates). The mean rises (those of them in the lowest fifth leave
-    it); the median need not: it sits on a mass of identical out-of-work incomes (README)."""
+    partners' and 'other' households' adults' work, which follows the model's rates). Both rise: the movers below
+    the fifth's middle leave the fifth, and the middle moves up by what the re-ranked incomes say."""
     m = GLWModel(scale=0.02, seed=7, fitted=fitted, income=True, collect_groups=False)
     pr, pop, hh = m.pay, m.population, m.pay.households
     when = date(2025, 6, 1)
@@ -69,27 +91,30 @@ def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table
     scale = I.AHC_SCALE[0] + I.AHC_SCALE[2] * M.UNIT_CHILDREN[unit[movers]]
     expected_movers = rows.net_ahc.loc[list(zip(unit[movers], area[movers]))].to_numpy() / scale
     np.testing.assert_allclose(after[movers], expected_movers, atol=0.05)  # float32 pay: within 5p
-    # everyone else changes only through partners, whose work follows the model's rates (those rose a little)
+    # everyone else changes only through partners and an 'other' household's adults, whose work follows the
+    # model's rates (those rose a little)
     others = np.ones(len(pop), bool)
     others[movers] = False
     changed = others & (after != before)
-    assert hh.couple[changed].all() and changed.sum() < 0.01 * len(pop)
+    assert (hh.couple | (hh.type == H.OTHER))[changed].all() and changed.sum() < 0.02 * len(pop)
     derived = np.where(others, after, 0.0)
     derived[movers] = expected_movers
     want = np.subtract(weighted_bottom_fifth(derived, pop.weight), weighted_bottom_fifth(before, pop.weight))
     got = np.subtract(M.bottom_fifth(after, pop.weight), M.bottom_fifth(before, pop.weight))
-    np.testing.assert_allclose(got, want, atol=0.05)
-    assert got[1] > 0.1  # the mean, GBP a week per resident of the fifth
-    # the acceptance asks for the median: it does not move (derived from the table too: want[0] is 0), because
-    # the fifth's middle is a mass of identical incomes (residents alike in benefit unit, tenure and area with no
-    # earnings: here about 15,000 at one value) and the movers who were below it (about 4,000; the rest were
-    # between the fifth's middle and its top) are fewer than the mass, so the middle stays on it
-    assert want[0] == 0 and abs(got[0]) < 1e-9
-    med = M.bottom_fifth(before, pop.weight)[0]
-    w = pop.weight.astype(np.float64)
-    at_median = w[np.abs(before - med) < 0.005].sum()
-    below = w[movers][before[movers] < med].sum()
-    assert 0 < below < at_median
+    # the mean to 5p (float32 pay); the median to the incomes' spacing at the fifth's middle (the penny bins'
+    # middle and the sorted residents' middle can be a resident apart: about 50 of the fifth's 1.3m weight)
+    np.testing.assert_allclose(got[1], want[1], atol=0.05)
+    tol = 0.01 + _spacing_at_the_fifths_middle(before, pop.weight) + _spacing_at_the_fifths_middle(derived, pop.weight)
+    assert tol < 0.5 and abs(got[0] - want[0]) <= tol
+    assert got[1] > 0.1 and want[0] > 1.0  # GBP a week per resident of the fifth
+
+
+def _spacing_at_the_fifths_middle(values: np.ndarray, weights: np.ndarray, k: int = 3) -> float:
+    """The largest gap between the sorted incomes within ``k`` residents of the lowest fifth's weighted middle."""
+    order = np.argsort(values, kind="stable")
+    v, cw = values[order], np.cumsum(weights[order].astype(np.float64))
+    j = int(np.searchsorted(cw, 0.1 * cw[-1]))
+    return float(np.diff(v[max(j - k, 0):j + k + 1]).max())
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +195,45 @@ def test_decomposition_attributes_hours_and_pay_and_its_parts_add_to_the_total(i
     ends = (M.income_records(cf, when), M.income_records(both, when))
     quick = M.decomposition(both, cf, when, ends=ends)
     assert quick.keys() == d.keys() and all(quick[k] == pytest.approx(d[k], abs=1e-9) for k in d)
+
+
+def test_an_other_households_income_is_its_adults_pooled_as_hbai_counts_it(income_model):
+    """A resident living with adults who are not a partner: under 30, with parents (a couple, each in work at the
+    model's rate for their sex in the parents' age band), else with a sharer of their own sex and band; the
+    household's income after housing costs is the resident's own unit's (the table) plus the other adults' (the
+    table's couple or single adult 35+ in the same tenure and area), over HBAI's scale for its adults (0.58 +
+    0.42 each other adult). Worked here from the table's lookup, resident by resident."""
+    pr, pop, hh = income_model.pay, income_model.population, income_model.pay.households
+    when = date(2026, 6, 1)
+    eq = M.equivalised_ahc(pr, when)
+    tab, year = M.load_table(), M.policy_year(when)
+    growth = float(M.uprate(np.ones(1), year, None)[0])
+    rate = H.employment_rate_by_sex_band(pop)
+    floor = M.pay_mod.wage_floor(np.arange(65), year)
+    unit, area = M.unit_and_area(hh, pop.age)
+    band = M.age_band_of(pop.age).astype(int)
+    other = np.flatnonzero(hh.type == H.OTHER)
+    parents = other[pop.age[other] < M.OTHER_PARENTS_BELOW][:300]
+    sharers = other[pop.age[other] >= M.OTHER_PARENTS_BELOW][:300]
+    assert len(parents) == len(sharers) == 300
+    for i in np.concatenate([parents, sharers]):
+        a = int(pop.age[i])
+        own = (max(pr.jobs.hourly[i] * growth, floor[a]) * pr.jobs.hours[i]) if pr.jobs.held[i] else 0.0
+        mine = tab.lookup(year, unit[i:i + 1], area[i:i + 1], np.array([own]), np.array([0.0]))[0]
+        if a < M.OTHER_PARENTS_BELOW:
+            b = 2 if a < 20 else 3
+            dad = pr.partner_weekly[i] * growth if hh.partner_rank[i] < rate[0, b] else 0.0
+            mum = pr.parent2_weekly[i] * growth if pr.parent2_rank[i] < rate[1, b] else 0.0
+            theirs = tab.lookup(year, np.array([8]), area[i:i + 1], np.array([dad]), np.array([mum]))[0]
+            scale = 0.58 + 2 * 0.42
+        else:
+            mate = pr.partner_weekly[i] * growth if hh.partner_rank[i] < rate[pop.sex[i], band[i]] else 0.0
+            theirs = tab.lookup(year, np.array([2]), area[i:i + 1], np.array([mate]), np.array([0.0]))[0]
+            scale = 0.58 + 0.42
+        assert eq[i] == pytest.approx((mine + theirs) / scale, abs=0.01), i
+    # the other adults are paid at least the adult floor, and the parents' second adult is a woman's pay draw
+    assert (pr.partner_weekly[other] >= M.pay_mod.wage_floor(np.array([30]))[0] * 18.0 - 1e-3).all()  # (April 2024)
+    assert (pr.parent2_weekly[parents] > 0).all() and (pr.parent2_weekly[sharers] == 0).all()
 
 
 def test_records_report_the_second_target_each_year(fitted):

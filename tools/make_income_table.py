@@ -39,9 +39,10 @@ UNITS = (("single_under_25", False, 0, 22, 0), ("single_25_34", False, 0, 30, 0)
          ("lone_parent_1", False, 1, 30, 2), ("lone_parent_2", False, 2, 30, 2), ("lone_parent_3", False, 3, 30, 3),
          ("couple", True, 0, 30, 1), ("couple_1", True, 1, 30, 2), ("couple_2", True, 2, 30, 2),
          ("couple_3", True, 3, 30, 3))
-#: 'other' units stand for a resident living with adults who are not a partner (parents, sharers): their own
-#: benefit unit; sharers renting privately pay the shared-room LHA, the rest no housing costs of their own
-#: (ASSUMPTION: HBAI would pool the whole household's income, which the model does not have)
+#: 'other' units are a resident living with adults who are not a partner (parents, sharers): their own benefit
+#: unit; sharers renting privately pay the shared-room LHA, the rest no housing costs of their own (ASSUMPTION);
+#: the household's other adults are the table's couple or single adult 35+ rows, pooled at run time
+#: (glw_sim.incomemetric.OTHER_PARENTS_BELOW)
 #: tenure and rental area: private renters in each of the 14 BRMAs, then social renters, then owners
 N_AREAS = 16
 SOCIAL_AREA, OWNER_AREA = 14, 15
