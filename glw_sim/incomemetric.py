@@ -26,7 +26,7 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 import pandas as pd
-from scipy.special import expit, ndtri
+from scipy.special import expit
 
 from glw_sim import households as H
 from glw_sim import income as I
@@ -34,6 +34,7 @@ from glw_sim import parameters as P
 from glw_sim import pay as pay_mod
 from glw_sim.engine import keyed
 from glw_sim.engine.layout import CHUNKS, chunk
+from glw_sim.ndtri import ndtri as ndtri_one
 from glw_sim.population import Population
 from glw_sim.states import Sex, age_band_of
 
@@ -126,13 +127,23 @@ HOST2_HOURS, HOST2_PAY, HOST2_RANK = (keyed.named_purpose(p) for p in ("host hou
 def _adult_pay(idx: np.ndarray, sex: np.ndarray, qual: np.ndarray, u_hours: np.ndarray, u_pay: np.ndarray,
                model: pay_mod.PayModel) -> np.ndarray:
     """Gross weekly earnings when in work (April 2024 pounds) of adults beside the residents ``idx`` (of ``sex``,
-    at qualification ``qual``): part-time at their sex's share, paid at the fixed rank ``u_pay``."""
-    sex = np.asarray(sex, dtype=np.intp)
-    pt = u_hours < expit(model.pt_intercept[sex])
-    pat = pt.astype(np.intp)
-    z = model.delta[qual] + model.within * ndtri(np.clip(u_pay, 1e-9, 1 - 1e-9))
-    hourly = np.maximum(np.exp(model.mu[sex, pat] + model.sd[pat] * z), pay_mod.wage_floor(np.full(len(idx), 30)))
-    return hourly * model.hours[pat]
+    at qualification ``qual``): part-time at their sex's share, paid at the fixed rank ``u_pay``, never below the
+    adult floor (one compiled pass: :func:`_adult_pay_pass`)."""
+    return _adult_pay_pass(np.asarray(sex, dtype=np.intp), np.asarray(qual), np.asarray(u_hours, np.float64),
+                           np.asarray(u_pay, np.float64), expit(model.pt_intercept).astype(np.float64),
+                           model.delta.astype(np.float64), float(model.within), model.mu.astype(np.float64),
+                           model.sd.astype(np.float64), model.hours.astype(np.float64),
+                           float(pay_mod.wage_floor(np.array([30]))[0]))
+
+
+@nb.njit(cache=True)
+def _adult_pay_pass(sex, qual, u_hours, u_pay, pt_share, delta, within, mu, sd, hours, floor):
+    out = np.empty(len(sex))
+    for j in range(len(sex)):
+        pat = 1 if u_hours[j] < pt_share[sex[j]] else 0
+        z = delta[qual[j]] + within * ndtri_one(min(max(u_pay[j], 1e-9), 1 - 1e-9))
+        out[j] = max(np.exp(mu[sex[j], pat] + sd[pat] * z), floor) * hours[pat]
+    return out
 
 
 def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
@@ -450,26 +461,33 @@ def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = 
 
 
 class PayRun:
-    """A run's pay, hours and households: pay fitted on month 0's employed, every one of them drawn a job; each month
-    after the moves, entrants draw theirs (:func:`glw_sim.pay.update_jobs`); households drawn at month 0
+    """A run's pay, hours and households: pay fitted on month 0's employed, every one of them drawn a job; after
+    that, each resident's job is made when a figure needs it (:attr:`jobs`: :func:`glw_sim.pay.refresh_jobs`, a
+    job being a function of the resident and the start of their spell in work); households drawn at month 0
     (:mod:`glw_sim.households`, given the boroughs' names)."""
 
     def __init__(self, pop: Population, key_seed: int, assumptions: dict | None = None,
                  borough_names: list[str] | None = None) -> None:
         self.population, self.key_seed, self.assumptions = pop, int(key_seed), assumptions
         self.households = H.draw_households(pop, borough_names, self.key_seed) if borough_names else None
-        self.model, self.jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
+        self.model, self._jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
         self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
                                else None)
         self.parent2_rank, self.parent2_weekly = (second_parent(self.households, pop, self.model, self.key_seed)
                                                   if self.households is not None else (None, None))
-        self.new_jobs = 0
-        self._scratch: dict = {}  # the month pass's buffer and constants (glw_sim.pay.update_jobs)
+        self._month = self._jobs_month = 0
 
-    def month(self, month: int, calendar_month: int = -1) -> None:
-        """After month ``month``'s moves (``calendar_month``: 0 = January, for the birthdays' wage floors)."""
-        self.new_jobs = pay_mod.update_jobs(self.jobs, self.population, self.model, self.key_seed, month,
-                                            calendar_month, self._scratch)
+    @property
+    def jobs(self) -> pay_mod.Jobs:
+        """Every resident's job as of the last month the model reached (made on first use in a month)."""
+        if self._jobs_month != self._month:
+            pay_mod.refresh_jobs(self._jobs, self.population, self.model, self.key_seed, self._month)
+            self._jobs_month = self._month
+        return self._jobs
+
+    def month(self, month: int) -> None:
+        """After month ``month``'s moves: the jobs are as of this month from now on."""
+        self._month = int(month)
 
     def records(self, month: int, when=None) -> dict[str, float]:
         """The pay figures and (with households and the month's date ``when``) the second target's, in month 0 and

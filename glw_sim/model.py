@@ -455,7 +455,7 @@ class GLWModel(mesa.Model):
         self._apply_employability()  # the employability levers and the system levers (glw_sim.levers)
         self._transitions(changed)  # matching, moves and the month's tally (engine.matching, engine.month)
         if self.pay is not None:
-            self.pay.month(self.month, self.current_month.month - 1)  # entrants' pay and hours (glw_sim.pay)
+            self.pay.month(self.month)  # the jobs are as of this month (made when a figure needs them: glw_sim.pay)
         self._collect()  # the month's metrics
 
     def _demography(self) -> np.ndarray:

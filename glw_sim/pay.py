@@ -96,11 +96,12 @@ class Jobs:
     hours: np.ndarray  # float32, paid hours a week
     hourly: np.ndarray  # float32, GBP an hour, April 2024 pounds
     rank: np.ndarray  # float64, the job's rank score in the whole distribution (before the entrant rule)
+    drawn: np.ndarray  # int64, the month whose keyed draws the job is (its spell's start: glw_sim.pay.spell_start)
 
     @classmethod
     def empty(cls, n: int) -> Jobs:
         return cls(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.float32), np.zeros(n, np.float32),
-                   np.zeros(n, np.float64))
+                   np.zeros(n, np.float64), np.zeros(n, np.int64))
 
     @property
     def weekly(self) -> np.ndarray:
@@ -163,7 +164,8 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
                      _a("entrant_pay_top", assumptions), int(_a("entrant_pay_months", assumptions)))
     jobs = Jobs.empty(len(pop))
     draw_jobs(jobs, pop, emp, model, key_seed, 0, priced=False)
-    z = effective_score(jobs, pop, emp, model)
+    z = _scores(emp, jobs.rank, pop.months_in_state, pop.qualification, delta.astype(np.float64), float(within),
+                np.int64(model.entrant_months), float(model.entrant_top))  # (effective_score's, compiled)
     pat = jobs.part_time[emp]
     female = pop.sex[emp] == Sex.FEMALE
     line = np.log(london_living_wage())
@@ -183,8 +185,34 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
     model = PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
-    _price_scores(jobs, pop, emp, model, z)
+    _price_all(emp, pop.months_in_state, np.int64(model.entrant_months), jobs.rank, pop.qualification, pop.sex,
+               pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
     return model, jobs
+
+
+@nb.njit(cache=True, parallel=True)
+def _scores(idx, rank, months, qualification, delta, within, entrant_months, entrant_top):
+    """:func:`effective_score` of residents ``idx`` in one compiled pass (the normal quantile bit for bit)."""
+    out = np.empty(len(idx))
+    for j in nb.prange(len(idx)):
+        i = idx[j]
+        u = rank[i] * entrant_top if months[i] < entrant_months else rank[i]
+        out[j] = delta[qualification[i]] + within * ndtri_one(min(max(u, 1e-9), 1 - 1e-9))
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _price_all(idx, months, entrant_months, rank, qualification, sex, age, part_time, hourly, prices):
+    """:func:`price` of residents ``idx`` in one compiled pass (:func:`_price_one`)."""
+    for j in nb.prange(len(idx)):
+        i = idx[j]
+        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+
+
+def _prices(model: PayModel) -> tuple:
+    """:func:`_price_one`'s constants."""
+    return (model.delta.astype(np.float64), float(model.within), model.mu.astype(np.float64),
+            model.sd.astype(np.float64), float(model.entrant_top), wage_floor(np.arange(256)))
 
 
 def _qualification_shift(qual: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
@@ -242,31 +270,6 @@ def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key
         price(jobs, pop, idx, model)
 
 
-@nb.njit(cache=True)
-def scan_jobs(state, months, age, birth_month, this_month, held, entrant_months):
-    """One pass over the residents after the month's moves (in place on ``held``): who entered work (in work with no
-    job, or a spell that started this month), who reached ``entrant_months`` in work, who holds a job and turned 18
-    or 21 this month (``this_month``: the calendar month, 0 = January; their floor rose); residents out of work lose
-    their job. (The reference version of :func:`_month_pass`, kept for the tests.)"""
-    n = len(state)
-    new, grown, young = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    a = b = c = 0
-    for i in range(n):
-        if state[i] != 0:  # LabourState.EMPLOYED == 0
-            held[i] = False
-            continue
-        if not held[i] or months[i] == 0:
-            new[a] = i
-            a += 1
-        elif months[i] == entrant_months:
-            grown[b] = i
-            b += 1
-        if (age[i] == 18 or age[i] == 21) and birth_month[i] == this_month:
-            young[c] = i
-            c += 1
-    return new[:a], grown[:b], young[:c]
-
-
 @nb.njit(cache=True, inline="always")
 def _price_one(i, entrant, rank, qualification, sex, age, part_time, hourly, prices):
     """:func:`price` of resident ``i`` (``entrant``: in work under ``entrant_months``), in the same arithmetic (the
@@ -280,86 +283,27 @@ def _price_one(i, entrant, rank, qualification, sex, age, part_time, hourly, pri
     hourly[i] = np.float32(max(h, floor_by_age[age[i]]))
 
 
-@nb.njit(cache=True, parallel=True)
-def _month_pass(people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, prices, buf):
-    """The month's pass (the same results as :func:`scan_jobs`, then :func:`draw_jobs` for the entrants and
-    :func:`price` for those reaching ``entrant_months``): residents out of work lose their job; entrants draw their
-    working pattern (keyed uniform below ``pt_threshold[sex, combination of the three factors]``, the same numbers
-    as :func:`part_time_logit` through ``expit``), hours and pay rank, and are priced at their entrant rank; those
-    reaching ``entrant_months`` in work are priced at their job's rank. ``people``: the residents' (state, months
-    in state, sex, young children, in education, unpaid carer, qualification, age); ``job``: their jobs' (held,
-    part time, hours, pay rank, hourly pay), written in place; ``prices``: :func:`_price_one`'s constants.
-    In the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`, one thread each): a chunk lists its
-    entrants from the front of its part of ``buf`` and those due from its back (each resident's flags computed
-    without a branch, then one test that is rarely true: a branch on the state itself, a quarter of residents at
-    random, is mispredicted often; writing every resident into ``buf`` costs more than the rare test), then draws
-    and prices them. Every resident's job depends only on their own keyed numbers, so the order changes nothing.
-    Returns the number of entrants."""
-    entrants = np.zeros(CHUNKS, np.int64)
-    for ch in nb.prange(CHUNKS):
-        entrants[ch] = _month_chunk(ch, people, job, entrant_months, base_hours, base_rank, pt_threshold,
-                                    pattern_hours, prices, buf)
-    return entrants.sum()
+def spell_start(pop: Population, month: int) -> np.ndarray:
+    """The month each resident's current spell began (``month`` less the completed months in their state; 0 for a
+    spell begun before the run): an employed resident's job is the one drawn for that month."""
+    return np.maximum(np.int64(month) - pop.months_in_state.astype(np.int64), 0)
 
 
-@nb.njit(cache=True)
-def _month_chunk(ch, people, job, entrant_months, base_hours, base_rank, pt_threshold, pattern_hours, prices, buf):
-    """:func:`_month_pass` over chunk ``ch``; returns its number of entrants."""
-    state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
-    held, part_time, hours, rank, hourly = job
-    lo, hi = chunk(len(state), ch)
-    a = lo
-    b = 0
-    for i in range(lo, hi):
-        e = np.uint8(state[i] == 0)  # LabourState.EMPLOYED == 0
-        h = np.uint8(held[i])
-        m = months[i]
-        held[i] = (h & e) != 0
-        new = e & ((h ^ np.uint8(1)) | np.uint8(m == 0))
-        due = e & h & np.uint8(m != 0) & np.uint8(m == entrant_months)
-        if new | due:  # (rare, so the branch is well predicted: flags without one, then one test)
-            if new:
-                buf[a] = i
-                a += 1
-            else:
-                buf[hi - 1 - b] = i
-                b += 1
-    for j in range(lo, a):
-        i = buf[j]
-        combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
-        pt = keyed.keyed(base_hours, i) < pt_threshold[sex[i], combo]
-        part_time[i] = pt
-        hours[i] = pattern_hours[1 if pt else 0]
-        rank[i] = keyed.keyed(base_rank, i)
-        held[i] = True
-        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
-    for j in range(hi - b, hi):
-        i = buf[j]
-        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
-    return a - lo
-
-
-@nb.njit(cache=True)
-def _young_floors(who, state, age, floor_by_age, hourly):
-    """The young in work among ``who`` (the month's birthdays) who turned 18 or 21: their floor re-applied."""
-    for j in range(len(who)):
-        i = who[j]
-        if state[i] == 0 and (age[i] == 18 or age[i] == 21):
-            f = floor_by_age[age[i]]
-            if f > np.float64(hourly[i]):
-                hourly[i] = np.float32(f)
-
-
-def update_jobs_reference(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
-                          calendar_month: int = -1) -> int:
-    """:func:`update_jobs` as first written (a scan, then the draws and pricing in numpy): the tests check the
-    compiled pass against it, array by array."""
-    new, grown, young = scan_jobs(pop.state, pop.months_in_state, pop.age, pop.birth_month, calendar_month, jobs.held,
-                                  model.entrant_months)
-    draw_jobs(jobs, pop, new, model, key_seed, month)
-    price(jobs, pop, grown, model)
-    jobs.hourly[young] = np.maximum(jobs.hourly[young], wage_floor(pop.age[young]))
-    return len(new)
+def refresh_jobs_reference(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int) -> None:
+    """:func:`refresh_jobs` in numpy, for the tests: residents out of work hold no job; an employed resident whose
+    job was drawn for another spell (or who holds none) draws the job of their spell's start (:func:`draw_jobs`,
+    keyed by that month); every employed resident is priced (:func:`price`: the entrant rule by their months in
+    work, the floor by their age now)."""
+    emp = pop.state == LabourState.EMPLOYED
+    jobs.held[~emp] = False
+    idx = np.flatnonzero(emp)
+    s = spell_start(pop, month)[idx]
+    stale = ~jobs.held[idx] | (jobs.drawn[idx] != s)
+    for m in np.unique(s[stale]):
+        who = idx[stale][s[stale] == m]
+        draw_jobs(jobs, pop, who, model, key_seed, int(m), priced=False)
+        jobs.drawn[who] = m
+    price(jobs, pop, idx, model)
 
 
 def part_time_thresholds(model: PayModel) -> np.ndarray:
@@ -371,39 +315,50 @@ def part_time_thresholds(model: PayModel) -> np.ndarray:
     return np.stack([expit(model.pt_intercept[s] + logit_) for s in (0, 1)])
 
 
-def update_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
-                calendar_month: int = -1, scratch: dict | None = None) -> int:
-    """After a month's moves: residents who entered work draw a job; residents out of work hold none; those reaching
-    ``entrant_months`` in work are paid at their job's rank in the whole distribution; the young's floors are
-    re-applied to those who turned 18 or 21 (``calendar_month``, 0 = January: the month's birthdays). Returns the
-    number of new jobs drawn. One compiled pass over the residents (:func:`_month_pass`: the few entrants and
-    those reaching ``entrant_months`` drawn and priced in it); ``scratch`` (a dict the caller keeps) holds its buffer and
-    constants from month to month."""
-    scratch = {} if scratch is None else scratch
-    n = len(pop)
-    if scratch.get("n") != n:
-        scratch.update(n=n, buf=np.empty(n, np.int32), thr=part_time_thresholds(model),
-                       floor=wage_floor(np.arange(256)), hours=model.hours.astype(np.float32))
-    if month >= scratch.get("young_until", -1):
-        # who can turn 18 or 21 in the next twelve months (aged 17, 18, 20 or 21 now; a resident who joins the
-        # population in that time is 16), by birth month: the young floors' lists, a twelfth of a year's birthdays
-        # each, without scanning every resident's
-        young = np.flatnonzero((pop.age == 17) | (pop.age == 18) | (pop.age == 20) | (pop.age == 21))
-        order = young[np.argsort(pop.birth_month[young], kind="stable")].astype(np.int32)
-        scratch.update(young_until=month + 12, by_birth_month=order,
-                       birth_month_starts=np.searchsorted(pop.birth_month[order], np.arange(13)))
-    prices = (model.delta.astype(np.float64), float(model.within), model.mu.astype(np.float64),
-              model.sd.astype(np.float64), float(model.entrant_top), scratch["floor"])
-    a = _month_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
-                     pop.unpaid_carer, pop.qualification, pop.age),
-                    (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly),
-                    np.int64(model.entrant_months), np.uint64(keyed.key_base(key_seed, month, PAY_HOURS)),
-                    np.uint64(keyed.key_base(key_seed, month, PAY_RANK)), scratch["thr"], scratch["hours"], prices,
-                    scratch["buf"])
-    if 0 <= calendar_month < 12:
-        lo, hi = scratch["birth_month_starts"][calendar_month], scratch["birth_month_starts"][calendar_month + 1]
-        _young_floors(scratch["by_birth_month"][lo:hi], pop.state, pop.age, scratch["floor"], jobs.hourly)
-    return int(a)
+def refresh_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int) -> int:
+    """Every resident's job as of month ``month``, in one compiled pass (:func:`_refresh_pass`; the same jobs as
+    :func:`refresh_jobs_reference`): a job is a function of the resident and the month their spell in work began
+    (its keyed draws: working pattern, hours and pay rank), and its pay of their months in work (the entrant rule)
+    and age (the floor), so it is made when a figure needs it (each reported year) rather than each month.
+    Returns the number of jobs drawn."""
+    prices = _prices(model)
+    return int(_refresh_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
+                              pop.unpaid_carer, pop.qualification, pop.age),
+                             (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn),
+                             np.int64(month), np.int64(model.entrant_months), np.uint64(key_seed),
+                             part_time_thresholds(model), model.hours.astype(np.float32), prices))
+
+
+@nb.njit(cache=True, parallel=True)
+def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pattern_hours, prices):
+    """:func:`refresh_jobs`' pass, in the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`): the working
+    pattern by a keyed uniform below ``pt_threshold[sex, combination of the three factors]`` (the same numbers as
+    :func:`part_time_logit` through ``expit``), the rank by another, both keyed by the spell's start month."""
+    state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
+    held, part_time, hours, rank, hourly, drawn = job
+    n = len(state)
+    drawn_by_chunk = np.zeros(CHUNKS, np.int64)
+    for ch in nb.prange(CHUNKS):
+        lo, hi = chunk(n, ch)
+        k = 0
+        for i in range(lo, hi):
+            if state[i] != 0:  # LabourState.EMPLOYED == 0
+                held[i] = False
+                continue
+            m = np.int64(months[i])
+            s = month - m if month > m else np.int64(0)
+            if not held[i] or drawn[i] != s:
+                combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
+                pt = keyed.keyed(keyed.key_base(key_seed, s, PAY_HOURS), i) < pt_threshold[sex[i], combo]
+                part_time[i] = pt
+                hours[i] = pattern_hours[1 if pt else 0]
+                rank[i] = keyed.keyed(keyed.key_base(key_seed, s, PAY_RANK), i)
+                held[i] = True
+                drawn[i] = s
+                k += 1
+            _price_one(i, m < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+        drawn_by_chunk[ch] = k
+    return drawn_by_chunk.sum()
 
 
 #: penny bins of the median's histogram: hourly pay from 0 to 1,000 GBP (the few above in the last bin, which

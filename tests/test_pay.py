@@ -7,6 +7,7 @@ import pytest
 
 from glw_sim import parameters as P
 from glw_sim import pay
+from glw_sim.engine import keyed
 from glw_sim.model import GLWModel
 from glw_sim.states import LabourState, Qualification, Sex
 
@@ -113,37 +114,45 @@ def test_income_assumption_changes_the_pay(fitted, name):
     assert not np.array_equal(outputs(a.low), outputs(a.high)), f"{name} at {a.low:g} and {a.high:g}: same outputs"
 
 
-def test_the_compiled_month_pass_gives_the_reference_jobs(fitted):
-    """glw_sim.pay.update_jobs (one compiled pass, the draws in it, then the few entrants priced) against the first
-    version (a scan, then the draws and pricing in numpy), every job's every field (hourly pay to a float32 step), every month for 14 months (an
-    entrant's rank step at 12 months and the young's birthdays included); and households from the table's few
-    rows, as from each resident's own (n, k) chances."""
+def test_the_compiled_refresh_gives_the_reference_jobs_and_a_spell_keeps_its_job(fitted):
+    """glw_sim.pay.refresh_jobs (one compiled pass) against refresh_jobs_reference (numpy: draw_jobs keyed by each
+    spell's start month, then price), every job's every field, at months 1 to 14 in turn and then after a gap of
+    ten (an entrant's rank step at 12 months and the young's birthdays included; hourly pay to a float32 step: the
+    pass's exp is the C library's, numpy's may be its own vector version, the two can differ in a float64's last
+    bit). A resident in work in the same spell at months 12 and 24 keeps their job (pattern, hours, rank); one
+    whose spell began in between holds the job keyed by its start; and households from the table's few rows, as
+    from each resident's own (n, k) chances."""
     import copy
 
     from glw_sim import households as H
 
     m = GLWModel(scale=0.005, seed=11, fitted=fitted, income=True, collect_groups=False, cache_population=True)
-    pr = m.pay
+    pr, pop = m.pay, m.population
     ref = copy.deepcopy(pr.jobs)
-    month = pr.month
-    diffs = []
-
-    def both(mo, cal):
-        month(mo, cal)
-        n = pay.update_jobs_reference(ref, pr.population, pr.model, pr.key_seed, mo, cal)
-        assert n == pr.new_jobs
+    checked, drawn = [], 0
+    for months in [1] * 14 + [10]:
+        m.run(months)
+        jobs = pr.jobs  # (made now, for this month)
+        pay.refresh_jobs_reference(ref, pop, pr.model, pr.key_seed, m.month)
         h = ref.held
-        ok = np.array_equal(pr.jobs.held, h) and all(
-            np.array_equal(getattr(pr.jobs, f)[h], getattr(ref, f)[h]) for f in ("part_time", "hours", "rank"))
-        # hourly pay: the pass's exp is the C library's, numpy's may be its own vector version (the two can differ
-        # in a float64's last bit), so within one float32 step
-        np.testing.assert_array_max_ulp(pr.jobs.hourly[h], ref.hourly[h], maxulp=1)
-        diffs.append(not ok)
-
-    pr.month = both
-    m.run(14)
-    assert len(diffs) == 14 and not any(diffs)
-    pop = m.population
+        assert np.array_equal(jobs.held, h) and np.array_equal(h, pop.state == LabourState.EMPLOYED)
+        for f in ("part_time", "hours", "rank", "drawn"):
+            assert np.array_equal(getattr(jobs, f)[h], getattr(ref, f)[h]), (m.month, f)
+        np.testing.assert_array_max_ulp(jobs.hourly[h], ref.hourly[h], maxulp=1)
+        checked.append(m.month)
+        if m.month == 12:
+            at12 = (jobs.held.copy(), jobs.rank.copy(), jobs.part_time.copy(), pop.months_in_state.astype(int))
+        drawn += int((jobs.drawn[h] == m.month).sum())
+    assert checked[-1] == 24 and drawn > 100
+    held12, rank12, pt12, months12 = at12
+    same = held12 & jobs.held & (pop.months_in_state.astype(int) == months12 + 12)
+    new = jobs.held & (pop.months_in_state < 12)
+    assert same.sum() > 1000 and new.sum() > 100
+    assert np.array_equal(jobs.rank[same], rank12[same]) and np.array_equal(jobs.part_time[same], pt12[same])
+    i = np.flatnonzero(new)[:50]
+    start = 24 - pop.months_in_state[i].astype(np.int64)
+    want = [keyed.keyed_uniforms(pr.key_seed, int(s), pay.PAY_RANK, np.array([j]))[0] for j, s in zip(i, start)]
+    np.testing.assert_array_equal(jobs.rank[i], want)
     u = np.random.default_rng(3).random(len(pop))
     assert np.array_equal(H.categorical_by_cell(*H.type_cells(pop), u), H._categorical(H.type_probabilities(pop), u))
 
