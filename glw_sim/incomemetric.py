@@ -38,11 +38,10 @@ from glw_sim.ndtri import ndtri as ndtri_one
 from glw_sim.population import Population
 from glw_sim.states import Sex, age_band_of
 
-#: the table's grid (tools/make_income_table.py writes it; checked on load): even steps of 25 and 100 to 1,000
-#: (the compiled lookup relies on them), then a few points
+#: the table's grid (tools/make_income_table.py writes it; checked on load): steps of 25 and 100 to 1,000, then a
+#: few points, all whole pounds (the compiled lookup's cells rely on it: :data:`CELLS1`)
 EARN1 = np.concatenate([np.arange(0, 1001, 25), np.arange(1100, 2001, 100)]).astype(np.float64)
 EARN2 = np.concatenate([np.arange(0, 1001, 100), [1500, 2000]]).astype(np.float64)
-assert np.array_equal(EARN1[:41], np.arange(41) * 25.0) and np.array_equal(EARN2[:11], np.arange(11) * 100.0)
 N_UNITS, N_AREAS, SOCIAL_AREA, OWNER_AREA = 12, 16, 14, 15
 #: each unit's (couple, children) for its equivalence scale (the table's UNITS)
 UNIT_COUPLE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
@@ -229,15 +228,24 @@ def _lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 UNIT_OF, AREA_OF, COUPLE_TYPE, PARTNER_BAND_OF_AGE = _lookup_tables()
 
 
+def _cells(grid: np.ndarray) -> np.ndarray:
+    """The grid cell (its lower point's index, at most the last but one) of every whole number of pounds from the
+    grid's first point to its last: the grid's points are whole pounds, so a value's cell is its floor's."""
+    k = np.arange(int(grid[-1]) + 1)
+    return np.minimum(np.searchsorted(grid, k, side="right") - 1, len(grid) - 2).astype(np.int64)
+
+
+#: the earnings grids' cells by whole pound (:func:`_axis`)
+CELLS1, CELLS2 = _cells(EARN1), _cells(EARN2)
+assert EARN1[0] == EARN2[0] == 0 and np.all(EARN1 == np.round(EARN1)) and np.all(EARN2 == np.round(EARN2))
+
+
 @nb.njit(cache=True, inline="always")
-def _axis(x, grid, step, regular_to):
-    """Grid cell and fraction of ``x`` on ``grid``, evenly spaced by ``step`` up to ``regular_to`` (arithmetic),
-    then the few points above counted (no branch: the same cell as a search)."""
+def _axis(x, grid, cells):
+    """Grid cell and fraction of ``x`` on ``grid`` (clipped to it): the cell from ``cells`` by the whole pound
+    (the same cell as a search, without one)."""
     x = min(max(x, grid[0]), grid[-1])
-    j = int(min(x, regular_to) / step)
-    for k in range(int(regular_to / step) + 1, len(grid) - 1):
-        j += grid[k] <= x
-    j = min(j, len(grid) - 2)
+    j = cells[int(x)]
     return j, (x - grid[j]) / (grid[j + 1] - grid[j])
 
 
@@ -277,8 +285,8 @@ def _equivalised(e, u, y, out):
 @nb.njit(cache=True, inline="always")
 def _ahc(y, unit, area, e1, e2):
     """The table's net income after housing costs of ``unit`` in ``area``, bilinear in the earnings ``e1``, ``e2``."""
-    j1, f1 = _axis(e1, y.earn1, 25.0, 1000.0)
-    j2, f2 = _axis(e2, y.earn2, 100.0, 1000.0)
+    j1, f1 = _axis(e1, y.earn1, CELLS1)
+    j2, f2 = _axis(e2, y.earn2, CELLS2)
     return ((1 - f1) * (1 - f2) * y.ahc[unit, area, j1, j2] + f1 * (1 - f2) * y.ahc[unit, area, j1 + 1, j2]
             + (1 - f1) * f2 * y.ahc[unit, area, j1, j2 + 1] + f1 * f2 * y.ahc[unit, area, j1 + 1, j2 + 1])
 

@@ -97,11 +97,12 @@ class Jobs:
     hourly: np.ndarray  # float32, GBP an hour, April 2024 pounds
     rank: np.ndarray  # float64, the job's rank score in the whole distribution (before the entrant rule)
     drawn: np.ndarray  # int64, the month whose keyed draws the job is (its spell's start: glw_sim.pay.spell_start)
+    quantile: np.ndarray  # float64, the standard normal quantile of the (clipped) rank: kept, not recomputed
 
     @classmethod
     def empty(cls, n: int) -> Jobs:
         return cls(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.float32), np.zeros(n, np.float32),
-                   np.zeros(n, np.float64), np.zeros(n, np.int64))
+                   np.zeros(n, np.float64), np.zeros(n, np.int64), np.zeros(n, np.float64))
 
     @property
     def weekly(self) -> np.ndarray:
@@ -185,8 +186,8 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
     model = PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
-    _price_all(emp, pop.months_in_state, np.int64(model.entrant_months), jobs.rank, pop.qualification, pop.sex,
-               pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
+    _price_all(emp, pop.months_in_state, np.int64(model.entrant_months), jobs.rank, jobs.quantile, pop.qualification,
+               pop.sex, pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
     return model, jobs
 
 
@@ -202,11 +203,11 @@ def _scores(idx, rank, months, qualification, delta, within, entrant_months, ent
 
 
 @nb.njit(cache=True, parallel=True)
-def _price_all(idx, months, entrant_months, rank, qualification, sex, age, part_time, hourly, prices):
+def _price_all(idx, months, entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices):
     """:func:`price` of residents ``idx`` in one compiled pass (:func:`_price_one`)."""
     for j in nb.prange(len(idx)):
         i = idx[j]
-        _price_one(i, months[i] < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+        _price_one(i, months[i] < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices)
 
 
 def _prices(model: PayModel) -> tuple:
@@ -265,19 +266,20 @@ def draw_jobs(jobs: Jobs, pop: Population, idx: np.ndarray, model: PayModel, key
     jobs.part_time[idx] = pt
     jobs.hours[idx] = model.hours[pt.astype(np.intp)]
     jobs.rank[idx] = keyed.keyed_uniforms(key_seed, month, PAY_RANK, idx)
+    jobs.quantile[idx] = ndtri(np.clip(jobs.rank[idx], 1e-9, 1 - 1e-9))
     jobs.held[idx] = True
     if priced:
         price(jobs, pop, idx, model)
 
 
 @nb.njit(cache=True, inline="always")
-def _price_one(i, entrant, rank, qualification, sex, age, part_time, hourly, prices):
+def _price_one(i, entrant, rank, quantile, qualification, sex, age, part_time, hourly, prices):
     """:func:`price` of resident ``i`` (``entrant``: in work under ``entrant_months``), in the same arithmetic (the
-    normal quantile bit for bit, :func:`glw_sim.ndtri.ndtri`; ``exp`` is the C library's where numpy's may use its
+    normal quantile bit for bit, :func:`glw_sim.ndtri.ndtri`, or the job's kept one past the entrant months; ``exp`` is the C library's where numpy's may use its
     own vector version, so an hourly pay can differ from :func:`price`'s in the last bit of its float32)."""
     delta, within, mu, sd, entrant_top, floor_by_age = prices
-    u = rank[i] * entrant_top if entrant else rank[i]
-    z = delta[qualification[i]] + within * ndtri_one(min(max(u, 1e-9), 1 - 1e-9))
+    q = ndtri_one(min(max(rank[i] * entrant_top, 1e-9), 1 - 1e-9)) if entrant else quantile[i]
+    z = delta[qualification[i]] + within * q
     pat = np.intp(part_time[i])
     h = np.exp(mu[sex[i], pat] + sd[pat] * z)
     hourly[i] = np.float32(max(h, floor_by_age[age[i]]))
@@ -324,7 +326,8 @@ def refresh_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mo
     prices = _prices(model)
     return int(_refresh_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
                               pop.unpaid_carer, pop.qualification, pop.age),
-                             (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn),
+                             (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn,
+                              jobs.quantile),
                              np.int64(month), np.int64(model.entrant_months), np.uint64(key_seed),
                              part_time_thresholds(model), model.hours.astype(np.float32), prices))
 
@@ -335,7 +338,7 @@ def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pa
     pattern by a keyed uniform below ``pt_threshold[sex, combination of the three factors]`` (the same numbers as
     :func:`part_time_logit` through ``expit``), the rank by another, both keyed by the spell's start month."""
     state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
-    held, part_time, hours, rank, hourly, drawn = job
+    held, part_time, hours, rank, hourly, drawn, quantile = job
     n = len(state)
     drawn_by_chunk = np.zeros(CHUNKS, np.int64)
     for ch in nb.prange(CHUNKS):
@@ -353,10 +356,11 @@ def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pa
                 part_time[i] = pt
                 hours[i] = pattern_hours[1 if pt else 0]
                 rank[i] = keyed.keyed(keyed.key_base(key_seed, s, PAY_RANK), i)
+                quantile[i] = ndtri_one(min(max(rank[i], 1e-9), 1 - 1e-9))
                 held[i] = True
                 drawn[i] = s
                 k += 1
-            _price_one(i, m < entrant_months, rank, qualification, sex, age, part_time, hourly, prices)
+            _price_one(i, m < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices)
         drawn_by_chunk[ch] = k
     return drawn_by_chunk.sum()
 

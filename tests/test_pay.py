@@ -136,7 +136,7 @@ def test_the_compiled_refresh_gives_the_reference_jobs_and_a_spell_keeps_its_job
         pay.refresh_jobs_reference(ref, pop, pr.model, pr.key_seed, m.month)
         h = ref.held
         assert np.array_equal(jobs.held, h) and np.array_equal(h, pop.state == LabourState.EMPLOYED)
-        for f in ("part_time", "hours", "rank", "drawn"):
+        for f in ("part_time", "hours", "rank", "drawn", "quantile"):
             assert np.array_equal(getattr(jobs, f)[h], getattr(ref, f)[h]), (m.month, f)
         np.testing.assert_array_max_ulp(jobs.hourly[h], ref.hourly[h], maxulp=1)
         checked.append(m.month)
