@@ -489,7 +489,8 @@ class PayRun:
     def jobs(self) -> pay_mod.Jobs:
         """Every resident's job as of the last month the model reached (made on first use in a month)."""
         if self._jobs_month != self._month:
-            pay_mod.refresh_jobs(self._jobs, self.population, self.model, self.key_seed, self._month)
+            pay_mod.refresh_jobs(self._jobs, self.population, self.model, self.key_seed, self._month,
+                                 since=self._jobs_month)
             self._jobs_month = self._month
         return self._jobs
 

@@ -98,11 +98,12 @@ class Jobs:
     rank: np.ndarray  # float64, the job's rank score in the whole distribution (before the entrant rule)
     drawn: np.ndarray  # int64, the month whose keyed draws the job is (its spell's start: glw_sim.pay.spell_start)
     quantile: np.ndarray  # float64, the standard normal quantile of the (clipped) rank: kept, not recomputed
+    priced: np.ndarray  # uint8, 2 qualification + sex when last priced (a change asks for a new price)
 
     @classmethod
     def empty(cls, n: int) -> Jobs:
         return cls(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.float32), np.zeros(n, np.float32),
-                   np.zeros(n, np.float64), np.zeros(n, np.int64), np.zeros(n, np.float64))
+                   np.zeros(n, np.float64), np.zeros(n, np.int64), np.zeros(n, np.float64), np.zeros(n, np.uint8))
 
     @property
     def weekly(self) -> np.ndarray:
@@ -188,6 +189,7 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     model = PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
     _price_all(emp, pop.months_in_state, np.int64(model.entrant_months), jobs.rank, jobs.quantile, pop.qualification,
                pop.sex, pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
+    jobs.priced[emp] = 2 * pop.qualification[emp] + pop.sex[emp]
     return model, jobs
 
 
@@ -317,30 +319,35 @@ def part_time_thresholds(model: PayModel) -> np.ndarray:
     return np.stack([expit(model.pt_intercept[s] + logit_) for s in (0, 1)])
 
 
-def refresh_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int) -> int:
+def refresh_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int, since: int | None = None
+                 ) -> int:
     """Every resident's job as of month ``month``, in one compiled pass (:func:`_refresh_pass`; the same jobs as
     :func:`refresh_jobs_reference`): a job is a function of the resident and the month their spell in work began
     (its keyed draws: working pattern, hours and pay rank), and its pay of their months in work (the entrant rule)
     and age (the floor), so it is made when a figure needs it (each reported year) rather than each month.
-    Returns the number of jobs drawn."""
+    ``since``: the month of the last refresh (None: unknown); a job whose price cannot have changed since then is
+    not priced again (drawn since, under the entrant months then or now, possibly past a birthday at 18 or 21,
+    or of another qualification or sex: the same prices as pricing every one). Returns the number of jobs drawn."""
     prices = _prices(model)
+    gap = np.int64(1 << 40) if since is None else np.int64(month - since)
     return int(_refresh_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
                               pop.unpaid_carer, pop.qualification, pop.age),
                              (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn,
-                              jobs.quantile),
-                             np.int64(month), np.int64(model.entrant_months), np.uint64(key_seed),
+                              jobs.quantile, jobs.priced),
+                             np.int64(month), gap, np.int64(model.entrant_months), np.uint64(key_seed),
                              part_time_thresholds(model), model.hours.astype(np.float32), prices))
 
 
 @nb.njit(cache=True, parallel=True)
-def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pattern_hours, prices):
+def _refresh_pass(people, job, month, gap, entrant_months, key_seed, pt_threshold, pattern_hours, prices):
     """:func:`refresh_jobs`' pass, in the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`): the working
     pattern by a keyed uniform below ``pt_threshold[sex, combination of the three factors]`` (the same numbers as
     :func:`part_time_logit` through ``expit``), the rank by another, both keyed by the spell's start month."""
     state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
-    held, part_time, hours, rank, hourly, drawn, quantile = job
+    held, part_time, hours, rank, hourly, drawn, quantile, priced = job
     n = len(state)
     drawn_by_chunk = np.zeros(CHUNKS, np.int64)
+    birthdays = (gap + 11) // 12  # at most, since the last refresh
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(n, ch)
         k = 0
@@ -350,7 +357,8 @@ def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pa
                 continue
             m = np.int64(months[i])
             s = month - m if month > m else np.int64(0)
-            if not held[i] or drawn[i] != s:
+            fresh = not held[i] or drawn[i] != s
+            if fresh:
                 combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
                 pt = keyed.keyed(keyed.key_base(key_seed, s, PAY_HOURS), i) < pt_threshold[sex[i], combo]
                 part_time[i] = pt
@@ -360,7 +368,11 @@ def _refresh_pass(people, job, month, entrant_months, key_seed, pt_threshold, pa
                 held[i] = True
                 drawn[i] = s
                 k += 1
-            _price_one(i, m < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices)
+            key = np.uint8(2 * qualification[i] + sex[i])
+            if fresh or m < entrant_months + gap or np.int64(age[i]) < 21 + birthdays or priced[i] != key:
+                _price_one(i, m < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly,
+                           prices)
+                priced[i] = key
         drawn_by_chunk[ch] = k
     return drawn_by_chunk.sum()
 

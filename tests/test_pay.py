@@ -130,8 +130,13 @@ def test_the_compiled_refresh_gives_the_reference_jobs_and_a_spell_keeps_its_job
     pr, pop = m.pay, m.population
     ref = copy.deepcopy(pr.jobs)
     checked, drawn = [], 0
+    rng = np.random.default_rng(4)
     for months in [1] * 14 + [10]:
         m.run(months)
+        if m.month in (5, 13):  # a qualification gained (adult skills): its job is priced again (months without
+            # a reported year: in a run, programmes act before the records that make the jobs)
+            up = rng.choice(np.flatnonzero((pop.state == LabourState.EMPLOYED) & (pop.qualification < 3)), 100)
+            pop.qualification[up] += 1
         jobs = pr.jobs  # (made now, for this month)
         pay.refresh_jobs_reference(ref, pop, pr.model, pr.key_seed, m.month)
         h = ref.held
