@@ -337,8 +337,8 @@ def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: 
     """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
     weight of those in work too) and the weights' total: a coarse pass (bins :data:`COARSE` times wider, a few
     hundred, in cache) finds where the lowest ``share`` ends, then the fine bins are filled up to a coarse bin past
-    it (the same bins, sums in the same order, as :func:`_binned`'s below there). Millions of fine bins filled at
-    random cost more than the two passes."""
+    it (the same bins as :func:`_binned`'s below there, their sums by chunk, so equal to the last bits). Millions
+    of fine bins filled at random cost more than the two passes."""
     v = np.ascontiguousarray(values, np.float64)
     w = np.ascontiguousarray(weights)
     lo = np.floor(v.min() / step) * step
@@ -348,16 +348,47 @@ def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: 
     j = int(np.searchsorted(np.cumsum(wc), share * total))
     n_bins = min(n_all, (j + 2) * COARSE)  # a coarse bin's margin past the end of the lowest share
     h = np.zeros(0, np.bool_) if held is None else np.ascontiguousarray(held)
-    wb, vb, hb = _bin_pass(v, w, h, lo, float(step), n_bins)
+    wb, vb, hb = _bin_pass_chunks(v, w, h, lo, float(step), n_bins)
     return wb, vb, hb, total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _coarse_pass(v, w, lo, width, n_bins):
+    """Weights in bins ``width`` wide from ``lo`` (the last bin holding any above), by the engine's fixed chunks
+    (summed in chunk order: the same numbers whatever the threads)."""
+    part = np.zeros((CHUNKS, n_bins))
+    for ch in nb.prange(CHUNKS):
+        a, b = chunk(len(v), ch)
+        for i in range(a, b):
+            part[ch, min(np.int64((v[i] - lo) / width), n_bins - 1)] += np.float64(w[i])
     out = np.zeros(n_bins)
-    for i in range(len(v)):
-        out[min(np.int64((v[i] - lo) / width), n_bins - 1)] += np.float64(w[i])
+    for ch in range(CHUNKS):
+        out += part[ch]
     return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _bin_pass_chunks(v, w, held, lo, step, n_bins):
+    """:func:`_bin_pass` by the engine's fixed chunks, summed in chunk order (the same bins to the last bits of
+    their sums' order; the same numbers whatever the threads)."""
+    wp, vp, hp = np.zeros((CHUNKS, n_bins)), np.zeros((CHUNKS, n_bins)), np.zeros((CHUNKS, n_bins))
+    with_held = len(held) > 0
+    for ch in nb.prange(CHUNKS):
+        a, b = chunk(len(v), ch)
+        for i in range(a, b):
+            k = np.int64((v[i] - lo) / step)
+            if k < n_bins:
+                wi = np.float64(w[i])
+                wp[ch, k] += wi
+                vp[ch, k] += wi * v[i]
+                if with_held:
+                    hp[ch, k] += wi * held[i]
+    wb, vb, hb = np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)
+    for ch in range(CHUNKS):
+        wb += wp[ch]
+        vb += vp[ch]
+        hb += hp[ch]
+    return wb, vb, hb
 
 
 @nb.njit(cache=True)
