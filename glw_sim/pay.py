@@ -1,4 +1,4 @@
-"""Pay and hours of employed residents (issue 21, step 1): outside the compiled month pass.
+"""Pay and hours of employed residents (issue 21, step 1): outside the engine's passes, made at reported years.
 
 Every employed resident holds one job with a working pattern (part-time or full-time), paid hours a week and an
 hourly wage. Nothing here feeds back into the labour market: the states, flows and every existing result are
