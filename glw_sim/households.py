@@ -126,8 +126,8 @@ class Households:
     tenure: np.ndarray  # uint8, TENURES
     brma: np.ndarray  # uint8, index into brmas()
     partner_rank: np.ndarray  # float64 uniform: the partner is in work when below their group's employment rate
-    partner_u_hours: np.ndarray  # float64 uniform for the partner's working pattern
-    partner_u_pay: np.ndarray  # float64 uniform: the partner's pay rank
+    # (the partner's working pattern and pay rank: keyed draws of PARTNER_HOURS and PARTNER_PAY, read where the
+    # partner's pay is made, glw_sim.incomemetric.partner_pay)
 
     @property
     def couple(self) -> np.ndarray:
@@ -142,17 +142,36 @@ class Households:
 
 
 def draw_households(pop: Population, borough_names: list[str], key_seed: int) -> Households:
+    """Each resident's household (keyed draws of month 0 by resident: type, children, tenure, partner rank), each
+    categorical drawn in one compiled pass from its table's few rows (:func:`_categorical_keyed`)."""
     n = len(pop)
-    idx = np.arange(n, dtype=np.int64)
-    u = [keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOUSEHOLD_TYPE, CHILDREN, TENURE, PARTNER, PARTNER_HOURS,
-                                                                    PARTNER_PAY)]
-    htype = categorical_by_cell(*type_cells(pop), u[0])
+    b_type, b_children, b_tenure = (np.uint64(keyed.key_base(key_seed, 0, p)) for p in (HOUSEHOLD_TYPE, CHILDREN,
+                                                                                         TENURE))
+    table, cell = type_cells(pop)
+    htype = _categorical_keyed(np.cumsum(table, axis=1), np.asarray(cell, np.intp), b_type)
     with_children = (htype == LONE_PARENT) | (htype == COUPLE_CHILDREN)
-    children = np.where(with_children, 1 + categorical_by_cell(CHILDREN_SHARES[None, :], np.zeros(n, np.intp), u[1]),
-                        0)
-    tenure = categorical_by_cell(*tenure_cells(pop, htype, borough_names), u[2])
-    return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], u[3], u[4],
-                      u[5])
+    kids = _categorical_keyed(np.cumsum(CHILDREN_SHARES[None, :], axis=1), np.zeros(n, np.intp), b_children)
+    children = np.where(with_children, 1 + kids, 0)
+    table, cell = tenure_cells(pop, htype, borough_names)
+    tenure = _categorical_keyed(np.cumsum(table, axis=1), np.asarray(cell, np.intp), b_tenure)
+    rank = keyed.keyed_uniforms(key_seed, 0, PARTNER, np.arange(n, dtype=np.int64))
+    return Households(htype, children.astype(np.uint8), tenure, borough_brma(borough_names)[pop.borough], rank)
+
+
+@nb.njit(cache=True, parallel=True)
+def _categorical_keyed(cum, cell, base):
+    """:func:`_categorical_cells` with each resident's uniform its keyed draw (``keyed(base, i)``: the numbers of
+    ``keyed.keyed_uniforms`` over every resident), without an array of them."""
+    k = cum.shape[1]
+    out = np.empty(len(cell), np.uint8)
+    for i in nb.prange(len(cell)):
+        u = keyed.keyed(base, i)
+        c = 0
+        for j in range(k):
+            if u > cum[cell[i], j]:
+                c += 1
+        out[i] = min(c, k - 1)
+    return out
 
 
 def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list[str]) -> np.ndarray:

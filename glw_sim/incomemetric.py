@@ -123,41 +123,42 @@ OTHER_TYPE, MALE, FEMALE = int(H.OTHER), int(Sex.MALE), int(Sex.FEMALE)  # (plai
 HOST2_HOURS, HOST2_PAY, HOST2_RANK = (keyed.named_purpose(p) for p in ("host hours", "host pay", "host rank"))
 
 
-def _adult_pay(idx: np.ndarray, sex: np.ndarray, qual: np.ndarray, u_hours: np.ndarray, u_pay: np.ndarray,
-               model: pay_mod.PayModel) -> np.ndarray:
+def _adult_pay(idx: np.ndarray, sex: np.ndarray, qual: np.ndarray, key_seed: int, hours_purpose: int,
+               pay_purpose: int, model: pay_mod.PayModel) -> np.ndarray:
     """Gross weekly earnings when in work (April 2024 pounds) of adults beside the residents ``idx`` (of ``sex``,
-    at qualification ``qual``): part-time at their sex's share, paid at the fixed rank ``u_pay``, never below the
-    adult floor (one compiled pass: :func:`_adult_pay_pass`)."""
-    return _adult_pay_pass(np.asarray(sex, dtype=np.intp), np.asarray(qual), np.asarray(u_hours, np.float64),
-                           np.asarray(u_pay, np.float64), expit(model.pt_intercept).astype(np.float64),
-                           model.delta.astype(np.float64), float(model.within), model.mu.astype(np.float64),
-                           model.sd.astype(np.float64), model.hours.astype(np.float64),
-                           float(pay_mod.wage_floor(np.array([30]))[0]))
+    at qualification ``qual``): part-time at their sex's share, paid at a fixed rank, both keyed draws of month 0
+    by resident (``hours_purpose``, ``pay_purpose``), never below the adult floor (one compiled pass)."""
+    return _adult_pay_pass(np.asarray(idx, np.int64), np.asarray(sex, dtype=np.intp), np.asarray(qual),
+                           np.uint64(keyed.key_base(key_seed, 0, hours_purpose)),
+                           np.uint64(keyed.key_base(key_seed, 0, pay_purpose)),
+                           expit(model.pt_intercept).astype(np.float64), model.delta.astype(np.float64),
+                           float(model.within), model.mu.astype(np.float64), model.sd.astype(np.float64),
+                           model.hours.astype(np.float64), float(pay_mod.wage_floor(np.array([30]))[0]))
 
 
-@nb.njit(cache=True)
-def _adult_pay_pass(sex, qual, u_hours, u_pay, pt_share, delta, within, mu, sd, hours, floor):
-    out = np.empty(len(sex))
-    for j in range(len(sex)):
-        pat = 1 if u_hours[j] < pt_share[sex[j]] else 0
-        z = delta[qual[j]] + within * ndtri_one(min(max(u_pay[j], 1e-9), 1 - 1e-9))
+@nb.njit(cache=True, parallel=True)
+def _adult_pay_pass(idx, sex, qual, base_hours, base_pay, pt_share, delta, within, mu, sd, hours, floor):
+    out = np.empty(len(idx))
+    for j in nb.prange(len(idx)):
+        pat = 1 if keyed.keyed(base_hours, idx[j]) < pt_share[sex[j]] else 0
+        z = delta[qual[j]] + within * ndtri_one(min(max(keyed.keyed(base_pay, idx[j]), 1e-9), 1 - 1e-9))
         out[j] = max(np.exp(mu[sex[j], pat] + sd[pat] * z), floor) * hours[pat]
     return out
 
 
-def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel) -> np.ndarray:
+def partner_pay(hh: H.Households, pop: Population, model: pay_mod.PayModel, key_seed: int) -> np.ndarray:
     """Partners' gross weekly earnings when in work (April 2024 pounds): of the other sex and the resident's
     qualification, part-time at their sex's share, paid at a fixed keyed rank (drawn once: a partner's pay stays).
     For an 'other' resident, the first other adult's (a parent, the father, or a sharer of the resident's sex;
     from the resident's unused partner draws). 0 for the rest."""
     out = np.zeros(len(pop), np.float32)
     idx = np.flatnonzero(hh.couple)
-    out[idx] = _adult_pay(idx, 1 - pop.sex[idx].astype(np.intp), pop.qualification[idx], hh.partner_u_hours[idx],
-                          hh.partner_u_pay[idx], model)
+    out[idx] = _adult_pay(idx, 1 - pop.sex[idx].astype(np.intp), pop.qualification[idx], key_seed, H.PARTNER_HOURS,
+                          H.PARTNER_PAY, model)
     idx = np.flatnonzero(hh.type == H.OTHER)
     parents = pop.age[idx] < OTHER_PARENTS_BELOW
     sex = np.where(parents, int(Sex.MALE), pop.sex[idx])
-    out[idx] = _adult_pay(idx, sex, pop.qualification[idx], hh.partner_u_hours[idx], hh.partner_u_pay[idx], model)
+    out[idx] = _adult_pay(idx, sex, pop.qualification[idx], key_seed, H.PARTNER_HOURS, H.PARTNER_PAY, model)
     return out
 
 
@@ -167,10 +168,9 @@ def second_parent(hh: H.Households, pop: Population, model: pay_mod.PayModel, ke
     'other' resident living with parents (keyed draws of their own); 0 for the rest."""
     idx = np.flatnonzero((hh.type == H.OTHER) & (pop.age < OTHER_PARENTS_BELOW)).astype(np.int64)
     rank, weekly = np.zeros(len(pop), np.float32), np.zeros(len(pop), np.float32)
-    u_hours, u_pay = (keyed.keyed_uniforms(key_seed, 0, p, idx) for p in (HOST2_HOURS, HOST2_PAY))
     rank[idx] = keyed.keyed_uniforms(key_seed, 0, HOST2_RANK, idx)
-    weekly[idx] = _adult_pay(idx, np.full(len(idx), int(Sex.FEMALE)), pop.qualification[idx], u_hours, u_pay,
-                             model)
+    weekly[idx] = _adult_pay(idx, np.full(len(idx), int(Sex.FEMALE)), pop.qualification[idx], key_seed, HOST2_HOURS,
+                             HOST2_PAY, model)
     return rank, weekly
 
 
@@ -510,7 +510,8 @@ class PayRun:
         self.population, self.key_seed, self.assumptions = pop, int(key_seed), assumptions
         self.households = H.draw_households(pop, borough_names, self.key_seed) if borough_names else None
         self.model, self._jobs = pay_mod.fit_pay(pop, self.key_seed, assumptions)
-        self.partner_weekly = (partner_pay(self.households, pop, self.model) if self.households is not None
+        self.partner_weekly = (partner_pay(self.households, pop, self.model, self.key_seed)
+                               if self.households is not None
                                else None)
         self.parent2_rank, self.parent2_weekly = (second_parent(self.households, pop, self.model, self.key_seed)
                                                   if self.households is not None else (None, None))

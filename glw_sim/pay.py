@@ -165,7 +165,10 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
                      np.array([_a("hours_full_time", assumptions), _a("hours_part_time", assumptions)]),
                      _a("entrant_pay_top", assumptions), int(_a("entrant_pay_months", assumptions)))
     jobs = Jobs.empty(len(pop))
-    draw_jobs(jobs, pop, emp, model, key_seed, 0, priced=False)
+    _draw_pass(emp, (pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer),
+               (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.quantile),
+               np.uint64(keyed.key_base(key_seed, 0, PAY_HOURS)), np.uint64(keyed.key_base(key_seed, 0, PAY_RANK)),
+               part_time_thresholds(model), model.hours.astype(np.float32))  # (draw_jobs' of month 0, compiled)
     z = _scores(emp, jobs.rank, pop.months_in_state, pop.qualification, delta.astype(np.float64), float(within),
                 np.int64(model.entrant_months), float(model.entrant_top))  # (effective_score's, compiled)
     pat = jobs.part_time[emp]
@@ -191,6 +194,23 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
                pop.sex, pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
     jobs.priced[emp] = 2 * pop.qualification[emp] + pop.sex[emp]
     return model, jobs
+
+
+@nb.njit(cache=True, parallel=True)
+def _draw_pass(idx, people, job, base_hours, base_rank, pt_threshold, pattern_hours):
+    """:func:`draw_jobs` (unpriced) of residents ``idx`` in one compiled pass: the working pattern by a keyed
+    uniform below ``pt_threshold`` (:func:`part_time_thresholds`: the same numbers), the rank by another."""
+    sex, young_children, in_education, unpaid_carer = people
+    held, part_time, hours, rank, quantile = job
+    for j in nb.prange(len(idx)):
+        i = idx[j]
+        combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
+        pt = keyed.keyed(base_hours, i) < pt_threshold[sex[i], combo]
+        part_time[i] = pt
+        hours[i] = pattern_hours[1 if pt else 0]
+        rank[i] = keyed.keyed(base_rank, i)
+        quantile[i] = ndtri_one(min(max(rank[i], 1e-9), 1 - 1e-9))
+        held[i] = True
 
 
 @nb.njit(cache=True, parallel=True)
