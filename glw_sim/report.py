@@ -465,8 +465,9 @@ employment-year are defined under Uncertainty.</p>{% if ranking %}<p>{{ ranking 
 {% endif %}
 {% if st %}<h2 id="second-target">The second target</h2>
 <p>The plan's second target: raise the real weekly income after housing costs of the lowest-income fifth of
-Londoners by 20% by 2035. Here: the lowest fifth of working-age residents ranked by their benefit unit's equivalised
-income after housing costs (HBAI's scale), in April 2024 prices, at month 0 and every twelfth month.</p>
+Londoners by 20% by 2035. Here: the lowest fifth of working-age residents ranked by their household's equivalised
+income after housing costs (HBAI's scale; an 'other' household's adults pooled), in April 2024 prices, at month 0
+and every twelfth month.</p>
 {% if st.target %}<p class="lead" id="second-target-headline">{{ st.target }}</p>{% endif %}
 {% macro st_table(ident, first, g) %}<div style="overflow-x:auto"><table id="{{ ident }}"><tr><th>{{ first }}</th>{% for h in g.heads %}<th class="n" style="white-space:normal">{{ h }}</th>{% endfor %}</tr>
 {% for r in g.rows %}<tr><td class="n" style="text-align:left">{{ r.date }}</td>{% for c in r.cells %}<td class="n">{{ c.value }}{% if c.tied %}&nbsp;&dagger;{% endif %}<br><span class="small">{{ c.ci }}</span></td>{% endfor %}</tr>{% endfor %}

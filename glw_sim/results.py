@@ -61,7 +61,9 @@ SIGNED_PREFIXES = ("net_extra", "contribution.", "displaced", "gross_extra", "mo
 
 
 def nonnegative(metric: str) -> bool:
-    return not metric.startswith(SIGNED_PREFIXES)
+    """Whether a metric cannot go below zero (its intervals stop there): not a difference (the prefixes above, or
+    a change against the counterfactual, ``*_change*``: the second target's)."""
+    return not metric.startswith(SIGNED_PREFIXES) and "_change" not in metric
 
 
 @dataclass

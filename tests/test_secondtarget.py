@@ -78,6 +78,32 @@ def test_figures_are_the_replications_mean_with_students_interval_and_the_parts_
     assert at.loc[f"{S.MEAN}_change_entry", "mean"] > 0.5 * at.loc[f"{S.MEAN}_change", "mean"]
 
 
+def test_the_console_gives_each_change_its_students_interval_even_below_zero(income_runs):
+    """The console's second-target lines: each change at the horizon with Student's interval over the
+    replications, not stopped at zero: a change can be negative even when every replication's is positive (here
+    the run's own, then its mean change set to 0.1, 0.2 and 2.0 in the three replications, whose interval reaches
+    below zero)."""
+    import dataclasses
+
+    from glw_sim.results import console_summary
+
+    runs, _ = income_runs
+    res = runs["high"]
+    ts = res.timeseries.copy()
+    metric = "income.bottom_fifth_mean_ahc_real_change"
+    at = (ts["metric"] == metric) & (ts["area"] == "London") & (ts["group"] == "all") & (ts["month"] == 24)
+    ts.loc[at, "value"] = ts.loc[at, "replication"].map({0: 0.1, 1: 0.2, 2: 2.0}).to_numpy()
+    skewed = dataclasses.replace(res, timeseries=ts)
+    for r, label, values in ((res, "lowest fifth's median AHC", raw(res, metric.replace("mean", "median"), 24)),
+                             (res, "lowest fifth's mean AHC", raw(res, metric, 24)),
+                             (skewed, "lowest fifth's mean AHC", [0.1, 0.2, 2.0])):
+        mean, lo, hi = t_interval(values)
+        line = next(x for x in console_summary(r).splitlines() if label in x)
+        got = [float(v) for v in re.findall(r"[-+]?\d+\.\d\d", line)]
+        np.testing.assert_allclose(got[-3:], [mean, lo, hi], atol=0.006)
+    assert t_interval([0.1, 0.2, 2.0])[1] < 0
+
+
 def test_the_report_has_the_second_target_with_intervals_and_what_it_cannot_claim(income_runs):
     runs, _ = income_runs
     res = runs["high"]
