@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from glw_sim.engine import keyed
+from glw_sim.engine.layout import CHUNKS, chunk
 from glw_sim.income import LHA_COLUMNS, brmas, lha_monthly  # noqa: F401  (re-exported: the rental areas)
 from glw_sim.paths import targets_dir
 from glw_sim.population import Population
@@ -37,6 +38,7 @@ TYPES = ("single", "lone_parent", "couple_no_children", "couple_with_children", 
 SINGLE, LONE_PARENT, COUPLE, COUPLE_CHILDREN, OTHER = range(5)
 TENURES = ("social_rent", "private_rent", "owner")
 SOCIAL, PRIVATE, OWNER = range(3)
+_EMPLOYED = int(LabourState.EMPLOYED)  # (a plain int: a constant of the compiled passes)
 
 #: ASSUMPTIONS (no published London figure transcribed): lone parents' sex, children per family, tenure odds
 LONE_PARENT_FEMALE_SHARE = 0.90  # UK: about nine in ten lone parents are mothers (ONS Families and households)
@@ -90,7 +92,7 @@ def type_cells(pop: Population) -> tuple[np.ndarray, np.ndarray]:
     # lone parents' sex: women's chance scaled up and men's down, so lone parents are lone_f women (roughly: by sex
     # shares of the population, which are near half)
     p[:, LONE_PARENT] *= np.where(female, 2 * lone_f, 2 * (1 - lone_f))
-    kind = np.where(pop.young_children, len(kinds) - 1, age_band_of(pop.age))
+    kind = np.where(pop.young_children, len(kinds) - 1, age_band_of(np.arange(256))[pop.age])  # (by table)
     return p / p.sum(axis=1, keepdims=True), (2 * kind + (pop.sex == Sex.FEMALE)).astype(np.intp)
 
 
@@ -184,16 +186,13 @@ def tenure_probabilities(pop: Population, htype: np.ndarray, borough_names: list
 def tenure_cells(pop: Population, htype: np.ndarray, borough_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(table, cell): :func:`tenure_probabilities` as its (33 boroughs x 8 combinations) rows and each resident's."""
     lo = TENURE_LOG_ODDS
-    combo = ((pop.age < 35).astype(np.intp) + 2 * (pop.state != LabourState.EMPLOYED)
-             + 4 * (htype == LONE_PARENT))
     k = np.arange(8)
     z = np.zeros((8, 3))
     z[:, PRIVATE] = lo["private_rent_16_34"] * (k % 2) + lo["private_rent_not_employed"] * ((k // 2) % 2)
     z[:, SOCIAL] = lo["social_rent_lone_parent"] * (k // 4) + lo["social_rent_not_employed"] * ((k // 2) % 2)
     target = tenure_shares(borough_names)
     n_b = len(target)
-    cell_w = np.bincount(pop.borough.astype(np.intp) * 8 + combo, weights=pop.weight.astype(np.float64),
-                         minlength=n_b * 8).reshape(n_b, 8)
+    cell, cell_w = _tenure_cell_pass(pop.borough, pop.age, pop.state, htype, pop.weight, n_b)
     intercept = np.zeros((n_b, 3))
     for _ in range(100):  # raking the borough intercepts (3 x 33 numbers)
         e = np.exp(z[None, :, :] + intercept[:, None, :])
@@ -203,7 +202,21 @@ def tenure_cells(pop: Population, htype: np.ndarray, borough_names: list[str]) -
         intercept += np.log(target / got)
     e = np.exp(z[None, :, :] + intercept[:, None, :])
     p = (e / e.sum(axis=2, keepdims=True)).reshape(n_b * 8, 3)
-    return p, pop.borough.astype(np.intp) * 8 + combo
+    return p, cell
+
+
+@nb.njit(cache=True)
+def _tenure_cell_pass(borough, age, state, htype, weight, n_boroughs):
+    """Each resident's tenure cell (8 borough + under 35 + 2 not employed + 4 lone parent) and the weights by
+    cell (in the residents' order: ``np.bincount(cell, weights=w)``'s sums), in one pass."""
+    cell = np.empty(len(borough), np.intp)
+    cell_w = np.zeros((n_boroughs, 8))
+    for i in range(len(borough)):
+        combo = ((1 if age[i] < 35 else 0) + (2 if state[i] != _EMPLOYED else 0)
+                 + (4 if htype[i] == LONE_PARENT else 0))
+        cell[i] = np.intp(borough[i]) * 8 + combo
+        cell_w[borough[i], combo] += np.float64(weight[i])
+    return cell, cell_w
 
 
 def employment_rate_by_sex_band(pop: Population) -> np.ndarray:
@@ -212,17 +225,24 @@ def employment_rate_by_sex_band(pop: Population) -> np.ndarray:
     return (emp / np.maximum(tot, 1e-12)).reshape(2, 4)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _rate_pass(sex, age, weight, state, band_of_age):
-    """Weights of the employed and of all by sex x age band, in one pass (the same sums, in the same order, as
-    ``np.bincount(cell, weights=w * employed)`` and ``np.bincount(cell, weights=w)``)."""
-    emp, tot = np.zeros(8), np.zeros(8)
-    for i in range(len(sex)):
-        c = np.intp(sex[i]) * 4 + band_of_age[age[i]]
-        w = np.float64(weight[i])
-        emp[c] += w * (1.0 if state[i] == 0 else 0.0)  # LabourState.EMPLOYED == 0
-        tot[c] += w
-    return emp, tot
+    """Weights of the employed and of all by sex x age band, in one pass by the engine's fixed chunks (summed in
+    chunk order: the same numbers whatever the threads; ``np.bincount(cell, weights=w * employed)`` and
+    ``np.bincount(cell, weights=w)`` to the last bits of their sums' order)."""
+    emp, tot = np.zeros((CHUNKS, 8)), np.zeros((CHUNKS, 8))
+    for ch in nb.prange(CHUNKS):
+        lo, hi = chunk(len(sex), ch)
+        for i in range(lo, hi):
+            c = np.intp(sex[i]) * 4 + band_of_age[age[i]]
+            w = np.float64(weight[i])
+            emp[ch, c] += w * (1.0 if state[i] == _EMPLOYED else 0.0)
+            tot[ch, c] += w
+    e, t = np.zeros(8), np.zeros(8)
+    for ch in range(CHUNKS):
+        e += emp[ch]
+        t += tot[ch]
+    return e, t
 
 
 def partner_employed(hh: Households, pop: Population) -> np.ndarray:

@@ -250,10 +250,13 @@ def _axis(x, grid, cells):
 
 
 @nb.njit(cache=True, parallel=True)
-def _equivalised(e, u, y, out):
+def _equivalised(e, u, y, weight, out):
     """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`): unit, band
-    and area from tables, the earnings selected without a branch (residents are in random order)."""
+    and area from tables, the earnings selected without a branch (residents are in random order). In the same
+    pass, by the engine's chunks, what :func:`_lowest_binned` reads first (:func:`_coarse_one`): the values'
+    least and greatest and their weights in coarse bins."""
     n = len(out)
+    least, most, part = np.full(CHUNKS, np.inf), np.full(CHUNKS, -np.inf), np.zeros((CHUNKS, N_COARSE))
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(n, ch)
         for i in range(lo, hi):
@@ -273,13 +276,16 @@ def _equivalised(e, u, y, out):
                     h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
                     h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
                     v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
-                    out[i] = v / (y.adult_scale[0] + 2 * y.adult_scale[1])
+                    v = v / (y.adult_scale[0] + 2 * y.adult_scale[1])
                 else:
                     h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
                     v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
-                    out[i] = v / (y.adult_scale[0] + y.adult_scale[1])
+                    v = v / (y.adult_scale[0] + y.adult_scale[1])
             else:
-                out[i] = v / y.scale[unit]
+                v = v / y.scale[unit]
+            out[i] = v
+            least[ch], most[ch] = _coarse_one(v, weight[i], least[ch], most[ch], part[ch])
+    return _coarse_sums(least, most, part)
 
 
 @nb.njit(cache=True, inline="always")
@@ -293,12 +299,13 @@ def _ahc(y, unit, area, e1, e2):
 
 def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: np.ndarray | None = None,
                     hourly: np.ndarray | None = None, hours: np.ndarray | None = None,
-                    rate: np.ndarray | None = None) -> np.ndarray:
+                    rate: np.ndarray | None = None, with_coarse: bool = False):
     """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal): the
     table (bilinear in the two adults' earnings) over HBAI's scale; own pay and a partner's in work uprated to the
     policy year, own pay never below that year's floor (one compiled pass). ``held``, ``hourly``, ``hours`` (each
     resident's job) and ``rate`` (partners' employment rate by sex and age band) replace the run's own: the
-    decomposition's mixed states (:func:`decomposition`)."""
+    decomposition's mixed states (:func:`decomposition`). ``with_coarse``: (the values, their coarse figures for
+    :func:`_lowest_binned`, weighted by the residents' weights, from the same pass)."""
     pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
     year = policy_year(d)
     floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
@@ -314,8 +321,8 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
                   pay_run.parent2_rank, pay_run.parent2_weekly)
     u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
     out = np.empty(len(pop))
-    _equivalised(e, u, y, out)
-    return out
+    coarse = _equivalised(e, u, y, pop.weight, out)
+    return (out, coarse) if with_coarse else out
 
 
 def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -328,43 +335,65 @@ def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.nd
     return _bin_pass(v, np.ascontiguousarray(weights), np.zeros(0, np.bool_), lo, float(step), n_bins)[:2]
 
 
-#: coarse bins of :func:`_lowest_binned`, in fine bins
-COARSE = 1000
+#: coarse bins of :func:`_lowest_binned`: 10 GBP wide from -5,000 GBP a week (the first and last bins also hold
+#: any below and above: 3,000 bins, to 25,000 GBP, in cache); fixed, so the income pass can fill them as it goes
+COARSE_FROM, COARSE_WIDTH, N_COARSE = -5000.0, 10.0, 3000
 
 
-def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: float,
-                   held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
-    weight of those in work too) and the weights' total: a coarse pass (bins :data:`COARSE` times wider, a few
-    hundred, in cache) finds where the lowest ``share`` ends, then the fine bins are filled up to a coarse bin past
-    it (the same bins as :func:`_binned`'s below there, their sums by chunk, so equal to the last bits). Millions
-    of fine bins filled at random cost more than the two passes."""
-    v = np.ascontiguousarray(values, np.float64)
-    w = np.ascontiguousarray(weights)
-    lo = np.floor(v.min() / step) * step
-    n_all = int((v.max() - lo) / step) + 1
-    wc = _coarse_pass(v, w, lo, float(step * COARSE), n_all // COARSE + 1)
-    total = float(wc.sum())
-    j = int(np.searchsorted(np.cumsum(wc), share * total))
-    n_bins = min(n_all, (j + 2) * COARSE)  # a coarse bin's margin past the end of the lowest share
-    h = np.zeros(0, np.bool_) if held is None else np.ascontiguousarray(held)
-    wb, vb, hb = _bin_pass_chunks(v, w, h, lo, float(step), n_bins)
-    return wb, vb, hb, total
+@nb.njit(cache=True, inline="always")
+def _coarse_one(v, w, least, most, bins):
+    """One value ``v`` (weight ``w``) into a chunk's coarse figures: its coarse bin's weight, and the (least,
+    greatest) so far, returned."""
+    x = (v - COARSE_FROM) / COARSE_WIDTH
+    k = 0 if x < 1.0 else (np.int64(x) if x < N_COARSE - 1 else N_COARSE - 1)  # (a NaN: the last bin)
+    bins[k] += np.float64(w)
+    return min(least, v), max(most, v)
+
+
+@nb.njit(cache=True)
+def _coarse_sums(least, most, part):
+    """The chunks' coarse figures together, in chunk order: (least, greatest, weights by coarse bin)."""
+    out = np.zeros(N_COARSE)
+    for ch in range(CHUNKS):
+        out += part[ch]
+    return least.min(), most.max(), out
 
 
 @nb.njit(cache=True, parallel=True)
-def _coarse_pass(v, w, lo, width, n_bins):
-    """Weights in bins ``width`` wide from ``lo`` (the last bin holding any above), by the engine's fixed chunks
-    (summed in chunk order: the same numbers whatever the threads)."""
-    part = np.zeros((CHUNKS, n_bins))
+def _coarse_pass(v, w):
+    """(least, greatest, weights by coarse bin) of ``v`` weighted by ``w``, by the engine's fixed chunks (summed in
+    chunk order: the same numbers whatever the threads, and as the income pass's own, :func:`_equivalised`)."""
+    least, most, part = np.full(CHUNKS, np.inf), np.full(CHUNKS, -np.inf), np.zeros((CHUNKS, N_COARSE))
     for ch in nb.prange(CHUNKS):
         a, b = chunk(len(v), ch)
         for i in range(a, b):
-            part[ch, min(np.int64((v[i] - lo) / width), n_bins - 1)] += np.float64(w[i])
-    out = np.zeros(n_bins)
-    for ch in range(CHUNKS):
-        out += part[ch]
-    return out
+            least[ch], most[ch] = _coarse_one(v[i], w[i], least[ch], most[ch], part[ch])
+    return _coarse_sums(least, most, part)
+
+
+def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: float,
+                   held: np.ndarray | None = None, coarse: tuple | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
+    weight of those in work too) and the weights' total: coarse bins (:data:`COARSE_WIDTH` wide, a few thousand,
+    in cache: ``coarse``, from the pass that made the values, or :func:`_coarse_pass`) find where the lowest
+    ``share`` ends, then the fine bins are filled up to a coarse bin past it (the same bins as :func:`_binned`'s
+    below there, their sums by chunk, so equal to the last bits). Millions of fine bins filled at random cost more
+    than the two passes."""
+    v = np.ascontiguousarray(values, np.float64)
+    w = np.ascontiguousarray(weights)
+    least, most, wc = _coarse_pass(v, w) if coarse is None else coarse
+    lo = np.floor(least / step) * step
+    n_all = int((most - lo) / step) + 1
+    total = float(wc.sum())
+    j = int(np.searchsorted(np.cumsum(wc), share * total))
+    if j >= N_COARSE - 2:  # (the last bin holds any above: no end)
+        n_bins = n_all
+    else:  # a coarse bin's margin past the end of the lowest share
+        n_bins = min(n_all, int((COARSE_FROM + (j + 2) * COARSE_WIDTH - lo) / step) + 1)
+    h = np.zeros(0, np.bool_) if held is None else np.ascontiguousarray(held)
+    wb, vb, hb = _bin_pass_chunks(v, w, h, lo, float(step), n_bins)
+    return wb, vb, hb, total
 
 
 @nb.njit(cache=True, parallel=True)
@@ -414,11 +443,12 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, step: float = 0.01)
     return float(vb[k] / wb[k])
 
 
-def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, step: float = 0.01
-                 ) -> tuple[float, float]:
+def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, step: float = 0.01,
+                 coarse: tuple | None = None) -> tuple[float, float]:
     """(median, mean) of the lowest ``share`` of residents ranked by ``values`` (weighted; to a penny: residents
-    are binned by ``step``, the fifth's boundary bin counted in part)."""
-    wb, vb, _, total = _lowest_binned(values, weights, step, share)
+    are binned by ``step``, the fifth's boundary bin counted in part). ``coarse``: the values' coarse figures, when
+    the pass that made them has them (:func:`_lowest_binned`)."""
+    wb, vb, _, total = _lowest_binned(values, weights, step, share, coarse=coarse)
     return _fifth(wb, vb, share, total)[:2]
 
 
@@ -437,10 +467,10 @@ def _fifth(wb: np.ndarray, vb: np.ndarray, share: float, total: float | None = N
 def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
     """The month's second-target figures (weekly pounds): the lowest fifth's median and mean equivalised income after
     housing costs, nominal and in April 2024 pounds (CPIH), and the share of the fifth in work."""
-    eq = equivalised_ahc(pay_run, d, assumptions)
+    eq, coarse = equivalised_ahc(pay_run, d, assumptions, with_coarse=True)
     w = pay_run.population.weight
     step = 0.01
-    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, pay_run.jobs.held)
+    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, pay_run.jobs.held, coarse)
     med, mean, j = _fifth(wb, vb, 0.2, total)
     real = 1 / deflator(policy_year(d), assumptions)
     in_work = hb[:j + 1].sum() / wb[:j + 1].sum()  # the fifth's share in work (its boundary bin whole)
@@ -489,7 +519,8 @@ def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = 
     def figure(k: int) -> np.ndarray:  # (median, mean) of state k, real
         if ends is not None and k in (0, 3):
             return np.array([ends[k // 3][name] for name in DECOMPOSED])
-        return np.array(bottom_fifth(equivalised_ahc(scenario, d, assumptions, **states[k]), w)) * real
+        eq, coarse = equivalised_ahc(scenario, d, assumptions, with_coarse=True, **states[k])
+        return np.array(bottom_fifth(eq, w, coarse=coarse)) * real
 
     figs = [figure(k) for k in range(4)]
     out = {}

@@ -134,20 +134,37 @@ def part_time_logit(pop: Population, idx: np.ndarray, log_or: np.ndarray) -> np.
     return log_or[0] * pop.young_children[idx] + log_or[1] * pop.in_education[idx] + log_or[2] * pop.unpaid_carer[idx]
 
 
-def fit_hours(pop: Population, emp: np.ndarray, assumptions: dict | None) -> tuple[np.ndarray, np.ndarray]:
-    """(intercept by sex, log odds ratios) of working part-time, keeping each sex's published share."""
-    w, sex = pop.weight[emp].astype(np.float64), pop.sex[emp]
+def fit_hours(pop: Population, emp: np.ndarray, assumptions: dict | None,
+              cell_w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(intercept by sex, log odds ratios) of working part-time, keeping each sex's published share. ``cell_w``:
+    the employed's weights by sex and combination of the factors (:func:`_employed_cells`), when already summed."""
     log_or = np.log([_a("part_time_odds_young_children", assumptions), _a("part_time_odds_in_education", assumptions),
                      _a("part_time_odds_carer", assumptions)])
-    combo = (pop.young_children[emp].astype(np.intp) + 2 * pop.in_education[emp] + 4 * pop.unpaid_carer[emp])
+    if cell_w is None:
+        cell_w = _employed_cells(emp, pop.weight, pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer,
+                                 pop.qualification, len(Qualification))[0]
     k = np.arange(8)
     extra = log_or[0] * (k % 2) + log_or[1] * ((k // 2) % 2) + log_or[2] * (k // 4)  # by combination of the factors
     pt_int = np.zeros(2)
     for s, label in ((Sex.MALE, "male"), (Sex.FEMALE, "female")):
-        cell_w = np.bincount(combo[sex == s], weights=w[sex == s], minlength=8)
         target = _target("part_time_share", label)
-        pt_int[s] = brentq(lambda a: np.dot(cell_w, expit(a + extra)) / cell_w.sum() - target, -15, 15)
+        pt_int[s] = brentq(lambda a: np.dot(cell_w[s], expit(a + extra)) / cell_w[s].sum() - target, -15, 15)
     return pt_int, log_or
+
+
+@nb.njit(cache=True)
+def _employed_cells(emp, weight, sex, young_children, in_education, unpaid_carer, qualification, n_qual):
+    """The employed's (``emp``) weights by [sex, young children + 2 in education + 4 carer] and by qualification,
+    in one pass in their order (the same sums, in the same order, as ``np.bincount`` over each sex's and over
+    all)."""
+    cells, by_qual = np.zeros((2, 8)), np.zeros(n_qual)
+    for j in range(len(emp)):
+        i = emp[j]
+        w = np.float64(weight[i])
+        combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
+        cells[sex[i], combo] += w
+        by_qual[qualification[i]] += w
+    return cells, by_qual
 
 
 def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> tuple[PayModel, Jobs]:
@@ -156,11 +173,12 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     work under ``entrant_pay_months``, at their entrant rank, as every later month). Returns the model and month
     0's jobs (drawn and priced with the fitted model, from the rank scores the fit used: no second pass)."""
     emp = np.flatnonzero(pop.state == LabourState.EMPLOYED)
-    w = pop.weight[emp].astype(np.float64)
-    pt_int, log_or = fit_hours(pop, emp, assumptions)
+    cell_w, wq = _employed_cells(emp, pop.weight, pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer,
+                                 pop.qualification, len(Qualification))
+    pt_int, log_or = fit_hours(pop, emp, assumptions, cell_w)
     sd = np.array([_a("pay_log_sd_full_time", assumptions), _a("pay_log_sd_part_time", assumptions)])
     ratio = np.array([_a("pay_female_ratio_full_time", assumptions), _a("pay_female_ratio_part_time", assumptions)])
-    delta, within = _qualification_shift(pop.qualification[emp], w)
+    delta, within = _qualification_shift(wq)
     model = PayModel(np.zeros((2, 2)), sd, delta, within, pt_int, log_or,
                      np.array([_a("hours_full_time", assumptions), _a("hours_part_time", assumptions)]),
                      _a("entrant_pay_top", assumptions), int(_a("entrant_pay_months", assumptions)))
@@ -169,31 +187,66 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
                (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.quantile),
                np.uint64(keyed.key_base(key_seed, 0, PAY_HOURS)), np.uint64(keyed.key_base(key_seed, 0, PAY_RANK)),
                part_time_thresholds(model), model.hours.astype(np.float32))  # (draw_jobs' of month 0, compiled)
-    z = _scores(emp, jobs.rank, pop.months_in_state, pop.qualification, delta.astype(np.float64), float(within),
-                np.int64(model.entrant_months), float(model.entrant_top))  # (effective_score's, compiled)
-    pat = jobs.part_time[emp]
-    female = pop.sex[emp] == Sex.FEMALE
     line = np.log(london_living_wage())
     assert wage_floors().loc[PAY_YEAR, ["nlw_21_plus", "rate_18_20", "rate_16_17"]].max() < london_living_wage()
+    # every floor is below the line, so a job is below it exactly when mu + x < line, x = sd z + log(ratio) female
+    # (z the rank score paid at, effective_score's): mu = line - the weighted target quantile of x, by bins 1e-4
+    # wide in log pay (no sort of millions of jobs; the share misses by under a thousandth of a point)
+    step = 1e-4
+    x, least = _log_pay_offsets(emp, jobs.rank, jobs.quantile, pop.months_in_state, pop.qualification, delta.astype(np.float64),
+                                float(within), np.int64(model.entrant_months), float(model.entrant_top),
+                                jobs.part_time, pop.sex == Sex.FEMALE, sd.astype(np.float64),
+                                np.log(ratio).astype(np.float64))
+    lo = np.floor(least / step) * step
+    bins = _log_pay_bins(emp, x, jobs.part_time, pop.weight, lo, step)
     mu = np.zeros((2, 2))
     for p, label in ((0, "full_time"), (1, "part_time")):
-        m = pat == bool(p)
         target = _target("below_llw_share", label)
-        x = sd[p] * z[m] + np.log(ratio[p]) * female[m]
-        # every floor is below the line, so a job is below it exactly when mu + x < line: mu = line - the weighted
-        # target quantile of x (by bins 1e-4 wide in log pay: no sort of millions of jobs; the share misses by
-        # under a thousandth of a point)
-        step = 1e-4
-        lo = np.floor(x.min() / step) * step
-        cum = np.cumsum(np.bincount(((x - lo) / step).astype(np.int64), weights=w[m])) / w[m].sum()
-        hi = line - (lo + (int(np.searchsorted(cum, target)) + 1) * step)
+        cum = np.cumsum(bins[p]) / bins[p].sum()
+        hi = line - (lo[p] + (int(np.searchsorted(cum, target)) + 1) * step)
         mu[Sex.MALE, p] = hi
         mu[Sex.FEMALE, p] = hi + np.log(ratio[p])
     model = PayModel(mu, sd, delta, within, pt_int, log_or, model.hours, model.entrant_top, model.entrant_months)
     _price_all(emp, pop.months_in_state, np.int64(model.entrant_months), jobs.rank, jobs.quantile, pop.qualification,
-               pop.sex, pop.age, jobs.part_time, jobs.hourly, _prices(model))  # (price's, compiled)
-    jobs.priced[emp] = 2 * pop.qualification[emp] + pop.sex[emp]
+               pop.sex, pop.age, jobs.part_time, jobs.hourly, jobs.priced, _prices(model))  # (price's, compiled)
     return model, jobs
+
+
+@nb.njit(cache=True, parallel=True)
+def _log_pay_offsets(idx, rank, quantile, months, qualification, delta, within, entrant_months, entrant_top,
+                     part_time, female, sd, log_ratio):
+    """Each employed resident's (``idx``) log pay less their pattern's median for men: ``sd z + log(ratio)
+    female``, ``z`` the rank score they are paid at (:func:`effective_score`, the normal quantile bit for bit:
+    an entrant's of their entrant rank, the rest their job's kept ``quantile``), and each pattern's least."""
+    out = np.empty(len(idx))
+    for j in nb.prange(len(idx)):
+        i = idx[j]
+        q = (ndtri_one(min(max(rank[i] * entrant_top, 1e-9), 1 - 1e-9)) if months[i] < entrant_months
+             else quantile[i])
+        z = delta[qualification[i]] + within * q
+        p = np.intp(part_time[i])
+        out[j] = sd[p] * z + log_ratio[p] * female[i]
+    least = np.full(2, np.inf)
+    for j in range(len(idx)):
+        p = np.intp(part_time[idx[j]])
+        least[p] = min(least[p], out[j])
+    return out, least
+
+
+@nb.njit(cache=True)
+def _log_pay_bins(idx, x, part_time, weight, lo, step):
+    """Weights of ``x`` by pattern in bins ``step`` wide from the pattern's ``lo`` (in the residents' order: as
+    ``np.bincount(((x - lo) / step).astype(np.int64), weights=w)`` of each pattern), the two padded alike."""
+    k = np.empty(len(idx), np.int64)
+    n = 0
+    for j in range(len(idx)):
+        k[j] = np.int64((x[j] - lo[np.intp(part_time[idx[j]])]) / step)
+        n = max(n, k[j] + 1)
+    bins = np.zeros((2, n))
+    for j in range(len(idx)):
+        i = idx[j]
+        bins[np.intp(part_time[i]), k[j]] += np.float64(weight[i])
+    return bins
 
 
 @nb.njit(cache=True, parallel=True)
@@ -214,22 +267,14 @@ def _draw_pass(idx, people, job, base_hours, base_rank, pt_threshold, pattern_ho
 
 
 @nb.njit(cache=True, parallel=True)
-def _scores(idx, rank, months, qualification, delta, within, entrant_months, entrant_top):
-    """:func:`effective_score` of residents ``idx`` in one compiled pass (the normal quantile bit for bit)."""
-    out = np.empty(len(idx))
-    for j in nb.prange(len(idx)):
-        i = idx[j]
-        u = rank[i] * entrant_top if months[i] < entrant_months else rank[i]
-        out[j] = delta[qualification[i]] + within * ndtri_one(min(max(u, 1e-9), 1 - 1e-9))
-    return out
-
-
-@nb.njit(cache=True, parallel=True)
-def _price_all(idx, months, entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices):
-    """:func:`price` of residents ``idx`` in one compiled pass (:func:`_price_one`)."""
+def _price_all(idx, months, entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, priced,
+               prices):
+    """:func:`price` of residents ``idx`` in one compiled pass (:func:`_price_one`), each marked priced at their
+    qualification and sex (``Jobs.priced``)."""
     for j in nb.prange(len(idx)):
         i = idx[j]
         _price_one(i, months[i] < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices)
+        priced[i] = np.uint8(2 * qualification[i] + sex[i])
 
 
 def _prices(model: PayModel) -> tuple:
@@ -238,10 +283,9 @@ def _prices(model: PayModel) -> tuple:
             model.sd.astype(np.float64), float(model.entrant_top), wage_floor(np.arange(256)))
 
 
-def _qualification_shift(qual: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    """Rank-score shifts by qualification reproducing the published relative odds of low pay, all jobs at 17.5%."""
-    nq = len(Qualification)
-    wq = np.bincount(qual, weights=w, minlength=nq)
+def _qualification_shift(wq: np.ndarray) -> tuple[np.ndarray, float]:
+    """Rank-score shifts by qualification reproducing the published relative odds of low pay, all jobs at 17.5%
+    (``wq``: the employed's weights by qualification)."""
     wq = wq / wq.sum()
     rel = logit(np.array([_target("below_llw_by_qualification", q.name.lower()) for q in Qualification]))
     overall = _target("below_llw_share", "all")
@@ -402,28 +446,37 @@ def _refresh_pass(people, job, month, gap, entrant_months, key_seed, pt_threshol
 _PENNY_BINS = 100_001
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _summary_pass(held, weight, hourly, part_time, hours, llw, n_bins):
-    """One pass over the residents: over those holding a job, the weights' total, the weighted sums of being below
-    ``llw``, of part time and of weekly pay, and the weights by penny of hourly pay (as
+    """One pass over the residents, by the engine's fixed chunks (summed in chunk order: the same numbers whatever
+    the threads): over those holding a job, the weights' total, the weighted sums of being below ``llw``, of part
+    time and of weekly pay, and the weights by penny of hourly pay (as
     ``np.bincount((hourly * 100).astype(np.int64), weights=w)``, clipped to ``n_bins``)."""
-    bins = np.zeros(n_bins)
-    total = below = pt = weekly = 0.0
-    for i in range(len(held)):
-        if held[i]:
-            w = np.float64(weight[i])
-            h = np.float64(hourly[i])
-            total += w
-            below += w * (hourly[i] < llw)
-            pt += w * part_time[i]
-            weekly += w * (h * np.float64(hours[i]))
-            bins[min(np.int64(h * 100.0), n_bins - 1)] += w
-    return total, below, pt, weekly, bins
+    bins = np.zeros((CHUNKS, n_bins))
+    sums = np.zeros((CHUNKS, 4))  # total, below, part time, weekly
+    for ch in nb.prange(CHUNKS):
+        lo, hi = chunk(len(held), ch)
+        total = below = pt = weekly = 0.0
+        for i in range(lo, hi):
+            if held[i]:
+                w = np.float64(weight[i])
+                h = np.float64(hourly[i])
+                total += w
+                below += w * (hourly[i] < llw)
+                pt += w * part_time[i]
+                weekly += w * (h * np.float64(hours[i]))
+                bins[ch, min(np.int64(h * 100.0), n_bins - 1)] += w
+        sums[ch, 0], sums[ch, 1], sums[ch, 2], sums[ch, 3] = total, below, pt, weekly
+    out, acc = np.zeros(n_bins), np.zeros(4)
+    for ch in range(CHUNKS):
+        out += bins[ch]
+        acc += sums[ch]
+    return acc[0], acc[1], acc[2], acc[3], out
 
 
 def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
     """Month's pay figures (weighted over residents holding a job), in one compiled pass over the residents
-    (:func:`_summary_pass`; sums in float64, in resident order): the shares below the London Living Wage and
+    (:func:`_summary_pass`; sums in float64, by the engine's chunks): the shares below the London Living Wage and
     part-time, the median hourly pay (to the penny) and mean weekly pay. A year's records read millions of jobs,
     so one pass rather than a gather and a pass per figure (issue 21: the with-income baseline's cost)."""
     total, below, pt, weekly, bins = _summary_pass(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours,

@@ -68,6 +68,25 @@ def test_the_lowest_bins_are_the_whole_distributions_below_the_fifth():
     np.testing.assert_allclose(M.bottom_fifth(v, w), weighted_bottom_fifth(v, w), atol=0.01)
 
 
+def test_the_income_pass_bins_as_the_coarse_pass_does(income_model):
+    """The income pass fills the coarse bins as it goes (:func:`_equivalised`): its least, greatest and coarse
+    weights are the standalone coarse pass's over the values it wrote, bit for bit, and they bin the values where
+    numpy puts them (10 GBP bins from -5,000, the ends holding any beyond); so the lowest fifth read through
+    either is the same."""
+    pr, pop = income_model.pay, income_model.population
+    eq, coarse = M.equivalised_ahc(pr, date(2026, 6, 1), with_coarse=True)
+    least, most, wc = coarse
+    alone = M._coarse_pass(eq, pop.weight)
+    assert least == alone[0] == eq.min() and most == alone[1] == eq.max() and np.array_equal(wc, alone[2])
+    k = np.clip(np.floor((eq - M.COARSE_FROM) / M.COARSE_WIDTH), 0, M.N_COARSE - 1).astype(int)
+    np.testing.assert_allclose(wc, np.bincount(k, weights=pop.weight.astype(float), minlength=M.N_COARSE),
+                               rtol=1e-12, atol=1e-9)
+    assert M.bottom_fifth(eq, pop.weight, coarse=coarse) == M.bottom_fifth(eq, pop.weight)
+    # beyond the bins' ends (and a NaN) the end bins, never outside them
+    v = np.array([-1e9, -5000.0, -4990.0, 24990.0, 1e300, np.nan])
+    assert np.array_equal(np.flatnonzero(M._coarse_pass(v, np.ones(6, np.float32))[2]), [0, 1, M.N_COARSE - 1])
+
+
 def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table_says(fitted):
     """About 10,000 lone parents in private rent, out of work, take 16-hour jobs paying 200 GBP a week in 2025-26
     (a grid point of the table): each one's income becomes the table's row for their unit and rental area, and the

@@ -162,6 +162,30 @@ def test_the_compiled_refresh_gives_the_reference_jobs_and_a_spell_keeps_its_job
     assert np.array_equal(H.categorical_by_cell(*H.type_cells(pop), u), H._categorical(H.type_probabilities(pop), u))
 
 
+def test_the_pay_summary_and_partners_rates_are_numpys_sums(fitted):
+    """pay_summary and employment_rate_by_sex_band (compiled passes by the engine's chunks) against numpy's own
+    weighted sums after a year (to the last bits of the sums' order; the median to the penny)."""
+    from glw_sim import households as H
+    from glw_sim.states import age_band_of
+
+    m = GLWModel(scale=0.005, seed=3, fitted=fitted, income=True, collect_groups=False, cache_population=True)
+    m.run(12)
+    pop, jobs = m.population, m.pay.jobs
+    got = pay.pay_summary(jobs, pop)
+    h, w = jobs.held, pop.weight.astype(np.float64)
+    assert got["pay.below_llw_share"] == pytest.approx(
+        np.average(jobs.hourly[h] < np.float32(pay.london_living_wage()), weights=w[h]), rel=1e-12)
+    assert got["pay.part_time_share"] == pytest.approx(np.average(jobs.part_time[h], weights=w[h]), rel=1e-12)
+    assert got["pay.mean_weekly"] == pytest.approx(
+        np.average(jobs.hourly[h].astype(np.float64) * jobs.hours[h], weights=w[h]), rel=1e-12)
+    pennies = np.bincount((jobs.hourly[h].astype(np.float64) * 100).astype(np.int64), weights=w[h])
+    assert got["pay.median_hourly"] == np.searchsorted(np.cumsum(pennies), 0.5 * pennies.sum()) / 100
+    cell = pop.sex.astype(int) * 4 + age_band_of(pop.age)
+    want = (np.bincount(cell, weights=w * (pop.state == LabourState.EMPLOYED), minlength=8)
+            / np.bincount(cell, weights=w, minlength=8)).reshape(2, 4)
+    np.testing.assert_allclose(H.employment_rate_by_sex_band(pop), want, rtol=1e-12)
+
+
 def test_the_compiled_normal_quantile_is_scipys_bit_for_bit():
     """glw_sim.ndtri (Cephes' algorithm, compiled for the month pass's pricing) against scipy.special.ndtri on
     uniforms across (0, 1), both tails down to 1e-300 and the edges and branch points."""
