@@ -10,6 +10,12 @@ slower with it. Compile the kernels first (any small run of this checkout). ``--
 the with-income baseline of another checkout (``DIR``, its own code on ``PYTHONPATH``; its kernels compiled
 first), between this checkout's two runs, so that before and after a change share the machine's minutes (rows'
 ``tree``: ``this`` or ``before``).
+
+The machine's speed moves by more than income's cost between runs minutes apart (the same run without income
+took 23-29 s in one session), so each with-income run also times, in process, the seconds it spends in the pay
+run's own code (``income_s``: :class:`glw_sim.incomemetric.PayRun`'s set-up, records and monthly step; the rest of
+the run is the same code as without income, with the same results); ``income_s / (total_s - income_s)`` is the
+cost attributed to income in that run, a figure that does not depend on another run's minutes.
 """
 
 from __future__ import annotations
@@ -25,9 +31,32 @@ import time
 from pathlib import Path
 
 
+def _timed(cls, name: str, spent: list) -> None:
+    """Wrap ``cls.name`` so that its wall seconds add to ``spent[0]`` (in-process attribution)."""
+    f = getattr(cls, name)
+
+    def timed(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    setattr(cls, name, timed)
+
+
 def run_child(scale: float, months: int, income: bool) -> dict:
     from glw_sim.model import GLWModel
 
+    spent = [0.0]  # wall seconds inside the pay run: its set-up and its records (each reported year's jobs,
+    # pay figures and second target; nothing else of the run is income's), where it exists
+    try:
+        from glw_sim.incomemetric import PayRun
+
+        for name in ("__init__", "records", "month"):
+            _timed(PayRun, name, spent)
+    except ImportError:  # (a checkout from before pay)
+        pass
     t0, c0 = time.perf_counter(), time.process_time()
     m = GLWModel(scale=scale, seed=1, collect_boroughs=False, income=income)
     t1, c1 = time.perf_counter(), time.process_time()
@@ -36,6 +65,7 @@ def run_child(scale: float, months: int, income: bool) -> dict:
     return {"scale": scale, "agents": len(m.population), "months": months, "income": income,
             "build_s": round(t1 - t0, 3), "build_cpu_s": round(c1 - c0, 3), "run_s": round(t2 - t1, 3),
             "run_cpu_s": round(c2 - c1, 3), "total_s": round(t2 - t0, 3),
+            "income_s": round(spent[0], 3),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "employment_rate_end": m.records[-1]["employment_rate"],
             "bottom_fifth_mean_ahc_real_end": m.records[-1].get("income.bottom_fifth_mean_ahc_real", float("nan"))}
@@ -79,6 +109,16 @@ def main() -> None:
         w.writeheader()
         w.writerows(rows)
     print(f"written: {a.out}")
+    for r in range(1, a.rounds + 1):
+        got = {(x["tree"], x["income"]): x for x in rows if x["round"] == r}
+        base = got[("this", False)]["total_s"]
+        parts = [f"round {r}: without {base:.1f} s"]
+        for tree in ("before", "this"):
+            x = got.get((tree, True))
+            if x:
+                parts.append(f"{tree} with {x['total_s']:.1f} s ({100 * (x['total_s'] / base - 1):+.1f}% paired, "
+                             f"{100 * x['income_s'] / (x['total_s'] - x['income_s']):.1f}% attributed)")
+        print("; ".join(parts))
 
 
 if __name__ == "__main__":

@@ -233,11 +233,13 @@ def _rate_pass(sex, age, weight, state, band_of_age):
     emp, tot = np.zeros((CHUNKS, 8)), np.zeros((CHUNKS, 8))
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(len(sex), ch)
+        e, t = np.zeros(8), np.zeros(8)  # (the chunk's own: no cache line shared with another thread's)
         for i in range(lo, hi):
             c = np.intp(sex[i]) * 4 + band_of_age[age[i]]
             w = np.float64(weight[i])
-            emp[ch, c] += w * (1.0 if state[i] == _EMPLOYED else 0.0)
-            tot[ch, c] += w
+            e[c] += w * (1.0 if state[i] == _EMPLOYED else 0.0)
+            t[c] += w
+        emp[ch], tot[ch] = e, t
     e, t = np.zeros(8), np.zeros(8)
     for ch in range(CHUNKS):
         e += emp[ch]

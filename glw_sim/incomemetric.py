@@ -250,42 +250,70 @@ def _axis(x, grid, cells):
 
 
 @nb.njit(cache=True, parallel=True)
-def _equivalised(e, u, y, weight, out):
-    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`): unit, band
-    and area from tables, the earnings selected without a branch (residents are in random order). In the same
-    pass, by the engine's chunks, what :func:`_lowest_binned` reads first (:func:`_coarse_one`): the values'
-    least and greatest and their weights in coarse bins."""
+def _equivalised(e, u, y, out):
+    """Each resident's equivalised income after housing costs (:func:`_equivalised_one`; see
+    :func:`equivalised_ahc`), by the engine's chunks. (The lowest fifth's coarse bins filled here as it goes cost
+    more than their own pass, :func:`_coarse_pass`: measured.)"""
     n = len(out)
-    least, most, part = np.full(CHUNKS, np.inf), np.full(CHUNKS, -np.inf), np.zeros((CHUNKS, N_COARSE))
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(n, ch)
         for i in range(lo, hi):
-            a = u.age[i]
-            w1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
-            e1 = w1 if e.held[i] else 0.0
-            t = u.type[i]
-            unit = UNIT_OF[t, min(u.children[i], 3), a]
-            w2 = e.partner_weekly[i] * y.growth
-            e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
-            area = AREA_OF[u.tenure[i], u.brma[i]]
-            v = _ahc(y, unit, area, e1, e2)
-            if t == OTHER_TYPE:  # the household's other adults: parents or a sharer (OTHER_PARENTS_BELOW)
-                parents = a < OTHER_PARENTS_BELOW
-                if parents:
-                    band = PARENTS_BAND_YOUNG if a < 20 else PARENTS_BAND
-                    h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
-                    h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
-                    v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
-                    v = v / (y.adult_scale[0] + 2 * y.adult_scale[1])
-                else:
-                    h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
-                    v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
-                    v = v / (y.adult_scale[0] + y.adult_scale[1])
-            else:
-                v = v / y.scale[unit]
-            out[i] = v
-            least[ch], most[ch] = _coarse_one(v, weight[i], least[ch], most[ch], part[ch])
-    return _coarse_sums(least, most, part)
+            out[i] = _equivalised_one(i, e, u, y)
+
+
+@nb.njit(cache=True, inline="always")
+def _equivalised_one(i, e, u, y):
+    """Resident ``i``'s equivalised income after housing costs: unit, band and area from tables, the earnings
+    selected without a branch (residents are in random order)."""
+    a = u.age[i]
+    w1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
+    e1 = w1 if e.held[i] else 0.0
+    t = u.type[i]
+    unit = UNIT_OF[t, min(u.children[i], 3), a]
+    w2 = e.partner_weekly[i] * y.growth
+    e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
+    area = AREA_OF[u.tenure[i], u.brma[i]]
+    v = _ahc(y, unit, area, e1, e2)
+    if t == OTHER_TYPE:  # the household's other adults: parents or a sharer (OTHER_PARENTS_BELOW)
+        if a < OTHER_PARENTS_BELOW:
+            band = PARENTS_BAND_YOUNG if a < 20 else PARENTS_BAND
+            h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
+            h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
+            v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
+            return v / (y.adult_scale[0] + 2 * y.adult_scale[1])
+        h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
+        v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
+        return v / (y.adult_scale[0] + y.adult_scale[1])
+    return v / y.scale[unit]
+
+
+@nb.njit(cache=True, parallel=True)
+def _year_pass(people, job, rules, prices, refresh, e, u, y, weight, llw, n_bins, out):
+    """A reported year's pass over the residents, by the engine's chunks: each one's job made as of the month
+    (``refresh``: :func:`glw_sim.pay._refresh_one`), into the pay sums (:func:`glw_sim.pay._summary_one`) and their
+    equivalised income (:func:`_equivalised_one`, into ``out``): the same numbers as the three passes
+    (:func:`glw_sim.pay.refresh_jobs`, :func:`glw_sim.pay.pay_summary`, :func:`equivalised_ahc`), reading each
+    resident's job once. Returns the pay sums (:func:`glw_sim.pay._summary_total`). (The tuples are taken apart
+    before the loop and their arrays handed over one by one: numba 0.68's parallel loop lost the refresh's stores
+    otherwise; tests/test_incomemetric.py checks the jobs made.)"""
+    state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
+    held, part_time, hours, rank, hourly, drawn, quantile, priced = job
+    month, gap, birthdays, entrant_months, key_seed, pt_threshold, pattern_hours = rules
+    bins, sums = np.zeros((CHUNKS, n_bins)), np.zeros((CHUNKS, 4))
+    for ch in nb.prange(CHUNKS):
+        lo, hi = chunk(len(out), ch)
+        row, total, below, pt, weekly = bins[ch], 0.0, 0.0, 0.0, 0.0
+        for i in range(lo, hi):
+            if refresh:
+                pay_mod._refresh_one(i, state, months, sex, young_children, in_education, unpaid_carer,
+                                     qualification, age, held, part_time, hours, rank, hourly, drawn, quantile,
+                                     priced, month, gap, birthdays, entrant_months, key_seed, pt_threshold,
+                                     pattern_hours, prices)
+            total, below, pt, weekly = pay_mod._summary_one(i, held, weight, hourly, part_time, hours, llw, row,
+                                                            total, below, pt, weekly)
+            out[i] = _equivalised_one(i, e, u, y)
+        sums[ch, 0], sums[ch, 1], sums[ch, 2], sums[ch, 3] = total, below, pt, weekly
+    return pay_mod._summary_total(sums, bins)
 
 
 @nb.njit(cache=True, inline="always")
@@ -299,30 +327,34 @@ def _ahc(y, unit, area, e1, e2):
 
 def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: np.ndarray | None = None,
                     hourly: np.ndarray | None = None, hours: np.ndarray | None = None,
-                    rate: np.ndarray | None = None, with_coarse: bool = False):
+                    rate: np.ndarray | None = None) -> np.ndarray:
     """Each resident's benefit unit's weekly equivalised income after housing costs in month ``d`` (nominal): the
     table (bilinear in the two adults' earnings) over HBAI's scale; own pay and a partner's in work uprated to the
     policy year, own pay never below that year's floor (one compiled pass). ``held``, ``hourly``, ``hours`` (each
     resident's job) and ``rate`` (partners' employment rate by sex and age band) replace the run's own: the
-    decomposition's mixed states (:func:`decomposition`). ``with_coarse``: (the values, their coarse figures for
-    :func:`_lowest_binned`, weighted by the residents' weights, from the same pass)."""
+    decomposition's mixed states (:func:`decomposition`)."""
     pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
+    y = _year_constants(pop, d, assumptions, H.employment_rate_by_sex_band(pop) if rate is None else rate)
+    e = _Earnings(jobs.held if held is None else held, jobs.hourly if hourly is None else hourly,
+                  jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly,
+                  pay_run.parent2_rank, pay_run.parent2_weekly)
+    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
+    out = np.empty(len(pop))
+    _equivalised(e, u, y, out)
+    return out
+
+
+def _year_constants(pop: Population, d: date, assumptions: dict | None, rate: np.ndarray) -> _Year:
+    """The income pass's constants in month ``d``: the policy year's table, uprating and floors; ``rate``, the
+    partners' employment rates by sex and age band."""
     year = policy_year(d)
     floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
     tab = load_table()
     yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
     scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
     growth = float(uprate(np.ones(1), year, assumptions)[0])
-    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), np.array(I.AHC_SCALE[:2], np.float64),
-              H.employment_rate_by_sex_band(pop) if rate is None else rate,
-              pay_mod.wage_floor(np.arange(65), floor_year), growth)
-    e = _Earnings(jobs.held if held is None else held, jobs.hourly if hourly is None else hourly,
-                  jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly,
-                  pay_run.parent2_rank, pay_run.parent2_weekly)
-    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
-    out = np.empty(len(pop))
-    coarse = _equivalised(e, u, y, pop.weight, out)
-    return (out, coarse) if with_coarse else out
+    return _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), np.array(I.AHC_SCALE[:2], np.float64), rate,
+                 pay_mod.wage_floor(np.arange(65), floor_year), growth)
 
 
 def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -336,53 +368,42 @@ def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.nd
 
 
 #: coarse bins of :func:`_lowest_binned`: 10 GBP wide from -5,000 GBP a week (the first and last bins also hold
-#: any below and above: 3,000 bins, to 25,000 GBP, in cache); fixed, so the income pass can fill them as it goes
+#: any below and above: 3,000 bins, to 25,000 GBP, in cache); fixed, so one pass finds them with the least and
+#: greatest values
 COARSE_FROM, COARSE_WIDTH, N_COARSE = -5000.0, 10.0, 3000
 
 
-@nb.njit(cache=True, inline="always")
-def _coarse_one(v, w, least, most, bins):
-    """One value ``v`` (weight ``w``) into a chunk's coarse figures: its coarse bin's weight, and the (least,
-    greatest) so far, returned."""
-    x = (v - COARSE_FROM) / COARSE_WIDTH
-    k = 0 if x < 1.0 else (np.int64(x) if x < N_COARSE - 1 else N_COARSE - 1)  # (a NaN: the last bin)
-    bins[k] += np.float64(w)
-    return min(least, v), max(most, v)
-
-
-@nb.njit(cache=True)
-def _coarse_sums(least, most, part):
-    """The chunks' coarse figures together, in chunk order: (least, greatest, weights by coarse bin)."""
+@nb.njit(cache=True, parallel=True)
+def _coarse_pass(v, w):
+    """(least, greatest, weights by coarse bin) of ``v`` weighted by ``w``, by the engine's fixed chunks (summed in
+    chunk order: the same numbers whatever the threads; each chunk's accumulators its own, so no cache line is
+    written by two threads). Below the first bin's top and at or above the last's bottom (or a NaN): those bins."""
+    least, most, part = np.full(CHUNKS, np.inf), np.full(CHUNKS, -np.inf), np.zeros((CHUNKS, N_COARSE))
+    for ch in nb.prange(CHUNKS):
+        a, b = chunk(len(v), ch)
+        bins, least_ch, most_ch = part[ch], np.inf, -np.inf
+        for i in range(a, b):
+            x = (v[i] - COARSE_FROM) / COARSE_WIDTH
+            bins[0 if x < 1.0 else (np.int64(x) if x < N_COARSE - 1 else N_COARSE - 1)] += np.float64(w[i])
+            least_ch, most_ch = min(least_ch, v[i]), max(most_ch, v[i])
+        least[ch], most[ch] = least_ch, most_ch
     out = np.zeros(N_COARSE)
     for ch in range(CHUNKS):
         out += part[ch]
     return least.min(), most.max(), out
 
 
-@nb.njit(cache=True, parallel=True)
-def _coarse_pass(v, w):
-    """(least, greatest, weights by coarse bin) of ``v`` weighted by ``w``, by the engine's fixed chunks (summed in
-    chunk order: the same numbers whatever the threads, and as the income pass's own, :func:`_equivalised`)."""
-    least, most, part = np.full(CHUNKS, np.inf), np.full(CHUNKS, -np.inf), np.zeros((CHUNKS, N_COARSE))
-    for ch in nb.prange(CHUNKS):
-        a, b = chunk(len(v), ch)
-        for i in range(a, b):
-            least[ch], most[ch] = _coarse_one(v[i], w[i], least[ch], most[ch], part[ch])
-    return _coarse_sums(least, most, part)
-
-
 def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: float,
-                   held: np.ndarray | None = None, coarse: tuple | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+                   held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
     weight of those in work too) and the weights' total: coarse bins (:data:`COARSE_WIDTH` wide, a few thousand,
-    in cache: ``coarse``, from the pass that made the values, or :func:`_coarse_pass`) find where the lowest
+    in cache, :func:`_coarse_pass`) find where the lowest
     ``share`` ends, then the fine bins are filled up to a coarse bin past it (the same bins as :func:`_binned`'s
     below there, their sums by chunk, so equal to the last bits). Millions of fine bins filled at random cost more
     than the two passes."""
     v = np.ascontiguousarray(values, np.float64)
     w = np.ascontiguousarray(weights)
-    least, most, wc = _coarse_pass(v, w) if coarse is None else coarse
+    least, most, wc = _coarse_pass(v, w)
     lo = np.floor(least / step) * step
     n_all = int((most - lo) / step) + 1
     total = float(wc.sum())
@@ -443,12 +464,11 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, step: float = 0.01)
     return float(vb[k] / wb[k])
 
 
-def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, step: float = 0.01,
-                 coarse: tuple | None = None) -> tuple[float, float]:
+def bottom_fifth(values: np.ndarray, weights: np.ndarray, share: float = 0.2, step: float = 0.01
+                 ) -> tuple[float, float]:
     """(median, mean) of the lowest ``share`` of residents ranked by ``values`` (weighted; to a penny: residents
-    are binned by ``step``, the fifth's boundary bin counted in part). ``coarse``: the values' coarse figures, when
-    the pass that made them has them (:func:`_lowest_binned`)."""
-    wb, vb, _, total = _lowest_binned(values, weights, step, share, coarse=coarse)
+    are binned by ``step``, the fifth's boundary bin counted in part)."""
+    wb, vb, _, total = _lowest_binned(values, weights, step, share)
     return _fifth(wb, vb, share, total)[:2]
 
 
@@ -467,16 +487,39 @@ def _fifth(wb: np.ndarray, vb: np.ndarray, share: float, total: float | None = N
 def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
     """The month's second-target figures (weekly pounds): the lowest fifth's median and mean equivalised income after
     housing costs, nominal and in April 2024 pounds (CPIH), and the share of the fifth in work."""
-    eq, coarse = equivalised_ahc(pay_run, d, assumptions, with_coarse=True)
-    w = pay_run.population.weight
+    return _income_figures(equivalised_ahc(pay_run, d, assumptions), pay_run.population.weight, pay_run.jobs.held,
+                           d, assumptions)
+
+
+def _income_figures(eq: np.ndarray, w: np.ndarray, held: np.ndarray, d: date, assumptions: dict | None
+                    ) -> dict[str, float]:
+    """:func:`income_records` from each resident's equivalised income ``eq``, weight ``w`` and job ``held``."""
     step = 0.01
-    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, pay_run.jobs.held, coarse)
+    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, held)
     med, mean, j = _fifth(wb, vb, 0.2, total)
     real = 1 / deflator(policy_year(d), assumptions)
     in_work = hb[:j + 1].sum() / wb[:j + 1].sum()  # the fifth's share in work (its boundary bin whole)
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
             "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
             "income.bottom_fifth_in_work": float(in_work)}
+
+
+def year_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
+    """A reported year's pay and second-target figures in one pass over the residents (:func:`_year_pass`): the
+    same numbers as ``pay_summary(pay_run.jobs, ...)`` and :func:`income_records` (tested), the jobs made as of the
+    pay run's month on the way."""
+    pop, hh, jobs = pay_run.population, pay_run.households, pay_run._jobs
+    y = _year_constants(pop, d, assumptions, H.employment_rate_by_sex_band(pop))
+    e = _Earnings(jobs.held, jobs.hourly, jobs.hours, hh.partner_rank, pay_run.partner_weekly,
+                  pay_run.parent2_rank, pay_run.parent2_weekly)
+    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
+    people, job, rules, prices = pay_mod.refresh_inputs(jobs, pop, pay_run.model, pay_run.key_seed, pay_run._month,
+                                                        since=pay_run._jobs_month)
+    out = np.empty(len(pop))
+    sums = _year_pass(people, job, rules, prices, pay_run._jobs_month != pay_run._month, e, u, y, pop.weight,
+                      pay_mod.summary_line(), pay_mod._PENNY_BINS, out)
+    pay_run._jobs_month = pay_run._month
+    return {**pay_mod.summary_figures(*sums), **_income_figures(out, pop.weight, jobs.held, d, assumptions)}
 
 
 #: the decomposition's parts, in the order they are substituted (:func:`decomposition`)
@@ -519,8 +562,7 @@ def decomposition(scenario, counterfactual, d: date, assumptions: dict | None = 
     def figure(k: int) -> np.ndarray:  # (median, mean) of state k, real
         if ends is not None and k in (0, 3):
             return np.array([ends[k // 3][name] for name in DECOMPOSED])
-        eq, coarse = equivalised_ahc(scenario, d, assumptions, with_coarse=True, **states[k])
-        return np.array(bottom_fifth(eq, w, coarse=coarse)) * real
+        return np.array(bottom_fifth(equivalised_ahc(scenario, d, assumptions, **states[k]), w)) * real
 
     figs = [figure(k) for k in range(4)]
     out = {}
@@ -566,7 +608,6 @@ class PayRun:
         every twelfth month after (the reported years; weighted medians over millions of residents cost seconds)."""
         if month % 12:
             return {}
-        out = pay_mod.pay_summary(self.jobs, self.population)
         if self.households is not None and when is not None:
-            out.update(income_records(self, when, self.assumptions))
-        return out
+            return year_records(self, when, self.assumptions)
+        return pay_mod.pay_summary(self.jobs, self.population)

@@ -68,23 +68,42 @@ def test_the_lowest_bins_are_the_whole_distributions_below_the_fifth():
     np.testing.assert_allclose(M.bottom_fifth(v, w), weighted_bottom_fifth(v, w), atol=0.01)
 
 
-def test_the_income_pass_bins_as_the_coarse_pass_does(income_model):
-    """The income pass fills the coarse bins as it goes (:func:`_equivalised`): its least, greatest and coarse
-    weights are the standalone coarse pass's over the values it wrote, bit for bit, and they bin the values where
-    numpy puts them (10 GBP bins from -5,000, the ends holding any beyond); so the lowest fifth read through
-    either is the same."""
+def test_the_coarse_pass_bins_as_numpy_does(income_model):
+    """The lowest fifth's coarse pass (:func:`_coarse_pass`, by chunks): its least and greatest are numpy's, its
+    weights numpy's bincount of the same bins (10 GBP from -5,000, the ends holding any beyond, a NaN the last),
+    over a year's incomes."""
     pr, pop = income_model.pay, income_model.population
-    eq, coarse = M.equivalised_ahc(pr, date(2026, 6, 1), with_coarse=True)
-    least, most, wc = coarse
-    alone = M._coarse_pass(eq, pop.weight)
-    assert least == alone[0] == eq.min() and most == alone[1] == eq.max() and np.array_equal(wc, alone[2])
+    eq = M.equivalised_ahc(pr, date(2026, 6, 1))
+    least, most, wc = M._coarse_pass(eq, pop.weight)
+    assert least == eq.min() and most == eq.max()
     k = np.clip(np.floor((eq - M.COARSE_FROM) / M.COARSE_WIDTH), 0, M.N_COARSE - 1).astype(int)
     np.testing.assert_allclose(wc, np.bincount(k, weights=pop.weight.astype(float), minlength=M.N_COARSE),
                                rtol=1e-12, atol=1e-9)
-    assert M.bottom_fifth(eq, pop.weight, coarse=coarse) == M.bottom_fifth(eq, pop.weight)
-    # beyond the bins' ends (and a NaN) the end bins, never outside them
     v = np.array([-1e9, -5000.0, -4990.0, 24990.0, 1e300, np.nan])
     assert np.array_equal(np.flatnonzero(M._coarse_pass(v, np.ones(6, np.float32))[2]), [0, 1, M.N_COARSE - 1])
+
+
+def test_a_years_one_pass_gives_the_three_passes_numbers(fitted):
+    """PayRun.records' one pass over the residents (year_records: jobs made, pay summed and incomes computed
+    together) against the three passes it stands for (refresh_jobs through .jobs, pay_summary, income_records), at
+    month 0 (no jobs to make) and after 12 and 24 months from month 0's jobs (jobs drawn and priced on the way):
+    the same figures exactly, and the same jobs; and the run's own jobs (made by its records) are its employed."""
+    import copy
+
+    m = GLWModel(scale=0.005, seed=13, fitted=fitted, income=True, collect_groups=False)
+    stale = copy.deepcopy(m.pay._jobs)
+    for months in (0, 12, 12):
+        m.run(months)
+        assert np.array_equal(m.pay._jobs.held, m.population.state == LabourState.EMPLOYED), m.month
+        one, three = _twin(m), _twin(m)
+        for t in (one, three):
+            t._jobs, t._jobs_month = copy.deepcopy(stale), 0
+        got = M.year_records(one, m.current_month)
+        want = {**M.pay_mod.pay_summary(three.jobs, m.population), **M.income_records(three, m.current_month)}
+        assert got == want and len(got) == 9, m.month
+        for f in ("held", "part_time", "hours", "hourly", "rank", "drawn", "quantile", "priced"):
+            assert np.array_equal(getattr(one._jobs, f), getattr(three._jobs, f)), (m.month, f)
+        assert (one._jobs.drawn > 0).sum() > (100 if m.month else -1), m.month
 
 
 def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table_says(fitted):
