@@ -116,8 +116,9 @@ def main() -> None:
         for tree in ("before", "this"):
             x = got.get((tree, True))
             if x:
-                parts.append(f"{tree} with {x['total_s']:.1f} s ({100 * (x['total_s'] / base - 1):+.1f}% paired, "
-                             f"{100 * x['income_s'] / (x['total_s'] - x['income_s']):.1f}% attributed)")
+                spent = x.get("income_s")  # (a checkout from before the attribution has none)
+                parts.append(f"{tree} with {x['total_s']:.1f} s ({100 * (x['total_s'] / base - 1):+.1f}% paired"
+                             + (f", {100 * spent / (x['total_s'] - spent):.1f}% attributed)" if spent else ")"))
         print("; ".join(parts))
 
 

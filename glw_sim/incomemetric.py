@@ -251,69 +251,35 @@ def _axis(x, grid, cells):
 
 @nb.njit(cache=True, parallel=True)
 def _equivalised(e, u, y, out):
-    """Each resident's equivalised income after housing costs (:func:`_equivalised_one`; see
-    :func:`equivalised_ahc`), by the engine's chunks. (The lowest fifth's coarse bins filled here as it goes cost
-    more than their own pass, :func:`_coarse_pass`: measured.)"""
+    """Each resident's equivalised income after housing costs (one pass; see :func:`equivalised_ahc`): unit, band
+    and area from tables, the earnings selected without a branch (residents are in random order)."""
     n = len(out)
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(n, ch)
         for i in range(lo, hi):
-            out[i] = _equivalised_one(i, e, u, y)
-
-
-@nb.njit(cache=True, inline="always")
-def _equivalised_one(i, e, u, y):
-    """Resident ``i``'s equivalised income after housing costs: unit, band and area from tables, the earnings
-    selected without a branch (residents are in random order)."""
-    a = u.age[i]
-    w1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
-    e1 = w1 if e.held[i] else 0.0
-    t = u.type[i]
-    unit = UNIT_OF[t, min(u.children[i], 3), a]
-    w2 = e.partner_weekly[i] * y.growth
-    e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
-    area = AREA_OF[u.tenure[i], u.brma[i]]
-    v = _ahc(y, unit, area, e1, e2)
-    if t == OTHER_TYPE:  # the household's other adults: parents or a sharer (OTHER_PARENTS_BELOW)
-        if a < OTHER_PARENTS_BELOW:
-            band = PARENTS_BAND_YOUNG if a < 20 else PARENTS_BAND
-            h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
-            h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
-            v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
-            return v / (y.adult_scale[0] + 2 * y.adult_scale[1])
-        h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
-        v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
-        return v / (y.adult_scale[0] + y.adult_scale[1])
-    return v / y.scale[unit]
-
-
-@nb.njit(cache=True, parallel=True)
-def _year_pass(people, job, rules, prices, refresh, e, u, y, weight, llw, n_bins, out):
-    """A reported year's pass over the residents, by the engine's chunks: each one's job made as of the month
-    (``refresh``: :func:`glw_sim.pay._refresh_one`), into the pay sums (:func:`glw_sim.pay._summary_one`) and their
-    equivalised income (:func:`_equivalised_one`, into ``out``): the same numbers as the three passes
-    (:func:`glw_sim.pay.refresh_jobs`, :func:`glw_sim.pay.pay_summary`, :func:`equivalised_ahc`), reading each
-    resident's job once. Returns the pay sums (:func:`glw_sim.pay._summary_total`). (The tuples are taken apart
-    before the loop and their arrays handed over one by one: numba 0.68's parallel loop lost the refresh's stores
-    otherwise; tests/test_incomemetric.py checks the jobs made.)"""
-    state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
-    held, part_time, hours, rank, hourly, drawn, quantile, priced = job
-    month, gap, birthdays, entrant_months, key_seed, pt_threshold, pattern_hours = rules
-    bins, sums = np.zeros((CHUNKS, n_bins)), np.zeros((CHUNKS, 4))
-    for ch in nb.prange(CHUNKS):
-        lo, hi = chunk(len(out), ch)
-        row, total, below, pt, weekly = bins[ch], 0.0, 0.0, 0.0, 0.0
-        for i in range(lo, hi):
-            if refresh:
-                pay_mod._refresh_one(i, state, months, sex, young_children, in_education, unpaid_carer,
-                                     qualification, age, held, part_time, hours, rank, hourly, drawn, quantile,
-                                     priced, month, gap, birthdays, entrant_months, key_seed, pt_threshold,
-                                     pattern_hours, prices)
-            total, below, pt, weekly = pay_mod._summary_one(i, held, weight, hourly, part_time, hours, llw, row,
-                                                            total, below, pt, weekly)
-            out[i] = _equivalised_one(i, e, u, y)
-        sums[ch, 0], sums[ch, 1], sums[ch, 2], sums[ch, 3] = total, below, pt, weekly
-    return pay_mod._summary_total(sums, bins)
+            a = u.age[i]
+            w1 = max(e.hourly[i] * y.growth, y.floor[a]) * e.hours[i]
+            e1 = w1 if e.held[i] else 0.0
+            t = u.type[i]
+            unit = UNIT_OF[t, min(u.children[i], 3), a]
+            w2 = e.partner_weekly[i] * y.growth
+            e2 = w2 if COUPLE_TYPE[t] & (e.partner_rank[i] < y.rate[1 - u.sex[i], PARTNER_BAND_OF_AGE[a]]) else 0.0
+            area = AREA_OF[u.tenure[i], u.brma[i]]
+            v = _ahc(y, unit, area, e1, e2)
+            if t == OTHER_TYPE:  # the household's other adults: parents or a sharer (OTHER_PARENTS_BELOW)
+                parents = a < OTHER_PARENTS_BELOW
+                if parents:
+                    band = PARENTS_BAND_YOUNG if a < 20 else PARENTS_BAND
+                    h1 = w2 if e.partner_rank[i] < y.rate[MALE, band] else 0.0
+                    h2 = e.parent2_weekly[i] * y.growth if e.parent2_rank[i] < y.rate[FEMALE, band] else 0.0
+                    v += _ahc(y, HOST_UNIT_PARENTS, area, h1, h2)
+                    out[i] = v / (y.adult_scale[0] + 2 * y.adult_scale[1])
+                else:
+                    h1 = w2 if e.partner_rank[i] < y.rate[u.sex[i], PARTNER_BAND_OF_AGE[a]] else 0.0
+                    v += _ahc(y, HOST_UNIT_SHARER, area, h1, 0.0)
+                    out[i] = v / (y.adult_scale[0] + y.adult_scale[1])
+            else:
+                out[i] = v / y.scale[unit]
 
 
 @nb.njit(cache=True, inline="always")
@@ -334,7 +300,15 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
     resident's job) and ``rate`` (partners' employment rate by sex and age band) replace the run's own: the
     decomposition's mixed states (:func:`decomposition`)."""
     pop, hh, jobs = pay_run.population, pay_run.households, pay_run.jobs
-    y = _year_constants(pop, d, assumptions, H.employment_rate_by_sex_band(pop) if rate is None else rate)
+    year = policy_year(d)
+    floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
+    tab = load_table()
+    yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
+    scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
+    growth = float(uprate(np.ones(1), year, assumptions)[0])
+    y = _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), np.array(I.AHC_SCALE[:2], np.float64),
+              H.employment_rate_by_sex_band(pop) if rate is None else rate,
+              pay_mod.wage_floor(np.arange(65), floor_year), growth)
     e = _Earnings(jobs.held if held is None else held, jobs.hourly if hourly is None else hourly,
                   jobs.hours if hours is None else hours, hh.partner_rank, pay_run.partner_weekly,
                   pay_run.parent2_rank, pay_run.parent2_weekly)
@@ -342,19 +316,6 @@ def equivalised_ahc(pay_run, d: date, assumptions: dict | None = None, *, held: 
     out = np.empty(len(pop))
     _equivalised(e, u, y, out)
     return out
-
-
-def _year_constants(pop: Population, d: date, assumptions: dict | None, rate: np.ndarray) -> _Year:
-    """The income pass's constants in month ``d``: the policy year's table, uprating and floors; ``rate``, the
-    partners' employment rates by sex and age band."""
-    year = policy_year(d)
-    floor_year = min(max(year, pay_mod.PAY_YEAR), int(pay_mod.wage_floors().index.max()))
-    tab = load_table()
-    yi = int(np.searchsorted(tab.years, min(max(year, tab.years[0]), tab.years[-1])))
-    scale = I.AHC_SCALE[0] + I.AHC_SCALE[1] * UNIT_COUPLE + I.AHC_SCALE[2] * UNIT_CHILDREN
-    growth = float(uprate(np.ones(1), year, assumptions)[0])
-    return _Year(tab.ahc[yi], EARN1, EARN2, scale.astype(np.float64), np.array(I.AHC_SCALE[:2], np.float64), rate,
-                 pay_mod.wage_floor(np.arange(65), floor_year), growth)
 
 
 def _binned(values: np.ndarray, weights: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -397,10 +358,9 @@ def _lowest_binned(values: np.ndarray, weights: np.ndarray, step: float, share: 
                    held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """:func:`_binned` of the lowest ``share`` only (the bins a quantile below ``share`` reads; with ``held``, the
     weight of those in work too) and the weights' total: coarse bins (:data:`COARSE_WIDTH` wide, a few thousand,
-    in cache, :func:`_coarse_pass`) find where the lowest
-    ``share`` ends, then the fine bins are filled up to a coarse bin past it (the same bins as :func:`_binned`'s
-    below there, their sums by chunk, so equal to the last bits). Millions of fine bins filled at random cost more
-    than the two passes."""
+    in cache, :func:`_coarse_pass`) find where the lowest ``share`` ends, then the fine bins are filled up to a
+    coarse bin past it (the same bins as :func:`_binned`'s below there, their sums by chunk, so equal to the last
+    bits). Millions of fine bins filled at random cost more than the two passes."""
     v = np.ascontiguousarray(values, np.float64)
     w = np.ascontiguousarray(weights)
     least, most, wc = _coarse_pass(v, w)
@@ -487,39 +447,16 @@ def _fifth(wb: np.ndarray, vb: np.ndarray, share: float, total: float | None = N
 def income_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
     """The month's second-target figures (weekly pounds): the lowest fifth's median and mean equivalised income after
     housing costs, nominal and in April 2024 pounds (CPIH), and the share of the fifth in work."""
-    return _income_figures(equivalised_ahc(pay_run, d, assumptions), pay_run.population.weight, pay_run.jobs.held,
-                           d, assumptions)
-
-
-def _income_figures(eq: np.ndarray, w: np.ndarray, held: np.ndarray, d: date, assumptions: dict | None
-                    ) -> dict[str, float]:
-    """:func:`income_records` from each resident's equivalised income ``eq``, weight ``w`` and job ``held``."""
+    eq = equivalised_ahc(pay_run, d, assumptions)
+    w = pay_run.population.weight
     step = 0.01
-    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, held)
+    wb, vb, hb, total = _lowest_binned(eq, w, step, 0.2, pay_run.jobs.held)
     med, mean, j = _fifth(wb, vb, 0.2, total)
     real = 1 / deflator(policy_year(d), assumptions)
     in_work = hb[:j + 1].sum() / wb[:j + 1].sum()  # the fifth's share in work (its boundary bin whole)
     return {"income.bottom_fifth_median_ahc": med, "income.bottom_fifth_mean_ahc": mean,
             "income.bottom_fifth_median_ahc_real": med * real, "income.bottom_fifth_mean_ahc_real": mean * real,
             "income.bottom_fifth_in_work": float(in_work)}
-
-
-def year_records(pay_run, d: date, assumptions: dict | None = None) -> dict[str, float]:
-    """A reported year's pay and second-target figures in one pass over the residents (:func:`_year_pass`): the
-    same numbers as ``pay_summary(pay_run.jobs, ...)`` and :func:`income_records` (tested), the jobs made as of the
-    pay run's month on the way."""
-    pop, hh, jobs = pay_run.population, pay_run.households, pay_run._jobs
-    y = _year_constants(pop, d, assumptions, H.employment_rate_by_sex_band(pop))
-    e = _Earnings(jobs.held, jobs.hourly, jobs.hours, hh.partner_rank, pay_run.partner_weekly,
-                  pay_run.parent2_rank, pay_run.parent2_weekly)
-    u = _Units(pop.age, pop.sex, hh.type, hh.children, hh.tenure, hh.brma)
-    people, job, rules, prices = pay_mod.refresh_inputs(jobs, pop, pay_run.model, pay_run.key_seed, pay_run._month,
-                                                        since=pay_run._jobs_month)
-    out = np.empty(len(pop))
-    sums = _year_pass(people, job, rules, prices, pay_run._jobs_month != pay_run._month, e, u, y, pop.weight,
-                      pay_mod.summary_line(), pay_mod._PENNY_BINS, out)
-    pay_run._jobs_month = pay_run._month
-    return {**pay_mod.summary_figures(*sums), **_income_figures(out, pop.weight, jobs.held, d, assumptions)}
 
 
 #: the decomposition's parts, in the order they are substituted (:func:`decomposition`)
@@ -608,6 +545,7 @@ class PayRun:
         every twelfth month after (the reported years; weighted medians over millions of residents cost seconds)."""
         if month % 12:
             return {}
+        out = pay_mod.pay_summary(self.jobs, self.population)
         if self.households is not None and when is not None:
-            return year_records(self, when, self.assumptions)
-        return pay_mod.pay_summary(self.jobs, self.population)
+            out.update(income_records(self, when, self.assumptions))
+        return out

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -57,7 +56,6 @@ from glw_sim.states import LabourState, Qualification, Sex
 PAY_HOURS, PAY_RANK = keyed.named_purpose("pay hours"), keyed.named_purpose("pay rank")
 #: the ASHE period the distribution describes (April of this year; pay is in its pounds)
 PAY_YEAR = 2024
-_EMPLOYED = int(LabourState.EMPLOYED)  # (a plain int: a constant of the compiled passes)
 
 
 @lru_cache(maxsize=1)
@@ -394,108 +392,53 @@ def refresh_jobs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, mo
     ``since``: the month of the last refresh (None: unknown); a job whose price cannot have changed since then is
     not priced again (drawn since, under the entrant months then or now, possibly past a birthday at 18 or 21,
     or of another qualification or sex: the same prices as pricing every one). Returns the number of jobs drawn."""
-    return int(_refresh_pass(*refresh_inputs(jobs, pop, model, key_seed, month, since)))
-
-
-class People(NamedTuple):
-    """The residents' attributes a job reads (:func:`_refresh_one`)."""
-    state: np.ndarray
-    months: np.ndarray
-    sex: np.ndarray
-    young_children: np.ndarray
-    in_education: np.ndarray
-    unpaid_carer: np.ndarray
-    qualification: np.ndarray
-    age: np.ndarray
-
-
-class JobArrays(NamedTuple):
-    """:class:`Jobs`' arrays, for a compiled pass."""
-    held: np.ndarray
-    part_time: np.ndarray
-    hours: np.ndarray
-    rank: np.ndarray
-    hourly: np.ndarray
-    drawn: np.ndarray
-    quantile: np.ndarray
-    priced: np.ndarray
-
-
-class RefreshRules(NamedTuple):
-    """The constants of a refresh (:func:`refresh_jobs`)."""
-    month: np.int64
-    gap: np.int64  # months since the last refresh
-    birthdays: np.int64  # at most, since then
-    entrant_months: np.int64
-    key_seed: np.uint64
-    pt_threshold: np.ndarray  # [sex, combination of the three factors]: :func:`part_time_thresholds`
-    pattern_hours: np.ndarray
-
-
-def refresh_inputs(jobs: Jobs, pop: Population, model: PayModel, key_seed: int, month: int,
-                   since: int | None = None) -> tuple:
-    """:func:`_refresh_one`'s arguments but the resident (:func:`refresh_jobs`), for a compiled pass: (people,
-    job, rules, prices): named tuples, and for :func:`_price_one` a plain tuple."""
+    prices = _prices(model)
     gap = np.int64(1 << 40) if since is None else np.int64(month - since)
-    return (People(pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer,
-                   pop.qualification, pop.age),
-            JobArrays(jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn, jobs.quantile,
-                      jobs.priced),
-            RefreshRules(np.int64(month), gap, (gap + 11) // 12, np.int64(model.entrant_months), np.uint64(key_seed),
-                         part_time_thresholds(model), model.hours.astype(np.float32)), _prices(model))
+    return int(_refresh_pass((pop.state, pop.months_in_state, pop.sex, pop.young_children, pop.in_education,
+                              pop.unpaid_carer, pop.qualification, pop.age),
+                             (jobs.held, jobs.part_time, jobs.hours, jobs.rank, jobs.hourly, jobs.drawn,
+                              jobs.quantile, jobs.priced),
+                             np.int64(month), gap, np.int64(model.entrant_months), np.uint64(key_seed),
+                             part_time_thresholds(model), model.hours.astype(np.float32), prices))
 
 
 @nb.njit(cache=True, parallel=True)
-def _refresh_pass(people, job, rules, prices):
-    """:func:`refresh_jobs`' pass, in the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`)."""
+def _refresh_pass(people, job, month, gap, entrant_months, key_seed, pt_threshold, pattern_hours, prices):
+    """:func:`refresh_jobs`' pass, in the engine's fixed chunks (:data:`glw_sim.engine.layout.CHUNKS`): the working
+    pattern by a keyed uniform below ``pt_threshold[sex, combination of the three factors]`` (the same numbers as
+    :func:`part_time_logit` through ``expit``), the rank by another, both keyed by the spell's start month."""
     state, months, sex, young_children, in_education, unpaid_carer, qualification, age = people
     held, part_time, hours, rank, hourly, drawn, quantile, priced = job
-    month, gap, birthdays, entrant_months, key_seed, pt_threshold, pattern_hours = rules
+    n = len(state)
     drawn_by_chunk = np.zeros(CHUNKS, np.int64)
+    birthdays = (gap + 11) // 12  # at most, since the last refresh
     for ch in nb.prange(CHUNKS):
-        lo, hi = chunk(len(state), ch)
+        lo, hi = chunk(n, ch)
         k = 0
         for i in range(lo, hi):
-            k += _refresh_one(i, state, months, sex, young_children, in_education, unpaid_carer, qualification, age,
-                              held, part_time, hours, rank, hourly, drawn, quantile, priced, month, gap, birthdays,
-                              entrant_months, key_seed, pt_threshold, pattern_hours, prices)
+            if state[i] != 0:  # LabourState.EMPLOYED == 0
+                held[i] = False
+                continue
+            m = np.int64(months[i])
+            s = month - m if month > m else np.int64(0)
+            fresh = not held[i] or drawn[i] != s
+            if fresh:
+                combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
+                pt = keyed.keyed(keyed.key_base(key_seed, s, PAY_HOURS), i) < pt_threshold[sex[i], combo]
+                part_time[i] = pt
+                hours[i] = pattern_hours[1 if pt else 0]
+                rank[i] = keyed.keyed(keyed.key_base(key_seed, s, PAY_RANK), i)
+                quantile[i] = ndtri_one(min(max(rank[i], 1e-9), 1 - 1e-9))
+                held[i] = True
+                drawn[i] = s
+                k += 1
+            key = np.uint8(2 * qualification[i] + sex[i])
+            if fresh or m < entrant_months + gap or np.int64(age[i]) < 21 + birthdays or priced[i] != key:
+                _price_one(i, m < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly,
+                           prices)
+                priced[i] = key
         drawn_by_chunk[ch] = k
     return drawn_by_chunk.sum()
-
-
-@nb.njit(cache=True, inline="always")
-def _refresh_one(i, state, months, sex, young_children, in_education, unpaid_carer, qualification, age, held,
-                 part_time, hours, rank, hourly, drawn, quantile, priced, month, gap, birthdays, entrant_months,
-                 key_seed, pt_threshold, pattern_hours, prices):
-    """Resident ``i``'s job as of the month (:func:`refresh_jobs`; the fields of :class:`People`,
-    :class:`JobArrays` and :class:`RefreshRules`): none out of work; a job keyed by the spell's start month drawn
-    when they hold none or one of another spell (the working pattern by a keyed uniform below ``pt_threshold``,
-    the same numbers as :func:`part_time_logit` through ``expit``; the rank by another); priced again when its
-    price can have changed since the last refresh. Returns 1 if a job was drawn, else 0. (Inlined, so its arrays
-    come one by one: a call would count references to some twenty arrays for every resident, and numba 0.68
-    inlining into a parallel loop loses the stores to arrays handed over in a tuple.)"""
-    made = 0
-    if state[i] != _EMPLOYED:
-        held[i] = False
-    else:
-        m = np.int64(months[i])
-        s = month - m if month > m else np.int64(0)
-        fresh = not held[i] or drawn[i] != s
-        if fresh:
-            combo = np.intp(young_children[i]) + 2 * np.intp(in_education[i]) + 4 * np.intp(unpaid_carer[i])
-            pt = keyed.keyed(keyed.key_base(key_seed, s, PAY_HOURS), i) < pt_threshold[sex[i], combo]
-            part_time[i] = pt
-            hours[i] = pattern_hours[1 if pt else 0]
-            rank[i] = keyed.keyed(keyed.key_base(key_seed, s, PAY_RANK), i)
-            quantile[i] = ndtri_one(min(max(rank[i], 1e-9), 1 - 1e-9))
-            held[i] = True
-            drawn[i] = s
-            made = 1
-        key = np.uint8(2 * qualification[i] + sex[i])
-        if fresh or m < entrant_months + gap or np.int64(age[i]) < 21 + birthdays or priced[i] != key:
-            _price_one(i, m < entrant_months, rank, quantile, qualification, sex, age, part_time, hourly, prices)
-            priced[i] = key
-    return made
 
 
 #: penny bins of the median's histogram: hourly pay from 0 to 1,000 GBP (the few above in the last bin, which
@@ -506,39 +449,25 @@ _PENNY_BINS = 100_001
 @nb.njit(cache=True, parallel=True)
 def _summary_pass(held, weight, hourly, part_time, hours, llw, n_bins):
     """One pass over the residents, by the engine's fixed chunks (summed in chunk order: the same numbers whatever
-    the threads): :func:`_summary_one` of each, then :func:`_summary_total`."""
+    the threads): over those holding a job, the weights' total, the weighted sums of being below ``llw``, of part
+    time and of weekly pay, and the weights by penny of hourly pay (as
+    ``np.bincount((hourly * 100).astype(np.int64), weights=w)``, clipped to ``n_bins``)."""
     bins = np.zeros((CHUNKS, n_bins))
-    sums = np.zeros((CHUNKS, 4))
+    sums = np.zeros((CHUNKS, 4))  # total, below, part time, weekly
     for ch in nb.prange(CHUNKS):
         lo, hi = chunk(len(held), ch)
-        row, total, below, pt, weekly = bins[ch], 0.0, 0.0, 0.0, 0.0
+        total = below = pt = weekly = 0.0
         for i in range(lo, hi):
-            total, below, pt, weekly = _summary_one(i, held, weight, hourly, part_time, hours, llw, row, total,
-                                                    below, pt, weekly)
+            if held[i]:
+                w = np.float64(weight[i])
+                h = np.float64(hourly[i])
+                total += w
+                below += w * (hourly[i] < llw)
+                pt += w * part_time[i]
+                weekly += w * (h * np.float64(hours[i]))
+                bins[ch, min(np.int64(h * 100.0), n_bins - 1)] += w
         sums[ch, 0], sums[ch, 1], sums[ch, 2], sums[ch, 3] = total, below, pt, weekly
-    return _summary_total(sums, bins)
-
-
-@nb.njit(cache=True, inline="always")
-def _summary_one(i, held, weight, hourly, part_time, hours, llw, row, total, below, pt, weekly):
-    """Resident ``i`` into a chunk's pay sums, if holding a job: the weights' total, the weighted sums of being
-    below ``llw``, of part time and of weekly pay (returned), and the weights by penny of hourly pay (``row``: as
-    ``np.bincount((hourly * 100).astype(np.int64), weights=w)``, clipped to its length)."""
-    if held[i]:
-        w = np.float64(weight[i])
-        h = np.float64(hourly[i])
-        total += w
-        below += w * (hourly[i] < llw)
-        pt += w * part_time[i]
-        weekly += w * (h * np.float64(hours[i]))
-        row[min(np.int64(h * 100.0), len(row) - 1)] += w
-    return total, below, pt, weekly
-
-
-@nb.njit(cache=True)
-def _summary_total(sums, bins):
-    """The chunks' pay sums together, in chunk order: (total, below, part time, weekly, penny bins)."""
-    out, acc = np.zeros(bins.shape[1]), np.zeros(4)
+    out, acc = np.zeros(n_bins), np.zeros(4)
     for ch in range(CHUNKS):
         out += bins[ch]
         acc += sums[ch]
@@ -550,17 +479,8 @@ def pay_summary(jobs: Jobs, pop: Population) -> dict[str, float]:
     (:func:`_summary_pass`; sums in float64, by the engine's chunks): the shares below the London Living Wage and
     part-time, the median hourly pay (to the penny) and mean weekly pay. A year's records read millions of jobs,
     so one pass rather than a gather and a pass per figure (issue 21: the with-income baseline's cost)."""
-    return summary_figures(*_summary_pass(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours,
-                                          summary_line(), _PENNY_BINS))
-
-
-def summary_line() -> np.float32:
-    """The low-pay line of :func:`pay_summary` (April 2024's London Living Wage, as the hourly pay's float32)."""
-    return np.float32(london_living_wage())
-
-
-def summary_figures(total: float, below: float, pt: float, weekly: float, bins: np.ndarray) -> dict[str, float]:
-    """:func:`pay_summary`'s figures from its pass's sums."""
+    total, below, pt, weekly, bins = _summary_pass(jobs.held, pop.weight, jobs.hourly, jobs.part_time, jobs.hours,
+                                                   np.float32(london_living_wage()), _PENNY_BINS)
     if total == 0:
         return {}
     median = float(np.searchsorted(np.cumsum(bins), 0.5 * bins.sum()) / 100)

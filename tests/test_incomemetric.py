@@ -83,29 +83,6 @@ def test_the_coarse_pass_bins_as_numpy_does(income_model):
     assert np.array_equal(np.flatnonzero(M._coarse_pass(v, np.ones(6, np.float32))[2]), [0, 1, M.N_COARSE - 1])
 
 
-def test_a_years_one_pass_gives_the_three_passes_numbers(fitted):
-    """PayRun.records' one pass over the residents (year_records: jobs made, pay summed and incomes computed
-    together) against the three passes it stands for (refresh_jobs through .jobs, pay_summary, income_records), at
-    month 0 (no jobs to make) and after 12 and 24 months from month 0's jobs (jobs drawn and priced on the way):
-    the same figures exactly, and the same jobs; and the run's own jobs (made by its records) are its employed."""
-    import copy
-
-    m = GLWModel(scale=0.005, seed=13, fitted=fitted, income=True, collect_groups=False)
-    stale = copy.deepcopy(m.pay._jobs)
-    for months in (0, 12, 12):
-        m.run(months)
-        assert np.array_equal(m.pay._jobs.held, m.population.state == LabourState.EMPLOYED), m.month
-        one, three = _twin(m), _twin(m)
-        for t in (one, three):
-            t._jobs, t._jobs_month = copy.deepcopy(stale), 0
-        got = M.year_records(one, m.current_month)
-        want = {**M.pay_mod.pay_summary(three.jobs, m.population), **M.income_records(three, m.current_month)}
-        assert got == want and len(got) == 9, m.month
-        for f in ("held", "part_time", "hours", "hourly", "rank", "drawn", "quantile", "priced"):
-            assert np.array_equal(getattr(one._jobs, f), getattr(three._jobs, f)), (m.month, f)
-        assert (one._jobs.drawn > 0).sum() > (100 if m.month else -1), m.month
-
-
 def test_lone_parents_into_16_hour_jobs_raise_the_bottom_fifth_by_what_the_table_says(fitted):
     """About 10,000 lone parents in private rent, out of work, take 16-hour jobs paying 200 GBP a week in 2025-26
     (a grid point of the table): each one's income becomes the table's row for their unit and rental area, and the
