@@ -193,10 +193,10 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     # (z the rank score paid at, effective_score's): mu = line - the weighted target quantile of x, by bins 1e-4
     # wide in log pay (no sort of millions of jobs; the share misses by under a thousandth of a point)
     step = 1e-4
-    x, least = _log_pay_offsets(emp, jobs.rank, jobs.quantile, pop.months_in_state, pop.qualification, delta.astype(np.float64),
-                                float(within), np.int64(model.entrant_months), float(model.entrant_top),
-                                jobs.part_time, pop.sex == Sex.FEMALE, sd.astype(np.float64),
-                                np.log(ratio).astype(np.float64))
+    x, least = _log_pay_offsets(emp, jobs.rank, jobs.quantile, pop.months_in_state, pop.qualification,
+                                jobs.part_time, pop.sex == Sex.FEMALE,
+                                (delta.astype(np.float64), float(within), np.int64(model.entrant_months),
+                                 float(model.entrant_top), sd.astype(np.float64), np.log(ratio).astype(np.float64)))
     lo = np.floor(least / step) * step
     bins = _log_pay_bins(emp, x, jobs.part_time, pop.weight, lo, step)
     mu = np.zeros((2, 2))
@@ -213,11 +213,12 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
 
 
 @nb.njit(cache=True, parallel=True)
-def _log_pay_offsets(idx, rank, quantile, months, qualification, delta, within, entrant_months, entrant_top,
-                     part_time, female, sd, log_ratio):
+def _log_pay_offsets(idx, rank, quantile, months, qualification, part_time, female, consts):
     """Each employed resident's (``idx``) log pay less their pattern's median for men: ``sd z + log(ratio)
     female``, ``z`` the rank score they are paid at (:func:`effective_score`, the normal quantile bit for bit:
-    an entrant's of their entrant rank, the rest their job's kept ``quantile``), and each pattern's least."""
+    an entrant's of their entrant rank, the rest their job's kept ``quantile``), and each pattern's least.
+    ``consts``: (delta, within, entrant_months, entrant_top, sd, log_ratio)."""
+    delta, within, entrant_months, entrant_top, sd, log_ratio = consts
     out = np.empty(len(idx))
     for j in nb.prange(len(idx)):
         i = idx[j]

@@ -29,7 +29,7 @@ def test_small_providers_fill_their_places_on_average():
     assert m.records[-1]["programme.youth_guarantee.waiting"] > 0  # capacity binds
 
 
-def test_a_finished_replication_leaves_no_model_alive():
+def test_a_finished_replication_leaves_no_model_alive(monkeypatch):
     """A run of many replications must not grow by every finished replication's models: mesa 3.3's
     ``Agent._ids`` kept each model that made an agent alive for good (a 28-replication run reached 24 GB and was
     killed), so providers keep their id counters by weak reference (``interventions.base._IdsByModel``). After a
@@ -52,11 +52,9 @@ def test_a_finished_replication_leaves_no_model_alive():
         real_init(self, *a, **k)
         made.append(weakref.ref(self))
 
-    GLWModel.__init__ = spy
-    try:
-        model = runner.simulate(sc, 7)
-    finally:
-        GLWModel.__init__ = real_init
+    monkeypatch.setattr(GLWModel, "__init__", spy)
+    model = runner.simulate(sc, 7)
+    monkeypatch.undo()
     ids = sorted(p.unique_id for prog in model.programmes for p in prog.providers)
     assert len(made) > 10 and ids[0] == 1 and len(set(ids)) == len(ids)
     del model
