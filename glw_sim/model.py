@@ -610,12 +610,12 @@ class GLWModel(mesa.Model):
         n = len(self.population)
         counts = np.array([chunk.py_func(n, c)[1] - chunk.py_func(n, c)[0] for c in range(CHUNKS)], dtype=np.int64)
         return self._expected_moves(Listing(np.arange(n, dtype=np.int64), counts), 255, np.zeros(0, dtype=np.int64),
-                                    with_programmes)
+                                    with_programmes)[0]
 
     def _expected_moves(self, listing: Listing, this_birth_month: int, birthday: np.ndarray,
                         with_programmes: bool) -> np.ndarray:
         """:func:`glw_sim.engine.matching.expected_moves` over the ``listing`` residents and the ``birthday``
-        residents."""
+        residents: (expected moves, greatest chance) by home borough."""
         return matching.expected_moves(listing, this_birth_month, birthday, self.res, self.cached, self._hazard,
                                        self._month_inputs(False, None, with_programmes), self._programme_effects())
 
@@ -639,8 +639,14 @@ class GLWModel(mesa.Model):
         if isinstance(self.market, Following):  # the leader's factors: no expected moves needed
             self._tally = self._month_pass(self.market.job_factors(None, self.month))
             return
-        desired = self._expected_moves(self._listing, self.current_month.month - 1, birthday, True)
-        self._tally = self._month_pass(self.market.job_factors(desired, self.month))
+        desired, top = self._expected_moves(self._listing, self.current_month.month - 1, birthday, True)
+        factor = self.market.job_factors(desired, self.month)
+        args = (self._listing, self.current_month.month - 1, birthday, self.res, self.cached, self._hazard,
+                self._month_inputs(False, None, True), self._programme_effects())
+        raised = matching.capped_factors(factor, desired, top, lambda f: matching.capped_moves(*args, f))
+        if raised is not factor:  # (the factors the month applies: a twin following this market takes these)
+            self.market.last_factor = raised
+        self._tally = self._month_pass(raised)
 
     # ------------------------------------------------------------------ metrics
     def _collect(self) -> None:
