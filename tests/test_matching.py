@@ -171,8 +171,8 @@ def test_under_fixed_vacancies_a_bigger_package_competes_for_the_same_vacancies(
     the stock of vacancies runs down faster), so the big package's seekers find fewer matches each, in every seed;
     most of each package's gross gain is displaced, and the big package's share is not below the small one's
     (beyond 3 standard errors of the paired differences). Measured over twelve seeds (2026-12-04, the cap on a
-    chance into work handled: glw_sim.engine.matching.capped_factors): small 0.77, big 0.79, the difference +0.023
-    (standard error 0.020); before the cap was handled the big package's share was 0.86, most of its rise the
+    chance into work handled: glw_sim.engine.matching.capped_factors; tools/cap_loss.py --seeds 3 ... 14): small
+    0.77, big 0.79, the difference +0.023 (standard error 0.020); before the cap was handled the big package's share was 0.86, most of its rise the
     moves the cap lost."""
     seeds = (3, 4, 5, 6, 7)
     shares = [_shares((1.25, 5.0), s) for s in seeds]
