@@ -370,11 +370,24 @@ def _worker(scenario: dict, results_dir: str, out) -> None:
     except KeyboardInterrupt:
         out.put(("cancelled", None))
     except Exception as exc:  # a bug: one line for the page, the traceback for the server's log
+        if _interrupted(exc):  # a cancel that landed inside a compiled pass's call back into Python
+            out.put(("cancelled", None))
+            return
         import traceback
 
         traceback.print_exc(file=sys.stderr)
         out.put(("error", f"the run failed ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); the "
                           "traceback is in the explorer's log"))
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a cancel's KeyboardInterrupt (numba reports one raised while a compiled
+    function was calling back into Python as a SystemError caused by it)."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @dataclass

@@ -125,6 +125,34 @@ def test_places_to_spare_names_a_programme_only_when_no_one_ever_waited(tmp_path
     assert places_to_spare(few) == []
 
 
+def test_a_cancel_that_lands_in_a_compiled_pass_is_a_cancel():
+    """A cancel is a SIGTERM raised as KeyboardInterrupt; when it lands while a compiled pass calls back into
+    Python, numba reports it as a SystemError caused by it (seen in CI): still a cancel, not a failed run. A real
+    error, with or without a cause, is not."""
+    from glw_sim.explore import _interrupted
+
+    def raised(make):
+        try:
+            make()
+        except BaseException as exc:  # noqa: BLE001
+            return exc
+
+    def chained():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as k:
+            raise SystemError("returned a result with an exception set") from k
+
+    def bug():
+        try:
+            raise KeyError("x")
+        except KeyError as k:
+            raise ValueError("y") from k
+
+    assert _interrupted(raised(chained)) and _interrupted(KeyboardInterrupt())
+    assert not _interrupted(raised(bug)) and not _interrupted(SystemError("z"))
+
+
 def test_explore_help_describes_every_option(capsys):
     from glw_sim.cli import main
 

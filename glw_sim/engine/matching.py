@@ -22,7 +22,9 @@ def expected_moves(listing, this_birth_month, birthday, res, cached, hz, mo, ef)
     (``birth_month == this_birth_month``), whose state may have changed since, and the ``birthday`` residents not
     in work. Also the greatest chance by home borough (:func:`capped_factors` needs it)."""
     acc = np.zeros((2 * CHUNKS, N_MEASURES, N_BOROUGHS))
-    _over_tasks(listing, this_birth_month, birthday, res, cached, hz, mo, ef, np.zeros(0), acc)
+    no_factor = np.zeros(0)
+    for task in nb.prange(2 * CHUNKS):  # listed and birthday residents alternate, so threads share the work evenly
+        _expected_task(task, listing, this_birth_month, birthday, res, cached, hz, mo, ef, no_factor, acc)
     out, top = np.zeros(N_BOROUGHS), np.zeros(N_BOROUGHS)
     for t in range(2 * CHUNKS):  # fixed order
         out += acc[t, 0]
@@ -36,19 +38,14 @@ N_MEASURES = 4
 
 
 @nb.njit(cache=True, parallel=True)
-def _over_tasks(listing, this_birth_month, birthday, res, cached, hz, mo, ef, factor, acc):
-    for task in nb.prange(2 * CHUNKS):  # listed and birthday residents alternate, so threads share the work evenly
-        _expected_task(task, listing, this_birth_month, birthday, res, cached, hz, mo, ef, factor, acc)
-
-
-@nb.njit(cache=True, parallel=True)
 def capped_moves(listing, this_birth_month, birthday, res, cached, hz, mo, ef, factor):
     """By home borough, at job factors ``factor``: the moves into work the month pass can make (each resident's
     chance ``min(1, a f)``, ``a`` their chance times their multipliers, as :func:`glw_sim.engine.month` caps it) and
     their slope in ``f`` (the weighted chances of those below the cap), over the same residents as
     :func:`expected_moves`."""
     acc = np.zeros((2 * CHUNKS, N_MEASURES, N_BOROUGHS))
-    _over_tasks(listing, this_birth_month, birthday, res, cached, hz, mo, ef, factor, acc)
+    for task in nb.prange(2 * CHUNKS):  # (one parallel loop per kernel, as expected_moves: none nested)
+        _expected_task(task, listing, this_birth_month, birthday, res, cached, hz, mo, ef, factor, acc)
     can, slope = np.zeros(N_BOROUGHS), np.zeros(N_BOROUGHS)
     for t in range(2 * CHUNKS):  # fixed order
         can += acc[t, 2]
