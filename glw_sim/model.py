@@ -613,7 +613,7 @@ class GLWModel(mesa.Model):
                                     with_programmes)[0]
 
     def _expected_moves(self, listing: Listing, this_birth_month: int, birthday: np.ndarray,
-                        with_programmes: bool) -> np.ndarray:
+                        with_programmes: bool) -> tuple[np.ndarray, np.ndarray]:
         """:func:`glw_sim.engine.matching.expected_moves` over the ``listing`` residents and the ``birthday``
         residents: (expected moves, greatest chance) by home borough."""
         return matching.expected_moves(listing, this_birth_month, birthday, self.res, self.cached, self._hazard,
@@ -639,11 +639,12 @@ class GLWModel(mesa.Model):
         if isinstance(self.market, Following):  # the leader's factors: no expected moves needed
             self._tally = self._month_pass(self.market.job_factors(None, self.month))
             return
-        desired, top = self._expected_moves(self._listing, self.current_month.month - 1, birthday, True)
+        this_birth_month = self.current_month.month - 1
+        desired, top = self._expected_moves(self._listing, this_birth_month, birthday, True)
         factor = self.market.job_factors(desired, self.month)
-        args = (self._listing, self.current_month.month - 1, birthday, self.res, self.cached, self._hazard,
-                self._month_inputs(False, None, True), self._programme_effects())
-        raised = matching.capped_factors(factor, desired, top, lambda f: matching.capped_moves(*args, f))
+        raised = matching.capped_factors(factor, desired, top, lambda f: matching.capped_moves(  # (only if needed)
+            self._listing, this_birth_month, birthday, self.res, self.cached, self._hazard,
+            self._month_inputs(False, None, True), self._programme_effects(), f))
         if raised is not factor:  # (the factors the month applies: a twin following this market takes these)
             self.market.last_factor = raised
         self._tally = self._month_pass(raised)

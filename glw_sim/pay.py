@@ -134,15 +134,11 @@ def part_time_logit(pop: Population, idx: np.ndarray, log_or: np.ndarray) -> np.
     return log_or[0] * pop.young_children[idx] + log_or[1] * pop.in_education[idx] + log_or[2] * pop.unpaid_carer[idx]
 
 
-def fit_hours(pop: Population, emp: np.ndarray, assumptions: dict | None,
-              cell_w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(intercept by sex, log odds ratios) of working part-time, keeping each sex's published share. ``cell_w``:
-    the employed's weights by sex and combination of the factors (:func:`_employed_cells`), when already summed."""
+def fit_hours(cell_w: np.ndarray, assumptions: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """(intercept by sex, log odds ratios) of working part-time, keeping each sex's published share; ``cell_w``:
+    the employed's weights by sex and combination of the factors (:func:`_employed_cells`)."""
     log_or = np.log([_a("part_time_odds_young_children", assumptions), _a("part_time_odds_in_education", assumptions),
                      _a("part_time_odds_carer", assumptions)])
-    if cell_w is None:
-        cell_w = _employed_cells(emp, pop.weight, pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer,
-                                 pop.qualification, len(Qualification))[0]
     k = np.arange(8)
     extra = log_or[0] * (k % 2) + log_or[1] * ((k // 2) % 2) + log_or[2] * (k // 4)  # by combination of the factors
     pt_int = np.zeros(2)
@@ -175,7 +171,7 @@ def fit_pay(pop: Population, key_seed: int, assumptions: dict | None = None) -> 
     emp = np.flatnonzero(pop.state == LabourState.EMPLOYED)
     cell_w, wq = _employed_cells(emp, pop.weight, pop.sex, pop.young_children, pop.in_education, pop.unpaid_carer,
                                  pop.qualification, len(Qualification))
-    pt_int, log_or = fit_hours(pop, emp, assumptions, cell_w)
+    pt_int, log_or = fit_hours(cell_w, assumptions)
     sd = np.array([_a("pay_log_sd_full_time", assumptions), _a("pay_log_sd_part_time", assumptions)])
     ratio = np.array([_a("pay_female_ratio_full_time", assumptions), _a("pay_female_ratio_part_time", assumptions)])
     delta, within = _qualification_shift(wq)

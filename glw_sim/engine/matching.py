@@ -99,7 +99,7 @@ def capped_factors(factor: np.ndarray, desired: np.ndarray, top: np.ndarray, mov
     ``top`` times its factor passes 1, the factor is raised, by Newton's method on the capped moves
     (``moves_at(f)``: :func:`capped_moves`' (moves, slope), concave in ``f``, so the steps stay below the root),
     until the moves are made or everyone left is at the cap; elsewhere it is unchanged (bit for bit). Without
-    this, a package of several times residents' chances loses moves matching counted on (11% of a year's at ten
+    this, a package of several times residents' chances loses moves matching counted on (12.5% of a year's at ten
     times: tools/cap_loss.py), which the market still takes from its vacancies."""
     capped = top * factor > 1.0
     if not capped.any():
